@@ -1,0 +1,132 @@
+import type { Pair, Party, Side } from './events.js';
+
+/**
+ * Commands to the order aggregate, imperative. Everything impure (the clock, generated ids and
+ * secrets, the encrypted preimage) is decided by the caller and arrives in the command, so
+ * `decide` stays a pure function of (command, state).
+ */
+export type OrderCommand =
+  | PlaceOrder
+  | MatchOrder
+  | CancelOrder
+  | ConfirmSettlement
+  | RecordEscrowLocked
+  | RecordEscrowLockFailed
+  | RecordEscrowReleased
+  | RevertSettlement
+  | RecordPayoutStatus
+  | RequireRecovery
+  | RequestRedrive
+  | ExpireOrder
+  | RecordRefundIssued
+  | RecordNodeCallFailed;
+
+export interface PlaceOrder {
+  type: 'PlaceOrder';
+  orderId: string;
+  side: Side;
+  pair: Pair;
+  makerWallet: string;
+  amountMicroRtc: bigint;
+  pricePerRtcNanoQuote: bigint;
+  ttlSeconds: number;
+  makerEthAddress: string | null;
+  /** Required for sell orders (given by the maker or generated for them); refused on buy orders. */
+  htlcHash: string | null;
+  now: Date;
+}
+
+export interface MatchOrder {
+  type: 'MatchOrder';
+  takerWallet: string;
+  takerEthAddress: string | null;
+  /** Required when matching a buy order (the taker sells); refused on sell orders. */
+  htlcHash: string | null;
+  settleWindowSeconds: number;
+  now: Date;
+}
+
+export interface CancelOrder {
+  type: 'CancelOrder';
+  wallet: string;
+  now: Date;
+}
+
+export interface ConfirmSettlement {
+  type: 'ConfirmSettlement';
+  wallet: string;
+  quoteTx: string;
+  /** The preimage as 64 hex digits; checked against htlc_hash, never stored in clear. */
+  secret: string;
+  /** The same preimage encrypted at rest by the caller; this is what the event keeps. */
+  secretCiphertext: string;
+  now: Date;
+}
+
+export interface RecordEscrowLocked {
+  type: 'RecordEscrowLocked';
+  party: Party;
+  jobId: string;
+  now: Date;
+}
+
+export interface RecordEscrowLockFailed {
+  type: 'RecordEscrowLockFailed';
+  party: Party;
+  reason: string;
+}
+
+export interface RecordEscrowReleased {
+  type: 'RecordEscrowReleased';
+  jobId: string;
+  now: Date;
+}
+
+export interface RevertSettlement {
+  type: 'RevertSettlement';
+  reason: string;
+}
+
+/**
+ * What the node said of the payout under `payoutKey`: queueing and looking up are the same request,
+ * so one command records whichever phase it reports.
+ */
+export interface RecordPayoutStatus {
+  type: 'RecordPayoutStatus';
+  payoutKey: string;
+  txHash: string;
+  phase: 'pending' | 'confirmed' | 'voided';
+  now: Date;
+}
+
+export interface RequireRecovery {
+  type: 'RequireRecovery';
+  reason: string;
+  detail: string;
+}
+
+export interface RequestRedrive {
+  type: 'RequestRedrive';
+  operator: string;
+  reason: string;
+}
+
+export interface ExpireOrder {
+  type: 'ExpireOrder';
+  now: Date;
+}
+
+export interface RecordRefundIssued {
+  type: 'RecordRefundIssued';
+  party: Party;
+  jobId: string;
+  now: Date;
+}
+
+export interface RecordNodeCallFailed {
+  type: 'RecordNodeCallFailed';
+  step: string;
+  key: string;
+  outcome: 'rejected' | 'unknown';
+  reason: string;
+}

@@ -1,0 +1,234 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type * as C from './commands.js';
+import { refuse } from './errors.js';
+import { tradeIdFor, type OrderEvent } from './events.js';
+import { totalQuoteNano } from './money.js';
+import { isTerminal, sellerParty, sellerWallet, type OrderState } from './state.js';
+import { canonicalWallet, sameWallet } from './wallet.js';
+import { payoutKeyFor } from './steps.js';
+
+/**
+ * The order decider: given the state folded from the stream, the events a command produces, or a
+ * refusal naming the broken rule. A command that is already satisfied decides `[]`.
+ * Pure: no clock, no randomness, no I/O.
+ */
+export function decide(command: C.OrderCommand, state: OrderState): OrderEvent[] {
+  if (command.type === 'PlaceOrder') return placeOrder(command, state);
+  if (state.status === 'none') refuse('order_not_found', 'no such order');
+  switch (command.type) {
+    case 'MatchOrder': return matchOrder(command, state);
+    case 'CancelOrder': return cancelOrder(command, state);
+    case 'ConfirmSettlement': return confirmSettlement(command, state);
+    case 'RecordEscrowLocked': return recordEscrowLocked(command, state);
+    case 'RecordEscrowLockFailed': return recordEscrowLockFailed(command, state);
+    case 'RecordEscrowReleased': return recordEscrowReleased(command, state);
+    case 'RevertSettlement': return revertSettlement(command, state);
+    case 'RecordPayoutStatus': return recordPayoutStatus(command, state);
+    case 'RequireRecovery': return requireRecovery(command, state);
+    case 'RequestRedrive': return requestRedrive(command, state);
+    case 'ExpireOrder': return expireOrder(command, state);
+    case 'RecordRefundIssued': return recordRefundIssued(command, state);
+    case 'RecordNodeCallFailed': return recordNodeCallFailed(command, state);
+  }
+}
+
+const iso = (date: Date): string => date.toISOString();
+const addSeconds = (date: Date, seconds: number): Date => new Date(date.getTime() + seconds * 1000);
+
+function placeOrder(c: C.PlaceOrder, state: OrderState): OrderEvent[] {
+  if (state.status !== 'none') refuse('order_exists', 'an order with this id already exists');
+  if (c.amountMicroRtc <= 0n) refuse('amount_must_be_positive', 'amount must be above zero');
+  if (c.pricePerRtcNanoQuote <= 0n) refuse('price_must_be_positive', 'price must be above zero');
+  if (c.side === 'sell' && c.htlcHash === null) refuse('htlc_hash_required', 'a sell order needs the seller\'s htlc_hash');
+  if (c.side === 'buy' && c.htlcHash !== null) refuse('htlc_hash_not_allowed', 'the htlc_hash of a buy order comes from its taker');
+  return [{
+    type: 'OrderPlaced',
+    data: {
+      order_id: c.orderId,
+      side: c.side,
+      pair: c.pair,
+      maker_wallet: canonicalWallet(c.makerWallet),
+      amount_micro_rtc: c.amountMicroRtc.toString(),
+      price_per_rtc_nano_quote: c.pricePerRtcNanoQuote.toString(),
+      total_quote_nano: totalQuoteNano(c.amountMicroRtc, c.pricePerRtcNanoQuote).toString(),
+      maker_eth_address: c.makerEthAddress,
+      htlc_hash: c.htlcHash,
+      ttl_seconds: c.ttlSeconds,
+      placed_at: iso(c.now),
+      expires_at: iso(addSeconds(c.now, c.ttlSeconds)),
+    },
+  }];
+}
+
+function refuseIfTerminal(state: OrderState): void {
+  if (isTerminal(state.status)) refuse('order_terminal', `the order is ${state.status}`, state.status);
+}
+
+function matchOrder(c: C.MatchOrder, state: OrderState): OrderEvent[] {
+  if (state.status !== 'open') refuse('order_not_open', `the order is ${state.status}`, state.status);
+  if (state.expiresAt !== null && c.now.getTime() >= Date.parse(state.expiresAt)) refuse('order_expired', 'the order has expired');
+  if (sameWallet(c.takerWallet, state.makerWallet)) refuse('self_match', 'a wallet cannot take its own order');
+  if (state.side === 'buy' && c.htlcHash === null) refuse('htlc_hash_required', 'the taker of a buy order sells and needs an htlc_hash');
+  if (state.side === 'sell' && c.htlcHash !== null) refuse('htlc_hash_not_allowed', 'the htlc_hash of a sell order is the maker\'s');
+  return [{
+    type: 'Matched',
+    data: {
+      taker_wallet: canonicalWallet(c.takerWallet),
+      taker_eth_address: c.takerEthAddress,
+      htlc_hash: state.side === 'buy' ? c.htlcHash : null,
+      matched_at: iso(c.now),
+      settle_by: iso(addSeconds(c.now, c.settleWindowSeconds)),
+    },
+  }];
+}
+
+function cancelOrder(c: C.CancelOrder, state: OrderState): OrderEvent[] {
+  if (!sameWallet(c.wallet, state.makerWallet)) refuse('not_maker', 'only the maker may cancel an order');
+  // A cancel whose refund is still under way is already satisfied.
+  if (state.status === 'refund_pending' && state.endingAs === 'cancelled') return [];
+  if (state.status !== 'open') refuse('order_not_open', `the order is ${state.status}`, state.status);
+  return [{ type: 'OrderCancelled', data: { by: canonicalWallet(c.wallet), cancelled_at: iso(c.now) } }];
+}
+
+function confirmSettlement(c: C.ConfirmSettlement, state: OrderState): OrderEvent[] {
+  if (c.quoteTx.trim() === '') refuse('quote_tx_required', 'quote_tx must not be empty');
+  if (!sameWallet(c.wallet, sellerWallet(state))) refuse('not_seller', 'only the seller may confirm settlement');
+  if (state.status !== 'matched') refuse('order_not_matched', `the order is ${state.status}`, state.status);
+  if (!preimageMatches(c.secret, state.htlcHash)) refuse('secret_mismatch', 'the secret does not hash to htlc_hash');
+  return [{
+    type: 'SettlementClaimed',
+    data: { quote_tx: c.quoteTx, secret_ciphertext: c.secretCiphertext, claimed_at: iso(c.now) },
+  }];
+}
+
+/** sha256(preimage bytes) == htlc_hash, compared in constant time. */
+export function preimageMatches(secretHex: string, htlcHash: string | null): boolean {
+  if (htlcHash === null || !/^[0-9a-fA-F]{64}$/.test(secretHex)) return false;
+  const actual = createHash('sha256').update(Buffer.from(secretHex, 'hex')).digest();
+  const expected = Buffer.from(htlcHash, 'hex');
+  return expected.length === actual.length && timingSafeEqual(actual, expected);
+}
+
+function recordEscrowLocked(c: C.RecordEscrowLocked, state: OrderState): OrderEvent[] {
+  if (state.escrow.status === 'locked' && state.escrow.party === c.party && state.escrow.jobId === c.jobId) return [];
+  const due = (state.status === 'escrow_pending' && c.party === 'maker') || (state.status === 'matching' && c.party === 'taker');
+  if (!due) refuse('step_not_due', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
+  return [{
+    type: 'EscrowLocked',
+    data: { party: c.party, job_id: c.jobId, amount_micro_rtc: state.amountMicroRtc.toString(), locked_at: iso(c.now) },
+  }];
+}
+
+function recordEscrowLockFailed(c: C.RecordEscrowLockFailed, state: OrderState): OrderEvent[] {
+  if (state.status === 'escrow_pending' && c.party === 'maker') {
+    return [{ type: 'EscrowLockFailed', data: { party: 'maker', reason: c.reason } }];
+  }
+  if (state.status === 'matching' && c.party === 'taker') {
+    return [
+      { type: 'EscrowLockFailed', data: { party: 'taker', reason: c.reason } },
+      { type: 'MatchAborted', data: { reason: c.reason } },
+    ];
+  }
+  if (c.party === 'maker' && state.status === 'rejected') return [];
+  refuse('step_not_due', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
+}
+
+function recordEscrowReleased(c: C.RecordEscrowReleased, state: OrderState): OrderEvent[] {
+  if (state.escrow.status === 'released') return [];
+  if (state.status !== 'settling' && state.status !== 'settlement_recovery') {
+    refuse('step_not_due', `release is not due (order is ${state.status})`, state.status);
+  }
+  if (state.escrow.status !== 'locked' || state.escrow.jobId !== c.jobId) {
+    refuse('step_not_due', 'that escrow job is not locked for this order', state.status);
+  }
+  return [{ type: 'EscrowReleased', data: { job_id: c.jobId, released_at: iso(c.now) } }];
+}
+
+/** Allowed only while the escrow provably never left: released ⇒ never matched again. */
+function revertSettlement(c: C.RevertSettlement, state: OrderState): OrderEvent[] {
+  if (state.status !== 'settling' || state.escrow.status !== 'locked') {
+    refuse('step_not_due', `settlement cannot be reverted (order is ${state.status}, escrow ${state.escrow.status})`, state.status);
+  }
+  return [{ type: 'SettlementReverted', data: { reason: c.reason } }];
+}
+
+function recordPayoutStatus(c: C.RecordPayoutStatus, state: OrderState): OrderEvent[] {
+  const current = state.payout.key === c.payoutKey ? state.payout.status : 'none';
+  const expectedKey = payoutKeyFor(state);
+  const queueDue = state.status === 'settling' && state.escrow.status === 'released' && current === 'none';
+  const lookupDue = state.status === 'payout_pending' && current === 'queued';
+  if (current === 'confirmed' || (current === 'voided' && c.phase === 'voided')) return [];
+  if (current === 'queued' && c.phase === 'pending') return [];
+  if (!(queueDue && c.payoutKey === expectedKey) && !lookupDue) {
+    refuse('step_not_due', `no payout under ${c.payoutKey} is due (order is ${state.status})`, state.status);
+  }
+  const events: OrderEvent[] = [];
+  if (queueDue) {
+    events.push({
+      type: 'PayoutQueued',
+      data: {
+        payout_key: c.payoutKey,
+        tx_hash: c.txHash,
+        to: buyerOf(state),
+        amount_micro_rtc: state.escrow.releasedMicroRtc.toString(),
+        queued_at: iso(c.now),
+      },
+    });
+  }
+  if (c.phase === 'confirmed') {
+    events.push({
+      type: 'PayoutConfirmed',
+      data: { payout_key: c.payoutKey, tx_hash: c.txHash, confirmed_at: iso(c.now), trade_id: tradeIdFor(state.orderId ?? '') },
+    });
+  } else if (c.phase === 'voided') {
+    events.push({ type: 'PayoutVoided', data: { payout_key: c.payoutKey, reason: 'the node voided the queued transfer' } });
+  }
+  return events;
+}
+
+function buyerOf(state: OrderState): string {
+  return (state.side === 'sell' ? state.takerWallet : state.makerWallet) ?? '';
+}
+
+/** Recovery parks an in-flight settlement or refund whose outcome is unknown or broken. */
+function requireRecovery(c: C.RequireRecovery, state: OrderState): OrderEvent[] {
+  refuseIfTerminal(state);
+  if (state.status === 'settlement_recovery' && state.recoveryReason === c.reason) return [];
+  const inFlight = ['settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
+  if (!inFlight) refuse('step_not_due', `nothing is in flight (order is ${state.status})`, state.status);
+  return [{ type: 'SettlementRecoveryRequired', data: { reason: c.reason, detail: c.detail } }];
+}
+
+function requestRedrive(c: C.RequestRedrive, state: OrderState): OrderEvent[] {
+  if (state.status !== 'settlement_recovery') refuse('order_not_in_recovery', `the order is ${state.status}`, state.status);
+  return [{ type: 'OperatorRedriveRequested', data: { operator: c.operator, reason: c.reason } }];
+}
+
+/** Expiry is the reconciler's: open orders at expires_at, unclaimed matched orders at settle_by. */
+function expireOrder(c: C.ExpireOrder, state: OrderState): OrderEvent[] {
+  refuseIfTerminal(state);
+  const now = c.now.getTime();
+  if (state.status === 'open' && state.expiresAt !== null && now >= Date.parse(state.expiresAt)) {
+    return [{ type: 'OrderExpired', data: { deadline: 'expires_at', expired_at: iso(c.now) } }];
+  }
+  if (state.status === 'matched' && state.settleBy !== null && now >= Date.parse(state.settleBy)) {
+    return [{ type: 'OrderExpired', data: { deadline: 'settle_by', expired_at: iso(c.now) } }];
+  }
+  return [];
+}
+
+function recordRefundIssued(c: C.RecordRefundIssued, state: OrderState): OrderEvent[] {
+  if (state.escrow.status === 'refunded' && state.escrow.jobId === c.jobId) return [];
+  if (state.status !== 'refund_pending' || state.escrow.jobId !== c.jobId || state.escrow.party !== c.party) {
+    refuse('step_not_due', `no refund of that escrow is pending (order is ${state.status})`, state.status);
+  }
+  return [{ type: 'RefundIssued', data: { party: c.party, job_id: c.jobId, refunded_at: iso(c.now) } }];
+}
+
+function recordNodeCallFailed(c: C.RecordNodeCallFailed, state: OrderState): OrderEvent[] {
+  refuseIfTerminal(state);
+  return [{ type: 'NodeCallFailed', data: { step: c.step, key: c.key, outcome: c.outcome, reason: c.reason } }];
+}
+
+/** Exported for the driver: the escrow party of an order is always its seller. */
+export const escrowPartyOf = (state: OrderState) => sellerParty(state.side);

@@ -1,0 +1,38 @@
+/**
+ * Every refusal the order decider can give, as a stable snake_case code naming the broken rule.
+ * The HTTP layer maps each code to a status in one place (src/http/errorMap.ts).
+ */
+export type OrderRefusalCode =
+  | 'order_exists'
+  | 'order_not_found'
+  | 'order_not_open'
+  | 'order_expired'
+  | 'order_not_matched'
+  | 'order_not_in_recovery'
+  | 'order_terminal'
+  | 'self_match'
+  | 'not_maker'
+  | 'not_seller'
+  | 'secret_mismatch'
+  | 'quote_tx_required'
+  | 'htlc_hash_required'
+  | 'htlc_hash_not_allowed'
+  | 'amount_must_be_positive'
+  | 'price_must_be_positive'
+  | 'step_not_due';
+
+export class OrderRefused extends Error {
+  constructor(
+    readonly code: OrderRefusalCode,
+    message: string,
+    /** The order's status when refused, for answers that include it (409 order_not_matched). */
+    readonly status: string | null = null,
+  ) {
+    super(message);
+    this.name = 'OrderRefused';
+  }
+}
+
+export function refuse(code: OrderRefusalCode, message: string, status: string | null = null): never {
+  throw new OrderRefused(code, message, status);
+}

@@ -1,0 +1,181 @@
+/**
+ * The order aggregate's events, all past tense and JSON-safe: bigints as decimal strings, times as
+ * ISO-8601 UTC strings. The type string equals the type name. Nothing here ever holds a preimage
+ * in clear; `SettlementClaimed.secret_ciphertext` is the only place a preimage lives, encrypted.
+ */
+
+export type Side = 'buy' | 'sell';
+export type Pair = 'RTC/USDC' | 'RTC/ETH' | 'RTC/ERG';
+export const PAIRS: readonly Pair[] = ['RTC/USDC', 'RTC/ETH', 'RTC/ERG'];
+/** Which party of the trade owns an escrow: the maker of a sell, the taker of a buy. */
+export type Party = 'maker' | 'taker';
+export type Deadline = 'expires_at' | 'settle_by';
+
+export interface OrderPlaced {
+  type: 'OrderPlaced';
+  data: {
+    order_id: string;
+    side: Side;
+    pair: Pair;
+    maker_wallet: string;
+    amount_micro_rtc: string;
+    price_per_rtc_nano_quote: string;
+    total_quote_nano: string;
+    maker_eth_address: string | null;
+    /** sha256 of the seller's preimage; set for sell orders, null for buy orders until matched. */
+    htlc_hash: string | null;
+    ttl_seconds: number;
+    placed_at: string;
+    expires_at: string;
+  };
+}
+
+export interface EscrowLocked {
+  type: 'EscrowLocked';
+  data: { party: Party; job_id: string; amount_micro_rtc: string; locked_at: string };
+}
+
+export interface EscrowLockFailed {
+  type: 'EscrowLockFailed';
+  data: { party: Party; reason: string };
+}
+
+export interface Matched {
+  type: 'Matched';
+  data: {
+    taker_wallet: string;
+    taker_eth_address: string | null;
+    /** Set for buy orders: the taker is the seller and owns the preimage. */
+    htlc_hash: string | null;
+    matched_at: string;
+    settle_by: string;
+  };
+}
+
+export interface MatchAborted {
+  type: 'MatchAborted';
+  data: { reason: string };
+}
+
+export interface SettlementClaimed {
+  type: 'SettlementClaimed';
+  data: { quote_tx: string; secret_ciphertext: string; claimed_at: string };
+}
+
+export interface EscrowReleased {
+  type: 'EscrowReleased';
+  data: { job_id: string; released_at: string };
+}
+
+export interface SettlementReverted {
+  type: 'SettlementReverted';
+  data: { reason: string };
+}
+
+export interface PayoutQueued {
+  type: 'PayoutQueued';
+  data: { payout_key: string; tx_hash: string; to: string; amount_micro_rtc: string; queued_at: string };
+}
+
+export interface PayoutConfirmed {
+  type: 'PayoutConfirmed';
+  data: { payout_key: string; tx_hash: string; confirmed_at: string; trade_id: string };
+}
+
+export interface PayoutVoided {
+  type: 'PayoutVoided';
+  data: { payout_key: string; reason: string };
+}
+
+export interface SettlementRecoveryRequired {
+  type: 'SettlementRecoveryRequired';
+  data: { reason: string; detail: string };
+}
+
+export interface OperatorRedriveRequested {
+  type: 'OperatorRedriveRequested';
+  data: { operator: string; reason: string };
+}
+
+export interface OrderCancelled {
+  type: 'OrderCancelled';
+  data: { by: string; cancelled_at: string };
+}
+
+export interface OrderExpired {
+  type: 'OrderExpired';
+  data: { deadline: Deadline; expired_at: string };
+}
+
+export interface RefundIssued {
+  type: 'RefundIssued';
+  data: { party: Party; job_id: string; refunded_at: string };
+}
+
+/**
+ * A node call that left the order where it was (a refused or unknown outcome the driver will retry).
+ * Recorded so that audits see every attempt and the reconciler can count attempts and back off.
+ */
+export interface NodeCallFailed {
+  type: 'NodeCallFailed';
+  data: { step: string; key: string; outcome: 'rejected' | 'unknown'; reason: string };
+}
+
+export type OrderEvent =
+  | OrderPlaced
+  | EscrowLocked
+  | EscrowLockFailed
+  | Matched
+  | MatchAborted
+  | SettlementClaimed
+  | EscrowReleased
+  | SettlementReverted
+  | PayoutQueued
+  | PayoutConfirmed
+  | PayoutVoided
+  | SettlementRecoveryRequired
+  | OperatorRedriveRequested
+  | OrderCancelled
+  | OrderExpired
+  | RefundIssued
+  | NodeCallFailed;
+
+export type OrderEventType = OrderEvent['type'];
+
+export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
+  'OrderPlaced',
+  'EscrowLocked',
+  'EscrowLockFailed',
+  'Matched',
+  'MatchAborted',
+  'SettlementClaimed',
+  'EscrowReleased',
+  'SettlementReverted',
+  'PayoutQueued',
+  'PayoutConfirmed',
+  'PayoutVoided',
+  'SettlementRecoveryRequired',
+  'OperatorRedriveRequested',
+  'OrderCancelled',
+  'OrderExpired',
+  'RefundIssued',
+  'NodeCallFailed',
+];
+
+export const ORDER_STREAM_PREFIX = 'order-';
+
+/** The one place a stream name is built from an order id. */
+export function orderStream(orderId: string): string {
+  return `${ORDER_STREAM_PREFIX}${orderId}`;
+}
+
+export function orderIdFromStream(stream: string): string {
+  return stream.slice(ORDER_STREAM_PREFIX.length);
+}
+
+export const ORDER_ID_PATTERN = /^otc_[0-9a-f]{16}$/;
+
+/** Deterministic: an order completes at most once, so its trade id can never be recorded twice. */
+export function tradeIdFor(orderId: string): string {
+  return `trade_${orderId.slice(4)}`;
+}

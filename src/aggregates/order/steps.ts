@@ -1,0 +1,65 @@
+import type { Party } from './events.js';
+import { buyerWallet, sellerWallet, type OrderState } from './state.js';
+
+/**
+ * The driver's view of an order: the one external step that is due, with the deterministic key
+ * that makes it idempotent at the node. The claim for each step is an event already in the stream
+ * (OrderPlaced or Matched for a lock, SettlementClaimed for a release, EscrowReleased for a payout,
+ * OrderCancelled/OrderExpired for a refund), so a step is never due before it is authorised.
+ */
+export type DueStep =
+  | { readonly kind: 'lock'; readonly party: Party; readonly key: string; readonly wallet: string; readonly amountMicroRtc: bigint }
+  | { readonly kind: 'release'; readonly key: string; readonly jobId: string }
+  | { readonly kind: 'payout'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
+  | { readonly kind: 'payout_lookup'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
+  | { readonly kind: 'refund'; readonly party: Party; readonly key: string; readonly jobId: string; readonly wallet: string };
+
+export const escrowKey = (orderId: string, party: Party): string => `otc_escrow:${orderId}:${party}`;
+export const releaseKey = (orderId: string): string => `otc_release:${orderId}`;
+export const refundKey = (orderId: string, party: Party): string => `otc_refund:${orderId}:${party}`;
+
+/**
+ * `otc_payout:<order_id>` for the first payout. The node voids a key for good, so a payout
+ * re-driven after a void needs a fresh key; the suffix counts voids, and only ever follows a void,
+ * so no two keys of one order can both be confirmed.
+ */
+export function payoutKeyFor(state: OrderState): string {
+  const base = `otc_payout:${state.orderId ?? ''}`;
+  return state.payout.voidedCount === 0 ? base : `${base}:redrive-${state.payout.voidedCount}`;
+}
+
+export function dueStep(state: OrderState): DueStep | null {
+  const orderId = state.orderId ?? '';
+  switch (state.status) {
+    case 'escrow_pending':
+    case 'matching': {
+      const party: Party = state.status === 'escrow_pending' ? 'maker' : 'taker';
+      const wallet = sellerWallet(state) ?? '';
+      return { kind: 'lock', party, key: escrowKey(orderId, party), wallet, amountMicroRtc: state.amountMicroRtc };
+    }
+    case 'settling':
+      return settlingStep(state, orderId);
+    case 'payout_pending':
+      return {
+        kind: 'payout_lookup',
+        key: state.payout.key ?? payoutKeyFor(state),
+        to: buyerWallet(state) ?? '',
+        amountMicroRtc: state.escrow.releasedMicroRtc,
+      };
+    case 'refund_pending': {
+      const party = state.escrow.party ?? 'maker';
+      const wallet = (party === 'maker' ? state.makerWallet : state.takerWallet) ?? '';
+      return { kind: 'refund', party, key: refundKey(orderId, party), jobId: state.escrow.jobId ?? '', wallet };
+    }
+    default:
+      return null;
+  }
+}
+
+function settlingStep(state: OrderState, orderId: string): DueStep | null {
+  if (state.escrow.status === 'locked') return { kind: 'release', key: releaseKey(orderId), jobId: state.escrow.jobId ?? '' };
+  if (state.escrow.status === 'released' && state.payout.status !== 'queued' && state.payout.status !== 'confirmed') {
+    return { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state) ?? '', amountMicroRtc: state.escrow.releasedMicroRtc };
+  }
+  return null;
+}

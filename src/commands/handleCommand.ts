@@ -1,0 +1,119 @@
+import { v4 as uuidv4 } from 'uuid';
+import { decide, evolve, orderStream, type OrderCommand, type OrderEvent, type OrderState } from '../aggregates/order/index.js';
+import { chainHash } from '../eventstore/hashChain.js';
+import { isVersionConflict, type EventStore, type JsonObject, type NewEvent } from '../eventstore/types.js';
+import { loadOrder, type LoadedOrder } from './loadOrder.js';
+
+export const SCHEMA_VERSION = 1;
+
+/** Who and what caused a command: carried into every event's metadata. */
+export interface CommandContext {
+  /** The request id (or the reconciler pass id); every event of one request shares it. */
+  readonly correlationId: string;
+  readonly causationId: string | null;
+  /** A wallet, `reconciler`, or `operator:<name>`. */
+  readonly actor: string;
+  readonly now: () => Date;
+}
+
+export interface CommandOptions {
+  /** From an If-Match header: refuse unless the order is still at this version. */
+  readonly ifMatchVersion?: bigint;
+  /** How many times a lost append race re-reads and re-decides before giving up. */
+  readonly maxAttempts?: number;
+}
+
+export interface CommandOutcome {
+  readonly state: OrderState;
+  readonly version: bigint;
+  readonly written: readonly NewEvent[];
+  /** Global position of the last event written, or null when the command decided nothing. */
+  readonly position: bigint | null;
+  readonly before: OrderState;
+}
+
+/** The client's If-Match no longer holds: 412 version_mismatch. */
+export class VersionMismatch extends Error {
+  readonly code = 'version_mismatch';
+  constructor(readonly expected: bigint, readonly actual: bigint) {
+    super(`the order is at version ${actual}, not ${expected}`);
+    this.name = 'VersionMismatch';
+  }
+}
+
+export type CommandFactory = (state: OrderState) => OrderCommand;
+
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+/**
+ * read → fold → decide → append with the version that was read. A lost race (VersionConflict)
+ * re-runs the whole handler on fresh state, a bounded number of times, so the loser re-decides and
+ * is refused if the rule now forbids it. The command may be built from the state it will be decided
+ * on (the driver does that), which is why it comes as a factory.
+ */
+export async function handleOrderCommand(
+  store: EventStore,
+  orderId: string,
+  command: OrderCommand | CommandFactory,
+  ctx: CommandContext,
+  options: CommandOptions = {},
+): Promise<CommandOutcome> {
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    const loaded = await loadOrder(store, orderId);
+    if (options.ifMatchVersion !== undefined && options.ifMatchVersion !== loaded.version) {
+      throw new VersionMismatch(options.ifMatchVersion, loaded.version);
+    }
+    const cmd = typeof command === 'function' ? command(loaded.state) : command;
+    const decided = decide(cmd, loaded.state);
+    if (decided.length === 0) return { state: loaded.state, version: loaded.version, written: [], position: null, before: loaded.state };
+    const newEvents = toNewEvents(orderId, loaded, decided, ctx);
+    try {
+      const expected = loaded.version === 0n ? 'no_stream' : loaded.version;
+      const result = await store.append(orderStream(orderId), newEvents, expected);
+      return {
+        state: applyDecided(loaded, decided, newEvents),
+        version: result.nextVersion,
+        written: newEvents,
+        position: result.position,
+        before: loaded.state,
+      };
+    } catch (error) {
+      if (!isVersionConflict(error) || attempt >= maxAttempts) throw error;
+    }
+  }
+}
+
+function applyDecided(loaded: LoadedOrder, decided: readonly OrderEvent[], newEvents: readonly NewEvent[]): OrderState {
+  let state = loaded.state;
+  decided.forEach((event, i) => {
+    state = evolve(state, event, newEvents[i]?.metadata.recorded_at ?? null);
+  });
+  return state;
+}
+
+
+/** Wraps decided events with metadata and links each into the stream's hash chain. */
+export function toNewEvents(orderId: string, loaded: LoadedOrder, decided: readonly OrderEvent[], ctx: CommandContext): NewEvent[] {
+  const stream = orderStream(orderId);
+  const recordedAt = ctx.now().toISOString();
+  let prevHash = loaded.lastHash;
+  let version = loaded.version;
+  return decided.map((event) => {
+    version += 1n;
+    const data = event.data as unknown as JsonObject;
+    const hash = chainHash(prevHash, { stream, version, type: event.type, data });
+    const metadata = {
+      event_id: uuidv4(),
+      correlation_id: ctx.correlationId,
+      causation_id: ctx.causationId,
+      actor: ctx.actor,
+      recorded_at: recordedAt,
+      schema_version: SCHEMA_VERSION,
+      prev_hash: prevHash,
+      hash,
+    };
+    prevHash = hash;
+    return { eventId: metadata.event_id, type: event.type, data, metadata };
+  });
+}

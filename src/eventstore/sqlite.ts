@@ -1,0 +1,238 @@
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import {
+  VersionConflict,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type ExpectedVersion,
+  type JsonObject,
+  type NewEvent,
+  type RecordedEvent,
+  type Subscription,
+  type SubscriptionHandler,
+} from './types.js';
+import { followLog } from './follow.js';
+
+export interface SqliteEventStoreOptions {
+  /** A file path, or ':memory:' for tests. */
+  readonly path: string;
+  /** How long a writer waits for another process's lock before failing, in ms. */
+  readonly busyTimeoutMs?: number;
+  /** How often a caught-up subscription looks for appends made by other processes, in ms. */
+  readonly pollIntervalMs?: number;
+}
+
+interface EventRow {
+  position: number;
+  stream: string;
+  version: number;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream   TEXT NOT NULL,
+  version  INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  type     TEXT NOT NULL,
+  data     TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  UNIQUE (stream, version),
+  UNIQUE (event_id)
+);
+CREATE INDEX IF NOT EXISTS events_stream_starts ON events (position) WHERE version = 1;
+`;
+
+/**
+ * The embedded event store: one table, a unique (stream, version) and a global position.
+ * WAL with synchronous=FULL makes every committed append durable before it returns. Appends run in
+ * BEGIN IMMEDIATE transactions, so two processes sharing the file serialise on SQLite's lock and a
+ * lost race surfaces as a VersionConflict, never as a lost event.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly name = 'sqlite';
+  private readonly db: Db;
+  private readonly listeners = new Set<() => void>();
+  private readonly pollIntervalMs: number;
+  private readonly stmts: ReturnType<typeof prepareStatements>;
+  private readonly appendTx;
+  private closed = false;
+
+  constructor(options: SqliteEventStoreOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.db.exec(SCHEMA);
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.stmts = prepareStatements(this.db);
+    this.appendTx = this.db.transaction((stream: string, events: readonly NewEvent[], expected: ExpectedVersion) =>
+      this.appendInTransaction(stream, events, expected),
+    );
+  }
+
+  async append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    return this.appendSync(stream, events, expected);
+  }
+
+  /** Synchronous append, for callers already inside the embedded process (benchmarks, tools). */
+  appendSync(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): AppendResult {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    try {
+      const result = this.appendTx.immediate(stream, events, expected);
+      if (result.written) this.notify();
+      return result.result;
+    } catch (error) {
+      // BEGIN IMMEDIATE serialises writers, so a unique violation means another writer won a race
+      // this transaction could not see: report it as the conflict it is.
+      if (isUniqueViolation(error)) throw new VersionConflict(stream, expected, this.streamVersion(stream));
+      throw error;
+    }
+  }
+
+  private appendInTransaction(stream: string, events: readonly NewEvent[], expected: ExpectedVersion) {
+    const current = this.streamVersion(stream);
+    const replay = this.findIdempotentReplay(stream, events);
+    if (replay) return { written: false, result: replay };
+    checkExpected(stream, expected, current);
+    let version = current;
+    let position = 0n;
+    for (const event of events) {
+      version += 1n;
+      const info = this.stmts.insert.run(
+        stream,
+        Number(version),
+        event.eventId,
+        event.type,
+        JSON.stringify(event.data),
+        JSON.stringify(event.metadata),
+      );
+      position = BigInt(info.lastInsertRowid);
+    }
+    return { written: true, result: { nextVersion: version, position } };
+  }
+
+  private streamVersion(stream: string): bigint {
+    return BigInt((this.stmts.streamVersion.get(stream) as { v: number | null }).v ?? 0);
+  }
+
+  /** Events already stored under these ids, in this stream, in this order: the original result. */
+  private findIdempotentReplay(stream: string, events: readonly NewEvent[]): AppendResult | null {
+    const first = events[0];
+    if (!first) return null;
+    const rows: (EventRow | undefined)[] = events.map((e) => this.stmts.byEventId.get(e.eventId) as EventRow | undefined);
+    if (rows.every((row) => row === undefined)) return null;
+    const firstRow = rows[0];
+    const consistent =
+      firstRow !== undefined &&
+      rows.every((row, i) => row !== undefined && row.stream === stream && row.version === firstRow.version + i);
+    if (!consistent) {
+      throw new VersionConflict(stream, 'any', this.streamVersion(stream));
+    }
+    const last = rows[rows.length - 1] as EventRow;
+    return { nextVersion: BigInt(last.version), position: BigInt(last.position) };
+  }
+
+  async readStream(stream: string, fromVersion = 1n): Promise<RecordedEvent[]> {
+    const rows = this.stmts.readStream.all(stream, Number(fromVersion)) as EventRow[];
+    return rows.map(toRecorded);
+  }
+
+  async readAll(afterPosition: bigint, maxCount: number): Promise<RecordedEvent[]> {
+    return this.readAllSync(afterPosition, maxCount);
+  }
+
+  readAllSync(afterPosition: bigint, maxCount: number): RecordedEvent[] {
+    const rows = this.stmts.readAll.all(Number(afterPosition), maxCount) as EventRow[];
+    return rows.map(toRecorded);
+  }
+
+  async headPosition(): Promise<bigint> {
+    return BigInt((this.stmts.head.get() as { p: number | null }).p ?? 0);
+  }
+
+  async listStreams(prefix: string, afterPosition = 0n, maxCount = 1000) {
+    const rows = this.stmts.listStreams.all(Number(afterPosition), `${prefix}%`, maxCount) as { stream: string; position: number }[];
+    return rows.map((r) => ({ stream: r.stream, position: BigInt(r.position) }));
+  }
+
+  subscribeAll(afterPosition: bigint, handler: SubscriptionHandler): Subscription {
+    return followLog({
+      afterPosition,
+      handler,
+      read: (after, max) => this.readAll(after, max),
+      waitForAppend: (signal) => this.waitForAppend(signal),
+    });
+  }
+
+  private waitForAppend(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.listeners.delete(done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      // The timer catches appends made by other processes sharing the file.
+      const timer = setTimeout(done, this.pollIntervalMs);
+      this.listeners.add(done);
+      signal.addEventListener('abort', done);
+    });
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.notify();
+    this.db.close();
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function checkExpected(stream: string, expected: ExpectedVersion, current: bigint): void {
+  const ok =
+    expected === 'any' ||
+    (expected === 'no_stream' && current === 0n) ||
+    (expected === 'stream_exists' && current > 0n) ||
+    (typeof expected === 'bigint' && expected === current);
+  if (!ok) throw new VersionConflict(stream, expected, current);
+}
+
+function prepareStatements(db: Db) {
+  const s = (sql: string): Statement => db.prepare(sql);
+  return {
+    streamVersion: s('SELECT max(version) AS v FROM events WHERE stream = ?'),
+    insert: s('INSERT INTO events (stream, version, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)'),
+    byEventId: s('SELECT * FROM events WHERE event_id = ?'),
+    readStream: s('SELECT * FROM events WHERE stream = ? AND version >= ? ORDER BY version'),
+    readAll: s('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
+    head: s('SELECT max(position) AS p FROM events'),
+    listStreams: s(
+      'SELECT stream, position FROM events WHERE version = 1 AND position > ? AND stream LIKE ? ORDER BY position LIMIT ?',
+    ),
+  };
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    eventId: row.event_id,
+    stream: row.stream,
+    type: row.type,
+    version: BigInt(row.version),
+    position: BigInt(row.position),
+    data: JSON.parse(row.data) as JsonObject,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+  };
+}

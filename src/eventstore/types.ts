@@ -1,0 +1,96 @@
+/**
+ * The EventStore port. Every adapter (SQLite, EventStoreDB) honours the same contract, proven by
+ * the shared contract suite in tests/eventstore/.
+ *
+ * Numbering, identical on every adapter: a stream's first event has version 1, so a stream's
+ * version is its event count and `0n` means "no stream". Global positions are strictly increasing
+ * bigints; `0n` is "before the first event". (EventStoreDB revisions are 0-based: the esdb adapter
+ * maps version = revision + 1.)
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** `no_stream`: the stream must not exist; `stream_exists`: it must; `any`: no check; bigint: exact version. */
+export type ExpectedVersion = 'no_stream' | 'stream_exists' | 'any' | bigint;
+
+export interface EventMetadata {
+  readonly event_id: string;
+  readonly correlation_id: string;
+  readonly causation_id: string | null;
+  readonly actor: string;
+  readonly recorded_at: string;
+  readonly schema_version: number;
+  readonly prev_hash: string;
+  readonly hash: string;
+}
+
+export interface NewEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly data: JsonObject;
+  readonly metadata: EventMetadata;
+}
+
+export interface RecordedEvent {
+  readonly eventId: string;
+  readonly stream: string;
+  readonly type: string;
+  readonly version: bigint;
+  readonly position: bigint;
+  readonly data: JsonObject;
+  readonly metadata: EventMetadata;
+}
+
+export interface AppendResult {
+  /** The stream's version after the append (the version of its last event). */
+  readonly nextVersion: bigint;
+  /** The global position of the last event written. */
+  readonly position: bigint;
+}
+
+export interface Subscription {
+  /** Resolves once the subscription has stopped and will deliver nothing more. */
+  stop(): Promise<void>;
+}
+
+export interface SubscriptionHandler {
+  /** Called with batches in global order; the next batch waits for the returned promise. */
+  onEvents(events: readonly RecordedEvent[]): Promise<void> | void;
+  /** Called once the subscription has delivered everything that existed when it caught up. */
+  onCaughtUp?(position: bigint): void;
+  onError?(error: unknown): void;
+}
+
+export interface EventStore {
+  readonly name: string;
+  append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult>;
+  /** Events of one stream with version >= fromVersion (default 1), oldest first; [] for no stream. */
+  readStream(stream: string, fromVersion?: bigint): Promise<RecordedEvent[]>;
+  /** Up to maxCount events of the global log with position > afterPosition, in order. */
+  readAll(afterPosition: bigint, maxCount: number): Promise<RecordedEvent[]>;
+  /** Position of the last event in the global log, 0n when empty. */
+  headPosition(): Promise<bigint>;
+  /** Names of every stream with the given prefix, in order of creation. */
+  listStreams(prefix: string, afterPosition?: bigint, maxCount?: number): Promise<{ stream: string; position: bigint }[]>;
+  /** Catch-up subscription: delivers everything after `afterPosition`, then follows new appends. */
+  subscribeAll(afterPosition: bigint, handler: SubscriptionHandler): Subscription;
+  close(): Promise<void>;
+}
+
+/** The one typed optimistic-concurrency failure; `actual` is the stream's version (0n = no stream). */
+export class VersionConflict extends Error {
+  readonly code = 'version_conflict';
+  constructor(
+    readonly stream: string,
+    readonly expected: ExpectedVersion,
+    readonly actual: bigint,
+  ) {
+    super(`version conflict on ${stream}: expected ${String(expected)}, actual ${actual}`);
+    this.name = 'VersionConflict';
+  }
+}
+
+export function isVersionConflict(error: unknown): error is VersionConflict {
+  return error instanceof VersionConflict;
+}
