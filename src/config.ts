@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseDecimalUnits, RTC_DECIMALS } from './aggregates/order/money.js';
 
 /** Environment flag: "1"/"true"/"yes" on, "0"/"false"/"no"/"" off; anything else is a start-up error. */
 const flag = z
@@ -29,7 +30,17 @@ const ConfigSchema = z.object({
   LEDGER_RECONCILE_INTERVAL_MS: int(0, 86_400_000).default(10_000),
   LEDGER_SETTLEMENT_STUCK_MS: int(0, 86_400_000).default(120_000),
   LEDGER_SETTLE_WINDOW_SECONDS: int(60, 2_592_000).default(86_400),
-  LEDGER_MAX_ORDER_RTC: z.coerce.number().positive().max(10_000_000).default(10_000),
+  LEDGER_MAX_ORDER_RTC: z
+    .string()
+    .default('10000')
+    .transform((v, ctx) => {
+      const units = parseDecimalUnits(v, RTC_DECIMALS);
+      if (units === null || units <= 0n) {
+        ctx.addIssue({ code: 'custom', message: 'must be a positive RTC amount with at most 6 decimals' });
+        return z.NEVER;
+      }
+      return units;
+    }),
   LEDGER_CORS_ORIGINS: z
     .string()
     .optional()
@@ -93,7 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     reconcileIntervalMs: c.LEDGER_RECONCILE_INTERVAL_MS,
     settlementStuckMs: c.LEDGER_SETTLEMENT_STUCK_MS,
     settleWindowSeconds: c.LEDGER_SETTLE_WINDOW_SECONDS,
-    maxOrderMicroRtc: BigInt(Math.round(c.LEDGER_MAX_ORDER_RTC * 1_000_000)),
+    maxOrderMicroRtc: c.LEDGER_MAX_ORDER_RTC,
     corsOrigins: (c.LEDGER_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: c.LOG_LEVEL,
   });
