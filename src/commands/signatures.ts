@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { v4 as uuidv4 } from 'uuid';
+import { chainHash, GENESIS_HASH } from '../eventstore/hashChain.js';
+import { isVersionConflict, type EventStore, type JsonObject } from '../eventstore/types.js';
+import { WalletAuthError } from '../crypto/walletAuth.js';
+import { SCHEMA_VERSION } from './handleCommand.js';
+
+export const SIGNATURE_STREAM_PREFIX = 'sig-';
+
+/**
+ * A signature is accepted once, also after a restart and across instances: its first use is an
+ * event in a stream named after the signature's hash, appended with `no_stream`, so a second use
+ * loses that append and is refused as a replay. The stream holds the hash, never the signature.
+ */
+export async function recordSignatureUse(
+  store: EventStore,
+  use: { signatureHex: string; wallet: string; action: string; orderId: string; correlationId: string; now: Date },
+): Promise<void> {
+  const signatureSha256 = createHash('sha256').update(use.signatureHex.toLowerCase()).digest('hex');
+  const stream = `${SIGNATURE_STREAM_PREFIX}${signatureSha256}`;
+  const data: JsonObject = {
+    signature_sha256: signatureSha256,
+    wallet: use.wallet,
+    action: use.action,
+    order_id: use.orderId,
+    used_at: use.now.toISOString(),
+  };
+  const hash = chainHash(GENESIS_HASH, { stream, version: 1n, type: 'SignatureUsed', data });
+  const eventId = uuidv4();
+  try {
+    await store.append(stream, [{
+      eventId,
+      type: 'SignatureUsed',
+      data,
+      metadata: {
+        event_id: eventId,
+        correlation_id: use.correlationId,
+        causation_id: null,
+        actor: use.wallet,
+        recorded_at: use.now.toISOString(),
+        schema_version: SCHEMA_VERSION,
+        prev_hash: GENESIS_HASH,
+        hash,
+      },
+    }], 'no_stream');
+  } catch (error) {
+    if (isVersionConflict(error)) throw new WalletAuthError('wallet_auth_replayed', 'this signature was already used');
+    throw error;
+  }
+}

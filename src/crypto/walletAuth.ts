@@ -1,0 +1,107 @@
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { canonicalJson } from '../eventstore/hashChain.js';
+import { WALLET_PATTERN } from '../aggregates/order/wallet.js';
+import type { JsonObject, JsonValue } from '../eventstore/types.js';
+
+/**
+ * Wallet signatures (domain.md §3, api.md "Wallet auth"): a wallet is "RTC" + the first 40 hex of
+ * sha256(its Ed25519 public key); each state-changing request is signed over a canonical message.
+ */
+export type WalletAuthCode =
+  | 'wallet_must_be_native_rtc_address'
+  | 'wallet_auth_required'
+  | 'wallet_auth_malformed'
+  | 'wallet_auth_timestamp_expired'
+  | 'wallet_auth_public_key_does_not_match_wallet'
+  | 'wallet_auth_invalid_signature'
+  | 'wallet_auth_replayed';
+
+export class WalletAuthError extends Error {
+  constructor(readonly code: WalletAuthCode, message: string) {
+    super(message);
+    this.name = 'WalletAuthError';
+  }
+}
+
+export type WalletAction = 'create_order' | 'match_order' | 'cancel_order' | 'confirm_settlement';
+
+export interface WalletAuthInput {
+  readonly public_key: string;
+  readonly signature: string;
+  readonly timestamp: number;
+}
+
+export interface SignedRequest {
+  readonly action: WalletAction;
+  /** `"create_order"` for placing, else the order's id. */
+  readonly orderId: string;
+  /** The wallet exactly as sent in the body. */
+  readonly wallet: unknown;
+  /** The action's bound fields, already in their signed form ("" when absent). */
+  readonly bound: Readonly<Record<string, JsonValue>>;
+  readonly auth: unknown;
+}
+
+export const AUTH_WINDOW_SECONDS = 300;
+
+/** The exact bytes a wallet signs: compact JSON, keys sorted by code point. */
+export function signedMessage(action: WalletAction, orderId: string, wallet: string, timestamp: number, bound: Readonly<Record<string, JsonValue>>): string {
+  const message: JsonObject = { ...bound, action, order_id: orderId, timestamp, wallet };
+  return canonicalJson(message);
+}
+
+export function walletFromPublicKey(publicKeyHex: string): string {
+  return `RTC${createHash('sha256').update(Buffer.from(publicKeyHex, 'hex')).digest('hex').slice(0, 40)}`;
+}
+
+/**
+ * Checks a request's signature in the order api.md fixes for the 401 codes, except replay, which
+ * needs the store: the caller records the signature and maps a duplicate to wallet_auth_replayed.
+ * Returns the verified signature (lowercase hex) to record.
+ */
+export function verifyWalletAuth(request: SignedRequest, nowMs: number): string {
+  if (typeof request.wallet !== 'string' || !WALLET_PATTERN.test(request.wallet)) {
+    fail('wallet_must_be_native_rtc_address', 'wallet must be RTC followed by 40 hex digits');
+  }
+  const auth = request.auth;
+  if (auth === undefined || auth === null) fail('wallet_auth_required', 'wallet_auth is required');
+  const parsed = parseAuth(auth);
+  if (Math.abs(nowMs / 1000 - parsed.timestamp) > AUTH_WINDOW_SECONDS) {
+    fail('wallet_auth_timestamp_expired', `wallet_auth.timestamp must be within ${AUTH_WINDOW_SECONDS} s of the server clock`);
+  }
+  if (walletFromPublicKey(parsed.public_key).toLowerCase() !== request.wallet.toLowerCase()) {
+    fail('wallet_auth_public_key_does_not_match_wallet', 'the public key does not derive this wallet');
+  }
+  const message = signedMessage(request.action, request.orderId, request.wallet, parsed.timestamp, request.bound);
+  if (!verifyEd25519(parsed.public_key, message, parsed.signature)) {
+    fail('wallet_auth_invalid_signature', 'the signature does not verify');
+  }
+  return parsed.signature.toLowerCase();
+}
+
+function parseAuth(auth: unknown): WalletAuthInput {
+  const a = auth as Partial<Record<keyof WalletAuthInput, unknown>>;
+  const ok =
+    typeof auth === 'object' &&
+    typeof a.public_key === 'string' && /^[0-9a-fA-F]{64}$/.test(a.public_key) &&
+    typeof a.signature === 'string' && /^[0-9a-fA-F]{128}$/.test(a.signature) &&
+    typeof a.timestamp === 'number' && Number.isSafeInteger(a.timestamp);
+  if (!ok) fail('wallet_auth_malformed', 'wallet_auth needs public_key (64 hex), signature (128 hex) and timestamp (integer seconds)');
+  return a as WalletAuthInput;
+}
+
+// An Ed25519 public key as SPKI DER is this fixed prefix followed by the 32 raw key bytes.
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function verifyEd25519(publicKeyHex: string, message: string, signatureHex: string): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]), format: 'der', type: 'spki' });
+    return verify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signatureHex, 'hex'));
+  } catch {
+    return false;
+  }
+}
+
+function fail(code: WalletAuthCode, message: string): never {
+  throw new WalletAuthError(code, message);
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { dueStep, OrderRefused, type DueStep, type OrderCommand, type OrderState } from '../aggregates/order/index.js';
+import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
+import { loadOrder } from '../commands/loadOrder.js';
+import type { EventStore } from '../eventstore/types.js';
+import type { NodeGateway } from '../gateways/node.js';
+import type { Leases } from './leases.js';
+import { runStep, type StepResult } from './steps.js';
+
+export interface DriverDeps {
+  readonly store: EventStore;
+  readonly node: NodeGateway;
+  readonly leases: Leases;
+  readonly settleWindowSeconds: number;
+  /** Upper bound of one drive, used as the lease's lifetime. */
+  readonly leaseTtlMs: number;
+  readonly onStep?: (report: StepReport) => void;
+}
+
+/**
+ * `inline`: a request just appended the claim, so the fast path calls the node straight away.
+ * `resume`: anything may have happened since the last event (a crash, a timeout), so every step
+ * starts by looking its outcome up at the node.
+ */
+export type DriveMode = 'inline' | 'resume';
+
+export interface StepReport {
+  readonly orderId: string;
+  readonly step: DueStep['kind'];
+  readonly outcome: string;
+}
+
+export interface DriveResult {
+  readonly state: OrderState;
+  readonly version: bigint;
+  /** Global position of the last event this drive wrote, if any. */
+  readonly position: bigint | null;
+  readonly steps: readonly StepReport[];
+  /** True when another driver holds the order's lease and this one did nothing. */
+  readonly leased: boolean;
+}
+
+const MAX_STEPS_PER_DRIVE = 8;
+
+/**
+ * Drives one order: pick the due external step, perform it with its idempotency key, append the
+ * result with the expected version, and repeat until nothing is due or an outcome stays unknown.
+ * Safe to run twice at once: the order's lease lets one driver at a time call the node, and every
+ * append is checked against the version its decision was made on.
+ */
+export async function driveOrder(deps: DriverDeps, orderId: string, ctx: CommandContext, mode: DriveMode): Promise<DriveResult> {
+  const owner = randomUUID();
+  const leaseName = `order-driver:${orderId}`;
+  if (!deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime())) {
+    const loaded = await loadOrder(deps.store, orderId);
+    return { state: loaded.state, version: loaded.version, position: null, steps: [], leased: true };
+  }
+  try {
+    return await driveHoldingLease(deps, orderId, ctx, mode, () =>
+      deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime()),
+    );
+  } finally {
+    deps.leases.release(leaseName, owner);
+  }
+}
+
+async function driveHoldingLease(
+  deps: DriverDeps,
+  orderId: string,
+  ctx: CommandContext,
+  mode: DriveMode,
+  renewLease: () => boolean,
+): Promise<DriveResult> {
+  const steps: StepReport[] = [];
+  let position: bigint | null = null;
+  let loaded = await loadOrder(deps.store, orderId);
+  let state = loaded.state;
+  let version = loaded.version;
+  let stepMode = mode;
+  for (let i = 0; i < MAX_STEPS_PER_DRIVE; i++) {
+    const step = dueStep(state);
+    if (step === null || !renewLease()) break;
+    const result = await runStep(deps, state, step, stepMode, deps.settleWindowSeconds, ctx.now());
+    const report = { orderId, step: step.kind, outcome: result.outcome };
+    steps.push(report);
+    deps.onStep?.(report);
+    const appended = await appendResults(deps.store, orderId, result, ctx, version);
+    if (appended === null) break;
+    if (appended.position !== null) position = appended.position;
+    state = appended.state;
+    version = appended.version;
+    if (!result.continue) break;
+    // After the first step, later steps follow fresh results: no look-up needed.
+    stepMode = result.outcome === 'ok' ? 'inline' : 'resume';
+  }
+  return { state, version, position, steps, leased: false };
+}
+
+/** Appends the step's result commands in order; null when the order moved under us (stop). */
+async function appendResults(
+  store: EventStore,
+  orderId: string,
+  result: StepResult,
+  ctx: CommandContext,
+  versionRead: bigint,
+): Promise<{ state: OrderState; version: bigint; position: bigint | null } | null> {
+  let position: bigint | null = null;
+  let ifMatch: bigint | undefined = versionRead;
+  let last: { state: OrderState; version: bigint } | null = null;
+  for (const command of result.commands) {
+    try {
+      const outcome = await handleOrderCommand(store, orderId, command as OrderCommand, ctx, { ifMatchVersion: ifMatch, maxAttempts: 1 });
+      if (outcome.position !== null) position = outcome.position;
+      last = { state: outcome.state, version: outcome.version };
+      ifMatch = outcome.version;
+    } catch (error) {
+      if (error instanceof OrderRefused || isConflictLike(error)) return null;
+      throw error;
+    }
+  }
+  if (last === null) {
+    const loaded = await loadOrder(store, orderId);
+    last = { state: loaded.state, version: loaded.version };
+  }
+  return { ...last, position };
+}
+
+function isConflictLike(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'version_conflict' || code === 'version_mismatch';
+}

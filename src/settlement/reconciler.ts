@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState, type OrderStatus } from '../aggregates/order/index.js';
+import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
+import { loadOrder } from '../commands/loadOrder.js';
+import { driveOrder, type DriverDeps } from './driver.js';
+
+export interface ReconcileSummary {
+  examined: number;
+  completed: number;
+  payout_pending: number;
+  recovered: number;
+  reverted: number;
+  refunded: number;
+  expired: number;
+  locked: number;
+  left: number;
+}
+
+/** Where a pass finds the orders that may need it (the work-queue read model, or a scan). */
+export type CandidateSource = (now: Date, stuckMs: number) => Promise<readonly string[]>;
+
+export interface ReconcilerDeps extends DriverDeps {
+  readonly stuckMs: number;
+  readonly now: () => Date;
+  readonly candidates: CandidateSource;
+}
+
+const IN_FLIGHT: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
+
+/**
+ * One reconciler pass: expire what is past its deadline, resume in-flight orders whose last event
+ * is older than the stuck threshold (measured from that order's last event, so a live confirm is
+ * never touched), look pending payouts up, and look recovered releases up. Every append carries the
+ * expected version and every node call the order's lease, so concurrent passes are safe.
+ */
+export async function reconcilePass(deps: ReconcilerDeps): Promise<ReconcileSummary> {
+  const summary: ReconcileSummary = { examined: 0, completed: 0, payout_pending: 0, recovered: 0, reverted: 0, refunded: 0, expired: 0, locked: 0, left: 0 };
+  const ctx: CommandContext = { correlationId: `reconcile-${randomUUID()}`, causationId: null, actor: 'reconciler', now: deps.now };
+  for (const orderId of await deps.candidates(deps.now(), deps.stuckMs)) {
+    summary.examined += 1;
+    const before = (await loadOrder(deps.store, orderId)).state;
+    if (isTerminal(before.status) || before.status === 'none') continue;
+    const after = await reconcileOrder(deps, orderId, before, ctx, summary);
+    count(summary, before, after);
+  }
+  return summary;
+}
+
+async function reconcileOrder(deps: ReconcilerDeps, orderId: string, state: OrderState, ctx: CommandContext, summary: ReconcileSummary): Promise<OrderState> {
+  const now = deps.now();
+  if (isPastDeadline(state, now)) {
+    const expired = await handleOrderCommand(deps.store, orderId, { type: 'ExpireOrder', now }, ctx).catch(() => null);
+    if (expired && expired.written.length > 0) {
+      summary.expired += 1;
+      return (await driveOrder(deps, orderId, ctx, 'inline')).state;
+    }
+    return state;
+  }
+  if (!isDue(state, now, deps.stuckMs)) return state;
+  return (await driveOrder(deps, orderId, ctx, 'resume')).state;
+}
+
+function isPastDeadline(state: OrderState, now: Date): boolean {
+  const t = now.getTime();
+  if (state.status === 'open') return state.expiresAt !== null && t >= Date.parse(state.expiresAt);
+  if (state.status === 'matched') return state.settleBy !== null && t >= Date.parse(state.settleBy);
+  return false;
+}
+
+function isDue(state: OrderState, now: Date, stuckMs: number): boolean {
+  // A queued payout is only looked up, which changes nothing at the node: do it every pass.
+  if (state.status === 'payout_pending') return true;
+  if (!IN_FLIGHT.includes(state.status)) return false;
+  const lastEventMs = state.updatedAt === null ? 0 : Date.parse(state.updatedAt);
+  return now.getTime() - lastEventMs >= stuckMs;
+}
+
+function count(summary: ReconcileSummary, before: OrderState, after: OrderState): void {
+  if (after.status === 'completed' && before.status !== 'completed') summary.completed += 1;
+  else if (after.status === 'payout_pending' && before.status !== 'payout_pending') summary.payout_pending += 1;
+  if (before.status === 'settlement_recovery' && after.status !== 'settlement_recovery') summary.recovered += 1;
+  if (before.status === 'settling' && after.status === 'matched') summary.reverted += 1;
+  if (before.escrow.status !== 'refunded' && after.escrow.status === 'refunded') summary.refunded += 1;
+  if (before.escrow.status === 'locking' && after.escrow.status === 'locked') summary.locked += 1;
+  if (IN_FLIGHT.includes(after.status) || after.status === 'settlement_recovery') summary.left += 1;
+}
+
+/** Candidates by scanning every order stream: for the CLI and tests, where no work queue runs. */
+export function scanAllOrders(deps: Pick<ReconcilerDeps, 'store'>, maxOrders = 100_000): CandidateSource {
+  return async () => {
+    const ids: string[] = [];
+    let after = 0n;
+    while (ids.length < maxOrders) {
+      const page = await deps.store.listStreams(ORDER_STREAM_PREFIX, after, 1000);
+      if (page.length === 0) break;
+      for (const entry of page) ids.push(orderIdFromStream(entry.stream));
+      after = page[page.length - 1]?.position ?? after;
+    }
+    return ids;
+  };
+}
+
+export interface ReconcilerTimer {
+  stop(): Promise<void>;
+}
+
+/** A pass at start, then one every intervalMs (0: only the pass at start); passes never overlap. */
+export function startReconciler(deps: ReconcilerDeps, intervalMs: number, onPass?: (s: ReconcileSummary | Error) => void): ReconcilerTimer {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const tick = (): void => {
+    running = reconcilePass(deps)
+      .then((s) => onPass?.(s), (e: unknown) => onPass?.(e instanceof Error ? e : new Error(String(e))))
+      .finally(() => {
+        if (!stopped && intervalMs > 0) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

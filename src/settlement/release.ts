@@ -1,0 +1,82 @@
+import { BRIDGE_WORKER_WALLET, type EscrowJob, type JobStatus, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
+
+export type ReleaseOutcome =
+  | { readonly kind: 'released' }
+  /** The job's status at the node proves the RTC never left escrow: the order may go back to matched. */
+  | { readonly kind: 'not_released'; readonly reason: string }
+  | { readonly kind: 'recovery'; readonly reason: string; readonly detail: string };
+
+export interface ReleaseTarget {
+  readonly jobId: string;
+  readonly posterWallet: string;
+  readonly orderId: string;
+}
+
+type ReleaseCall = 'claim' | 'deliver' | 'accept';
+
+/** The calls still needed from a job status: a resumed release skips what the node shows done. */
+function remainingCalls(status: JobStatus): ReleaseCall[] | null {
+  if (status === 'open') return ['claim', 'deliver', 'accept'];
+  if (status === 'claimed') return ['deliver', 'accept'];
+  if (status === 'delivered') return ['accept'];
+  return null;
+}
+
+const MAX_RESUMES = 2;
+
+/**
+ * Release is three node calls (claim → deliver → accept); only accept moves the RTC. Any refused
+ * or lost call is followed by a look-up of the job, and the job's status decides: completed is
+ * released, open/claimed/delivered is resumed (after a lost answer) or proven not released (after a
+ * refusal), and a job the node expired or cancelled goes to recovery. An answer that cannot be
+ * looked up goes to recovery too: released ⇒ never matched again.
+ */
+export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget, mode: 'inline' | 'resume'): Promise<ReleaseOutcome> {
+  let calls: ReleaseCall[] = ['claim', 'deliver', 'accept'];
+  if (mode === 'resume') {
+    const decided = await fromLookup(node, target.jobId);
+    if (decided.outcome) return decided.outcome;
+    calls = decided.calls;
+  }
+  for (let resumes = 0; ; resumes++) {
+    const failure = await runCalls(node, target, calls);
+    if (failure === null) return { kind: 'released' };
+    const decided = await fromLookup(node, target.jobId);
+    if (decided.outcome) return decided.outcome;
+    if (failure.kind === 'rejected') return { kind: 'not_released', reason: `escrow release refused: ${failure.reason}` };
+    if (resumes >= MAX_RESUMES) return { kind: 'recovery', reason: 'release_outcome_unknown', detail: failure.reason };
+    calls = decided.calls;
+  }
+}
+
+async function runCalls(node: NodeGateway, target: ReleaseTarget, calls: readonly ReleaseCall[]) {
+  for (const call of calls) {
+    const result = await callNode(node, target, call);
+    if (result.kind !== 'ok') return result;
+  }
+  return null;
+}
+
+function callNode(node: NodeGateway, target: ReleaseTarget, call: ReleaseCall): Promise<NodeOutcome<void>> {
+  if (call === 'claim') return node.claimJob(target.jobId);
+  if (call === 'deliver') return node.deliverJob(target.jobId, `OTC settlement of ${target.orderId} by ${BRIDGE_WORKER_WALLET}`);
+  return node.acceptJob(target.jobId, target.posterWallet);
+}
+
+async function fromLookup(node: NodeGateway, jobId: string): Promise<{ outcome: ReleaseOutcome | null; calls: ReleaseCall[] }> {
+  const lookup = await node.getJob(jobId);
+  if (lookup.kind !== 'ok') {
+    return { outcome: { kind: 'recovery', reason: 'release_outcome_unknown', detail: `job look-up failed: ${lookup.reason}` }, calls: [] };
+  }
+  return classifyJob(lookup.value);
+}
+
+function classifyJob(job: EscrowJob | null): { outcome: ReleaseOutcome | null; calls: ReleaseCall[] } {
+  if (job === null) return { outcome: { kind: 'recovery', reason: 'escrow_job_missing', detail: 'the node has no such job' }, calls: [] };
+  if (job.status === 'completed') return { outcome: { kind: 'released' }, calls: [] };
+  const calls = remainingCalls(job.status);
+  if (calls === null) {
+    return { outcome: { kind: 'recovery', reason: `escrow_job_${job.status}`, detail: `the node shows the escrow job ${job.status}` }, calls: [] };
+  }
+  return { outcome: null, calls };
+}

@@ -1,0 +1,151 @@
+import type { DueStep, OrderCommand, OrderState } from '../aggregates/order/index.js';
+import { escrowJobTitle, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
+import { releaseEscrow } from './release.js';
+
+/** What one external step produced: result commands to append, and whether to go on driving. */
+export interface StepResult {
+  readonly commands: readonly OrderCommand[];
+  readonly outcome: string;
+  readonly continue: boolean;
+}
+
+export interface StepDeps {
+  readonly node: NodeGateway;
+}
+
+/** The node keeps an escrow job this long: order TTL + settle window + an hour, within its cap. */
+export const MAX_JOB_TTL_SECONDS = 2_592_000;
+export function escrowTtlSeconds(orderTtlSeconds: number, settleWindowSeconds: number): number {
+  return Math.min(orderTtlSeconds + settleWindowSeconds + 3600, MAX_JOB_TTL_SECONDS);
+}
+
+export async function runStep(
+  deps: StepDeps,
+  state: OrderState,
+  step: DueStep,
+  mode: 'inline' | 'resume',
+  settleWindowSeconds: number,
+  now: Date,
+): Promise<StepResult> {
+  switch (step.kind) {
+    case 'lock': return lockStep(deps.node, state, step, mode, settleWindowSeconds, now);
+    case 'release': return releaseStep(deps.node, state, step, mode, now);
+    case 'payout':
+    case 'payout_lookup': return payoutStep(deps.node, step, now);
+    case 'refund': return refundStep(deps.node, step, mode, now);
+  }
+}
+
+const failed = (step: string, key: string, outcome: 'rejected' | 'unknown', reason: string): StepResult => ({
+  commands: [{ type: 'RecordNodeCallFailed', step, key, outcome, reason }],
+  outcome,
+  continue: false,
+});
+
+async function lockStep(
+  node: NodeGateway,
+  state: OrderState,
+  step: Extract<DueStep, { kind: 'lock' }>,
+  mode: 'inline' | 'resume',
+  settleWindowSeconds: number,
+  now: Date,
+): Promise<StepResult> {
+  const orderId = state.orderId ?? '';
+  const title = escrowJobTitle(orderId, step.party);
+  if (mode === 'resume') {
+    // A lock whose answer was lost may have created the job: find it before locking again.
+    const found = await node.findJobByTitle(title);
+    if (found.kind !== 'ok') return failed('lock_lookup', step.key, 'unknown', reasonOf(found));
+    if (found.value) return locked(step, found.value.jobId, now);
+  }
+  const result = await node.lockEscrow({
+    orderId,
+    party: step.party,
+    posterWallet: step.wallet,
+    amountMicroRtc: step.amountMicroRtc,
+    ttlSeconds: escrowTtlSeconds(state.ttlSeconds, settleWindowSeconds),
+  });
+  if (result.kind === 'ok') return locked(step, result.value.jobId, now);
+  if (result.kind === 'rejected') {
+    return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason: result.reason }], outcome: 'rejected', continue: false };
+  }
+  const found = await node.findJobByTitle(title);
+  if (found.kind === 'ok' && found.value) return locked(step, found.value.jobId, now);
+  return failed('lock', step.key, 'unknown', result.reason);
+}
+
+function locked(step: Extract<DueStep, { kind: 'lock' }>, jobId: string, now: Date): StepResult {
+  return { commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId, now }], outcome: 'ok', continue: true };
+}
+
+async function releaseStep(
+  node: NodeGateway,
+  state: OrderState,
+  step: Extract<DueStep, { kind: 'release' }>,
+  mode: 'inline' | 'resume',
+  now: Date,
+): Promise<StepResult> {
+  const poster = (state.escrow.party === 'maker' ? state.makerWallet : state.takerWallet) ?? '';
+  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: poster, orderId: state.orderId ?? '' }, mode);
+  switch (outcome.kind) {
+    case 'released':
+      return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };
+    case 'not_released':
+      return { commands: [{ type: 'RevertSettlement', reason: outcome.reason }], outcome: 'rejected', continue: false };
+    case 'recovery':
+      return { commands: [{ type: 'RequireRecovery', reason: outcome.reason, detail: outcome.detail }], outcome: 'unknown', continue: false };
+  }
+}
+
+async function payoutStep(node: NodeGateway, step: Extract<DueStep, { kind: 'payout' | 'payout_lookup' }>, now: Date): Promise<StepResult> {
+  const request = { key: step.key, toWallet: step.to, amountMicroRtc: step.amountMicroRtc };
+  let result = await node.transfer(request);
+  // The same request is also the look-up, and the node never pays a key twice: ask once more.
+  if (result.kind === 'unknown') result = await node.transfer(request);
+  if (result.kind === 'ok') {
+    const { phase, txHash } = result.value;
+    return {
+      commands: [{ type: 'RecordPayoutStatus', payoutKey: step.key, txHash, phase, now }],
+      outcome: phase === 'voided' ? 'rejected' : 'ok',
+      continue: phase === 'confirmed',
+    };
+  }
+  if (step.kind === 'payout_lookup' && result.kind === 'unknown') return failed('payout_lookup', step.key, 'unknown', result.reason);
+  const reason = result.kind === 'rejected' ? 'payout_rejected' : 'payout_outcome_unknown';
+  return { commands: [{ type: 'RequireRecovery', reason, detail: result.reason }], outcome: result.kind, continue: false };
+}
+
+async function refundStep(node: NodeGateway, step: Extract<DueStep, { kind: 'refund' }>, mode: 'inline' | 'resume', now: Date): Promise<StepResult> {
+  if (mode === 'resume') {
+    const before = await node.getJob(step.jobId);
+    const settled = refundFromJob(step, before, now);
+    if (settled) return settled;
+  }
+  const result = await node.cancelJob(step.jobId, step.wallet);
+  if (result.kind === 'ok') return refunded(step, now);
+  const after = await node.getJob(step.jobId);
+  return refundFromJob(step, after, now) ?? failed('refund', step.key, result.kind, result.reason);
+}
+
+/** A job the node cancelled or expired has already returned the escrow to its poster. */
+function refundFromJob(step: Extract<DueStep, { kind: 'refund' }>, lookup: NodeOutcome<EscrowJob | null>, now: Date): StepResult | null {
+  if (lookup.kind !== 'ok' || lookup.value === null) return null;
+  const status = lookup.value.status;
+  if (status === 'cancelled' || status === 'expired') return refunded(step, now);
+  if (status === 'completed') {
+    return {
+      commands: [{ type: 'RequireRecovery', reason: 'refund_found_released', detail: 'the escrow job was completed at the node' }],
+      outcome: 'unknown',
+      continue: false,
+    };
+  }
+  return null;
+}
+
+function refunded(step: Extract<DueStep, { kind: 'refund' }>, now: Date): StepResult {
+  return { commands: [{ type: 'RecordRefundIssued', party: step.party, jobId: step.jobId, now }], outcome: 'ok', continue: false };
+}
+
+export function reasonOf(outcome: NodeOutcome<unknown>): string {
+  return outcome.kind === 'ok' ? 'ok' : outcome.reason;
+}
