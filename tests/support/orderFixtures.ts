@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import {
   decide,
+  evolve,
   foldEvents,
   OrderRefused,
   type OrderCommand,
@@ -8,6 +9,11 @@ import {
   type OrderRefusalCode,
   type OrderState,
 } from '../../src/aggregates/order/index.js';
+
+/** An expected event: its type, and optionally the data fields that matter (matched as a subset). */
+export type ExpectedEvent = {
+  [T in OrderEvent['type']]: { type: T; data?: Partial<Extract<OrderEvent, { type: T }>['data']> };
+}[OrderEvent['type']];
 
 /** given(events) → when(command) → then(events) | thenRefuses(code) | thenNothing(). */
 export function given(...events: OrderEvent[]) {
@@ -17,7 +23,7 @@ export function given(...events: OrderEvent[]) {
     when(command: OrderCommand) {
       const run = (): OrderEvent[] => decide(command, state);
       return {
-        then(expected: Partial<OrderEvent>[]) {
+        then(expected: ExpectedEvent[]) {
           const actual = run();
           expect(actual.map((e) => e.type)).toEqual(expected.map((e) => e.type));
           expected.forEach((e, i) => {
@@ -25,7 +31,13 @@ export function given(...events: OrderEvent[]) {
           });
           return actual;
         },
-        thenRefuses(code: OrderRefusalCode) {
+        /** The decided events, compared whole (types and every data field). */
+        thenExactly(expected: OrderEvent[]) {
+          const actual = run();
+          expect(actual).toEqual(expected);
+          return actual;
+        },
+        thenRefuses(code: OrderRefusalCode): OrderRefused {
           let caught: unknown;
           try {
             run();
@@ -34,6 +46,11 @@ export function given(...events: OrderEvent[]) {
           }
           expect(caught).toBeInstanceOf(OrderRefused);
           expect((caught as OrderRefused).code).toBe(code);
+          return caught as OrderRefused;
+        },
+        /** The state once the decided events are folded in. */
+        thenState(): OrderState {
+          return run().reduce((s, e) => evolve(s, e), state);
         },
         thenNothing() {
           expect(run()).toEqual([]);

@@ -134,12 +134,16 @@ function recordEscrowLockFailed(c: C.RecordEscrowLockFailed, state: OrderState):
 }
 
 function recordEscrowReleased(c: C.RecordEscrowReleased, state: OrderState): OrderEvent[] {
-  if (state.escrow.status === 'released') return [];
+  if (state.escrow.status === 'released' && state.escrow.jobId === c.jobId) return [];
   if (state.status !== 'settling' && state.status !== 'settlement_recovery') {
     refuse('step_not_due', `release is not due (order is ${state.status})`, state.status);
   }
   if (state.escrow.status !== 'locked' || state.escrow.jobId !== c.jobId) {
     refuse('step_not_due', 'that escrow job is not locked for this order', state.status);
+  }
+  // Only a settlement claim authorises a release; a refund or an unclaimed order in recovery never becomes one.
+  if (state.quoteTx === null || state.endingAs !== null) {
+    refuse('step_not_due', 'no settlement was claimed, so no release is due', state.status);
   }
   return [{ type: 'EscrowReleased', data: { job_id: c.jobId, released_at: iso(c.now) } }];
 }
@@ -194,7 +198,8 @@ function buyerOf(state: OrderState): string {
 function requireRecovery(c: C.RequireRecovery, state: OrderState): OrderEvent[] {
   refuseIfTerminal(state);
   if (state.status === 'settlement_recovery' && state.recoveryReason === c.reason) return [];
-  const inFlight = ['settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
+  // `matched` too: a node-side cancel or expiry of the held escrow must park the order before the seller can claim.
+  const inFlight = ['matched', 'settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
   if (!inFlight) refuse('step_not_due', `nothing is in flight (order is ${state.status})`, state.status);
   return [{ type: 'SettlementRecoveryRequired', data: { reason: c.reason, detail: c.detail } }];
 }

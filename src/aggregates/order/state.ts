@@ -246,7 +246,7 @@ function applySettlement(state: OrderState, event: OrderEvent): OrderState {
     case 'SettlementRecoveryRequired':
       return { ...state, status: 'settlement_recovery', recoveryReason: event.data.reason, lastError: event.data.detail };
     case 'OperatorRedriveRequested':
-      return { ...state, status: 'settling', recoveryReason: null, attempts: 0 };
+      return { ...state, status: resumedStatus(state), recoveryReason: null, attempts: 0 };
     default:
       return applyEnding(state, event);
   }
@@ -269,6 +269,19 @@ function applyEnding(state: OrderState, event: OrderEvent): OrderState {
     default:
       return state;
   }
+}
+
+/**
+ * Where a re-driven order picks up: the work it was doing when it went to recovery. A refund that
+ * went to recovery resumes as a refund (never as a release: nobody claimed settlement), a queued
+ * payout resumes with its look-up under the same key, an unclaimed order whose escrow is still held
+ * is matched again, and everything else resumes settling (release, or a fresh payout after a void).
+ */
+function resumedStatus(state: OrderState): OrderStatus {
+  if (state.endingAs !== null && state.escrow.status === 'locked') return 'refund_pending';
+  if (state.payout.status === 'queued') return 'payout_pending';
+  if (state.quoteTx === null && state.escrow.status === 'locked') return 'matched';
+  return 'settling';
 }
 
 /** An order whose escrow is locked waits for its refund before it ends. */

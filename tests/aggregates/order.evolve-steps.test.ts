@@ -1,0 +1,332 @@
+import { describe, expect, it } from 'vitest';
+import { stateAfter } from '../support/orderFixtures.js';
+import {
+  AMOUNT_MICRO_RTC,
+  BUY,
+  CIPHERTEXT,
+  escrowLocked,
+  escrowLockFailed,
+  EXPIRES_AT,
+  MAKER,
+  MAKER_HTLC_HASH,
+  MAKER_JOB,
+  matchAborted,
+  matched,
+  matchedBuy,
+  MATCHED_AT,
+  nodeCallFailed,
+  ORDER_ID,
+  orderCancelled,
+  orderExpired,
+  PAYOUT_KEY,
+  payoutQueued,
+  payoutVoided,
+  placedBuy,
+  placedSell,
+  PLACED_AT,
+  QUOTE_TX,
+  recoveryRequired,
+  redriveRequested,
+  refundIssued,
+  SCENARIOS,
+  SELL,
+  settlementClaimed,
+  settlementReverted,
+  SETTLE_BY,
+  TAKER,
+  TAKER_HTLC_HASH,
+  TAKER_JOB,
+  TRADE_ID,
+} from '../support/orderBuilders.js';
+import {
+  buyerWallet,
+  dueStep,
+  escrowKey,
+  evolve,
+  foldEvents,
+  initialState,
+  isTerminal,
+  ORDER_EVENT_TYPES,
+  ORDER_STATUSES,
+  orderIdFromStream,
+  orderStream,
+  payoutKeyFor,
+  refundKey,
+  releaseKey,
+  sellerParty,
+  sellerWallet,
+  TERMINAL_STATUSES,
+  tradeIdFor,
+  type OrderEvent,
+  type OrderStatus,
+} from '../../src/aggregates/order/index.js';
+
+/** domain.md §4's status table, one row per event that reaches a status. */
+const STATUS_TABLE: ReadonlyArray<readonly [string, () => OrderEvent[], OrderStatus]> = [
+  ['OrderPlaced (sell) → escrow_pending', () => [placedSell()], 'escrow_pending'],
+  ['OrderPlaced (buy) → open', () => [placedBuy()], 'open'],
+  ['EscrowLocked (maker) → open', () => [placedSell(), escrowLocked('maker')], 'open'],
+  ['EscrowLockFailed (maker) → rejected', () => [placedSell(), escrowLockFailed('maker')], 'rejected'],
+  ['Matched (sell) → matched', () => [...SELL.open(), matched()], 'matched'],
+  ['Matched (buy) → matching', () => [placedBuy(), matchedBuy()], 'matching'],
+  ['EscrowLocked (taker) → matched', () => [placedBuy(), matchedBuy(), escrowLocked('taker')], 'matched'],
+  ['EscrowLockFailed (taker) keeps matching until MatchAborted', () => [placedBuy(), matchedBuy(), escrowLockFailed('taker')], 'matching'],
+  ['MatchAborted → open', () => [placedBuy(), matchedBuy(), escrowLockFailed('taker'), matchAborted()], 'open'],
+  ['SettlementClaimed → settling', () => [...SELL.matched(), settlementClaimed()], 'settling'],
+  ['EscrowReleased → settling', () => SELL.released(), 'settling'],
+  ['SettlementReverted → matched', () => [...SELL.settling(), settlementReverted()], 'matched'],
+  ['PayoutQueued → payout_pending', () => SELL.payoutPending(), 'payout_pending'],
+  ['PayoutConfirmed → completed', () => SELL.completed(), 'completed'],
+  ['PayoutVoided → settlement_recovery', () => SELL.recoveryAfterVoid(), 'settlement_recovery'],
+  ['SettlementRecoveryRequired → settlement_recovery', () => [...SELL.settling(), recoveryRequired()], 'settlement_recovery'],
+  ['OperatorRedriveRequested → settling', () => [...SELL.settling(), recoveryRequired(), redriveRequested()], 'settling'],
+  ['OrderCancelled with escrow → refund_pending', () => [...SELL.open(), orderCancelled()], 'refund_pending'],
+  ['OrderCancelled without escrow → cancelled', () => [placedBuy(), orderCancelled()], 'cancelled'],
+  ['OrderExpired (expires_at) with escrow → refund_pending', () => [...SELL.open(), orderExpired('expires_at')], 'refund_pending'],
+  ['OrderExpired (expires_at) without escrow → expired', () => [placedBuy(), orderExpired('expires_at')], 'expired'],
+  ['OrderExpired (settle_by) → refund_pending', () => SELL.expiredRefundPending(), 'refund_pending'],
+  ['RefundIssued after a cancel → cancelled', () => [...SELL.open(), orderCancelled(), refundIssued('maker')], 'cancelled'],
+  ['RefundIssued after an expiry → expired', () => SELL.expiredRefunded(), 'expired'],
+  ['RefundIssued of a buy order\'s taker after settle_by → expired', () => BUY.expiredRefunded(), 'expired'],
+  ['NodeCallFailed keeps the status', () => [...SELL.settling(), nodeCallFailed()], 'settling'],
+];
+
+describe('evolve: the status table', () => {
+  it.each(STATUS_TABLE)('%s', (_name, history, status) => {
+    expect(foldEvents(history()).status).toBe(status);
+  });
+
+  it('covers every event type', () => {
+    const seen = new Set(STATUS_TABLE.flatMap(([, history]) => history().map((e) => e.type)));
+    expect([...seen].sort()).toEqual([...ORDER_EVENT_TYPES].sort());
+  });
+
+  it('reaches every status of the table', () => {
+    const reached = new Set(STATUS_TABLE.map(([, , status]) => status));
+    expect([...reached].sort()).toEqual([...ORDER_STATUSES].sort());
+  });
+
+  it('the terminal statuses are exactly completed, cancelled, expired, rejected', () => {
+    expect([...TERMINAL_STATUSES].sort()).toEqual(['cancelled', 'completed', 'expired', 'rejected']);
+    for (const status of ORDER_STATUSES) expect(isTerminal(status)).toBe(TERMINAL_STATUSES.includes(status));
+    expect(isTerminal('none')).toBe(false);
+  });
+
+  it('starts from none', () => {
+    expect(initialState.status).toBe('none');
+    expect(foldEvents([]).status).toBe('none');
+  });
+});
+
+describe('evolve: state fields', () => {
+  it('OrderPlaced reads amounts as bigints and keeps the order\'s terms', () => {
+    const state = stateAfter(placedSell());
+    expect(state).toMatchObject({
+      orderId: ORDER_ID,
+      side: 'sell',
+      pair: 'RTC/USDC',
+      makerWallet: MAKER,
+      amountMicroRtc: AMOUNT_MICRO_RTC,
+      pricePerRtcNanoQuote: 100_000_000n,
+      totalQuoteNano: 10_000_000_000n,
+      htlcHash: MAKER_HTLC_HASH,
+      createdAt: PLACED_AT.toISOString(),
+      expiresAt: EXPIRES_AT.toISOString(),
+    });
+    expect(state.escrow).toMatchObject({ party: 'maker', status: 'locking', jobId: null });
+  });
+
+  it('a buy order has no escrow until matched', () => {
+    expect(stateAfter(placedBuy()).escrow).toMatchObject({ party: null, status: 'none' });
+  });
+
+  it('Matched records the taker and settle_by; on a buy order the htlc_hash is the taker\'s', () => {
+    const sell = stateAfter(...SELL.matched());
+    expect(sell).toMatchObject({ takerWallet: TAKER, matchedAt: MATCHED_AT.toISOString(), settleBy: SETTLE_BY.toISOString(), htlcHash: MAKER_HTLC_HASH });
+    const buy = stateAfter(placedBuy(), matchedBuy());
+    expect(buy).toMatchObject({ takerWallet: TAKER, htlcHash: TAKER_HTLC_HASH });
+    expect(buy.escrow).toMatchObject({ party: 'taker', status: 'locking' });
+  });
+
+  it('EscrowLocked accumulates the locked micro-RTC', () => {
+    expect(stateAfter(...BUY.matched()).escrow).toMatchObject({ party: 'taker', jobId: TAKER_JOB, status: 'locked', lockedMicroRtc: AMOUNT_MICRO_RTC });
+  });
+
+  it('SettlementClaimed keeps quote_tx and the ciphertext; SettlementReverted clears both', () => {
+    expect(stateAfter(...SELL.settling())).toMatchObject({ quoteTx: QUOTE_TX, secretCiphertext: CIPHERTEXT });
+    expect(stateAfter(...SELL.settling(), settlementReverted('refused'))).toMatchObject({ quoteTx: null, secretCiphertext: null, lastError: 'refused' });
+  });
+
+  it('EscrowReleased moves the locked amount to released', () => {
+    expect(stateAfter(...SELL.released()).escrow).toMatchObject({ status: 'released', lockedMicroRtc: AMOUNT_MICRO_RTC, releasedMicroRtc: AMOUNT_MICRO_RTC, refundedMicroRtc: 0n });
+  });
+
+  it('RefundIssued moves the locked amount to refunded', () => {
+    expect(stateAfter(...SELL.expiredRefunded()).escrow).toMatchObject({ status: 'refunded', releasedMicroRtc: 0n, refundedMicroRtc: AMOUNT_MICRO_RTC });
+  });
+
+  it('PayoutConfirmed records the trade id derived from the order id', () => {
+    const state = stateAfter(...SELL.completed());
+    expect(state.tradeId).toBe(TRADE_ID);
+    expect(tradeIdFor(ORDER_ID)).toBe('trade_0123456789abcdef');
+    expect(state.payout).toMatchObject({ status: 'confirmed', confirmedCount: 1 });
+  });
+
+  it('a failed node call counts an attempt; the next forward event resets the count', () => {
+    const failed = stateAfter(...SELL.settling(), nodeCallFailed(), nodeCallFailed({ reason: 'reset' }));
+    expect(failed.attempts).toBe(2);
+    expect(failed.lastError).toBe('release: reset');
+    const moved = stateAfter(...SELL.settling(), nodeCallFailed(), SELL.released().at(-1)!);
+    expect(moved.attempts).toBe(0);
+    expect(moved.lastError).toBeNull();
+  });
+
+  it('evolve stamps updatedAt with the event time when given, and keeps it otherwise', () => {
+    const stamped = evolve(initialState, placedBuy(), '2025-03-01T12:00:01.000Z');
+    expect(stamped.updatedAt).toBe('2025-03-01T12:00:01.000Z');
+    expect(evolve(stamped, orderCancelled()).updatedAt).toBe('2025-03-01T12:00:01.000Z');
+  });
+
+  it('evolve never mutates the state it is given', () => {
+    const before = stateAfter(...SELL.settling());
+    const snapshot = structuredClone(before);
+    evolve(before, SELL.released().at(-1)!);
+    expect(before).toEqual(snapshot);
+  });
+
+  it('seller and buyer: the maker sells a sell order, the taker sells a buy order', () => {
+    const sell = stateAfter(...SELL.matched());
+    const buy = stateAfter(...BUY.matched());
+    expect([sellerWallet(sell), buyerWallet(sell)]).toEqual([MAKER, TAKER]);
+    expect([sellerWallet(buy), buyerWallet(buy)]).toEqual([TAKER, MAKER]);
+    expect(sellerParty('sell')).toBe('maker');
+    expect(sellerParty('buy')).toBe('taker');
+  });
+
+  it('streams are order-<order_id>', () => {
+    expect(orderStream(ORDER_ID)).toBe(`order-${ORDER_ID}`);
+    expect(orderIdFromStream(orderStream(ORDER_ID))).toBe(ORDER_ID);
+  });
+});
+
+describe('dueStep', () => {
+  it('escrow_pending: lock the maker\'s RTC under otc_escrow:<id>:maker', () => {
+    expect(dueStep(stateAfter(placedSell()))).toEqual({
+      kind: 'lock',
+      party: 'maker',
+      key: `otc_escrow:${ORDER_ID}:maker`,
+      wallet: MAKER,
+      amountMicroRtc: AMOUNT_MICRO_RTC,
+    });
+  });
+
+  it('matching: lock the taker\'s RTC of a buy order under otc_escrow:<id>:taker', () => {
+    expect(dueStep(stateAfter(placedBuy(), matchedBuy()))).toEqual({
+      kind: 'lock',
+      party: 'taker',
+      key: `otc_escrow:${ORDER_ID}:taker`,
+      wallet: TAKER,
+      amountMicroRtc: AMOUNT_MICRO_RTC,
+    });
+  });
+
+  for (const s of SCENARIOS) {
+    describe(`on a ${s.side} order`, () => {
+      it('settling, not released: release the seller\'s escrow under otc_release:<id>', () => {
+        expect(dueStep(stateAfter(...s.settling()))).toEqual({ kind: 'release', key: `otc_release:${ORDER_ID}`, jobId: s.sellerJob });
+      });
+
+      it('settling, released: queue the payout to the buyer under otc_payout:<id>', () => {
+        expect(dueStep(stateAfter(...s.released()))).toEqual({ kind: 'payout', key: `otc_payout:${ORDER_ID}`, to: s.buyer, amountMicroRtc: AMOUNT_MICRO_RTC });
+      });
+
+      it('payout_pending: look the payout up under its key', () => {
+        expect(dueStep(stateAfter(...s.payoutPending()))).toEqual({ kind: 'payout_lookup', key: PAYOUT_KEY, to: s.buyer, amountMicroRtc: AMOUNT_MICRO_RTC });
+      });
+
+      it('refund_pending after settle_by: refund the seller under otc_refund:<id>:<party>', () => {
+        expect(dueStep(stateAfter(...s.expiredRefundPending()))).toEqual({
+          kind: 'refund',
+          party: s.sellerParty,
+          key: `otc_refund:${ORDER_ID}:${s.sellerParty}`,
+          jobId: s.sellerJob,
+          wallet: s.seller,
+        });
+      });
+
+      it('a voided payout re-driven: queue again under the fresh key', () => {
+        expect(dueStep(stateAfter(...s.recoveryAfterVoid(), redriveRequested()))).toEqual({
+          kind: 'payout',
+          key: `otc_payout:${ORDER_ID}:redrive-1`,
+          to: s.buyer,
+          amountMicroRtc: AMOUNT_MICRO_RTC,
+        });
+      });
+
+      it('a queued payout re-driven after a failed look-up: look it up again under the same key', () => {
+        expect(dueStep(stateAfter(...s.payoutPending(), recoveryRequired('payout_outcome_unknown'), redriveRequested()))).toEqual({
+          kind: 'payout_lookup',
+          key: PAYOUT_KEY,
+          to: s.buyer,
+          amountMicroRtc: AMOUNT_MICRO_RTC,
+        });
+      });
+
+      it('a refund re-driven after recovery: the refund again, never a release', () => {
+        const step = dueStep(stateAfter(...s.expiredRefundPending(), recoveryRequired('refund_outcome_unknown'), redriveRequested()));
+        expect(step).toMatchObject({ kind: 'refund', key: `otc_refund:${ORDER_ID}:${s.sellerParty}` });
+      });
+
+      it('nothing is due while open, matched, in recovery, or terminal', () => {
+        expect(dueStep(stateAfter(...s.open()))).toBeNull();
+        expect(dueStep(stateAfter(...s.matched()))).toBeNull();
+        expect(dueStep(stateAfter(...s.settling(), recoveryRequired()))).toBeNull();
+        expect(dueStep(stateAfter(...s.recoveryAfterVoid()))).toBeNull();
+        expect(dueStep(stateAfter(...s.completed()))).toBeNull();
+        expect(dueStep(stateAfter(...s.expiredRefunded()))).toBeNull();
+      });
+    });
+  }
+
+  it('refund_pending after a cancel: refund the maker under otc_refund:<id>:maker', () => {
+    expect(dueStep(stateAfter(...SELL.open(), orderCancelled()))).toEqual({
+      kind: 'refund',
+      party: 'maker',
+      key: `otc_refund:${ORDER_ID}:maker`,
+      jobId: MAKER_JOB,
+      wallet: MAKER,
+    });
+  });
+
+  it('nothing is due for a rejected or unknown order, or a cancelled buy order', () => {
+    expect(dueStep(stateAfter(placedSell(), escrowLockFailed('maker')))).toBeNull();
+    expect(dueStep(initialState)).toBeNull();
+    expect(dueStep(stateAfter(placedBuy(), orderCancelled()))).toBeNull();
+  });
+
+  it('the key helpers spell the node\'s keys', () => {
+    expect(escrowKey(ORDER_ID, 'maker')).toBe(`otc_escrow:${ORDER_ID}:maker`);
+    expect(releaseKey(ORDER_ID)).toBe(`otc_release:${ORDER_ID}`);
+    expect(refundKey(ORDER_ID, 'taker')).toBe(`otc_refund:${ORDER_ID}:taker`);
+  });
+
+  it('payoutKeyFor: otc_payout:<id> until a void, then one fresh key per void', () => {
+    expect(payoutKeyFor(stateAfter(...SELL.released()))).toBe(`otc_payout:${ORDER_ID}`);
+    expect(payoutKeyFor(stateAfter(...SELL.recoveryAfterVoid()))).toBe(`otc_payout:${ORDER_ID}:redrive-1`);
+    const twice = stateAfter(
+      ...SELL.recoveryAfterVoid(),
+      redriveRequested(),
+      payoutQueued(TAKER, { payout_key: `otc_payout:${ORDER_ID}:redrive-1` }),
+      payoutVoided({ payout_key: `otc_payout:${ORDER_ID}:redrive-1` }),
+    );
+    expect(payoutKeyFor(twice)).toBe(`otc_payout:${ORDER_ID}:redrive-2`);
+  });
+
+  it('a step is never due before the event that authorises it', () => {
+    // lock: after OrderPlaced/Matched; release: after SettlementClaimed; payout: after EscrowReleased; refund: after the ending.
+    expect(dueStep(stateAfter(...SELL.matched()))).toBeNull();
+    expect(dueStep(stateAfter(...SELL.settling()))?.kind).toBe('release');
+    expect(dueStep(stateAfter(...SELL.open()))).toBeNull();
+    expect(dueStep(stateAfter(...SELL.open(), orderCancelled()))?.kind).toBe('refund');
+  });
+});
