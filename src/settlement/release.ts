@@ -31,20 +31,22 @@ const MAX_RESUMES = 2;
  * refusal), and a job the node expired or cancelled goes to recovery. An answer that cannot be
  * looked up goes to recovery too: released ⇒ never matched again.
  */
-export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget, mode: 'inline' | 'resume'): Promise<ReleaseOutcome> {
-  let calls: ReleaseCall[] = ['claim', 'deliver', 'accept'];
-  if (mode === 'resume') {
-    const decided = await fromLookup(node, target.jobId);
-    if (decided.outcome) return decided.outcome;
-    calls = decided.calls;
-  }
+export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget): Promise<ReleaseOutcome> {
+  // Always start from the job's status: an earlier attempt (before a revert, a crash or a re-drive)
+  // may have claimed or delivered it already, and this one GET is cheaper than a refused call.
+  const start = await fromLookup(node, target.jobId);
+  if (start.outcome) return start.outcome;
+  let calls = start.calls;
   for (let resumes = 0; ; resumes++) {
     const failure = await runCalls(node, target, calls);
     if (failure === null) return { kind: 'released' };
     const decided = await fromLookup(node, target.jobId);
     if (decided.outcome) return decided.outcome;
-    if (failure.kind === 'rejected') return { kind: 'not_released', reason: `escrow release refused: ${failure.reason}` };
-    if (resumes >= MAX_RESUMES) return { kind: 'recovery', reason: 'release_outcome_unknown', detail: failure.reason };
+    // Refused, and the job still waits for that very call: the node said no, and nothing moved.
+    // Refused because the job was already past that call (an earlier attempt got further): resume.
+    const refusedHere = failure.result.kind === 'rejected' && decided.calls[0] === failure.call;
+    if (refusedHere) return { kind: 'not_released', reason: `escrow release refused at ${failure.call}: ${failure.result.reason}` };
+    if (resumes >= MAX_RESUMES) return { kind: 'recovery', reason: 'release_outcome_unknown', detail: failure.result.reason };
     calls = decided.calls;
   }
 }
@@ -52,7 +54,7 @@ export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget, mo
 async function runCalls(node: NodeGateway, target: ReleaseTarget, calls: readonly ReleaseCall[]) {
   for (const call of calls) {
     const result = await callNode(node, target, call);
-    if (result.kind !== 'ok') return result;
+    if (result.kind === 'rejected' || result.kind === 'unknown') return { call, result };
   }
   return null;
 }

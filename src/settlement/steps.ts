@@ -29,7 +29,7 @@ export async function runStep(
 ): Promise<StepResult> {
   switch (step.kind) {
     case 'lock': return lockStep(deps.node, state, step, mode, settleWindowSeconds, now);
-    case 'release': return releaseStep(deps.node, state, step, mode, now);
+    case 'release': return releaseStep(deps.node, state, step, now);
     case 'payout':
     case 'payout_lookup': return payoutStep(deps.node, step, now);
     case 'refund': return refundStep(deps.node, step, mode, now);
@@ -82,11 +82,10 @@ async function releaseStep(
   node: NodeGateway,
   state: OrderState,
   step: Extract<DueStep, { kind: 'release' }>,
-  mode: 'inline' | 'resume',
   now: Date,
 ): Promise<StepResult> {
   const poster = (state.escrow.party === 'maker' ? state.makerWallet : state.takerWallet) ?? '';
-  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: poster, orderId: state.orderId ?? '' }, mode);
+  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: poster, orderId: state.orderId ?? '' });
   switch (outcome.kind) {
     case 'released':
       return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };

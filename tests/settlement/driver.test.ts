@@ -1,0 +1,195 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { orderStream } from '../../src/aggregates/order/index.js';
+import type { NodeGateway } from '../../src/gateways/node.js';
+import { matchedSell, startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
+
+let h: SettlementHarness;
+afterEach(async () => h?.close());
+
+const eventTypes = async (orderId: string) => (await h.store.readStream(orderStream(orderId))).map((e) => e.type);
+const jobOf = (orderId: string) => h.node.jobs().find((j) => j.title.includes(orderId));
+
+describe('placing a sell order locks the seller\'s escrow first', () => {
+  beforeEach(async () => {
+    h = await startSettlementHarness();
+  });
+
+  it('locks and opens the order, showing a generated preimage once', async () => {
+    const placed = await trader(h).place(h.seller, 'sell');
+    expect(placed.state.status).toBe('open');
+    expect(placed.htlcSecret).toMatch(/^[0-9a-f]{64}$/);
+    expect(placed.state.escrow.status).toBe('locked');
+    expect(jobOf(placed.state.orderId as string)?.status).toBe('open');
+    expect(await eventTypes(placed.state.orderId as string)).toEqual(['OrderPlaced', 'EscrowLocked']);
+  });
+
+  it('rejects the order when the node refuses the lock', async () => {
+    h.fault('POST /agent/jobs', 'reject_400');
+    const placed = await trader(h).place(h.seller, 'sell');
+    expect(placed.state.status).toBe('rejected');
+    expect(await eventTypes(placed.state.orderId as string)).toEqual(['OrderPlaced', 'EscrowLockFailed']);
+  });
+
+  it('finds a lock whose answer was lost by its title, without locking twice', async () => {
+    h.fault('POST /agent/jobs', 'timeout_after_effect');
+    const placed = await trader(h).place(h.seller, 'sell');
+    expect(placed.state.status).toBe('open');
+    expect(h.node.jobs()).toHaveLength(1);
+    expect(placed.state.escrow.jobId).toBe(h.node.jobs()[0]?.jobId);
+  });
+
+  it('leaves a lock that cannot be found pending, and the reconciler locks it later', async () => {
+    h.fault('POST /agent/jobs', 'error_500');
+    const placed = await trader(h).place(h.seller, 'sell');
+    const orderId = placed.state.orderId as string;
+    expect(placed.state.status).toBe('escrow_pending');
+    expect(h.node.jobs()).toHaveLength(0);
+    const summary = await h.reconcile();
+    expect(summary.locked).toBe(1);
+    expect((await h.ledger.getOrder(orderId))?.state.status).toBe('open');
+    expect(h.node.jobs()).toHaveLength(1);
+    expect(await eventTypes(orderId)).toEqual(['OrderPlaced', 'NodeCallFailed', 'EscrowLocked']);
+  });
+});
+
+describe('confirming settles: release, then payout, then the preimage', () => {
+  beforeEach(async () => {
+    h = await startSettlementHarness();
+  });
+
+  it('completes a trade when the payout confirms at once', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    const done = await trader(h).confirm(h.seller, orderId, secret);
+    expect(done.state.status).toBe('completed');
+    expect(done.state.tradeId).toBe(`trade_${orderId.slice(4)}`);
+    expect(h.ledger.revealSecret(done.state)).toBe(secret);
+    expect(await eventTypes(orderId)).toEqual([
+      'OrderPlaced', 'EscrowLocked', 'Matched', 'SettlementClaimed', 'EscrowReleased', 'PayoutQueued', 'PayoutConfirmed',
+    ]);
+    expect(h.node.transfers()).toHaveLength(1);
+    expect(h.node.transfers()[0]?.toWallet).toBe(h.buyer.wallet);
+  });
+
+  it('reverts to matched when the node refuses the release and nothing moved', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /agent/jobs/:id/claim', 'reject_400');
+    const attempt = await trader(h).confirm(h.seller, orderId, secret);
+    expect(attempt.state.status).toBe('matched');
+    expect(jobOf(orderId)?.status).toBe('open');
+    h.clock.nowMs += 1000; // a fresh signature: the first one is spent
+    const retry = await trader(h).confirm(h.seller, orderId, secret);
+    expect(retry.state.status).toBe('completed');
+  });
+
+  it('resumes a refused accept from the job\'s status, without claiming again', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /agent/jobs/:id/accept', 'reject_400');
+    expect((await trader(h).confirm(h.seller, orderId, secret)).state.status).toBe('matched');
+    expect(jobOf(orderId)?.status).toBe('delivered');
+    const claimsBefore = h.node.requestCount('POST /agent/jobs/:id/claim');
+    h.clock.nowMs += 1000;
+    expect((await trader(h).confirm(h.seller, orderId, secret)).state.status).toBe('completed');
+    expect(h.node.requestCount('POST /agent/jobs/:id/claim')).toBe(claimsBefore);
+  });
+
+  it('looks a lost accept up and never releases twice', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /agent/jobs/:id/accept', 'timeout_after_effect');
+    const done = await trader(h).confirm(h.seller, orderId, secret);
+    expect(done.state.status).toBe('completed');
+    expect(h.node.requestCount('POST /agent/jobs/:id/accept')).toBe(1);
+    expect(h.node.transfers()).toHaveLength(1);
+  });
+
+  it('resumes an accept that hung without effect', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /agent/jobs/:id/accept', 'hang');
+    const done = await trader(h).confirm(h.seller, orderId, secret);
+    expect(done.state.status).toBe('completed');
+    expect(h.node.requestCount('POST /agent/jobs/:id/accept')).toBe(2);
+  });
+
+  it('goes to recovery when a lost release cannot be looked up; released is never matched again', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /agent/jobs/:id/accept', 'timeout_after_effect');
+    // The node's look-ups fail once the accept has been sent: the release's outcome cannot be known.
+    let acceptSent = false;
+    const flaky: NodeGateway = {
+      ...h.gateway,
+      acceptJob: (...args) => ((acceptSent = true), h.gateway.acceptJob(...args)),
+      getJob: (jobId) => (acceptSent ? Promise.resolve({ kind: 'unknown', reason: 'lookup timed out' }) : h.gateway.getJob(jobId)),
+    };
+    const attempt = await trader(h).confirm(h.seller, orderId, secret, '0xquote', h.ledgerWith(flaky));
+    expect(attempt.state.status).toBe('settlement_recovery');
+    expect(attempt.state.recoveryReason).toBe('release_outcome_unknown');
+    expect(jobOf(orderId)?.status).toBe('completed');
+    expect(await eventTypes(orderId)).not.toContain('SettlementReverted');
+    // Nothing moves it on by itself; an operator re-drive looks the job up and goes on.
+    expect((await h.reconcile()).left).toBe(1);
+    const redriven = await h.ledger.redrive(orderId, { operator: 'alice', reason: 'node back' }, { requestId: 'op-1' });
+    expect(redriven.state.status).toBe('completed');
+    expect(h.node.transfers()).toHaveLength(1);
+  });
+
+  it('moves to recovery when the payout is refused, and a re-drive pays once', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /wallet/transfer', 'reject_400');
+    const attempt = await trader(h).confirm(h.seller, orderId, secret);
+    expect(attempt.state.status).toBe('settlement_recovery');
+    expect(attempt.state.escrow.status).toBe('released');
+    expect(h.ledger.revealSecret(attempt.state)).toBeNull();
+    const redriven = await h.ledger.redrive(orderId, { operator: 'alice', reason: 'retry' }, { requestId: 'op-2' });
+    expect(redriven.state.status).toBe('completed');
+    expect(h.node.transfers()).toHaveLength(1);
+  });
+
+  it('asks again after a payout answer is lost, and the node pays once', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /wallet/transfer', 'timeout_after_effect');
+    const done = await trader(h).confirm(h.seller, orderId, secret);
+    expect(done.state.status).toBe('completed');
+    expect(h.node.keyRequestCount(`otc_payout:${orderId}`)).toBe(2);
+    expect(h.node.transfers()).toHaveLength(1);
+  });
+
+  it('sends a seller-cancelled job to recovery instead of paying out', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.node.cancelJobNodeSide(jobOf(orderId)?.jobId as string);
+    const attempt = await trader(h).confirm(h.seller, orderId, secret);
+    expect(attempt.state.status).toBe('settlement_recovery');
+    expect(attempt.state.recoveryReason).toBe('escrow_job_cancelled');
+    expect(h.node.transfers()).toHaveLength(0);
+  });
+});
+
+describe('payouts that are queued but not final', () => {
+  beforeEach(async () => {
+    h = await startSettlementHarness({ autoConfirm: 'off' });
+  });
+
+  it('keeps the preimage hidden while the payout is only queued, then completes on look-up', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    const queued = await trader(h).confirm(h.seller, orderId, secret);
+    expect(queued.state.status).toBe('payout_pending');
+    expect(h.ledger.revealSecret(queued.state)).toBeNull();
+    expect(h.node.confirmTransfer(h.node.transfers()[0]?.pendingId as number)).toBe(true);
+    const summary = await h.reconcile(60_000);
+    expect(summary.completed).toBe(1);
+    const done = await h.ledger.getOrder(orderId);
+    expect(done?.state.status).toBe('completed');
+    expect(h.ledger.revealSecret(done!.state)).toBe(secret);
+  });
+
+  it('a voided payout goes to recovery and a re-drive pays under a fresh key', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    await trader(h).confirm(h.seller, orderId, secret);
+    h.node.voidTransfer(h.node.transfers()[0]?.pendingId as number);
+    await h.reconcile(60_000);
+    expect((await h.ledger.getOrder(orderId))?.state.status).toBe('settlement_recovery');
+    h.node.setAutoConfirm('immediate');
+    const redriven = await h.ledger.redrive(orderId, { operator: 'bob', reason: 'voided by node' }, { requestId: 'op-3' });
+    expect(redriven.state.status).toBe('completed');
+    expect(h.node.transferByKey(`otc_payout:${orderId}:redrive-1`)?.phase).toBe('confirmed');
+    expect(h.node.transfers().filter((t) => t.phase === 'confirmed')).toHaveLength(1);
+  });
+});
