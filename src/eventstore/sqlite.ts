@@ -23,6 +23,13 @@ export interface SqliteEventStoreOptions {
   readonly pollIntervalMs?: number;
 }
 
+/** Where an event id is stored: enough to recognise a replay without reading the payload. */
+interface StoredIdRow {
+  position: number;
+  stream: string;
+  version: number;
+}
+
 interface EventRow {
   position: number;
   stream: string;
@@ -33,7 +40,8 @@ interface EventRow {
   metadata: string;
 }
 
-const SCHEMA = `
+/** The store's DDL; exported so the benchmark's raw baseline writes into exactly the same table. */
+export const EVENTS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   position INTEGER PRIMARY KEY AUTOINCREMENT,
   stream   TEXT NOT NULL,
@@ -65,10 +73,12 @@ export class SqliteEventStore implements EventStore {
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
+    // The busy timeout first: switching to WAL and creating the schema take locks too, and another
+    // process may hold them while this one opens the shared file.
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    this.db.exec(SCHEMA);
+    this.db.exec(EVENTS_SCHEMA);
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.stmts = prepareStatements(this.db);
     this.appendTx = this.db.transaction((stream: string, events: readonly NewEvent[], expected: ExpectedVersion) =>
@@ -97,7 +107,7 @@ export class SqliteEventStore implements EventStore {
 
   private appendInTransaction(stream: string, events: readonly NewEvent[], expected: ExpectedVersion) {
     const current = this.streamVersion(stream);
-    const replay = this.findIdempotentReplay(stream, events);
+    const replay = this.findIdempotentReplay(stream, events, expected);
     if (replay) return { written: false, result: replay };
     checkExpected(stream, expected, current);
     let version = current;
@@ -121,20 +131,21 @@ export class SqliteEventStore implements EventStore {
     return BigInt((this.stmts.streamVersion.get(stream) as { v: number | null }).v ?? 0);
   }
 
-  /** Events already stored under these ids, in this stream, in this order: the original result. */
-  private findIdempotentReplay(stream: string, events: readonly NewEvent[]): AppendResult | null {
+  /**
+   * Events already stored under these ids, in this stream, in this order: the original result.
+   * Only the first id is looked up when it is new, which is the hot path: a later id that is
+   * already stored then fails the insert on UNIQUE (event_id), which rolls the whole batch back and
+   * surfaces as the same VersionConflict as a partial replay.
+   */
+  private findIdempotentReplay(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): AppendResult | null {
     const first = events[0];
     if (!first) return null;
-    const rows: (EventRow | undefined)[] = events.map((e) => this.stmts.byEventId.get(e.eventId) as EventRow | undefined);
-    if (rows.every((row) => row === undefined)) return null;
-    const firstRow = rows[0];
-    const consistent =
-      firstRow !== undefined &&
-      rows.every((row, i) => row !== undefined && row.stream === stream && row.version === firstRow.version + i);
-    if (!consistent) {
-      throw new VersionConflict(stream, 'any', this.streamVersion(stream));
-    }
-    const last = rows[rows.length - 1] as EventRow;
+    const firstRow = this.stmts.byEventId.get(first.eventId) as StoredIdRow | undefined;
+    if (firstRow === undefined) return null;
+    const rows = events.map((e, i) => (i === 0 ? firstRow : (this.stmts.byEventId.get(e.eventId) as StoredIdRow | undefined)));
+    const consistent = rows.every((row, i) => row !== undefined && row.stream === stream && row.version === firstRow.version + i);
+    if (!consistent) throw new VersionConflict(stream, expected, this.streamVersion(stream));
+    const last = rows[rows.length - 1] as StoredIdRow;
     return { nextVersion: BigInt(last.version), position: BigInt(last.position) };
   }
 
@@ -157,7 +168,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async listStreams(prefix: string, afterPosition = 0n, maxCount = 1000) {
-    const rows = this.stmts.listStreams.all(Number(afterPosition), `${prefix}%`, maxCount) as { stream: string; position: number }[];
+    const rows = this.stmts.listStreams.all(Number(afterPosition), prefix, maxCount) as { stream: string; position: number }[];
     return rows.map((r) => ({ stream: r.stream, position: BigInt(r.position) }));
   }
 
@@ -215,12 +226,13 @@ function prepareStatements(db: Db) {
   return {
     streamVersion: s('SELECT max(version) AS v FROM events WHERE stream = ?'),
     insert: s('INSERT INTO events (stream, version, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)'),
-    byEventId: s('SELECT * FROM events WHERE event_id = ?'),
+    byEventId: s('SELECT position, stream, version FROM events WHERE event_id = ?'),
     readStream: s('SELECT * FROM events WHERE stream = ? AND version >= ? ORDER BY version'),
     readAll: s('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
     head: s('SELECT max(position) AS p FROM events'),
     listStreams: s(
-      'SELECT stream, position FROM events WHERE version = 1 AND position > ? AND stream LIKE ? ORDER BY position LIMIT ?',
+      // Not LIKE: its `_` and `%` are wildcards and it ignores ASCII case, and stream ids contain `_`.
+      'SELECT stream, position FROM events WHERE version = 1 AND position > ? AND instr(stream, ?) = 1 ORDER BY position LIMIT ?',
     ),
   };
 }

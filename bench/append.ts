@@ -1,0 +1,183 @@
+/**
+ * How much the ledger's write path costs over SQLite's own durable commit. Four writers on the
+ * same disk, each on a fresh database file per round, taking turns so disk noise hits all alike:
+ *  - raw:     better-sqlite3 inserting one pre-serialised row per BEGIN IMMEDIATE transaction into
+ *             the event store's own table (EVENTS_SCHEMA), WAL + synchronous=FULL: the floor;
+ *  - raw, no stream-start index: the same without the store's partial index, to show its cost;
+ *  - append:  SqliteEventStore.append of one pre-built event to a new stream;
+ *  - command: handleOrderCommand(PlaceOrder) on a fresh order: read the stream, fold, decide,
+ *             build metadata and the hash link, append.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { PlaceOrder } from '../src/aggregates/order/index.js';
+import { handleOrderCommand, type CommandContext } from '../src/commands/handleCommand.js';
+import { EVENTS_SCHEMA, SqliteEventStore } from '../src/eventstore/sqlite.js';
+import type { JsonObject, NewEvent } from '../src/eventstore/types.js';
+import { measure, median, type Benchmark, type BenchOptions, type Measurement } from './types.js';
+
+const WARMUP_OPS = 200;
+const MAKER = 'RTC' + 'a'.repeat(40);
+const TARGET_RATIO = 0.8;
+const CHUNK_OPS = 100;
+
+/** The store's table without its partial index on stream starts: what that index costs is visible. */
+const BARE_TABLE = `
+CREATE TABLE events (
+  position INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, version INTEGER NOT NULL,
+  event_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL,
+  UNIQUE (stream, version), UNIQUE (event_id)
+);`;
+
+/** An OrderPlaced-sized payload, so every measurement writes rows of the same size. */
+function sampleEvent(i: number, prefix: string): NewEvent {
+  const orderId = `otc_${prefix}${String(i).padStart(12, '0')}`;
+  const data: JsonObject = {
+    order_id: orderId, side: 'buy', pair: 'RTC/USDC', maker_wallet: MAKER, amount_micro_rtc: '2500000',
+    price_per_rtc_nano_quote: '150000000', total_quote_nano: '375000000', maker_eth_address: null, htlc_hash: null,
+    ttl_seconds: 3600, placed_at: '2026-01-01T00:00:00.000Z', expires_at: '2026-01-01T01:00:00.000Z',
+  };
+  const eventId = randomUUID();
+  const metadata = {
+    event_id: eventId, correlation_id: randomUUID(), causation_id: null, actor: MAKER, recorded_at: '2026-01-01T00:00:00.000Z',
+    schema_version: 1, prev_hash: '0'.repeat(64), hash: 'f'.repeat(64),
+  };
+  return { eventId, type: 'OrderPlaced', data, metadata };
+}
+
+/** One of the compared write paths, open on its own fresh database file. */
+interface Writer {
+  readonly label: string;
+  /** Performs operations [from, from + count) of this writer's pre-built sequence. */
+  run(from: number, count: number): Promise<void> | void;
+  close(): Promise<void> | void;
+}
+
+function rawWriter(dir: string, total: number, ddl: string, label: string): Writer {
+  const db = new Database(join(dir, `raw-${randomUUID()}.db`));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec(ddl);
+  const insert = db.prepare('INSERT INTO events (stream, version, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertOne = db.transaction((row: readonly unknown[]) => insert.run(...row)).immediate;
+  // Serialised before the clock starts: this is SQLite's cost alone.
+  const rows = Array.from({ length: total }, (_, i) => {
+    const e = sampleEvent(i, 'raw');
+    return [`order-${String(e.data['order_id'])}`, 1, e.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)];
+  });
+  return {
+    label,
+    run: (from, count) => {
+      for (const row of rows.slice(from, from + count)) insertOne(row);
+    },
+    close: () => void db.close(),
+  };
+}
+
+function appendWriter(dir: string, total: number): Writer {
+  const store = new SqliteEventStore({ path: join(dir, `append-${randomUUID()}.db`) });
+  const events = Array.from({ length: total }, (_, i) => sampleEvent(i, 'app'));
+  return {
+    label: 'SqliteEventStore.append (1 event)',
+    run: async (from, count) => {
+      for (const e of events.slice(from, from + count)) await store.append(`order-${String(e.data['order_id'])}`, [e], 'no_stream');
+    },
+    close: () => store.close(),
+  };
+}
+
+function placeOrder(i: number): PlaceOrder {
+  return {
+    type: 'PlaceOrder', orderId: `otc_cmd${String(i).padStart(12, '0')}`, side: 'buy', pair: 'RTC/USDC', makerWallet: MAKER,
+    amountMicroRtc: 2_500_000n, pricePerRtcNanoQuote: 150_000_000n, ttlSeconds: 3600, makerEthAddress: null, htlcHash: null,
+    now: new Date('2026-01-01T00:00:00.000Z'),
+  };
+}
+
+function commandWriter(dir: string): Writer {
+  const store = new SqliteEventStore({ path: join(dir, `command-${randomUUID()}.db`) });
+  const ctx: CommandContext = { correlationId: 'bench', causationId: null, actor: MAKER, now: () => new Date() };
+  return {
+    label: 'handleOrderCommand(PlaceOrder)',
+    run: async (from, count) => {
+      for (let i = from; i < from + count; i++) {
+        const command = placeOrder(i);
+        await handleOrderCommand(store, command.orderId, command, ctx);
+      }
+    },
+    close: () => store.close(),
+  };
+}
+
+function makeWriters(dir: string, total: number): Writer[] {
+  return [
+    rawWriter(dir, total, EVENTS_SCHEMA, 'raw insert, store schema (1 tx each)'),
+    rawWriter(dir, total, BARE_TABLE, 'raw insert, no stream-start index'),
+    appendWriter(dir, total),
+    commandWriter(dir),
+  ];
+}
+
+/**
+ * One round: the writers take turns in chunks (in a rotating order), so a slow or fast spell of
+ * the shared disk lands on all of them instead of on whichever happened to run then.
+ */
+async function runRound(dir: string, n: number): Promise<Measurement[]> {
+  const writers = makeWriters(dir, WARMUP_OPS + n);
+  const elapsedMs = writers.map(() => 0);
+  try {
+    for (const writer of writers) await writer.run(0, WARMUP_OPS);
+    for (let from = WARMUP_OPS, chunk = 0; from < WARMUP_OPS + n; from += CHUNK_OPS, chunk++) {
+      const count = Math.min(CHUNK_OPS, WARMUP_OPS + n - from);
+      for (let k = 0; k < writers.length; k++) {
+        const index = (k + chunk) % writers.length;
+        const timed = await measure('', count, () => (writers[index] as Writer).run(from, count));
+        elapsedMs[index] = (elapsedMs[index] ?? 0) + timed.elapsedMs;
+      }
+    }
+  } finally {
+    for (const writer of writers) await writer.close();
+  }
+  return writers.map((w, i) => {
+    const ms = elapsedMs[i] ?? 0;
+    return { label: w.label, ops: n, elapsedMs: ms, opsPerSec: n / (ms / 1000) };
+  });
+}
+
+const medianOf = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
+
+async function runAppend(options: BenchOptions) {
+  const dir = mkdtempSync(join(options.tempDir, 'otc-ledger-bench-'));
+  const rounds: Measurement[][] = [];
+  try {
+    for (let round = 0; round < options.rounds; round++) rounds.push(await runRound(dir, options.n));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rate = (round: Measurement[], i: number) => round[i]?.opsPerSec ?? NaN;
+  // Ratios are taken within a round, where the writers shared the disk's mood, then the median.
+  const ratio = (i: number, base: number) => medianOf(rounds.map((r) => rate(r, i) / rate(r, base)));
+  const commandRatio = ratio(3, 0);
+  const perRound = (i: number) => `${(rounds[0]?.[i]?.label ?? '').padEnd(38)} ${rounds.map((r) => rate(r, i).toFixed(0)).join(', ')}`;
+  return {
+    measurements: [0, 1, 2, 3].map((i) => median(rounds.map((r) => r[i] as Measurement))),
+    notes: [
+      `table: median of ${options.rounds} rounds; each round ${options.n} ops per writer after ${WARMUP_OPS} warm-up ops,`,
+      `writers interleaved in chunks of ${CHUNK_OPS}, fresh database files per round. ops/s per round:`,
+      ...[0, 1, 2, 3].map(perRound),
+      'ratios (median of the per-round ratios):',
+      `  append / raw (store schema)      = ${ratio(2, 0).toFixed(3)}`,
+      `  command / raw (store schema)     = ${commandRatio.toFixed(3)} (target >= ${TARGET_RATIO.toFixed(2)}: ${commandRatio >= TARGET_RATIO ? 'met' : 'NOT met'})`,
+      `  command / raw (no start index)   = ${ratio(3, 1).toFixed(3)}`,
+      `  raw store schema / no start index = ${ratio(0, 1).toFixed(3)}`,
+    ],
+  };
+}
+
+export const appendBenchmark: Benchmark = {
+  name: 'append',
+  description: 'single-event commands vs raw durable SQLite inserts, same disk',
+  run: runAppend,
+};

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { orderStream } from '../../src/aggregates/order/index.js';
+import { handleOrderCommand } from '../../src/commands/handleCommand.js';
+import { canonicalJson, chainHash, GENESIS_HASH, verifyChain } from '../../src/eventstore/hashChain.js';
+import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import type { RecordedEvent } from '../../src/eventstore/types.js';
+import { context, match, nodeCallFailed, placeBuy, TAKER_B, takerLockFailed } from '../commands/commandFixtures.js';
+
+const ORDER_ID = 'otc_00000000000000c1';
+
+/** Five events over four appends, one of them a two-event append. */
+async function recordHistory(store: SqliteEventStore): Promise<RecordedEvent[]> {
+  const ctx = context();
+  await handleOrderCommand(store, ORDER_ID, placeBuy(ORDER_ID), ctx);
+  await handleOrderCommand(store, ORDER_ID, match(TAKER_B), ctx);
+  await handleOrderCommand(store, ORDER_ID, takerLockFailed, context({ actor: 'reconciler' }));
+  await handleOrderCommand(store, ORDER_ID, nodeCallFailed('k-1'), context({ actor: 'reconciler' }));
+  return store.readStream(orderStream(ORDER_ID));
+}
+
+function withEvent(events: readonly RecordedEvent[], version: bigint, change: (e: RecordedEvent) => RecordedEvent): RecordedEvent[] {
+  return events.map((e) => (e.version === version ? change(e) : e));
+}
+
+describe('canonicalJson', () => {
+  it('sorts keys by code point at every depth and writes no whitespace', () => {
+    const value = { b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x y' }, B: true, '': null };
+    expect(canonicalJson(value)).toBe('{"":null,"B":true,"a":{"c":"x y","d":[3,{"y":2,"z":1}]},"b":1}');
+  });
+
+  it('gives one string for equal values however their keys were ordered', () => {
+    expect(canonicalJson({ amount: '5', pair: 'RTC/USDC', nested: { x: 1, w: [2, 1] } })).toBe(
+      canonicalJson({ nested: { w: [2, 1], x: 1 }, pair: 'RTC/USDC', amount: '5' }),
+    );
+  });
+
+  it('keeps array order, escapes strings as JSON does, and drops undefined members', () => {
+    const value = JSON.parse('{"s":"quote\\" line\\n é 💸","arr":[3,1,2]}') as { s: string; arr: number[] };
+    expect(canonicalJson({ ...value, gone: undefined } as never)).toBe('{"arr":[3,1,2],"s":"quote\\" line\\n é 💸"}');
+    expect(canonicalJson(null)).toBe('null');
+  });
+});
+
+describe('chainHash', () => {
+  it('is sha256 of the previous hash followed by the canonical JSON of data, stream, type and version', () => {
+    const event = { stream: 'order-x', version: 3n, type: 'Matched', data: { b: '2', a: 1 } };
+    const body = '{"data":{"a":1,"b":"2"},"stream":"order-x","type":"Matched","version":"3"}';
+    const expected = createHash('sha256').update(GENESIS_HASH + body).digest('hex');
+    expect(chainHash(GENESIS_HASH, event)).toBe(expected);
+  });
+
+  it('changes with every input it covers', () => {
+    const base = { stream: 'order-x', version: 1n, type: 'OrderPlaced', data: { a: 1 } };
+    const hash = chainHash(GENESIS_HASH, base);
+    const variants = [
+      chainHash('1'.repeat(64), base),
+      chainHash(GENESIS_HASH, { ...base, stream: 'order-y' }),
+      chainHash(GENESIS_HASH, { ...base, version: 2n }),
+      chainHash(GENESIS_HASH, { ...base, type: 'OrderCancelled' }),
+      chainHash(GENESIS_HASH, { ...base, data: { a: 2 } }),
+    ];
+    expect(new Set([hash, ...variants]).size).toBe(6);
+  });
+});
+
+describe('verifyChain', () => {
+  it('verifies the chain written by handleOrderCommand across appends, including a two-event append', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    expect(events.map((e) => e.type)).toEqual(['OrderPlaced', 'Matched', 'EscrowLockFailed', 'MatchAborted', 'NodeCallFailed']);
+    expect(events[0]?.metadata.prev_hash).toBe(GENESIS_HASH);
+    events.slice(1).forEach((e, i) => expect(e.metadata.prev_hash).toBe(events[i]?.metadata.hash));
+    expect(verifyChain(events)).toEqual({ ok: true });
+    expect(verifyChain([])).toEqual({ ok: true });
+    await store.close();
+  });
+
+  it('names the first event whose data was tampered with', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    const tampered = withEvent(events, 3n, (e) => ({ ...e, data: { ...e.data, reason: 'all fine' } }));
+    expect(verifyChain(tampered)).toMatchObject({ ok: false, version: 3n, eventId: events[2]?.eventId, problem: expect.stringMatching(/hash/) });
+    await store.close();
+  });
+
+  it('names an event whose prev_hash does not link to the event before it', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    const relinked = withEvent(events, 2n, (e) => ({ ...e, metadata: { ...e.metadata, prev_hash: 'e'.repeat(64) } }));
+    expect(verifyChain(relinked)).toMatchObject({ ok: false, version: 2n, problem: expect.stringMatching(/prev_hash/) });
+    const rehashed = withEvent(events, 4n, (e) => ({ ...e, metadata: { ...e.metadata, hash: 'e'.repeat(64) } }));
+    expect(verifyChain(rehashed)).toMatchObject({ ok: false, version: 4n });
+    await store.close();
+  });
+
+  it('names the event after a gap in versions', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    const gap = events.filter((e) => e.version !== 3n);
+    expect(verifyChain(gap)).toMatchObject({ ok: false, version: 4n, problem: expect.stringMatching(/version 4 where 3/) });
+    expect(verifyChain(events.slice(1))).toMatchObject({ ok: false, version: 2n });
+    await store.close();
+  });
+
+  it('reports an event edited in the database file behind the store’s back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otc-ledger-chain-'));
+    const path = join(dir, 'events.db');
+    try {
+      const store = new SqliteEventStore({ path });
+      await recordHistory(store);
+      const raw = new Database(path);
+      raw.prepare("UPDATE events SET data = json_set(data, '$.taker_wallet', ?) WHERE stream = ? AND version = 2")
+        .run('RTC' + 'f'.repeat(40), orderStream(ORDER_ID));
+      raw.close();
+      expect(verifyChain(await store.readStream(orderStream(ORDER_ID)))).toMatchObject({ ok: false, version: 2n });
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
