@@ -56,7 +56,23 @@ async function reconcileOrder(deps: ReconcilerDeps, orderId: string, state: Orde
     }
     return state;
   }
+  if (state.status === 'settlement_recovery') return recoverByLookup(deps, orderId, state, ctx);
   if (!isDue(state, now, deps.stuckMs)) return state;
+  return (await driveOrder(deps, orderId, ctx, 'resume')).state;
+}
+
+/**
+ * A release whose outcome was unknown is resolved by looking the job up, which changes nothing at
+ * the node: completed there means released here, and settlement goes on to the payout. Anything
+ * else in recovery waits for an operator's re-drive.
+ */
+async function recoverByLookup(deps: ReconcilerDeps, orderId: string, state: OrderState, ctx: CommandContext): Promise<OrderState> {
+  const jobId = state.escrow.jobId;
+  if (state.escrow.status !== 'locked' || jobId === null || state.secretCiphertext === null) return state;
+  const lookup = await deps.node.getJob(jobId);
+  if (lookup.kind !== 'ok' || lookup.value?.status !== 'completed') return state;
+  const released = await handleOrderCommand(deps.store, orderId, { type: 'RecordEscrowReleased', jobId, now: deps.now() }, ctx).catch(() => null);
+  if (released === null) return state;
   return (await driveOrder(deps, orderId, ctx, 'resume')).state;
 }
 

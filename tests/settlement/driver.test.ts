@@ -124,11 +124,37 @@ describe('confirming settles: release, then payout, then the preimage', () => {
     expect(attempt.state.recoveryReason).toBe('release_outcome_unknown');
     expect(jobOf(orderId)?.status).toBe('completed');
     expect(await eventTypes(orderId)).not.toContain('SettlementReverted');
-    // Nothing moves it on by itself; an operator re-drive looks the job up and goes on.
-    expect((await h.reconcile()).left).toBe(1);
+    // An operator re-drive looks the job up and goes on.
     const redriven = await h.ledger.redrive(orderId, { operator: 'alice', reason: 'node back' }, { requestId: 'op-1' });
     expect(redriven.state.status).toBe('completed');
     expect(h.node.transfers()).toHaveLength(1);
+  });
+
+  it('lets the reconciler resolve an unknown release by looking the job up', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /agent/jobs/:id/accept', 'timeout_after_effect');
+    let acceptSent = false;
+    const flaky: NodeGateway = {
+      ...h.gateway,
+      acceptJob: (...args) => ((acceptSent = true), h.gateway.acceptJob(...args)),
+      getJob: (jobId) => (acceptSent ? Promise.resolve({ kind: 'unknown', reason: 'lookup timed out' }) : h.gateway.getJob(jobId)),
+    };
+    await trader(h).confirm(h.seller, orderId, secret, '0xquote', h.ledgerWith(flaky));
+    const summary = await h.reconcile(0);
+    expect(summary.recovered).toBe(1);
+    expect(summary.completed).toBe(1);
+    expect((await h.ledger.getOrder(orderId))?.state.status).toBe('completed');
+    expect(h.node.requestCount('POST /agent/jobs/:id/accept')).toBe(1);
+  });
+
+  it('leaves a refused payout in recovery for an operator: the reconciler never retries money movement', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /wallet/transfer', 'reject_400');
+    await trader(h).confirm(h.seller, orderId, secret);
+    const summary = await h.reconcile(0);
+    expect(summary.left).toBe(1);
+    expect((await h.ledger.getOrder(orderId))?.state.status).toBe('settlement_recovery');
+    expect(h.node.requestCount('POST /wallet/transfer')).toBe(1);
   });
 
   it('moves to recovery when the payout is refused, and a re-drive pays once', async () => {
