@@ -1,0 +1,238 @@
+/**
+ * The EventStoreDB / KurrentDB adapter (`LEDGER_STORE=esdb`), on @eventstore/db-client 6.x.
+ *
+ * Numbering. ESDB stream revisions are 0-based; ours are 1-based. This adapter maps
+ * version = revision + 1 everywhere: the first event of a stream is version 1 (revision 0), and
+ * version 0n ("no stream") is the server's NO_STREAM. Expected versions map exactly:
+ * no_stream → NO_STREAM, stream_exists → STREAM_EXISTS, any → ANY, exact v → revision v − 1
+ * (exact 0n → NO_STREAM). A WrongExpectedVersionError becomes a VersionConflict whose `actual` is
+ * the current revision + 1, or 0n when the stream does not exist.
+ *
+ * Positions. A RecordedEvent's position is the event's $all commit position: opaque, strictly
+ * increasing, not contiguous. Events appended through gRPC are not explicit transactions, so each
+ * has its own commit position equal to its prepare position; resuming uses {commit: p, prepare: p}.
+ * readAll(p) and subscribeAll(p) deliver strictly after p (the server's $all read from a position
+ * includes it; the adapter drops it); 0n means from the start.
+ *
+ * Scope. The ledger's streams are those under `streamPrefixes` (default `order-`, `sig-`):
+ * readAll, headPosition and subscribeAll see only those, never the server's `$` system streams.
+ *
+ * Idempotency. Each ESDB event id is our eventId, so a retried append (same ids, same expected
+ * version) is answered by the server with the original revisions and writes nothing. The server
+ * may omit the position on such an answer; the adapter then reads the last event back, so the
+ * caller gets the original { nextVersion, position } either way.
+ *
+ * Resilience. Transient failures (node restart, UNAVAILABLE, NotLeader after a leader change) are
+ * retried with bounded backoff; the client itself reconnects, to the new leader when told of one.
+ * Subscriptions resubscribe from the last delivered position (see esdbSubscription.ts).
+ *
+ * Requires EventStoreDB 22.6 or newer (positions on stream reads); docker-compose.yml pins
+ * KurrentDB 25. Verified only against the test stand-in in tests/support/esdbStandIn, see
+ * docs/SCALING.md.
+ */
+import { BACKWARDS, END, EventStoreDBClient, FORWARDS, START, StreamNotFoundError, type AllStreamResolvedEvent, type ReadPosition } from '@eventstore/db-client';
+import { commitPositionOf, isSystemStream, toEventData, toExpectedRevision, toRecordedEvent, toVersion, toVersionConflict } from './esdbMapping.js';
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './esdbRetry.js';
+import { catchUpSubscription } from './esdbSubscription.js';
+import type { AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Subscription, SubscriptionHandler } from './types.js';
+
+/** The ledger's own streams: orders and used wallet signatures. */
+export const LEDGER_STREAM_PREFIXES: readonly string[] = ['order-', 'sig-'];
+
+export interface EsdbEventStoreOptions {
+  /** e.g. esdb://127.0.0.1:2113?tls=false, or esdb://node1:2113,node2:2113,node3:2113 for a cluster. */
+  readonly connectionString: string;
+  readonly streamPrefixes?: readonly string[];
+  readonly retry?: Partial<RetryPolicy>;
+  /** Events per $all read page when scanning (readAll, listStreams, headPosition). */
+  readonly readPageSize?: number;
+  /** Most events handed to a subscription handler at once. */
+  readonly subscriptionBatchSize?: number;
+  /** The filter's checkpoint interval multiplier (the server's unit is its search window). */
+  readonly checkpointInterval?: number;
+  /** How many $all events headPosition scans backwards for one of ours before settling for the raw head. */
+  readonly headScanLimit?: number;
+}
+
+/** A bound on every scan loop: far beyond any real log, it only stops a broken server spinning us. */
+const MAX_SCAN_PAGES = 10_000_000;
+
+export async function createEsdbEventStore(options: EsdbEventStoreOptions): Promise<EsdbEventStore> {
+  return new EsdbEventStore(options);
+}
+
+export class EsdbEventStore implements EventStore {
+  readonly name = 'esdb';
+  private readonly client: EventStoreDBClient;
+  private readonly prefixes: readonly string[];
+  private readonly retry: RetryPolicy;
+  private readonly pageSize: number;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  constructor(private readonly options: EsdbEventStoreOptions) {
+    this.client = EventStoreDBClient.connectionString(options.connectionString);
+    this.prefixes = options.streamPrefixes ?? LEDGER_STREAM_PREFIXES;
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.pageSize = options.readPageSize ?? 500;
+  }
+
+  async append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const expectedRevision = toExpectedRevision(expected);
+    const payload = events.map(toEventData);
+    try {
+      const result = await this.withRetry(() => this.client.appendToStream(stream, payload, { expectedRevision }));
+      const revision = result.nextExpectedRevision;
+      const position = result.position?.commit ?? (await this.positionOfRevision(stream, revision));
+      return { nextVersion: toVersion(revision), position };
+    } catch (error) {
+      throw toVersionConflict(stream, expected, error) ?? error;
+    }
+  }
+
+  async readStream(stream: string, fromVersion = 1n): Promise<RecordedEvent[]> {
+    const fromRevision = fromVersion > 1n ? fromVersion - 1n : 0n;
+    return this.withRetry(async () => {
+      const events: RecordedEvent[] = [];
+      try {
+        for await (const resolved of this.client.readStream(stream, { fromRevision, direction: FORWARDS })) {
+          events.push(toRecordedEvent(resolved));
+        }
+      } catch (error) {
+        if (error instanceof StreamNotFoundError) return [];
+        throw error;
+      }
+      return events;
+    });
+  }
+
+  async readAll(afterPosition: bigint, maxCount: number): Promise<RecordedEvent[]> {
+    const found: RecordedEvent[] = [];
+    if (maxCount <= 0) return found;
+    await this.scanForwards(afterPosition, Math.min(this.pageSize, maxCount + 1), (resolved) => {
+      const stream = resolved.event?.streamId;
+      if (stream !== undefined && this.isLedgerStream(stream)) found.push(toRecordedEvent(resolved));
+      return found.length < maxCount;
+    });
+    return found;
+  }
+
+  /** The position of the newest ledger event (0n for none), scanning back past system events. */
+  async headPosition(): Promise<bigint> {
+    const limit = this.options.headScanLimit ?? 10_000;
+    let from: ReadPosition = END;
+    let newest: bigint | null = null;
+    let previous: bigint | null = null;
+    for (let scanned = 0; scanned < limit; ) {
+      const page = await this.readAllPage(from, BACKWARDS, this.pageSize);
+      for (const resolved of page) {
+        const position = commitPositionOf(resolved);
+        if (previous !== null && position >= previous) continue;
+        previous = position;
+        newest ??= position;
+        scanned += 1;
+        const stream = resolved.event?.streamId;
+        if (stream !== undefined && this.isLedgerStream(stream)) return position;
+      }
+      if (page.length < this.pageSize || previous === null) return 0n;
+      from = { commit: previous, prepare: previous };
+    }
+    // Only system events this far back: the raw head still bounds every ledger event.
+    return newest ?? 0n;
+  }
+
+  /** Streams whose first event (revision 0) lies after `afterPosition`, found by scanning $all. */
+  async listStreams(prefix: string, afterPosition = 0n, maxCount = 1000): Promise<{ stream: string; position: bigint }[]> {
+    const found: { stream: string; position: bigint }[] = [];
+    if (maxCount <= 0) return found;
+    await this.scanForwards(afterPosition, this.pageSize, (resolved) => {
+      const event = resolved.event;
+      if (event === undefined || event.revision !== 0n || isSystemStream(event.streamId) || !event.streamId.startsWith(prefix)) return true;
+      found.push({ stream: event.streamId, position: commitPositionOf(resolved) });
+      return found.length < maxCount;
+    });
+    return found;
+  }
+
+  subscribeAll(afterPosition: bigint, handler: SubscriptionHandler): Subscription {
+    if (this.closed) throw new Error('the esdb event store is closed');
+    const inner = catchUpSubscription(
+      {
+        client: this.client,
+        prefixes: this.prefixes,
+        isLedgerStream: (stream) => this.isLedgerStream(stream),
+        headPosition: () => this.headPosition(),
+        retry: this.retry,
+        batchSize: this.options.subscriptionBatchSize ?? 500,
+        checkpointInterval: this.options.checkpointInterval ?? 1,
+      },
+      afterPosition,
+      handler,
+    );
+    const subscription: Subscription = {
+      stop: async () => {
+        this.subscriptions.delete(subscription);
+        await inner.stop();
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Stops every subscription, then cancels whatever the client still has open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await this.client.dispose();
+  }
+
+  private isLedgerStream(stream: string): boolean {
+    return !isSystemStream(stream) && this.prefixes.some((prefix) => stream.startsWith(prefix));
+  }
+
+  private withRetry<T>(action: () => Promise<T>): Promise<T> {
+    return withRetry(this.retry, action);
+  }
+
+  /** An idempotent append may come back without a position: read that event's own. */
+  private async positionOfRevision(stream: string, revision: bigint): Promise<bigint> {
+    const [event] = await this.withRetry(async () => {
+      const found: RecordedEvent[] = [];
+      for await (const resolved of this.client.readStream(stream, { fromRevision: revision, maxCount: 1 })) found.push(toRecordedEvent(resolved));
+      return found;
+    });
+    if (event === undefined) throw new Error(`${stream} has no revision ${revision} right after appending it`);
+    return event.position;
+  }
+
+  /**
+   * Walks $all forwards from `afterPosition` (exclusive) in pages, handing each event to `visit`
+   * until it returns false or the log ends.
+   */
+  private async scanForwards(afterPosition: bigint, pageSize: number, visit: (resolved: AllStreamResolvedEvent) => boolean): Promise<void> {
+    let cursor = afterPosition;
+    for (let page = 0; page < MAX_SCAN_PAGES; page++) {
+      const from: ReadPosition = cursor === 0n ? START : { commit: cursor, prepare: cursor };
+      const events = await this.readAllPage(from, FORWARDS, pageSize);
+      for (const resolved of events) {
+        const position = commitPositionOf(resolved);
+        // The server's read includes the event at `from`; the port's contract is strictly after.
+        if (position <= cursor) continue;
+        cursor = position;
+        if (!visit(resolved)) return;
+      }
+      if (events.length < pageSize) return;
+    }
+    throw new Error('$all scan exceeded its page bound without reaching the end of the log');
+  }
+
+  private readAllPage(fromPosition: ReadPosition, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: number): Promise<AllStreamResolvedEvent[]> {
+    return this.withRetry(async () => {
+      const events: AllStreamResolvedEvent[] = [];
+      for await (const resolved of this.client.readAll({ fromPosition, direction, maxCount })) events.push(resolved);
+      return events;
+    });
+  }
+}

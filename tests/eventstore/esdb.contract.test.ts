@@ -1,0 +1,42 @@
+import { describe, it } from 'vitest';
+import { EsdbEventStore } from '../../src/eventstore/esdb.js';
+import { EsdbStandIn } from '../support/esdbStandIn/server.js';
+import { runEventStoreContract } from './contract.js';
+
+/**
+ * The EventStore contract against the esdb adapter: always on the in-memory stand-in (a test
+ * double of the gRPC protocol, see tests/support/esdbStandIn/README.md), and on a real
+ * EventStoreDB/KurrentDB node when EVENTSTORE_CONNECTION_STRING names one.
+ *
+ * The contract's streams are named `ct<random>-…`, so the adapter is told those are its streams.
+ */
+const CONTRACT_PREFIXES = ['ct'];
+
+runEventStoreContract('esdb on the stand-in', async () => {
+  const standIn = await EsdbStandIn.start();
+  const store = new EsdbEventStore({ connectionString: standIn.connectionString, streamPrefixes: CONTRACT_PREFIXES });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await standIn.stop();
+    },
+  };
+});
+
+const realServer = process.env['EVENTSTORE_CONNECTION_STRING'];
+if (realServer !== undefined && realServer !== '') {
+  // A real node keeps every earlier run's events and its own system events: never empty.
+  runEventStoreContract(
+    'esdb on a real server',
+    async () => {
+      const store = new EsdbEventStore({ connectionString: realServer, streamPrefixes: CONTRACT_PREFIXES });
+      return { store, cleanup: () => store.close() };
+    },
+    { startsEmpty: false },
+  );
+} else {
+  describe.skip('EventStore contract: esdb on a real server (skipped: EVENTSTORE_CONNECTION_STRING is not set)', () => {
+    it('runs the whole contract against the node the variable names', () => undefined);
+  });
+}
