@@ -1,0 +1,122 @@
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { AppDeps } from './deps.js';
+import { ApiError } from './errorMap.js';
+import { frameworkErrorHandler, installErrorHandling } from './errorHandler.js';
+import { installIdempotency } from './idempotency.js';
+import { loggerOptions, requestIdOf } from './logging.js';
+import { API_DESCRIPTION } from './openapiDescription.js';
+import { orderViewOf } from './present.js';
+import { adminRoutes } from './routes/admin.js';
+import { marketRoutes } from './routes/market.js';
+import type { RouteOptions } from './routes/options.js';
+import { orderRoutes } from './routes/orders.js';
+import { serviceRoutes } from './routes/service.js';
+
+/** Orders are a few hundred bytes; 64 KiB leaves room and keeps abusive bodies cheap to refuse. */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * The HTTP service, built from its dependencies and not listening: src/main.ts listens, tests
+ * inject. Routes parse, call the ledger or a read model, and shape the answer; errors go to the
+ * one handler in errorHandler.ts.
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: loggerOptions(deps.logger),
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: deps.config.trustProxy,
+    genReqId: requestIdOf,
+    return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
+  }).withTypeProvider<ZodTypeProvider>();
+  const now = deps.now ?? (() => new Date());
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installJsonParser(app);
+  installErrorHandling(app, deps.metrics);
+  installIdempotency(app, deps.idempotency, now);
+  installRequestHooks(app, deps);
+  deps.metrics.bindSources({
+    projectionLags: () => deps.projections.status(),
+    backlog: async () => deps.readModels.backlog(now()),
+  });
+
+  app.register(cors, {
+    origin: deps.config.corsOrigins.length === 0 ? false : [...deps.config.corsOrigins],
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'If-Match', 'X-Request-Id'],
+    exposedHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After', 'X-Request-Id'],
+    maxAge: 600,
+  });
+  const limit = deps.config.rateLimitPerMinute;
+  if (limit > 0) {
+    app.register(rateLimit, {
+      global: false,
+      // request.ip is the socket's address unless LEDGER_TRUST_PROXY makes fastify read X-Forwarded-For.
+      keyGenerator: (request: FastifyRequest) => request.ip,
+      errorResponseBuilder: (_request, context) => new ApiError('rate_limited', `too many requests; retry in ${context.after}`),
+    });
+  }
+  registerDocs(app);
+  const options: RouteOptions = {
+    deps,
+    view: orderViewOf(deps.ledger),
+    rateLimit: limit > 0 ? { max: limit, timeWindow: 60_000 } : null,
+  };
+  app.register(orderRoutes, options);
+  app.register(marketRoutes, options);
+  app.register(adminRoutes, options);
+  app.register(serviceRoutes, options);
+  return app;
+}
+
+/** JSON as fastify parses it (prototype poisoning refused), keeping the raw text for idempotency. */
+function installJsonParser(app: FastifyInstance): void {
+  app.decorateRequest('rawBody', null);
+  const parse = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    parse(request, body as string, done);
+  });
+}
+
+function installRequestHooks(app: FastifyInstance, deps: AppDeps): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const command = request.routeOptions.config.command;
+    if (command !== undefined) deps.metrics.observeCommand(command, request.errorCode ?? 'ok', reply.elapsedTime / 1000);
+  });
+}
+
+function registerDocs(app: FastifyInstance): void {
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'otc-ledger', version: '0.1.0', description: API_DESCRIPTION },
+      tags: [
+        { name: 'orders', description: 'Place, take, settle and cancel orders' },
+        { name: 'market', description: 'Order book, trades and statistics' },
+        { name: 'admin', description: 'Operator endpoints (bearer token)' },
+        { name: 'service', description: 'Health, readiness, metrics' },
+      ],
+      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  app.register(swaggerUi, { routePrefix: '/docs' });
+}

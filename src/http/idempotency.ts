@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { SecretBox } from '../crypto/preimage.js';
+import { ApiError } from './errorMap.js';
+
+/** One Idempotency-Key use: the key is scoped to the method and path it was sent with. */
+export interface IdempotencyScope {
+  readonly key: string;
+  readonly method: string;
+  readonly path: string;
+}
+
+export interface StoredAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type BeginResult =
+  | { readonly kind: 'started' }
+  | { readonly kind: 'replay'; readonly answer: StoredAnswer }
+  | { readonly kind: 'reused' }
+  | { readonly kind: 'in_flight' };
+
+export interface IdempotencyStore {
+  /** Claims the key for this body, or says why not. Atomic across processes sharing the file. */
+  begin(scope: IdempotencyScope, fingerprint: string, nowMs: number): BeginResult;
+  complete(scope: IdempotencyScope, answer: StoredAnswer): void;
+  /** Forgets a claim whose request failed without an answer worth keeping (a 500), so a retry runs. */
+  abandon(scope: IdempotencyScope): void;
+  close(): void;
+}
+
+export interface IdempotencyOptions {
+  /** A file in the data dir, or ':memory:' in tests. */
+  readonly path: string;
+  /** Answers can hold a just-generated preimage: with a box they are stored encrypted. */
+  readonly box?: SecretBox;
+  /** How long answers are kept; at least 24 h (api.md). Default 48 h. */
+  readonly retentionMs?: number;
+  /** A claim older than this without an answer is taken to be from a crashed process. Default 120 s. */
+  readonly staleInFlightMs?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export function createIdempotencyStore(options: IdempotencyOptions): IdempotencyStore {
+  const retentionMs = Math.max(options.retentionMs ?? 2 * DAY_MS, DAY_MS);
+  const staleMs = options.staleInFlightMs ?? 120_000;
+  const db: Db = new Database(options.path);
+  db.pragma('busy_timeout = 5000');
+  if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
+  db.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL, status INTEGER, body TEXT, headers TEXT, created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (key, method, path))`);
+  const find = db.prepare('SELECT fingerprint, state, status, body, headers, created_at_ms FROM idempotency_keys WHERE key = ? AND method = ? AND path = ?');
+  const claim = db.prepare(`INSERT OR REPLACE INTO idempotency_keys (key, method, path, fingerprint, state, created_at_ms) VALUES (?, ?, ?, ?, 'in_flight', ?)`);
+  const finish = db.prepare(`UPDATE idempotency_keys SET state = 'done', status = ?, body = ?, headers = ? WHERE key = ? AND method = ? AND path = ?`);
+  const drop = db.prepare(`DELETE FROM idempotency_keys WHERE key = ? AND method = ? AND path = ? AND state = 'in_flight'`);
+  const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at_ms < ?');
+  const seal = (text: string): string => (options.box ? options.box.encrypt(Buffer.from(text, 'utf8').toString('hex')) : text);
+  const unseal = (text: string): string => (options.box ? Buffer.from(options.box.decrypt(text), 'hex').toString('utf8') : text);
+  let begins = 0;
+
+  type Row = { fingerprint: string; state: string; status: number | null; body: string | null; headers: string | null; created_at_ms: number };
+  const beginTx = db.transaction((scope: IdempotencyScope, fingerprint: string, nowMs: number): BeginResult => {
+    // Bounded housekeeping: every 100 claims, drop what is past retention.
+    if (begins++ % 100 === 0) purge.run(nowMs - retentionMs);
+    const row = find.get(scope.key, scope.method, scope.path) as Row | undefined;
+    const expired = row !== undefined && row.created_at_ms < nowMs - retentionMs;
+    const abandoned = row !== undefined && row.state === 'in_flight' && row.created_at_ms < nowMs - staleMs;
+    if (row === undefined || expired || abandoned) {
+      claim.run(scope.key, scope.method, scope.path, fingerprint, nowMs);
+      return { kind: 'started' };
+    }
+    if (row.fingerprint !== fingerprint) return { kind: 'reused' };
+    if (row.state === 'in_flight') return { kind: 'in_flight' };
+    const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
+    return { kind: 'replay', answer: { status: row.status ?? 200, body: unseal(row.body ?? ''), headers } };
+  });
+
+  return {
+    begin: (scope, fingerprint, nowMs) => beginTx.immediate(scope, fingerprint, nowMs),
+    complete(scope, answer) {
+      finish.run(answer.status, seal(answer.body), JSON.stringify(answer.headers), scope.key, scope.method, scope.path);
+    },
+    abandon(scope) {
+      drop.run(scope.key, scope.method, scope.path);
+    },
+    close() {
+      db.close();
+    },
+  };
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The raw JSON text, kept so a repeat can be compared byte for byte. */
+    rawBody: string | null;
+    idempotencyScope: IdempotencyScope | null;
+  }
+}
+
+/** Headers of an answer that a replay must repeat. */
+const REPLAYED_HEADERS = ['etag', 'content-type'] as const;
+
+/**
+ * Idempotency-Key on every POST. The claim is taken after validation (a refused body is never
+ * stored), the answer is stored as it is sent. Everything the route decided is kept, including
+ * 4xx and the 502 settlement outcomes, which are facts; other 5xx are forgotten so a retry runs.
+ * "Same body" means byte-identical JSON: a client retry resends what it sent.
+ */
+export function installIdempotency(app: FastifyInstance, store: IdempotencyStore, now: () => Date): void {
+  app.decorateRequest('idempotencyScope', null);
+  app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+    const key = request.headers['idempotency-key'];
+    if (request.method !== 'POST' || typeof key !== 'string') return;
+    const scope: IdempotencyScope = { key, method: request.method, path: request.url.split('?')[0] ?? '' };
+    const fingerprint = createHash('sha256').update(request.rawBody ?? '').digest('hex');
+    const result = store.begin(scope, fingerprint, now().getTime());
+    if (result.kind === 'reused') throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different body');
+    if (result.kind === 'in_flight') throw new ApiError('idempotency_key_in_flight', 'a request with this Idempotency-Key is still running');
+    if (result.kind === 'started') {
+      request.idempotencyScope = scope;
+      return;
+    }
+    return reply.code(result.answer.status).headers({ ...result.answer.headers, 'idempotent-replayed': 'true' }).send(result.answer.body);
+  });
+  // An answer that never reached onSend (the client went away mid-flight) must not wedge the key.
+  app.addHook('onResponse', async (request: FastifyRequest) => {
+    if (request.idempotencyScope !== null) store.abandon(request.idempotencyScope);
+  });
+  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const scope = request.idempotencyScope;
+    if (scope === null) return payload;
+    request.idempotencyScope = null;
+    const status = reply.statusCode;
+    if (status >= 500 && status !== 502) {
+      store.abandon(scope);
+      return payload;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = reply.getHeader(name);
+      if (typeof value === 'string') headers[name] = value;
+    }
+    store.complete(scope, { status, body: typeof payload === 'string' ? payload : '', headers });
+    return payload;
+  });
+}

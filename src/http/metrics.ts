@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { StepReport } from '../settlement/driver.js';
+
+/** Where the gauges read their values at scrape time; bound by buildApp. */
+export interface MetricSources {
+  projectionLags(): Promise<readonly { name: string; lag: bigint }[]>;
+  backlog(): Promise<{ inFlight: number; oldestIdleMs: number | null }>;
+}
+
+/**
+ * The ledger's Prometheus metrics. Created before the ledger (its onStep feeds node_calls), then
+ * handed to buildApp, which times commands and binds the gauges to the read side.
+ */
+export interface LedgerMetrics {
+  readonly registry: Registry;
+  /** Pass as createLedger's onStep: one count per node call, by step and outcome. */
+  readonly onStep: (report: StepReport) => void;
+  observeCommand(command: string, outcome: string, seconds: number): void;
+  versionConflict(): void;
+  bindSources(sources: MetricSources): void;
+}
+
+export function createLedgerMetrics(registry: Registry): LedgerMetrics {
+  let sources: MetricSources | null = null;
+  const commandSeconds = new Histogram({
+    name: 'otc_ledger_command_duration_seconds',
+    help: 'Latency of order commands over HTTP, by command and outcome (ok or the error code)',
+    labelNames: ['command', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const conflicts = new Counter({
+    name: 'otc_ledger_version_conflicts_total',
+    help: 'Commands that lost every append race (answered 409 version_conflict)',
+    registers: [registry],
+  });
+  const nodeCalls = new Counter({
+    name: 'otc_ledger_node_calls_total',
+    help: 'Settlement steps performed against the node, by step and outcome',
+    labelNames: ['step', 'outcome'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'otc_ledger_projection_lag_events',
+    help: 'Events between the log head and each read model',
+    labelNames: ['projection'] as const,
+    registers: [registry],
+    async collect() {
+      if (sources === null) return;
+      this.reset();
+      for (const p of await sources.projectionLags()) this.set({ projection: p.name }, Number(p.lag));
+    },
+  });
+  new Gauge({
+    name: 'otc_ledger_reconciler_backlog_orders',
+    help: 'Orders with an external step in flight',
+    registers: [registry],
+    async collect() {
+      if (sources !== null) this.set((await sources.backlog()).inFlight);
+    },
+  });
+  new Gauge({
+    name: 'otc_ledger_reconciler_oldest_in_flight_age_seconds',
+    help: 'Seconds since the oldest in-flight order last moved (0 when none)',
+    registers: [registry],
+    async collect() {
+      if (sources === null) return;
+      const oldestIdleMs = (await sources.backlog()).oldestIdleMs;
+      this.set(oldestIdleMs === null ? 0 : oldestIdleMs / 1000);
+    },
+  });
+  return {
+    registry,
+    onStep: (report) => nodeCalls.inc({ step: report.step, outcome: report.outcome }),
+    observeCommand: (command, outcome, seconds) => commandSeconds.observe({ command, outcome }, seconds),
+    versionConflict: () => conflicts.inc(),
+    bindSources(next) {
+      sources = next;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { Ledger } from '../commands/ledger.js';
+import type { EventStore } from '../eventstore/types.js';
+import { projectionByName } from '../projections/all.js';
+import { orderBook } from '../projections/orderBook.js';
+import { listOrders } from '../projections/orders.js';
+import { rebuildProjection } from '../projections/rebuild.js';
+import { RebuildBusy, readRebuild } from '../projections/rebuildLease.js';
+import type { ProjectionRunner } from '../projections/runner.js';
+import { pairStats } from '../projections/stats.js';
+import { listTrades } from '../projections/trades.js';
+import { recoveryList, workBacklog } from '../projections/workQueue.js';
+import type { ProjectionsAdmin, ReadModels } from './deps.js';
+
+export interface SqliteReadSideOptions {
+  readonly runner: ProjectionRunner;
+  readonly store: EventStore;
+  readonly ledger: Ledger;
+  /** LEDGER_SETTLEMENT_STUCK_MS: what counts as stuck on GET /admin/recovery. */
+  readonly stuckMs: number;
+  /** Where a background rebuild's failure is reported (the logger). */
+  readonly onRebuildError?: (error: unknown, name: string) => void;
+}
+
+/**
+ * The SQLite read models and projection admin as AppDeps wants them: the query functions of
+ * src/projections/ bound to the runner's read DB. The composition root can use this as it is.
+ */
+export function createSqliteReadSide(options: SqliteReadSideOptions): { readModels: ReadModels; projections: ProjectionsAdmin } {
+  const { runner, store, ledger } = options;
+  const db = runner.db;
+  const readModels: ReadModels = {
+    waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
+    listOrders: (query) => listOrders(db, query, { revealSecret: (state) => ledger.revealSecret(state) }),
+    orderBook: (pair, now) => orderBook(db, pair, now),
+    trades: (query) => listTrades(db, query),
+    stats: (pair, now) => pairStats(db, pair, now),
+    recoveryList: (now) => recoveryList(db, { now, stuckMs: options.stuckMs }),
+    backlog: (now) => workBacklog(db, now),
+  };
+  const projections: ProjectionsAdmin = {
+    status: () => runner.status(),
+    async startRebuild(name) {
+      const projection = projectionByName(name);
+      if (projection === null) return null;
+      const running = readRebuild(db, name);
+      if (running !== null) throw new RebuildBusy(name, running.owner);
+      // The owner doubles as the rebuild's id: the admin answers before the rebuild has a suffix.
+      const owner = `api-${randomUUID()}`;
+      rebuildProjection({ store, db, projection, owner }).then(
+        () => runner.retry(name),
+        (error: unknown) => options.onRebuildError?.(error, name),
+      );
+      return { rebuildId: owner };
+    },
+  };
+  return { readModels, projections };
+}

@@ -1,0 +1,94 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requestContext, send } from '../context.js';
+import { ApiError } from '../errorMap.js';
+import { presentRedrive } from '../present.js';
+import { orderIdParam } from '../schemas/fields.js';
+import { commandHeaders, redriveBody } from '../schemas/orders.js';
+import { commandAnswer, errorResponses } from '../schemas/responses.js';
+import type { RouteOptions } from './options.js';
+
+const tags = ['admin'];
+const security = [{ adminToken: [] }];
+const count = z.number().int();
+
+const summary = z.object({
+  examined: count, completed: count, payout_pending: count, recovered: count, reverted: count,
+  refunded: count, expired: count, locked: count, left: count,
+});
+
+const recoveryEntry = z.object({
+  order_id: z.string(),
+  status: z.string(),
+  version: count,
+  last_event_at: z.string(),
+  idle_ms: count,
+  attempts: count,
+  last_error: z.string().nullable(),
+  recovery_reason: z.string().nullable(),
+});
+
+const projection = z.object({
+  name: z.string(),
+  position: z.string().meta({ description: 'Last global position applied' }),
+  lag: count.meta({ description: 'Events behind the head of the log' }),
+  state: z.string(),
+});
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/** Compares digests, so neither the token's length nor its content leaks through timing. */
+export function bearerMatches(header: unknown, token: string | null): boolean {
+  if (token === null || typeof header !== 'string') return false;
+  const presented = /^Bearer +(\S+)\s*$/i.exec(header)?.[1];
+  return presented !== undefined && timingSafeEqual(sha256(presented), sha256(token));
+}
+
+/** Operator endpoints, all behind `Authorization: Bearer <LEDGER_ADMIN_TOKEN>`. */
+export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, view }) => {
+  // onRequest: refused before the body is even read.
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (!bearerMatches(request.headers.authorization, deps.config.adminToken)) throw new ApiError('unauthorized');
+  });
+
+  app.post('/admin/reconcile', {
+    schema: { tags, security, summary: 'Run one full reconciler pass now', headers: commandHeaders, response: { 200: z.object({ ok: z.literal(true), summary }), ...errorResponses(401) } },
+  }, async () => ({ ok: true as const, summary: await deps.reconcile() }));
+
+  app.get('/admin/recovery', {
+    schema: { tags, security, summary: 'Orders in settlement_recovery or stuck in flight past the stuck threshold', response: { 200: z.object({ ok: z.literal(true), orders: z.array(recoveryEntry) }), ...errorResponses(401) } },
+  }, async () => ({ ok: true as const, orders: [...(await deps.readModels.recoveryList((deps.now ?? (() => new Date()))()))] }));
+
+  app.post('/admin/orders/:id/redrive', {
+    schema: {
+      tags, security, summary: 'Re-drive an order in settlement_recovery (audited as OperatorRedriveRequested)',
+      params: orderIdParam, headers: commandHeaders, body: redriveBody,
+      response: { 200: commandAnswer, ...errorResponses(401, 404, 409, 412) },
+    },
+    config: { command: 'redrive' },
+  }, async (request, reply) => send(reply, presentRedrive(await deps.ledger.redrive(request.params.id, request.body, requestContext(request)), view)));
+
+  app.get('/admin/projections', {
+    schema: { tags, security, summary: 'Read models: checkpoint, lag, state', response: { 200: z.object({ ok: z.literal(true), projections: z.array(projection) }), ...errorResponses(401) } },
+  }, async () => {
+    const list = await deps.projections.status();
+    return { ok: true as const, projections: list.map((p) => ({ name: p.name, position: p.position.toString(), lag: Number(p.lag), state: p.state })) };
+  });
+
+  app.post('/admin/projections/:name/rebuild', {
+    schema: {
+      tags, security, summary: 'Rebuild a read model beside the serving copy, then switch',
+      params: z.object({ name: z.string().max(64) }), headers: commandHeaders,
+      response: { 202: z.object({ ok: z.literal(true), rebuild_id: z.string() }), ...errorResponses(401, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const started = (await deps.projections.startRebuild(request.params.name)) ?? unknownProjection();
+    return reply.code(202).send({ ok: true as const, rebuild_id: started.rebuildId });
+  });
+};
+
+function unknownProjection(): never {
+  throw new ApiError('projection_not_found', 'no read model has that name');
+}

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, confirmBody, json, matchedSell, startHttpHarness, until, type HttpHarness } from '../support/httpHarness.js';
+
+let h: HttpHarness;
+beforeAll(async () => {
+  h = await startHttpHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const redrive = { operator: 'alice', reason: 'node fixed' };
+
+describe('admin authentication', () => {
+  const calls: Array<[string, string]> = [
+    ['POST', '/admin/reconcile'],
+    ['GET', '/admin/recovery'],
+    ['POST', '/admin/orders/otc_0123456789abcdef/redrive'],
+    ['GET', '/admin/projections'],
+    ['POST', '/admin/projections/orders/rebuild'],
+  ];
+
+  it.each(calls)('refuses %s %s without, or with a wrong, bearer token', async (method, url) => {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: ADMIN_TOKEN }, { authorization: `Basic ${ADMIN_TOKEN}` }]) {
+      const res = await h.app.inject({ method: method as 'GET' | 'POST', url, headers: { ...headers, 'content-type': 'application/json' }, payload: method === 'POST' ? JSON.stringify(redrive) : undefined });
+      expect(res.statusCode).toBe(401);
+      expect(json(res)).toMatchObject({ ok: false, error: 'unauthorized' });
+    }
+  });
+
+  it('refuses every admin call when no token is configured', async () => {
+    const closed = await startHttpHarness({ adminToken: null });
+    try {
+      for (const headers of [{}, auth, { authorization: 'Bearer ' }]) {
+        const res = await closed.get('/admin/projections', headers);
+        expect(res.statusCode).toBe(401);
+        expect(json(res).error).toBe('unauthorized');
+      }
+    } finally {
+      await closed.close();
+    }
+  });
+});
+
+describe('admin endpoints', () => {
+  it('POST /admin/reconcile runs one pass and returns its summary', async () => {
+    const res = await h.post('/admin/reconcile', {}, auth);
+    expect(res.statusCode).toBe(200);
+    expect(json(res)).toMatchObject({ ok: true, summary: { examined: expect.any(Number), completed: 0, left: expect.any(Number) } });
+  });
+
+  it('lists an order in recovery, refuses to redrive others, and redrives it', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    const notInRecovery = await h.post(`/admin/orders/${orderId}/redrive`, redrive, auth);
+    expect(notInRecovery.statusCode).toBe(409);
+    expect(json(notInRecovery).error).toBe('order_not_in_recovery');
+
+    h.fault('POST /wallet/transfer', 'reject_400');
+    const confirmed = await h.post(`/api/orders/${orderId}/confirm`, confirmBody(h, h.seller, orderId, secret));
+    expect(json(confirmed).error).toBe('settlement_recovery');
+
+    const recovery = json(await h.get(`/admin/recovery`, auth));
+    await until(async () => (json(await h.get('/admin/recovery', auth)).orders as Array<{ order_id: string }>).some((o) => o.order_id === orderId), 'the recovery list');
+    expect(recovery.ok).toBe(true);
+    const entry = (json(await h.get('/admin/recovery', auth)).orders as Array<Record<string, unknown>>).find((o) => o.order_id === orderId);
+    expect(entry).toMatchObject({ status: 'settlement_recovery', last_error: expect.any(String) });
+
+    const res = await h.post(`/admin/orders/${orderId}/redrive`, redrive, auth);
+    expect(res.statusCode).toBe(200);
+    expect(json(res).order).toMatchObject({ status: 'completed', htlc_secret: secret });
+    const history = json(await h.get(`/api/orders/${orderId}/history`));
+    expect(history.events.map((e: { type: string }) => e.type)).toContain('OperatorRedriveRequested');
+  });
+
+  it('validates the redrive body and the order id', async () => {
+    expect(json(await h.post('/admin/orders/otc_0123456789abcdef/redrive', { reason: 'x' }, auth)).error).toBe('operator_required');
+    expect(json(await h.post('/admin/orders/otc_0123456789abcdef/redrive', { operator: 'a' }, auth)).error).toBe('reason_required');
+    expect((await h.post('/admin/orders/otc_0123456789abcdef/redrive', redrive, auth)).statusCode).toBe(404);
+  });
+
+  it('GET /admin/projections shows every read model with position and lag', async () => {
+    const res = await h.get('/admin/projections', auth);
+    expect(res.statusCode).toBe(200);
+    const names = (json(res).projections as Array<{ name: string; position: string; lag: number }>).map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['orders', 'orderbook', 'trades', 'stats']));
+    expect(json(res).projections[0]).toMatchObject({ position: expect.stringMatching(/^\d+$/), lag: expect.any(Number), state: expect.any(String) });
+  });
+
+  it('POST /admin/projections/:name/rebuild starts a rebuild (202) and 404s an unknown name', async () => {
+    const res = await h.post('/admin/projections/trades/rebuild', {}, auth);
+    expect(res.statusCode).toBe(202);
+    expect(json(res)).toMatchObject({ ok: true, rebuild_id: expect.any(String) });
+    const unknown = await h.post('/admin/projections/nope/rebuild', {}, auth);
+    expect(unknown.statusCode).toBe(404);
+    expect(json(unknown).error).toBe('projection_not_found');
+    await until(async () => (await h.runner.status()).every((p) => p.rebuild === null), 'the rebuild to finish');
+    expect(json(await h.get('/api/trades')).ok).toBe(true);
+  });
+});

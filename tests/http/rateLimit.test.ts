@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { json, placeBody, startHttpHarness, type HttpHarness } from '../support/httpHarness.js';
+
+let h: HttpHarness;
+beforeAll(async () => {
+  h = await startHttpHarness({ rateLimitPerMinute: 3 });
+});
+afterAll(async () => {
+  await h.close();
+});
+
+describe('rate limit on public POSTs', () => {
+  it('answers 429 rate_limited with Retry-After past the per-minute limit, ignoring X-Forwarded-For', async () => {
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      answers.push(await h.post('/api/orders', placeBody(h, h.buyer, { side: 'buy' }), { 'x-forwarded-for': `10.0.0.${i}` }));
+    }
+    expect(answers.slice(0, 3).map((r) => r.statusCode)).toEqual([201, 201, 201]);
+    const limited = answers[3]!;
+    expect(limited.statusCode).toBe(429);
+    expect(json(limited)).toMatchObject({ ok: false, error: 'rate_limited' });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    const head = await h.store.headPosition();
+    expect((await h.post('/api/orders/otc_0123456789abcdef/cancel', { wallet: 'x' })).statusCode).toBe(429);
+    expect(await h.store.headPosition()).toBe(head);
+  });
+
+  it('never limits reads', async () => {
+    for (let i = 0; i < 5; i++) expect((await h.get('/api/orders')).statusCode).toBe(200);
+  });
+
+  it('keys on the forwarded address only when trust proxy is on', async () => {
+    const proxied = await startHttpHarness({ rateLimitPerMinute: 1, trustProxy: true });
+    try {
+      const a = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.1' });
+      const b = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.2' });
+      const c = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.2' });
+      expect([a.statusCode, b.statusCode, c.statusCode]).toEqual([201, 201, 429]);
+    } finally {
+      await proxied.close();
+    }
+  });
+});
