@@ -1,0 +1,22 @@
+/** One thing verify found wrong; `kind` is a stable snake_case code, `message` a precise sentence. */
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly stream?: string;
+  readonly version?: number;
+  readonly message: string;
+}
+
+export type FindingKind =
+  | 'hash_chain_broken'
+  | 'escrow_unsettled'
+  | 'escrow_released_and_refunded'
+  | 'payout_confirmed_twice'
+  | 'rtc_not_conserved'
+  | 'event_after_terminal'
+  | 'trade_without_payout'
+  | 'trade_id_mismatch'
+  | 'secret_in_clear'
+  | 'read_model_missing'
+  | 'read_model_row_differs'
+  | 'read_model_row_missing'
+  | 'read_model_row_unexpected';

@@ -1,0 +1,127 @@
+import { orderIdFromStream, tradeIdFor } from '../aggregates/order/events.js';
+import { initialState, isTerminal, type OrderState } from '../aggregates/order/state.js';
+import { toOrderEvent } from '../commands/loadOrder.js';
+import { evolve } from '../aggregates/order/state.js';
+import { verifyChain } from '../eventstore/hashChain.js';
+import type { RecordedEvent } from '../eventstore/types.js';
+import type { Finding, FindingKind } from './findings.js';
+
+/** What happened to one escrow job over the stream. */
+interface JobLedger {
+  lockedMicroRtc: bigint;
+  releasedAt: number[];
+  refundedAt: number[];
+}
+
+interface StreamScan {
+  readonly stream: string;
+  readonly findings: Finding[];
+  readonly jobs: Map<string, JobLedger>;
+  payoutConfirmations: number[];
+  releasedMicroRtc: bigint;
+}
+
+/** Keys that would hold a preimage in clear; only `secret_ciphertext` may carry it, encrypted. */
+const CLEAR_SECRET_KEYS = ['secret', 'preimage', 'htlc_secret'];
+
+/**
+ * Checks invariants 1, 2, 3, 4 (no preimage in clear in the log), 5 and 7 of domain.md §7 over one
+ * order stream. Invariant 6 needs the trades read model too (see checkTrades).
+ */
+export function checkOrderStream(stream: string, events: readonly RecordedEvent[]): Finding[] {
+  const scan: StreamScan = { stream, findings: [], jobs: new Map(), payoutConfirmations: [], releasedMicroRtc: 0n };
+  const chain = verifyChain(events);
+  if (!chain.ok) {
+    add(scan, 'hash_chain_broken', Number(chain.version), `${stream} v${chain.version}: ${chain.problem} (event ${chain.eventId})`);
+  }
+  let state: OrderState = initialState;
+  for (const event of events) {
+    const version = Number(event.version);
+    if (isTerminal(state.status)) {
+      add(scan, 'event_after_terminal', version, `${stream} v${version}: ${event.type} recorded after the order was ${state.status}`);
+    }
+    for (const key of CLEAR_SECRET_KEYS) {
+      if (key in event.data) add(scan, 'secret_in_clear', version, `${stream} v${version}: ${event.type} carries "${key}" in clear`);
+    }
+    scanEvent(scan, event, state);
+    state = evolve(state, toOrderEvent(event), event.metadata.recorded_at);
+  }
+  finishScan(scan, state);
+  return scan.findings;
+}
+
+function add(scan: StreamScan, kind: FindingKind, version: number | undefined, message: string): void {
+  scan.findings.push(version === undefined ? { kind, stream: scan.stream, message } : { kind, stream: scan.stream, version, message });
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value : String(value));
+
+function scanEvent(scan: StreamScan, event: RecordedEvent, before: OrderState): void {
+  const version = Number(event.version);
+  const d = event.data;
+  switch (event.type) {
+    case 'EscrowLocked': {
+      const amount = BigInt(text(d.amount_micro_rtc ?? '0'));
+      if (amount !== before.amountMicroRtc) {
+        add(scan, 'rtc_not_conserved', version, `${scan.stream} v${version}: escrow ${text(d.job_id)} locked ${amount} micro-RTC for an order of ${before.amountMicroRtc}`);
+      }
+      scan.jobs.set(text(d.job_id), { lockedMicroRtc: amount, releasedAt: [], refundedAt: [] });
+      return;
+    }
+    case 'EscrowReleased':
+    case 'RefundIssued':
+      return settleJob(scan, event, version);
+    case 'PayoutQueued': {
+      const amount = BigInt(text(d.amount_micro_rtc ?? '0'));
+      if (amount !== scan.releasedMicroRtc) {
+        add(scan, 'rtc_not_conserved', version, `${scan.stream} v${version}: payout of ${amount} micro-RTC queued after releasing ${scan.releasedMicroRtc}`);
+      }
+      return;
+    }
+    case 'PayoutConfirmed': {
+      scan.payoutConfirmations.push(version);
+      const expected = tradeIdFor(orderIdFromStream(scan.stream));
+      if (d.trade_id !== expected) {
+        add(scan, 'trade_id_mismatch', version, `${scan.stream} v${version}: trade_id ${text(d.trade_id)}, expected ${expected}`);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function settleJob(scan: StreamScan, event: RecordedEvent, version: number): void {
+  const jobId = text(event.data.job_id);
+  const job = scan.jobs.get(jobId);
+  const verb = event.type === 'EscrowReleased' ? 'released' : 'refunded';
+  if (job === undefined) {
+    add(scan, 'rtc_not_conserved', version, `${scan.stream} v${version}: escrow ${jobId} ${verb} but never locked`);
+    return;
+  }
+  if (job.releasedAt.length + job.refundedAt.length > 0) {
+    const kind: FindingKind = (verb === 'released' ? job.refundedAt : job.releasedAt).length > 0 ? 'escrow_released_and_refunded' : 'rtc_not_conserved';
+    const earlier = [...job.releasedAt.map((v) => `released at v${v}`), ...job.refundedAt.map((v) => `refunded at v${v}`)].join(', ');
+    add(scan, kind, version, `${scan.stream} v${version}: escrow ${jobId} ${verb} again (already ${earlier})`);
+  }
+  if (verb === 'released') {
+    job.releasedAt.push(version);
+    scan.releasedMicroRtc += job.lockedMicroRtc;
+  } else {
+    job.refundedAt.push(version);
+  }
+}
+
+function finishScan(scan: StreamScan, final: OrderState): void {
+  const confirmations = scan.payoutConfirmations;
+  if (confirmations.length > 1) {
+    add(scan, 'payout_confirmed_twice', confirmations[1], `${scan.stream}: ${confirmations.length} PayoutConfirmed events (v${confirmations.join(', v')})`);
+  }
+  if (!isTerminal(final.status)) return;
+  for (const [jobId, job] of scan.jobs) {
+    if (job.releasedAt.length + job.refundedAt.length === 0) {
+      add(scan, 'escrow_unsettled', undefined, `${scan.stream}: order is ${final.status} but escrow ${jobId} (${job.lockedMicroRtc} micro-RTC) was neither released nor refunded`);
+    }
+  }
+}
+

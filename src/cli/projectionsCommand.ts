@@ -1,0 +1,63 @@
+import type { EventStore } from '../eventstore/types.js';
+import { ALL_PROJECTIONS, projectionByName } from '../projections/all.js';
+import { rebuildProjection } from '../projections/rebuild.js';
+import { RebuildBusy } from '../projections/rebuildLease.js';
+import { openReadDb } from '../projections/registry.js';
+import { ProjectionRunner } from '../projections/runner.js';
+import { progressReporter, type Output } from './progress.js';
+
+export interface ProjectionsArgs {
+  readonly store: EventStore;
+  readonly readDbPath: string;
+}
+
+/** `otc-ledger projections status`: checkpoint, lag and state of each read model. */
+export async function runProjectionsStatus(args: ProjectionsArgs, out: Output): Promise<number> {
+  const runner = new ProjectionRunner({ store: args.store, db: args.readDbPath });
+  try {
+    out.write(`${'projection'.padEnd(12)} ${'position'.padStart(12)} ${'lag'.padStart(10)}  state\n`);
+    for (const s of await runner.status()) {
+      const rebuild = s.rebuild === null ? '' : ` (rebuild by ${s.rebuild.owner} at ${s.rebuild.position})`;
+      const error = s.lastError === null ? '' : ` — ${s.lastError}`;
+      // A CLI runner is not following the log, so "stopped" here only means "not in this process".
+      const state = s.state === 'stopped' && s.lastError === null ? 'idle' : s.state;
+      out.write(`${s.name.padEnd(12)} ${String(s.position).padStart(12)} ${String(s.lag).padStart(10)}  ${state}${rebuild}${error}\n`);
+    }
+    return 0;
+  } finally {
+    await runner.close();
+  }
+}
+
+/** `otc-ledger projections rebuild [name]`: blue/green rebuild of one or every read model. */
+export async function runProjectionsRebuild(args: ProjectionsArgs & { readonly name?: string }, out: Output): Promise<number> {
+  const projections = args.name === undefined ? ALL_PROJECTIONS : [projectionByName(args.name)];
+  if (projections.some((p) => p === null)) {
+    out.write(`unknown projection ${args.name}; known: ${ALL_PROJECTIONS.map((p) => p.name).join(', ')}\n`);
+    return 1;
+  }
+  const db = openReadDb(args.readDbPath);
+  try {
+    for (const projection of projections) {
+      if (projection === null) continue;
+      const bar = progressReporter(out, `rebuild ${projection.name}`);
+      const result = await rebuildProjection({
+        store: args.store,
+        db,
+        projection,
+        owner: `cli-${process.pid}`,
+        onProgress: (position, head) => bar.update(Number(position), Number(head)),
+      }).catch((error: unknown) => {
+        if (!(error instanceof RebuildBusy)) throw error;
+        out.write(`${error.message}; try again once it has finished\n`);
+        return null;
+      });
+      bar.stop();
+      if (result === null) return 1;
+      out.write(`${projection.name}: switched to copy ${result.rebuildId} at position ${result.position}\n`);
+    }
+    return 0;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,132 @@
+import type { Database as Db } from 'better-sqlite3';
+import { canonicalWallet } from '../aggregates/order/wallet.js';
+import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
+import type { Pair, Side } from '../aggregates/order/events.js';
+import type { RecordedEvent } from '../eventstore/types.js';
+import { toOrderResource, type OrderResource } from '../views/orderResource.js';
+import { decodeState, encodeState, foldBatch, loadStateFrom } from './orderFold.js';
+import { activeTables, cachedStatement } from './registry.js';
+import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+
+/**
+ * Every order as the API shows it. The row keeps the whole folded state (so the next event folds
+ * onto it) plus the columns the listing filters and sorts on; price_nano is an integer column
+ * because prices (at most 1000 quote = 10^12 nano) fit in int64 and must sort numerically.
+ */
+export const ordersProjection: Projection = batchProjection({
+  name: 'orders',
+  version: 1,
+  tables: [
+    {
+      base: 'orders',
+      key: ['order_id'],
+      ddl: (t) => `
+        CREATE TABLE IF NOT EXISTS ${t} (
+          order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL, side TEXT, pair TEXT,
+          maker_wallet TEXT, taker_wallet TEXT, price_nano INTEGER NOT NULL, created_at TEXT, state TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS ${t}_listing ON ${t} (status, pair, side, price_nano, created_at);
+        CREATE INDEX IF NOT EXISTS ${t}_maker ON ${t} (maker_wallet);
+        CREATE INDEX IF NOT EXISTS ${t}_taker ON ${t} (taker_wallet);`,
+    },
+  ],
+  applyBatch: applyOrderEvents,
+});
+
+function applyOrderEvents(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
+  const table = tableName(tables, 'orders');
+  const folded = foldBatch(events, loadStateFrom(db, table));
+  const upsert = cachedStatement(
+    db,
+    `INSERT OR REPLACE INTO ${table} (order_id, version, status, side, pair, maker_wallet, taker_wallet, price_nano, created_at, state)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const { orderId, version, state: s } of folded.values()) {
+    upsert.run(orderId, version, s.status, s.side, s.pair, s.makerWallet, s.takerWallet, s.pricePerRtcNanoQuote, s.createdAt, encodeState(s));
+  }
+}
+
+export interface StoredOrder {
+  readonly state: OrderState;
+  readonly version: bigint;
+}
+
+export function getOrder(db: Db, orderId: string): StoredOrder | null {
+  const tables = activeTables(db, ordersProjection);
+  if (tables === null) return null;
+  const row = cachedStatement(db, `SELECT version, state FROM ${tableName(tables, 'orders')} WHERE order_id = ?`).get(orderId) as
+    | { version: number; state: string }
+    | undefined;
+  return row === undefined ? null : { state: decodeState(row.state), version: BigInt(row.version) };
+}
+
+export interface OrdersQuery {
+  readonly pair?: Pair;
+  readonly side?: Side;
+  /** Default 'open'; 'all' for every status. */
+  readonly status?: OrderStatus | 'all';
+  /** Orders where this wallet is maker or taker (any hex case). */
+  readonly wallet?: string;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export interface OrdersPage {
+  readonly orders: OrderResource[];
+  readonly total: number;
+}
+
+export interface ListOptions {
+  /** Decrypts the preimage of a completed order; omitted → htlc_secret stays null. */
+  readonly revealSecret?: (state: OrderState) => string | null;
+}
+
+/**
+ * Open orders: asks by price ascending, then bids by price descending, oldest first within a price.
+ * Any other status: newest first, which is what someone browsing history expects.
+ */
+export function listOrders(db: Db, query: OrdersQuery, options: ListOptions = {}): OrdersPage {
+  const tables = activeTables(db, ordersProjection);
+  if (tables === null) return { orders: [], total: 0 };
+  const { where, params } = ordersWhere(query);
+  const table = tableName(tables, 'orders');
+  const status = query.status ?? 'open';
+  const order =
+    status === 'open'
+      ? "CASE side WHEN 'sell' THEN 0 ELSE 1 END, CASE side WHEN 'sell' THEN price_nano ELSE -price_nano END, created_at, order_id"
+      : 'created_at DESC, order_id DESC';
+  const total = (cachedStatement(db, `SELECT count(*) AS n FROM ${table} ${where}`).get(...params) as { n: number }).n;
+  const rows = cachedStatement(db, `SELECT version, state FROM ${table} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
+    ...params,
+    query.limit,
+    query.offset,
+  ) as { version: number; state: string }[];
+  const orders = rows.map((row) => {
+    const state = decodeState(row.state);
+    return toOrderResource(state, BigInt(row.version), { revealSecret: options.revealSecret?.(state) ?? null });
+  });
+  return { orders, total };
+}
+
+function ordersWhere(query: OrdersQuery): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const status = query.status ?? 'open';
+  if (status !== 'all') {
+    clauses.push('status = ?');
+    params.push(status);
+  }
+  if (query.pair !== undefined) {
+    clauses.push('pair = ?');
+    params.push(query.pair);
+  }
+  if (query.side !== undefined) {
+    clauses.push('side = ?');
+    params.push(query.side);
+  }
+  if (query.wallet !== undefined) {
+    const wallet = canonicalWallet(query.wallet);
+    clauses.push('(maker_wallet = ? OR taker_wallet = ?)');
+    params.push(wallet, wallet);
+  }
+  return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+}

@@ -1,0 +1,71 @@
+import type { Database as Db } from 'better-sqlite3';
+import type { RecordedEvent } from '../eventstore/types.js';
+import { activeTables, cachedStatement } from './registry.js';
+import { tableName, type Projection, type TableNames } from './types.js';
+
+/** Streams `sig-<hash>` record that a wallet signature was accepted once (replay protection). */
+export const SIGNATURE_STREAM_PREFIX = 'sig-';
+
+export const signaturesProjection: Projection = {
+  name: 'signatures',
+  version: 1,
+  tables: [
+    {
+      base: 'used_signatures',
+      key: ['signature_hash'],
+      ddl: (t) => `
+        CREATE TABLE IF NOT EXISTS ${t} (
+          signature_hash TEXT PRIMARY KEY, wallet TEXT, action TEXT, order_id TEXT, used_at TEXT, position INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS ${t}_wallet ON ${t} (wallet, position);`,
+    },
+  ],
+  apply(db: Db, event: RecordedEvent, tables: TableNames): void {
+    if (!event.stream.startsWith(SIGNATURE_STREAM_PREFIX) || event.type !== 'SignatureUsed') return;
+    const d = event.data;
+    const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+    // The first use is the fact that matters; a repeat (same stream) changes nothing.
+    cachedStatement(
+      db,
+      `INSERT OR IGNORE INTO ${tableName(tables, 'used_signatures')} (signature_hash, wallet, action, order_id, used_at, position)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(
+      event.stream.slice(SIGNATURE_STREAM_PREFIX.length),
+      text(d.wallet),
+      text(d.action),
+      text(d.order_id),
+      text(d.used_at),
+      event.position,
+    );
+  },
+};
+
+export interface UsedSignature {
+  signature_hash: string;
+  wallet: string | null;
+  action: string | null;
+  order_id: string | null;
+  used_at: string | null;
+}
+
+export function findUsedSignature(db: Db, signatureHash: string): UsedSignature | null {
+  const tables = activeTables(db, signaturesProjection);
+  if (tables === null) return null;
+  const row = cachedStatement(
+    db,
+    `SELECT signature_hash, wallet, action, order_id, used_at FROM ${tableName(tables, 'used_signatures')} WHERE signature_hash = ?`,
+  ).get(signatureHash) as UsedSignature | undefined;
+  return row ?? null;
+}
+
+export function listUsedSignatures(db: Db, query: { wallet?: string; limit: number }): UsedSignature[] {
+  const tables = activeTables(db, signaturesProjection);
+  if (tables === null) return [];
+  const where = query.wallet === undefined ? '' : 'WHERE wallet = ?';
+  const params: unknown[] = query.wallet === undefined ? [] : [query.wallet];
+  return cachedStatement(
+    db,
+    `SELECT signature_hash, wallet, action, order_id, used_at FROM ${tableName(tables, 'used_signatures')} ${where}
+     ORDER BY position DESC LIMIT ?`,
+  ).all(...params, query.limit) as UsedSignature[];
+}
+

@@ -1,0 +1,137 @@
+import type { Database as Db } from 'better-sqlite3';
+import { tradeIdFor, type Pair } from '../aggregates/order/events.js';
+import { formatQuote, formatRtc } from '../aggregates/order/money.js';
+import { buyerWallet, sellerWallet } from '../aggregates/order/state.js';
+import type { RecordedEvent } from '../eventstore/types.js';
+import { foldBatch, loadStateFrom, saveStates, stateTableDdl, type FoldedStep } from './orderFold.js';
+import { activeTables, cachedStatement } from './registry.js';
+import { completesTrade } from './restingOrders.js';
+import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+
+/**
+ * Completed trades, newest first. A trade exists only once its payout is confirmed, and its id is
+ * derived from the order id, so an order can never be recorded as two trades.
+ */
+export const tradesProjection: Projection = batchProjection({
+  name: 'trades',
+  version: 1,
+  tables: [
+    { base: 'trades_state', key: ['order_id'], ddl: stateTableDdl },
+    {
+      base: 'trades',
+      key: ['trade_id'],
+      ddl: (t) => `
+        CREATE TABLE IF NOT EXISTS ${t} (
+          trade_id TEXT PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, pair TEXT NOT NULL, side TEXT NOT NULL,
+          amount_micro TEXT NOT NULL, price_nano TEXT NOT NULL, total_quote_nano TEXT NOT NULL,
+          seller_wallet TEXT, buyer_wallet TEXT, quote_tx TEXT, payout_tx_hash TEXT, completed_at TEXT,
+          position INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS ${t}_pos ON ${t} (position);
+        CREATE INDEX IF NOT EXISTS ${t}_pair_pos ON ${t} (pair, position);`,
+    },
+  ],
+  applyBatch(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
+    const stateTable = tableName(tables, 'trades_state');
+    const trades = tableName(tables, 'trades');
+    const folded = foldBatch(events, loadStateFrom(db, stateTable), (step, event) => {
+      if (completesTrade(step)) insertTrade(db, trades, step, event.position);
+    });
+    saveStates(db, stateTable, folded);
+  },
+});
+
+function insertTrade(db: Db, table: string, step: FoldedStep, position: bigint): void {
+  const s = step.after;
+  cachedStatement(
+    db,
+    `INSERT OR IGNORE INTO ${table} (trade_id, order_id, pair, side, amount_micro, price_nano, total_quote_nano,
+       seller_wallet, buyer_wallet, quote_tx, payout_tx_hash, completed_at, position)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    tradeIdFor(step.orderId),
+    step.orderId,
+    s.pair,
+    s.side,
+    s.amountMicroRtc.toString(),
+    s.pricePerRtcNanoQuote.toString(),
+    s.totalQuoteNano.toString(),
+    sellerWallet(s),
+    buyerWallet(s),
+    s.quoteTx,
+    s.payout.txHash,
+    s.completedAt,
+    position,
+  );
+}
+
+export interface TradeView {
+  trade_id: string;
+  order_id: string;
+  pair: string;
+  side: string;
+  amount_rtc: string;
+  price_per_rtc: string;
+  total_quote: string;
+  seller_wallet: string | null;
+  buyer_wallet: string | null;
+  quote_tx: string | null;
+  payout_tx_hash: string | null;
+  completed_at: string | null;
+}
+
+interface TradeRow {
+  trade_id: string;
+  order_id: string;
+  pair: string;
+  side: string;
+  amount_micro: string;
+  price_nano: string;
+  total_quote_nano: string;
+  seller_wallet: string | null;
+  buyer_wallet: string | null;
+  quote_tx: string | null;
+  payout_tx_hash: string | null;
+  completed_at: string | null;
+}
+
+const toView = (r: TradeRow): TradeView => ({
+  trade_id: r.trade_id,
+  order_id: r.order_id,
+  pair: r.pair,
+  side: r.side,
+  amount_rtc: formatRtc(BigInt(r.amount_micro)),
+  price_per_rtc: formatQuote(BigInt(r.price_nano)),
+  total_quote: formatQuote(BigInt(r.total_quote_nano)),
+  seller_wallet: r.seller_wallet,
+  buyer_wallet: r.buyer_wallet,
+  quote_tx: r.quote_tx,
+  payout_tx_hash: r.payout_tx_hash,
+  completed_at: r.completed_at,
+});
+
+export interface TradesQuery {
+  readonly pair?: Pair;
+  readonly limit: number;
+  /** A trade_id: only trades completed before it. */
+  readonly before?: string;
+}
+
+/** Newest first. Null when `before` names no recorded trade, so the caller can answer 400. */
+export function listTrades(db: Db, query: TradesQuery): TradeView[] | null {
+  const tables = activeTables(db, tradesProjection);
+  if (tables === null) return query.before === undefined ? [] : null;
+  const table = tableName(tables, 'trades');
+  let beforePosition = Number.MAX_SAFE_INTEGER;
+  if (query.before !== undefined) {
+    const cursor = cachedStatement(db, `SELECT position FROM ${table} WHERE trade_id = ?`).get(query.before) as { position: number } | undefined;
+    if (cursor === undefined) return null;
+    beforePosition = cursor.position;
+  }
+  const pairClause = query.pair === undefined ? '' : 'AND pair = ?';
+  const params: unknown[] = query.pair === undefined ? [beforePosition] : [beforePosition, query.pair];
+  const rows = cachedStatement(db, `SELECT * FROM ${table} WHERE position < ? ${pairClause} ORDER BY position DESC LIMIT ?`).all(
+    ...params,
+    query.limit,
+  ) as TradeRow[];
+  return rows.map(toView);
+}

@@ -1,0 +1,118 @@
+import type { Database as Db } from 'better-sqlite3';
+import { isTerminal, type OrderStatus } from '../aggregates/order/state.js';
+import type { RecordedEvent } from '../eventstore/types.js';
+import { encodeState, foldBatch, loadStateFrom, toMs } from './orderFold.js';
+import { activeTables, cachedStatement } from './registry.js';
+import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+
+/** Statuses where an external step is due; the driver owns them while their last event is fresh. */
+export const IN_FLIGHT_STATUSES: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
+const IN_FLIGHT_SQL = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
+
+/**
+ * What the reconciler reads: one row per non-terminal order with the times it must act at.
+ * "Stuck" is measured from the order's last event, so a settlement that is moving is never
+ * mistaken for a stuck one.
+ */
+export const workQueueProjection: Projection = batchProjection({
+  name: 'work_queue',
+  version: 1,
+  tables: [
+    {
+      base: 'work_queue',
+      key: ['order_id'],
+      ddl: (t) => `
+        CREATE TABLE IF NOT EXISTS ${t} (
+          order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
+          last_event_at TEXT NOT NULL, last_event_at_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT,
+          expires_at TEXT, expires_at_ms INTEGER, settle_by TEXT, settle_by_ms INTEGER, recovery_reason TEXT,
+          state TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS ${t}_status ON ${t} (status, last_event_at_ms);`,
+    },
+  ],
+  applyBatch: applyWorkEvents,
+});
+
+function applyWorkEvents(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
+  const table = tableName(tables, 'work_queue');
+  const folded = foldBatch(events, loadStateFrom(db, table));
+  const remove = cachedStatement(db, `DELETE FROM ${table} WHERE order_id = ?`);
+  const upsert = cachedStatement(
+    db,
+    `INSERT OR REPLACE INTO ${table} (order_id, version, status, last_event_at, last_event_at_ms, attempts, last_error,
+       expires_at, expires_at_ms, settle_by, settle_by_ms, recovery_reason, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const { orderId, version, state: s, lastEvent } of folded.values()) {
+    // Terminal orders need no more work and receive no more events: they leave the queue.
+    if (isTerminal(s.status)) {
+      remove.run(orderId);
+      continue;
+    }
+    const at = lastEvent.metadata.recorded_at;
+    upsert.run(orderId, version, s.status, at, toMs(at) ?? 0, s.attempts, s.lastError, s.expiresAt, toMs(s.expiresAt), s.settleBy, toMs(s.settleBy), s.recoveryReason, encodeState(s));
+  }
+}
+
+export interface DueWorkQuery {
+  readonly now: Date;
+  /** LEDGER_SETTLEMENT_STUCK_MS: how long a step may sit in flight since its last event. */
+  readonly stuckMs: number;
+  readonly limit: number;
+}
+
+/**
+ * Orders the reconciler should look at, oldest first: in-flight past the stuck threshold, open
+ * past expires_at, matched past settle_by. Bounded by `limit` so a pass never scans without end.
+ */
+export function dueWork(db: Db, query: DueWorkQuery): string[] {
+  const tables = activeTables(db, workQueueProjection);
+  if (tables === null) return [];
+  const nowMs = query.now.getTime();
+  const rows = cachedStatement(
+    db,
+    `SELECT order_id FROM ${tableName(tables, 'work_queue')}
+     WHERE (status IN (${IN_FLIGHT_SQL}) AND last_event_at_ms <= ?)
+        OR (status = 'open' AND expires_at_ms <= ?)
+        OR (status = 'matched' AND settle_by_ms <= ?)
+     ORDER BY last_event_at_ms, order_id LIMIT ?`,
+  ).all(nowMs - query.stuckMs, nowMs, nowMs, query.limit) as { order_id: string }[];
+  return rows.map((r) => r.order_id);
+}
+
+export interface RecoveryEntry {
+  order_id: string;
+  status: OrderStatus;
+  version: number;
+  last_event_at: string;
+  /** How long since the order's last event, at the `now` of the query. */
+  idle_ms: number;
+  attempts: number;
+  last_error: string | null;
+  recovery_reason: string | null;
+}
+
+/** GET /admin/recovery: orders in settlement_recovery, or in flight and idle past stuckMs. */
+export function recoveryList(db: Db, query: { now: Date; stuckMs: number; limit?: number }): RecoveryEntry[] {
+  const tables = activeTables(db, workQueueProjection);
+  if (tables === null) return [];
+  const nowMs = query.now.getTime();
+  const rows = cachedStatement(
+    db,
+    `SELECT order_id, status, version, last_event_at, last_event_at_ms, attempts, last_error, recovery_reason
+     FROM ${tableName(tables, 'work_queue')}
+     WHERE status = 'settlement_recovery' OR (status IN (${IN_FLIGHT_SQL}) AND last_event_at_ms <= ?)
+     ORDER BY last_event_at_ms, order_id LIMIT ?`,
+  ).all(nowMs - query.stuckMs, query.limit ?? 500) as (Omit<RecoveryEntry, 'idle_ms'> & { last_event_at_ms: number })[];
+  return rows.map(({ last_event_at_ms, ...rest }) => ({ ...rest, idle_ms: nowMs - last_event_at_ms }));
+}
+
+/** For metrics: how many orders are in flight and how long the oldest has been idle. */
+export function workBacklog(db: Db, now: Date): { inFlight: number; oldestIdleMs: number | null } {
+  const tables = activeTables(db, workQueueProjection);
+  if (tables === null) return { inFlight: 0, oldestIdleMs: null };
+  const row = cachedStatement(
+    db,
+    `SELECT count(*) AS n, min(last_event_at_ms) AS oldest FROM ${tableName(tables, 'work_queue')} WHERE status IN (${IN_FLIGHT_SQL})`,
+  ).get() as { n: number; oldest: number | null };
+  return { inFlight: row.n, oldestIdleMs: row.oldest === null ? null : now.getTime() - row.oldest };
+}

@@ -1,0 +1,111 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { orderStream } from '../../src/aggregates/order/index.js';
+import { verifyLedger } from '../../src/audit/verify.js';
+import { loadOrder } from '../../src/commands/loadOrder.js';
+import { toNewEvents } from '../../src/commands/handleCommand.js';
+import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { activeCopy, openReadDb } from '../../src/projections/registry.js';
+import { ProjectionRunner } from '../../src/projections/runner.js';
+import { buildMixedLedger, Ledger } from '../projections/support/ledger.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A ledger on files, its read models projected, and a separate read-only connection as verify uses. */
+async function projectedLedger() {
+  const dir = mkdtempSync(join(tmpdir(), 'otc-verify-'));
+  dirs.push(dir);
+  const storePath = join(dir, 'events.db');
+  const readPath = join(dir, 'read.db');
+  const ledger = new Ledger(new SqliteEventStore({ path: storePath }));
+  await buildMixedLedger(ledger, 2);
+  const runner = new ProjectionRunner({ store: ledger.store, db: readPath });
+  await runner.catchUp();
+  const verify = async () => {
+    const readDb = openReadDb(readPath, { readonly: true });
+    try {
+      return await verifyLedger({ store: ledger.store, readDb });
+    } finally {
+      readDb.close();
+    }
+  };
+  return { ledger, storePath, runner, verify };
+}
+
+const ORDER = 'otc_0000000000000001'; // completed sell of buildMixedLedger's first round
+
+describe('verify', () => {
+  it('passes a clean ledger', async () => {
+    const { verify } = await projectedLedger();
+    const report = await verify();
+    expect(report.findings).toEqual([]);
+    expect(report.streams).toBe(14);
+    expect(report.events).toBe(48);
+  });
+
+  it('names the stream and version of an event whose data was edited in place', async () => {
+    const { verify, storePath } = await projectedLedger();
+    const raw = new Database(storePath);
+    raw.prepare("UPDATE events SET data = json_set(data, '$.quote_tx', '0xforged') WHERE stream = ? AND version = 4").run(orderStream(ORDER));
+    raw.close();
+    const { findings } = await verify();
+    const chain = findings.filter((f) => f.kind === 'hash_chain_broken');
+    expect(chain).toEqual([
+      { kind: 'hash_chain_broken', stream: orderStream(ORDER), version: 4, message: expect.stringContaining(`${orderStream(ORDER)} v4: hash does not match the event content`) },
+    ]);
+    // The read models were built from the original data, so they now differ from a rebuild too.
+    expect(findings.some((f) => f.kind === 'read_model_row_differs' && f.message.includes('quote_tx'))).toBe(true);
+  });
+
+  it('reports a corrupted read-model row precisely', async () => {
+    const { verify, runner } = await projectedLedger();
+    const suffix = activeCopy(runner.db, 'orders')?.suffix ?? '';
+    runner.db.prepare(`UPDATE orders__${suffix} SET status = 'cancelled' WHERE order_id = 'otc_0000000000000002'`).run();
+    const trades = activeCopy(runner.db, 'trades')?.suffix ?? '';
+    runner.db.prepare(`DELETE FROM trades__${trades} WHERE order_id = ?`).run(ORDER);
+    const { findings } = await verify();
+    expect(findings).toEqual([
+      { kind: 'read_model_row_differs', message: 'orders/orders: row order_id="otc_0000000000000002" column status is "cancelled", a fresh rebuild has "open"' },
+      { kind: 'read_model_row_missing', message: 'trades/trades: row trade_id="trade_0000000000000001" is missing (a fresh rebuild has it)' },
+    ]);
+  });
+
+  it('finds a refund appended after the release of the same escrow, even with a valid hash chain', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const loaded = await loadOrder(ledger.store, ORDER);
+    const forged = toNewEvents(ORDER, loaded, [{ type: 'RefundIssued', data: { party: 'maker', job_id: `job-${ORDER}`, refunded_at: '2026-03-05T00:00:00.000Z' } }], {
+      correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z'),
+    });
+    await ledger.store.append(orderStream(ORDER), forged, loaded.version);
+    const { findings } = await verify();
+    const own = findings.filter((f) => f.stream === orderStream(ORDER));
+    expect(own).toEqual([
+      { kind: 'event_after_terminal', stream: orderStream(ORDER), version: 8, message: `${orderStream(ORDER)} v8: RefundIssued recorded after the order was completed` },
+      { kind: 'escrow_released_and_refunded', stream: orderStream(ORDER), version: 8, message: `${orderStream(ORDER)} v8: escrow job-${ORDER} refunded again (already released at v5)` },
+    ]);
+    expect(findings.some((f) => f.kind === 'hash_chain_broken')).toBe(false);
+  });
+
+  it('finds an escrow never settled on a terminal order and a second confirmed payout', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const order = 'otc_0000000000000002'; // open sell with escrow locked
+    const loaded = await loadOrder(ledger.store, order);
+    const forged = toNewEvents(order, loaded, [
+      { type: 'PayoutConfirmed', data: { payout_key: 'k', tx_hash: 't', confirmed_at: '2026-03-05T00:00:00.000Z', trade_id: 'trade_0000000000000002' } },
+      { type: 'PayoutConfirmed', data: { payout_key: 'k', tx_hash: 't', confirmed_at: '2026-03-05T00:00:00.000Z', trade_id: 'trade_0000000000000002' } },
+    ], { correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z') });
+    await ledger.store.append(orderStream(order), forged, loaded.version);
+    const kinds = (await verify()).findings.filter((f) => f.stream === orderStream(order)).map((f) => [f.kind, f.version ?? null]);
+    expect(kinds).toEqual([
+      ['event_after_terminal', 4],
+      ['payout_confirmed_twice', 4],
+      ['escrow_unsettled', null],
+    ]);
+  });
+});
