@@ -62,7 +62,8 @@ export interface DueWorkQuery {
 
 /**
  * Orders the reconciler should look at, oldest first: in-flight past the stuck threshold, open
- * past expires_at, matched past settle_by. Bounded by `limit` so a pass never scans without end.
+ * past expires_at, matched past settle_by, and every queued payout (a look-up changes nothing at
+ * the node, so it is safe on every pass). Bounded by `limit` so a pass never scans without end.
  */
 export function dueWork(db: Db, query: DueWorkQuery): string[] {
   const tables = activeTables(db, workQueueProjection);
@@ -72,6 +73,7 @@ export function dueWork(db: Db, query: DueWorkQuery): string[] {
     db,
     `SELECT order_id FROM ${tableName(tables, 'work_queue')}
      WHERE (status IN (${IN_FLIGHT_SQL}) AND last_event_at_ms <= ?)
+        OR status = 'payout_pending'
         OR (status = 'open' AND expires_at_ms <= ?)
         OR (status = 'matched' AND settle_by_ms <= ?)
      ORDER BY last_event_at_ms, order_id LIMIT ?`,

@@ -1,0 +1,128 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { Config } from './config.js';
+import { createLedger, type Ledger } from './commands/ledger.js';
+import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
+import { createEsdbEventStore } from './eventstore/esdb.js';
+import { SqliteEventStore } from './eventstore/sqlite.js';
+import type { EventStore } from './eventstore/types.js';
+import { nodeFromConfig } from './gateways/fromConfig.js';
+import type { SandboxNode } from './gateways/sandbox/index.js';
+import { buildApp } from './http/app.js';
+import { createIdempotencyStore } from './http/idempotency.js';
+import { REDACTED_PATHS } from './http/logging.js';
+import { createLedgerMetrics } from './http/metrics.js';
+import { createSqliteReadSide } from './http/readSide.js';
+import { ProjectionRunner } from './projections/runner.js';
+import { dueWork, recoveryList } from './projections/workQueue.js';
+import { createSqliteLeases } from './settlement/leases.js';
+import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
+
+export interface RunningLedger {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  readonly ledger: Ledger;
+  readonly store: EventStore;
+  readonly sandbox: SandboxNode | null;
+  close(): Promise<void>;
+}
+
+/** The only wiring: config → stores → gateways → ledger → read side → app → listen. */
+export async function startLedger(config: Config, log: Logger = createLogger(config)): Promise<RunningLedger> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await openStore(config);
+  const node = nodeFromConfig(config, (alert) => log.error({ alert: alert.code }, alert.message));
+  if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
+  const leases = createSqliteLeases(join(config.dataDir, 'leases.db'));
+  const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
+  const metrics = createLedgerMetrics(new Registry());
+  const now = () => new Date();
+  const driverDeps = { store, node: node.gateway, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMs(config) };
+  const ledger = createLedger({ ...driverDeps, secretBox, now, onStep: metrics.onStep });
+
+  const runner = new ProjectionRunner({ store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed') });
+  runner.start();
+  const reconcilerDeps: ReconcilerDeps = {
+    ...driverDeps,
+    stuckMs: config.settlementStuckMs,
+    now,
+    candidates: async (at, stuckMs) => {
+      const due = dueWork(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH });
+      const parked = recoveryList(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH }).map((r) => r.order_id);
+      return [...new Set([...due, ...parked])];
+    },
+  };
+  const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
+  const idempotency = createIdempotencyStore({ path: join(config.dataDir, 'idempotency.db'), box: secretBox });
+  const app = await buildApp({
+    config, ledger, readModels, projections, store, metrics, idempotency,
+    reconcile: () => reconcilePass(reconcilerDeps),
+    logger: { level: config.logLevel },
+  });
+  if (node.sandbox) mountSandboxControls(app, node.sandbox);
+  const url = await app.listen({ host: config.host, port: config.port });
+  // Projections first catch up, so the first reconciler pass sees the whole work queue.
+  await runner.waitFor(await store.headPosition(), 30_000);
+  const reconciler = startReconciler(reconcilerDeps, config.reconcileIntervalMs, (result) => {
+    if (result instanceof Error) log.error({ err: result }, 'reconciler pass failed');
+    else if (result.examined > 0) log.info({ summary: result }, 'reconciler pass');
+  });
+  log.info({ url, store: store.name, node: node.sandbox ? 'embedded sandbox' : config.rustchainNode }, 'otc-ledger listening');
+
+  return {
+    app, url, ledger, store, sandbox: node.sandbox,
+    async close() {
+      await app.close();
+      await reconciler.stop();
+      await runner.close();
+      idempotency.close();
+      leases.close();
+      await node.gateway.close();
+      await store.close();
+    },
+  };
+}
+
+const RECONCILE_BATCH = 500;
+
+/** One drive makes at most a dozen node calls, each bounded by the node timeout. */
+function leaseTtlMs(config: Config): number {
+  return Math.max(60_000, config.nodeTimeoutMs * 16);
+}
+
+async function openStore(config: Config): Promise<EventStore> {
+  if (config.store === 'esdb') return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '' });
+  return new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
+}
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+}
+
+/**
+ * The embedded sandbox node's controls (fund a wallet, confirm a payout, inject a fault) on the
+ * ledger's own port, so the demo and a curl walk-through need no second process. Only mounted when
+ * the ledger runs on the embedded sandbox; a real node is never reachable through here.
+ */
+function mountSandboxControls(app: FastifyInstance, sandbox: SandboxNode): void {
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/__sandbox/*',
+    schema: { hide: true },
+    handler: async (request, reply) => {
+      const [path = '', query = ''] = request.url.split('?');
+      const answer = await sandbox.handle({
+        method: request.method,
+        path,
+        query: Object.fromEntries(new URLSearchParams(query)),
+        headers: {},
+        body: request.body ?? undefined,
+      });
+      if (answer === 'drop' || answer === 'hang') return reply.code(503).send({ ok: false, error: 'sandbox_fault' });
+      return reply.code(answer.status).send(answer.body);
+    },
+  });
+}
