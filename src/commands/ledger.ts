@@ -12,7 +12,7 @@ import type { EventStore, JsonValue } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import { driveOrder, type DriveMode, type DriverDeps } from '../settlement/driver.js';
 import type { Leases } from '../settlement/leases.js';
-import { handleOrderCommand, type CommandContext } from './handleCommand.js';
+import { handleOrderCommand, VersionMismatch, type CommandContext } from './handleCommand.js';
 import { loadOrder } from './loadOrder.js';
 import { recordSignatureUse } from './signatures.js';
 
@@ -94,6 +94,11 @@ export function createLedger(deps: LedgerDeps) {
   async function authenticate(action: WalletAction, orderId: string, wallet: string, bound: Record<string, JsonValue>, auth: unknown, req: RequestContext): Promise<string> {
     const now = deps.now();
     const signatureHex = verifyWalletAuth({ action, orderId, wallet, bound, auth }, now.getTime());
+    // A stale If-Match is refused before the signature is spent, so the client may resend it as is.
+    if (req.ifMatchVersion !== undefined) {
+      const current = await loadOrder(deps.store, orderId);
+      if (current.version !== req.ifMatchVersion) throw new VersionMismatch(req.ifMatchVersion, current.version);
+    }
     await recordSignatureUse(deps.store, { signatureHex, wallet: canonicalWallet(wallet), action, orderId, correlationId: req.requestId, now });
     return canonicalWallet(wallet);
   }
