@@ -8,19 +8,13 @@ import type { ReconcileSummary } from '../settlement/reconciler.js';
 import type { OrderResource } from '../views/orderResource.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { LedgerMetrics } from './metrics.js';
+import type { OrdersQuery } from '../projections/orders.js';
 
 /** Sync or async: the SQLite read models answer synchronously, other adapters may not. */
 type MaybePromise<T> = T | Promise<T>;
 
-export interface OrdersListQuery {
-  readonly pair?: Pair;
-  readonly side?: Side;
-  /** Default 'open'; 'all' for every status. */
-  readonly status?: OrderStatus | 'all';
-  readonly wallet?: string;
-  readonly limit: number;
-  readonly offset: number;
-}
+/** The list endpoint's filters are exactly the orders read model's query. */
+export type OrdersListQuery = OrdersQuery;
 
 export interface BookLevelView {
   readonly price: string;

@@ -7,6 +7,16 @@ let h: SettlementHarness;
 afterEach(async () => h?.close());
 
 const eventTypes = async (orderId: string) => (await h.store.readStream(orderStream(orderId))).map((e) => e.type);
+/** The node's look-ups fail once the accept has been sent: the release's outcome cannot be known. */
+function lookupsFailAfterAccept(gateway: NodeGateway): NodeGateway {
+  let acceptSent = false;
+  return {
+    ...gateway,
+    acceptJob: (...args) => ((acceptSent = true), gateway.acceptJob(...args)),
+    getJob: (jobId) => (acceptSent ? Promise.resolve({ kind: 'unknown', reason: 'lookup timed out' }) : gateway.getJob(jobId)),
+  };
+}
+
 const jobOf = (orderId: string) => h.node.jobs().find((j) => j.title.includes(orderId));
 
 describe('placing a sell order locks the seller\'s escrow first', () => {
@@ -112,13 +122,7 @@ describe('confirming settles: release, then payout, then the preimage', () => {
   it('goes to recovery when a lost release cannot be looked up; released is never matched again', async () => {
     const { orderId, secret } = await matchedSell(h);
     h.fault('POST /agent/jobs/:id/accept', 'timeout_after_effect');
-    // The node's look-ups fail once the accept has been sent: the release's outcome cannot be known.
-    let acceptSent = false;
-    const flaky: NodeGateway = {
-      ...h.gateway,
-      acceptJob: (...args) => ((acceptSent = true), h.gateway.acceptJob(...args)),
-      getJob: (jobId) => (acceptSent ? Promise.resolve({ kind: 'unknown', reason: 'lookup timed out' }) : h.gateway.getJob(jobId)),
-    };
+    const flaky = lookupsFailAfterAccept(h.gateway);
     const attempt = await trader(h).confirm(h.seller, orderId, secret, '0xquote', h.ledgerWith(flaky));
     expect(attempt.state.status).toBe('settlement_recovery');
     expect(attempt.state.recoveryReason).toBe('release_outcome_unknown');
@@ -133,12 +137,7 @@ describe('confirming settles: release, then payout, then the preimage', () => {
   it('lets the reconciler resolve an unknown release by looking the job up', async () => {
     const { orderId, secret } = await matchedSell(h);
     h.fault('POST /agent/jobs/:id/accept', 'timeout_after_effect');
-    let acceptSent = false;
-    const flaky: NodeGateway = {
-      ...h.gateway,
-      acceptJob: (...args) => ((acceptSent = true), h.gateway.acceptJob(...args)),
-      getJob: (jobId) => (acceptSent ? Promise.resolve({ kind: 'unknown', reason: 'lookup timed out' }) : h.gateway.getJob(jobId)),
-    };
+    const flaky = lookupsFailAfterAccept(h.gateway);
     await trader(h).confirm(h.seller, orderId, secret, '0xquote', h.ledgerWith(flaky));
     const summary = await h.reconcile(0);
     expect(summary.recovered).toBe(1);
