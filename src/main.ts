@@ -19,6 +19,7 @@ import { createSqliteReadSide } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
 import { dueWork, recoveryList } from './projections/workQueue.js';
 import { createSqliteLeases } from './settlement/leases.js';
+import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
 
 export interface RunningLedger {
@@ -36,7 +37,9 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const store = await openStore(config);
   const node = nodeFromConfig(config, (alert) => log.error({ alert: alert.code }, alert.message));
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
-  const leases = createSqliteLeases(join(config.dataDir, 'leases.db'));
+  // Instances that share a data dir share its lease file; instances that share only an EventStoreDB
+  // cluster take their leases in the store.
+  const leases = config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'));
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
   const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();

@@ -51,7 +51,7 @@ const MAX_STEPS_PER_DRIVE = 8;
 export async function driveOrder(deps: DriverDeps, orderId: string, ctx: CommandContext, mode: DriveMode): Promise<DriveResult> {
   const owner = randomUUID();
   const leaseName = `order-driver:${orderId}`;
-  if (!deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime())) {
+  if (!(await deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime()))) {
     const loaded = await loadOrder(deps.store, orderId);
     return { state: loaded.state, version: loaded.version, position: null, steps: [], leased: true };
   }
@@ -60,7 +60,7 @@ export async function driveOrder(deps: DriverDeps, orderId: string, ctx: Command
       deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime()),
     );
   } finally {
-    deps.leases.release(leaseName, owner);
+    await deps.leases.release(leaseName, owner);
   }
 }
 
@@ -69,7 +69,7 @@ async function driveHoldingLease(
   orderId: string,
   ctx: CommandContext,
   mode: DriveMode,
-  renewLease: () => boolean,
+  renewLease: () => boolean | Promise<boolean>,
 ): Promise<DriveResult> {
   const steps: StepReport[] = [];
   let position: bigint | null = null;
@@ -79,7 +79,7 @@ async function driveHoldingLease(
   let stepMode = mode;
   for (let i = 0; i < MAX_STEPS_PER_DRIVE; i++) {
     const step = dueStep(state);
-    if (step === null || !renewLease()) break;
+    if (step === null || !(await renewLease())) break;
     const result = await runStep(deps, state, step, stepMode, deps.settleWindowSeconds, ctx.now());
     const report = { orderId, step: step.kind, outcome: result.outcome };
     steps.push(report);

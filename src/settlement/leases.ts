@@ -9,8 +9,8 @@ import type { Database as Db } from 'better-sqlite3';
  */
 export interface Leases {
   /** True when taken (or already held by this owner, in which case it is extended). */
-  acquire(name: string, owner: string, ttlMs: number, nowMs: number): boolean;
-  release(name: string, owner: string): void;
+  acquire(name: string, owner: string, ttlMs: number, nowMs: number): boolean | Promise<boolean>;
+  release(name: string, owner: string): void | Promise<void>;
   close(): void;
 }
 

@@ -1,0 +1,62 @@
+import { v4 as uuidv4 } from 'uuid';
+import { SCHEMA_VERSION } from '../commands/handleCommand.js';
+import { chainHash, GENESIS_HASH } from '../eventstore/hashChain.js';
+import { isVersionConflict, type EventStore, type JsonObject, type NewEvent } from '../eventstore/types.js';
+import type { Leases } from './leases.js';
+
+export const LEASE_STREAM_PREFIX = 'lease-';
+
+interface LeaseData {
+  owner: string | null;
+  expires_at_ms: number;
+}
+
+/**
+ * Order leases kept in the event store itself, for instances that share no disk (EventStoreDB
+ * clusters): taking a lease is an append to `lease-<name>` with the version just read, so of two
+ * instances racing for it exactly one wins. A lease stream holds only owners and expiry times.
+ */
+export function createStoreLeases(store: EventStore): Leases {
+  const write = async (name: string, data: LeaseData, nowMs: number): Promise<boolean> => {
+    const stream = `${LEASE_STREAM_PREFIX}${name}`;
+    const events = await store.readStream(stream, 1n);
+    const last = events[events.length - 1];
+    const current = last ? (last.data as unknown as LeaseData) : null;
+    const heldByOther = current !== null && current.owner !== null && current.owner !== data.owner && current.expires_at_ms > nowMs;
+    if (heldByOther && data.owner !== null) return false;
+    const version = last?.version ?? 0n;
+    try {
+      await store.append(stream, [leaseEvent(stream, version, last?.metadata.hash ?? GENESIS_HASH, data, nowMs)], version === 0n ? 'no_stream' : version);
+      return true;
+    } catch (error) {
+      if (isVersionConflict(error)) return false;
+      throw error;
+    }
+  };
+  return {
+    acquire: (name, owner, ttlMs, nowMs) => write(name, { owner, expires_at_ms: nowMs + ttlMs }, nowMs),
+    async release(name, owner) {
+      const events = await store.readStream(`${LEASE_STREAM_PREFIX}${name}`, 1n);
+      const current = events[events.length - 1]?.data as unknown as LeaseData | undefined;
+      if (current?.owner === owner) await write(name, { owner: null, expires_at_ms: 0 }, Date.now());
+    },
+    close() {},
+  };
+}
+
+function leaseEvent(stream: string, prevVersion: bigint, prevHash: string, lease: LeaseData, nowMs: number): NewEvent {
+  const data = lease as unknown as JsonObject;
+  const type = lease.owner === null ? 'LeaseReleased' : 'LeaseTaken';
+  const hash = chainHash(prevHash, { stream, version: prevVersion + 1n, type, data });
+  const eventId = uuidv4();
+  const recordedAt = new Date(nowMs).toISOString();
+  return {
+    eventId,
+    type,
+    data,
+    metadata: {
+      event_id: eventId, correlation_id: eventId, causation_id: null, actor: 'driver', recorded_at: recordedAt,
+      schema_version: SCHEMA_VERSION, prev_hash: prevHash, hash,
+    },
+  };
+}
