@@ -1,4 +1,3 @@
-import { describe, it } from 'vitest';
 import { EsdbEventStore } from '../../src/eventstore/esdb.js';
 import { EsdbStandIn } from '../support/esdbStandIn/server.js';
 import { runEventStoreContract } from './contract.js';
