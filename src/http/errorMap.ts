@@ -51,7 +51,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   amount_too_large: 'amount_rtc is above the configured maximum order size',
   price_invalid: 'price_per_rtc must be a positive decimal with at most 9 decimals',
   price_too_high: 'price_per_rtc must be at most 1000',
-  ttl_invalid: 'ttl_seconds must be an integer from 3600 to 2502000',
+  ttl_invalid: 'ttl_seconds must be an integer from 3600 to 2502000 (less when the settle window is longer than 24 h)',
   eth_address_invalid: 'eth_address must be 0x and 40 hex digits (USDC, ETH) or a base58 address of 30 to 60 characters (ERG)',
   htlc_hash_invalid: 'htlc_hash must be 64 hex digits, and only a seller gives one',
   quote_tx_required: 'quote_tx must be 1 to 200 printable characters',

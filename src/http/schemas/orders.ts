@@ -24,13 +24,26 @@ export const MIN_ORDER_MICRO_RTC = MICRO_PER_RTC / 10n;
 export const MAX_PRICE_NANO_QUOTE = 1000n * NANO_PER_QUOTE;
 export const DEFAULT_TTL_SECONDS = 604_800;
 
-const ttlField = z
+export const MAX_TTL_SECONDS = 2_502_000;
+/** The node keeps an escrow job at most this long. */
+const MAX_ESCROW_TTL_SECONDS = 2_592_000;
+
+/**
+ * An order's TTL is capped so that its escrow (order TTL + settle window + an hour) still fits the
+ * node's job TTL cap: otherwise the escrow could vanish under an open order. With the default
+ * 24 h settle window the cap is api.md's 2,502,000 s; a longer window lowers it.
+ */
+export function maxTtlSecondsFor(settleWindowSeconds: number): number {
+  return Math.min(MAX_TTL_SECONDS, MAX_ESCROW_TTL_SECONDS - settleWindowSeconds - 3600);
+}
+
+const ttlField = (maxTtlSeconds: number) => z
   .number({ error: 'ttl_invalid' })
   .int('ttl_invalid')
   .min(3600, 'ttl_invalid')
-  .max(2_502_000, 'ttl_invalid')
+  .max(maxTtlSeconds, 'ttl_invalid')
   .default(DEFAULT_TTL_SECONDS)
-  .meta({ description: 'Seconds the order stays open: 3600..2502000, default 604800' });
+  .meta({ description: `Seconds the order stays open: 3600..${maxTtlSeconds}, default 604800` });
 
 /** Checked after every other field passes (it depends on the pair and the side), in api.md's order. */
 const crossChecked = (description: string) => z.unknown().meta({ type: 'string', nullable: true, description });
@@ -41,7 +54,7 @@ const addressFits = (pair: Pair, address: string): boolean =>
 const textOrNull = (v: unknown): string | null | undefined => (v === undefined || v === null || v === '' ? null : typeof v === 'string' ? v : undefined);
 
 /** POST /api/orders. The size cap is configuration, so the schema is built per app. */
-export function placeOrderBody(maxOrderMicroRtc: bigint) {
+export function placeOrderBody(maxOrderMicroRtc: bigint, maxTtlSeconds: number = MAX_TTL_SECONDS) {
   return z
     .object(
       {
@@ -54,7 +67,7 @@ export function placeOrderBody(maxOrderMicroRtc: bigint) {
         price_per_rtc: decimalUnitsField(QUOTE_DECIMALS, 'price_invalid', (u) =>
           u <= 0n ? 'price_invalid' : u > MAX_PRICE_NANO_QUOTE ? 'price_too_high' : null,
         ).meta({ description: 'Quote per RTC, decimal string or number, at most 9 decimals, above 0 and at most 1000' }),
-        ttl_seconds: ttlField,
+        ttl_seconds: ttlField(maxTtlSeconds),
         eth_address: crossChecked('0x + 40 hex for RTC/USDC and RTC/ETH; base58 of 30..60 characters for RTC/ERG').optional(),
         htlc_hash: crossChecked('64 hex; sell orders only (without one, the ledger generates the preimage)').optional(),
         wallet_auth: walletAuthField,
