@@ -66,9 +66,25 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     logger: { level: config.logLevel },
   });
   if (node.sandbox) mountSandboxControls(app, node.sandbox);
-  const url = await app.listen({ host: config.host, port: config.port });
-  // Projections first catch up, so the first reconciler pass sees the whole work queue.
-  await runner.waitFor(await store.headPosition(), 30_000);
+  const closeApp = gracefulClose(app);
+  const closeStores = async (): Promise<void> => {
+    await runner.close();
+    idempotency.close();
+    leases.close();
+    await node.gateway.close();
+    await store.close();
+  };
+  let url: string;
+  try {
+    url = await app.listen({ host: config.host, port: config.port });
+    // Projections first catch up, so the first reconciler pass sees the whole work queue.
+    await runner.waitFor(await store.headPosition(), 30_000);
+  } catch (error) {
+    // A busy port or a store that never catches up: release everything, or the process stays up.
+    await closeApp().catch(() => undefined);
+    await closeStores().catch(() => undefined);
+    throw error;
+  }
   const reconciler = startReconciler(reconcilerDeps, config.reconcileIntervalMs, (result) => {
     if (result instanceof Error) log.error({ err: result }, 'reconciler pass failed');
     else if (result.examined > 0) log.info({ summary: result }, 'reconciler pass');
@@ -78,18 +94,37 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   return {
     app, url, ledger, store, sandbox: node.sandbox,
     async close() {
-      await app.close();
+      await closeApp();
       await reconciler.stop();
-      await runner.close();
-      idempotency.close();
-      leases.close();
-      await node.gateway.close();
-      await store.close();
+      await closeStores();
     },
   };
 }
 
 const RECONCILE_BATCH = 500;
+
+/**
+ * Graceful shutdown with keep-alive clients: fastify closes the connections idle when close()
+ * starts, but a connection whose in-flight request finishes afterwards would stay open until the
+ * keep-alive timeout (72 s) and hold close() that long. While closing, answers carry
+ * `Connection: close`, and connections that fall idle are closed.
+ */
+function gracefulClose(app: FastifyInstance): () => Promise<void> {
+  let shuttingDown = false;
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (shuttingDown) reply.header('connection', 'close');
+    return payload;
+  });
+  return async () => {
+    shuttingDown = true;
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+    try {
+      await app.close();
+    } finally {
+      clearInterval(sweep);
+    }
+  };
+}
 
 /** One drive makes at most a dozen node calls, each bounded by the node timeout. */
 function leaseTtlMs(config: Config): number {

@@ -1,0 +1,154 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, until } from './support.js';
+
+/**
+ * The CI check of issue 4: the BUILT service starts as `npm start` / `npx otc-ledger serve` run
+ * it (bin/otc-ledger.js → dist/, compiled by `npm ci` through the prepare script), answers
+ * /health, /openapi.json and /docs, and stops cleanly on SIGTERM; a bad setting stops start-up.
+ */
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'otc-ledger.js');
+const BUILT_CLI = join(ROOT, 'dist', 'src', 'cli', 'index.js');
+
+const dirs: ReturnType<typeof tempDir>[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  if (existsSync(BUILT_CLI)) return;
+  // A fresh clone without `npm ci` (or a cleaned tree): build what the bin runs.
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
+  if (!existsSync(BUILT_CLI)) throw new Error(`npm run build did not produce ${BUILT_CLI}:\n${build.stdout}\n${build.stderr}`);
+}, 200_000);
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const dir of dirs) dir.remove();
+});
+
+/** The parent's environment without any ledger setting, so only what a test passes applies. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|LOG_LEVEL|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/.test(name)),
+  );
+  return { ...inherited, ...extra };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Served {
+  readonly child: ChildProcess;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code (null when killed by a signal) and signal. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function serve(env: Record<string, string>): Served {
+  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** The exit, or a failure naming what the process printed, after a bound. */
+async function exitWithin(served: Served, limitMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      served.child.kill('SIGKILL');
+      reject(new Error(`the process did not exit within ${limitMs} ms\nstdout: ${served.stdout()}\nstderr: ${served.stderr()}`));
+    }, limitMs);
+  });
+  try {
+    return await Promise.race([served.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function fetchStatus(url: string): Promise<number | null> {
+  try {
+    const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return null;
+  }
+}
+
+function dataDir(): string {
+  const dir = tempDir('start');
+  dirs.push(dir);
+  return dir.path;
+}
+
+describe('the built service starts (npm start / npx otc-ledger serve)', () => {
+  it('serves /health, /openapi.json and /docs, and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const served = serve({ PORT: String(port), HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir(), LEDGER_RECONCILE_INTERVAL_MS: '0' });
+    let early: { code: number | null } | null = null;
+    void served.exited.then((e) => (early = e));
+
+    await until(async () => {
+      if (early !== null) throw new Error(`serve exited early (${String(early.code)}): ${served.stderr()}`);
+      return (await fetchStatus(`${base}/health`)) === 200;
+    }, `/health at ${base}`, 45_000);
+
+    const health = await fetch(`${base}/health`);
+    expect(await health.json()).toEqual({ ok: true, status: 'up' });
+    const openapi = await fetch(`${base}/openapi.json`);
+    expect(openapi.status).toBe(200);
+    const doc = (await openapi.json()) as Record<string, unknown>;
+    expect(doc['openapi']).toEqual(expect.stringMatching(/^3\./));
+    expect(Object.keys(doc['paths'] as object)).toContain('/api/orders');
+    expect([200, 302]).toContain(await fetchStatus(`${base}/docs`));
+    // The embedded sandbox node is labelled loudly in the log.
+    expect(served.stdout()).toContain('SANDBOX');
+
+    served.child.kill('SIGTERM');
+    const exit = await exitWithin(served, 30_000);
+    expect(exit, served.stderr()).toEqual({ code: 0, signal: null });
+  });
+
+  it('a bad setting (PORT=abc) stops start-up with one line naming PORT', async () => {
+    const served = serve({ PORT: 'abc', LEDGER_DATA_DIR: dataDir() });
+    const exit = await exitWithin(served, 30_000);
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    const lines = served.stderr().split('\n').filter((line) => line.trim() !== '');
+    expect(lines, served.stderr()).toHaveLength(1);
+    expect(lines[0]).toContain('PORT');
+  });
+
+  it('a port already in use stops start-up with a non-zero exit instead of hanging', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as { port: number }).port;
+      const served = serve({ PORT: String(port), HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir(), LOG_LEVEL: 'silent' });
+      const exit = await exitWithin(served, 30_000);
+      expect(exit.code, served.stderr()).not.toBe(0);
+      expect(exit.code).not.toBeNull();
+      expect(served.stderr()).toContain('EADDRINUSE');
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  });
+});

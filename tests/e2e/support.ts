@@ -1,0 +1,135 @@
+/**
+ * End-to-end helpers: a ledger started through the real composition root (startLedger), called
+ * over real HTTP on 127.0.0.1 with signed requests, as a trader's client would.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
+import { createLogger, startLedger, type RunningLedger } from '../../src/main.js';
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `otc-e2e-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The environment every e2e ledger starts from: loopback, a free port, no rate limit, quiet. */
+export function baseEnv(dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LEDGER_DATA_DIR: dataDir,
+    LEDGER_RATE_LIMIT_PER_MINUTE: '0',
+    LOG_LEVEL: process.env['E2E_LOG_LEVEL'] ?? 'silent',
+    // Only the reconciler passes the tests ask for: no timer racing the assertions.
+    LEDGER_RECONCILE_INTERVAL_MS: '0',
+    ...extra,
+  };
+}
+
+export async function startFromEnv(env: NodeJS.ProcessEnv): Promise<RunningLedger> {
+  const config = loadConfig(env);
+  return startLedger(config, createLogger(config));
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, any>;
+}
+
+export async function call(base: string, method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  let parsed: Record<string, any>;
+  try {
+    parsed = text === '' ? {} : (JSON.parse(text) as Record<string, any>);
+  } catch {
+    parsed = { raw: text };
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+export const get = (base: string, path: string, headers?: Record<string, string>) => call(base, 'GET', path, undefined, headers);
+export const post = (base: string, path: string, body: unknown, headers?: Record<string, string>) => call(base, 'POST', path, body, headers);
+
+const usedTimestamps = new Map<string, Set<number>>();
+/**
+ * A timestamp no other signature of this wallet used, as close to now as possible: Ed25519 is
+ * deterministic, so two identical requests signed in the same second would carry the same
+ * (replayed) signature. Stays well inside the 300 s window.
+ */
+function timestamp(w: ClientWallet): number {
+  const used = usedTimestamps.get(w.wallet) ?? new Set<number>();
+  usedTimestamps.set(w.wallet, used);
+  let ts = Math.floor(Date.now() / 1000);
+  while (used.has(ts)) ts -= 1;
+  used.add(ts);
+  return ts;
+}
+
+export { generateWallet, type ClientWallet };
+
+export function placeSellBody(w: ClientWallet, amountRtc = '10', priceRtc = '0.1'): Record<string, unknown> {
+  const bound = {
+    side: 'sell', pair: 'RTC/USDC',
+    amount_micro_rtc: Math.round(Number(amountRtc) * 1e6), price_per_rtc_nano_quote: Math.round(Number(priceRtc) * 1e9),
+    ttl_seconds: 604_800, eth_address: '', htlc_hash: '',
+  };
+  return { side: 'sell', pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)) };
+}
+
+export function placeBuyBody(w: ClientWallet, amountRtc = '10', priceRtc = '0.1'): Record<string, unknown> {
+  const bound = {
+    side: 'buy', pair: 'RTC/USDC',
+    amount_micro_rtc: Math.round(Number(amountRtc) * 1e6), price_per_rtc_nano_quote: Math.round(Number(priceRtc) * 1e9),
+    ttl_seconds: 604_800, eth_address: '', htlc_hash: '',
+  };
+  return { side: 'buy', pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)) };
+}
+
+export function matchBody(w: ClientWallet, orderId: string): Record<string, unknown> {
+  return { wallet: w.wallet, wallet_auth: w.sign('match_order', orderId, { eth_address: '', htlc_hash: '' }, timestamp(w)) };
+}
+
+export function cancelBody(w: ClientWallet, orderId: string): Record<string, unknown> {
+  return { wallet: w.wallet, wallet_auth: w.sign('cancel_order', orderId, {}, timestamp(w)) };
+}
+
+export const sha256Hex = (secretHex: string): string => createHash('sha256').update(Buffer.from(secretHex, 'hex')).digest('hex');
+
+export function confirmBody(w: ClientWallet, orderId: string, secret: string, quoteTx = `0xquote-${orderId.slice(0, 8)}`): Record<string, unknown> {
+  return {
+    wallet: w.wallet, quote_tx: quoteTx, secret,
+    wallet_auth: w.sign('confirm_settlement', orderId, { quote_tx: quoteTx, secret_sha256: sha256Hex(secret) }, timestamp(w)),
+  };
+}
+
+/** Funds a wallet at the embedded sandbox node through the ledger's own `/__sandbox/fund`. */
+export async function fundViaLedger(base: string, w: ClientWallet, amountRtc = 100_000): Promise<void> {
+  const answer = await post(base, '/__sandbox/fund', { wallet: w.wallet, amount_rtc: amountRtc });
+  if (answer.status !== 200) throw new Error(`funding answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+}
+
+/** Places a sell order and answers its id and the preimage shown once. */
+export async function placeSell(base: string, seller: ClientWallet, amountRtc = '10', headers?: Record<string, string>): Promise<{ orderId: string; secret: string; position: string }> {
+  const placed = await post(base, '/api/orders', placeSellBody(seller, amountRtc), headers);
+  if (placed.status !== 201) throw new Error(`placing answered ${placed.status}: ${JSON.stringify(placed.body)}`);
+  return { orderId: placed.body.order.order_id as string, secret: placed.body.htlc_secret as string, position: placed.body.position as string };
+}
+
+/** Waits until the condition holds (polling, bounded); never a timing claim. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string, limitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
