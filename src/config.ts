@@ -9,7 +9,15 @@ const flag = z
   .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', ''].includes(v), 'must be 0 or 1')
   .transform((v) => ['1', 'true', 'yes'].includes(v));
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => {
+  const message = `must be an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, message)
+    .transform(Number)
+    .pipe(z.number().int().min(min, message).max(max, message));
+};
 
 const hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (32 bytes)');
 

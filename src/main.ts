@@ -44,7 +44,10 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();
   const driverDeps = { store, node: node.gateway, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMs(config) };
-  const ledger = createLedger({ ...driverDeps, secretBox, now, onStep: metrics.onStep });
+  const ledger = createLedger({
+    ...driverDeps, secretBox, now, onStep: metrics.onStep,
+    onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
+  });
 
   const runner = new ProjectionRunner({ store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed') });
   runner.start();

@@ -26,6 +26,8 @@ export interface LedgerDeps {
   readonly now: () => Date;
   readonly newOrderId?: () => string;
   readonly onStep?: DriverDeps['onStep'];
+  /** A completed order whose preimage cannot be decrypted (a different LEDGER_SECRET_KEY): alert. */
+  readonly onSecretUnreadable?: (orderId: string) => void;
 }
 
 /** Who is asking: the request id becomes every resulting event's correlation_id. */
@@ -171,10 +173,19 @@ export function createLedger(deps: LedgerDeps) {
       return loaded.version === 0n ? null : { state: loaded.state, version: loaded.version };
     },
 
-    /** The preimage, readable only once the payout is confirmed. */
+    /**
+     * The preimage, readable only once the payout is confirmed. One that cannot be decrypted (an
+     * instance started with another key) is reported and shown as null, rather than failing every
+     * listing that contains the order.
+     */
     revealSecret(state: OrderState): string | null {
       if (state.status !== 'completed' || state.secretCiphertext === null) return null;
-      return deps.secretBox.decrypt(state.secretCiphertext);
+      try {
+        return deps.secretBox.decrypt(state.secretCiphertext);
+      } catch {
+        deps.onSecretUnreadable?.(state.orderId ?? '');
+        return null;
+      }
     },
   };
 }

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import type { NodeGateway } from '../../src/gateways/node.js';
+import { createLedger } from '../../src/commands/ledger.js';
+import { createSecretBox } from '../../src/crypto/preimage.js';
 import { matchedSell, startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
 
 let h: SettlementHarness;
@@ -216,5 +218,24 @@ describe('payouts that are queued but not final', () => {
     expect(redriven.state.status).toBe('completed');
     expect(h.node.transferByKey(`otc_payout:${orderId}:redrive-1`)?.phase).toBe('confirmed');
     expect(h.node.transfers().filter((t) => t.phase === 'confirmed')).toHaveLength(1);
+  });
+});
+
+describe('a preimage encrypted under another key', () => {
+  beforeEach(async () => {
+    h = await startSettlementHarness();
+  });
+
+  it('is reported and shown as null instead of failing the read', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    const done = await trader(h).confirm(h.seller, orderId, secret);
+    expect(done.state.status).toBe('completed');
+    const unreadable: string[] = [];
+    const otherInstance = createLedger({
+      store: h.store, node: h.gateway, leases: h.leases, secretBox: createSecretBox('99'.repeat(32)),
+      settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(), onSecretUnreadable: (id) => unreadable.push(id),
+    });
+    expect(otherInstance.revealSecret(done.state)).toBeNull();
+    expect(unreadable).toEqual([orderId]);
   });
 });
