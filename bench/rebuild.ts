@@ -3,96 +3,82 @@
  * by default; BENCH_REBUILD_EVENTS overrides). Targets: a rebuild at >= 200,000 events/s in
  * < 256 MB RSS; one order's replay (read stream, verify chain, fold) < 2 ms at p99 whatever the
  * store's size.
+ *
+ * Every step runs in a child process of its own (bench/rebuildWorker.ts), so each one's peak RSS
+ * is its own: generating the ledger, each projection's blue/green rebuild, the runner catching all
+ * six up from zero, and the replays.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { orderHistory } from '../src/audit/replay.js';
-import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ALL_PROJECTIONS } from '../src/projections/all.js';
-import { rebuildProjection } from '../src/projections/rebuild.js';
-import { openReadDb } from '../src/projections/registry.js';
-import { ProjectionRunner } from '../src/projections/runner.js';
-import { generateLedger } from './rebuildLedger.js';
-import { collectGarbage, measure, type Benchmark, type BenchOptions, type BenchResult, type Measurement } from './types.js';
+import type { StepResult } from './rebuildWorker.js';
+import type { Benchmark, BenchOptions, BenchResult, Measurement } from './types.js';
 
 const DEFAULT_EVENTS = 1_000_000;
 const REPLAYS = 5000;
-const MB = 1024 * 1024;
+/** The catch-up batch the bench has always used, and the live subscription's batch (followLog). */
+const RUNNER_BATCHES = [5000, 500];
+const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'rebuildWorker.js');
 
-/** Peak RSS and heap seen by the samples taken while a measurement runs. */
-class MemoryPeak {
-  rss = 0;
-  heap = 0;
-  sample(): void {
-    const m = process.memoryUsage();
-    if (m.rss > this.rss) this.rss = m.rss;
-    if (m.heapUsed > this.heap) this.heap = m.heapUsed;
-  }
-  toString(): string {
-    return `peak RSS ${(this.rss / MB).toFixed(0)} MB, peak heap ${(this.heap / MB).toFixed(0)} MB`;
-  }
+function runStep(args: readonly string[]): Promise<StepResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) reject(new Error(`${args[0]} step exited with ${code}`));
+      else resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as StepResult);
+    });
+  });
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
+const toMeasurement = (label: string, ops: number, step: StepResult): Measurement => ({
+  label,
+  ops,
+  elapsedMs: step.elapsedMs,
+  opsPerSec: ops / (step.elapsedMs / 1000),
+});
+
+const describeStep = (label: string, step: StepResult): string =>
+  `${label}: ${Math.round(step.events / (step.cpuMs / 1000))} events per CPU-second, max RSS ${step.maxRssMb.toFixed(0)} MB, peak heap ${step.peakHeapMb.toFixed(0)} MB`;
 
 async function runRebuildBench(options: BenchOptions): Promise<BenchResult> {
   const target = Number(process.env.BENCH_REBUILD_EVENTS ?? DEFAULT_EVENTS);
   const dir = mkdtempSync(join(options.tempDir, 'otc-rebuild-bench-'));
+  const storePath = join(dir, 'events.db');
   const measurements: Measurement[] = [];
   const notes: string[] = [];
   try {
-    let generated = { events: 0, orders: 0, orderIds: [] as string[] };
-    measurements.push(await measure('generate ledger (decider + hash chain)', target, () => {
-      generated = generateLedger(join(dir, 'events.db'), target);
-    }));
-    notes.push(`ledger: ${generated.events} events, ${generated.orders} orders (+ one sig- stream each)`);
-    const store = new SqliteEventStore({ path: join(dir, 'events.db') });
+    const generated = await runStep(['generate', storePath, String(target)]);
+    measurements.push(toMeasurement('generate ledger (decider + hash chain)', generated.events, generated));
+    notes.push(`ledger: ${generated.events} events, ${generated.extra?.orders ?? '?'} orders (+ one sig- stream each)`);
     for (const projection of ALL_PROJECTIONS) {
-      const db = openReadDb(join(dir, `read-${projection.name}.db`));
-      const peak = new MemoryPeak();
-      collectGarbage();
-      measurements.push(await measure(`rebuild ${projection.name}`, generated.events, async () => {
-        await rebuildProjection({ store, db, projection, onProgress: () => peak.sample() });
-      }));
-      notes.push(`rebuild ${projection.name}: ${peak.toString()}`);
-      db.close();
+      const step = await runStep(['rebuild', storePath, join(dir, `read-${projection.name}.db`), projection.name]);
+      measurements.push(toMeasurement(`rebuild ${projection.name}`, step.events, step));
+      notes.push(describeStep(`rebuild ${projection.name}`, step));
     }
-    const peak = new MemoryPeak();
-    const runner = new ProjectionRunner({ store, db: join(dir, 'read-all.db'), batchSize: 5000, afterBatch: () => peak.sample() });
-    measurements.push(await measure('runner catch-up, all 6 projections', generated.events, async () => {
-      await runner.catchUp();
-    }));
-    notes.push(`runner, all projections: ${peak.toString()}`);
-    await runner.close();
-    measurements.push(await replayLatency(store, generated.orderIds, notes));
-    await store.close();
+    for (const batch of RUNNER_BATCHES) {
+      const runner = await runStep(['runner', storePath, join(dir, `read-all-${batch}.db`), String(batch)]);
+      measurements.push(toMeasurement(`runner catch-up, all 6 projections (batch ${batch})`, runner.events, runner));
+      notes.push(describeStep(`runner, all projections, batch ${batch}`, runner));
+    }
+    const replay = await runStep(['replay', storePath, String(REPLAYS)]);
+    measurements.push(toMeasurement(`replay one order (x${REPLAYS})`, REPLAYS, replay));
+    const r = replay.extra ?? {};
+    notes.push(`replay latency over ${r.orders} orders: p50 ${r.p50Ms?.toFixed(3)} ms, p99 ${r.p99Ms?.toFixed(3)} ms, max ${r.maxMs?.toFixed(3)} ms; max RSS ${replay.maxRssMb.toFixed(0)} MB`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   return { measurements, notes };
 }
 
-/** orderHistory (read the stream, verify its chain, fold with status after each event) per order. */
-async function replayLatency(store: SqliteEventStore, orderIds: readonly string[], notes: string[]): Promise<Measurement> {
-  const timings: number[] = [];
-  const measurement = await measure(`replay one order (x${REPLAYS})`, REPLAYS, async () => {
-    for (let i = 0; i < REPLAYS; i++) {
-      const orderId = orderIds[(i * 7919) % orderIds.length] as string;
-      const started = process.hrtime.bigint();
-      const history = await orderHistory(store, orderId);
-      timings.push(Number(process.hrtime.bigint() - started) / 1e6);
-      if (history === null || !history.chain_valid) throw new Error(`replay of ${orderId} failed`);
-    }
-  });
-  timings.sort((a, b) => a - b);
-  notes.push(`replay latency: p50 ${percentile(timings, 50).toFixed(3)} ms, p99 ${percentile(timings, 99).toFixed(3)} ms, max ${timings[timings.length - 1]?.toFixed(3)} ms`);
-  return measurement;
-}
-
 export const rebuildBenchmark: Benchmark = {
   name: 'rebuild',
-  description: 'projection rebuild throughput and audit replay latency on a >= 1M-event ledger',
+  description: 'projection rebuild throughput and audit replay latency on a >= 1M-event ledger, each step in its own process',
   run: runRebuildBench,
 };

@@ -15,6 +15,7 @@ export interface BenchmarkEntry {
 export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'append', load: async () => (await import('./append.js')).appendBenchmark },
   { name: 'rebuild', load: async () => (await import('./rebuild.js')).rebuildBenchmark },
+  { name: 'trades', load: async () => (await import('./trades.js')).tradesBenchmark },
 ];
 
 interface Invocation {

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../eventstore/hashChain.js';
 import { WALLET_PATTERN } from '../aggregates/order/wallet.js';
 import type { JsonObject, JsonValue } from '../eventstore/types.js';
@@ -93,10 +93,27 @@ function parseAuth(auth: unknown): WalletAuthInput {
 // An Ed25519 public key as SPKI DER is this fixed prefix followed by the 32 raw key bytes.
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
+/**
+ * Parsed public keys of recent wallets. Parsing the DER costs as much as the verification itself,
+ * and a trader signs many requests with one key. A KeyObject is immutable, so sharing it is safe;
+ * the oldest entry goes when the cache is full.
+ */
+const KEY_CACHE_SIZE = 10_000;
+const keyCache = new Map<string, KeyObject>();
+
+function publicKeyOf(publicKeyHex: string): KeyObject {
+  const id = publicKeyHex.toLowerCase();
+  const cached = keyCache.get(id);
+  if (cached !== undefined) return cached;
+  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, 'hex')]), format: 'der', type: 'spki' });
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
+  keyCache.set(id, key);
+  return key;
+}
+
 function verifyEd25519(publicKeyHex: string, message: string, signatureHex: string): boolean {
   try {
-    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(publicKeyHex, 'hex')]), format: 'der', type: 'spki' });
-    return verify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signatureHex, 'hex'));
+    return verify(null, Buffer.from(message, 'utf8'), publicKeyOf(publicKeyHex), Buffer.from(signatureHex, 'hex'));
   } catch {
     return false;
   }

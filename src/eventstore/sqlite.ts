@@ -30,6 +30,23 @@ interface StoredIdRow {
   version: number;
 }
 
+/** An append waiting for the next group commit, with the caller's promise to settle after COMMIT. */
+interface PendingAppend {
+  readonly stream: string;
+  readonly events: readonly NewEvent[];
+  readonly expected: ExpectedVersion;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type GroupOutcome = { readonly ok: true; readonly written: boolean; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
+
+/** At most this many appends share one transaction; a longer queue commits in several. */
+const MAX_APPENDS_PER_COMMIT = 512;
+
+// Captured at load: a test's fake timers must not be able to hold committed appends back.
+const scheduleFlush = globalThis.setImmediate;
+
 interface EventRow {
   position: number;
   stream: string;
@@ -38,6 +55,18 @@ interface EventRow {
   type: string;
   data: string;
   metadata: string;
+}
+
+/** One stored event with its data JSON unparsed and only recorded_at of its metadata (see readAllRawSync). */
+export interface RawEventRow {
+  readonly position: number;
+  readonly stream: string;
+  readonly version: number;
+  readonly event_id: string;
+  readonly type: string;
+  readonly data: string;
+  /** metadata.recorded_at, extracted by SQLite; null if the metadata has none. */
+  readonly recorded_at: string | null;
 }
 
 /** The store's DDL; exported so the benchmark's raw baseline writes into exactly the same table. */
@@ -69,7 +98,11 @@ export class SqliteEventStore implements EventStore {
   private readonly pollIntervalMs: number;
   private readonly stmts: ReturnType<typeof prepareStatements>;
   private readonly appendTx;
+  private readonly groupTx;
+  private pending: PendingAppend[] = [];
   private closed = false;
+  /** Prepared on first use: only projection readers need it. */
+  private readAllRaw: Statement | null = null;
 
   constructor(options: SqliteEventStoreOptions) {
     this.db = new Database(options.path);
@@ -84,10 +117,72 @@ export class SqliteEventStore implements EventStore {
     this.appendTx = this.db.transaction((stream: string, events: readonly NewEvent[], expected: ExpectedVersion) =>
       this.appendInTransaction(stream, events, expected),
     );
+    this.groupTx = this.db.transaction((group: readonly PendingAppend[]) => group.map((p) => this.appendInSavepoint(p)));
   }
 
-  async append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    return this.appendSync(stream, events, expected);
+  /**
+   * Group commit: appends made in the same turn of the event loop are committed together in one
+   * BEGIN IMMEDIATE transaction, so one fsync covers all of them. Each append runs in its own
+   * SAVEPOINT and is checked against its own expected version, so a conflict rolls back only that
+   * append; appends later in a group see the ones before it. Every promise settles after the
+   * COMMIT (WAL + synchronous=FULL): durability is that of appendSync.
+   */
+  append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (events.length === 0 || this.closed) {
+      return new Promise((resolve) => resolve(this.appendSync(stream, events, expected)));
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({ stream, events, expected, resolve, reject });
+      if (this.pending.length === 1) scheduleFlush(this.flushPending);
+    });
+  }
+
+  private readonly flushPending = (): void => {
+    const queued = this.pending;
+    this.pending = [];
+    for (let from = 0; from < queued.length; from += MAX_APPENDS_PER_COMMIT) {
+      this.commitGroup(queued.slice(from, from + MAX_APPENDS_PER_COMMIT));
+    }
+  };
+
+  private commitGroup(group: readonly PendingAppend[]): void {
+    const only = group.length === 1 ? group[0] : undefined;
+    if (only !== undefined) {
+      // Alone in its turn: a plain transaction, no savepoint.
+      try {
+        only.resolve(this.appendSync(only.stream, only.events, only.expected));
+      } catch (error) {
+        only.reject(error);
+      }
+      return;
+    }
+    let outcomes: GroupOutcome[];
+    try {
+      outcomes = this.groupTx.immediate(group);
+    } catch (error) {
+      // BEGIN, COMMIT or the transaction itself failed (lock timeout, I/O): nothing was committed.
+      for (const p of group) p.reject(error);
+      return;
+    }
+    if (outcomes.some((o) => o.ok && o.written)) this.notify();
+    outcomes.forEach((outcome, i) => {
+      const p = group[i] as PendingAppend;
+      if (outcome.ok) p.resolve(outcome.result);
+      else p.reject(outcome.error);
+    });
+  }
+
+  /** One append of a group: nested in the group's transaction, better-sqlite3 runs it as a SAVEPOINT. */
+  private appendInSavepoint(p: PendingAppend): GroupOutcome {
+    try {
+      const { written, result } = this.appendTx(p.stream, p.events, p.expected);
+      return { ok: true, written, result };
+    } catch (error) {
+      // SQLite rolled the whole transaction back (I/O error, full disk): the group fails as one.
+      if (!this.db.inTransaction) throw error;
+      if (isUniqueViolation(error)) return { ok: false, error: new VersionConflict(p.stream, p.expected, this.streamVersion(p.stream)) };
+      return { ok: false, error };
+    }
   }
 
   /** Synchronous append, for callers already inside the embedded process (benchmarks, tools). */
@@ -163,6 +258,19 @@ export class SqliteEventStore implements EventStore {
     return rows.map(toRecorded);
   }
 
+  /**
+   * readAll without parsing: the data stays text, so a reader (a projection rebuild) parses only
+   * the events it uses. Of the metadata only `recorded_at` is read, pulled out by SQLite: folds
+   * need it for every event, and fetching and parsing the whole metadata in JS cost more than the
+   * rest of the read. A reader that needs the rest reads that one event with readAllSync.
+   */
+  readAllRawSync(afterPosition: bigint, maxCount: number): RawEventRow[] {
+    this.readAllRaw ??= this.db.prepare(
+      "SELECT position, stream, version, event_id, type, data, metadata ->> '$.recorded_at' AS recorded_at FROM events WHERE position > ? ORDER BY position LIMIT ?",
+    );
+    return this.readAllRaw.all(Number(afterPosition), maxCount) as RawEventRow[];
+  }
+
   async headPosition(): Promise<bigint> {
     return BigInt((this.stmts.head.get() as { p: number | null }).p ?? 0);
   }
@@ -202,6 +310,8 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Appends already accepted are committed, not dropped.
+    this.flushPending();
     this.closed = true;
     this.notify();
     this.db.close();

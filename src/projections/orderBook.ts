@@ -1,30 +1,29 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Pair } from '../aggregates/order/events.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
-import type { RecordedEvent } from '../eventstore/types.js';
-import { foldBatch, loadStateFrom, saveStates, stateTableDdl } from './orderFold.js';
+import { saveStates, stateTableDdl } from './orderFold.js';
+import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { applyResting, restingDdl } from './restingOrders.js';
 import { lastPriceNano, tradeWindow } from './stats.js';
-import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+import { tableName, type Projection } from './types.js';
 
 /** Levels shown per side, as the bridge did. */
 export const BOOK_DEPTH = 50;
 const DAY_MS = 86_400_000;
 
 /** The order book: resting open orders per pair, grouped into price levels at query time. */
-export const orderBookProjection: Projection = batchProjection({
+export const orderBookProjection: Projection = orderProjection({
   name: 'orderbook',
   version: 1,
   tables: [
     { base: 'book_state', key: ['order_id'], ddl: stateTableDdl },
     { base: 'book_orders', key: ['order_id'], ddl: restingDdl },
   ],
-  applyBatch(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
-    const stateTable = tableName(tables, 'book_state');
-    const folded = foldBatch(events, loadStateFrom(db, stateTable));
-    saveStates(db, stateTable, folded);
-    for (const fold of folded.values()) applyResting(db, tableName(tables, 'book_orders'), fold);
+  stateTable: 'book_state',
+  write(db, batch, tables) {
+    saveStates(db, tableName(tables, 'book_state'), batch);
+    applyResting(db, tableName(tables, 'book_orders'), batch);
   },
 });
 

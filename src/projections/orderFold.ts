@@ -3,6 +3,7 @@ import { evolve, ORDER_EVENT_TYPES, ORDER_STREAM_PREFIX, orderIdFromStream, type
 import { initialState, isTerminal, type OrderState } from '../aggregates/order/state.js';
 import { toOrderEvent } from '../commands/loadOrder.js';
 import type { RecordedEvent } from '../eventstore/types.js';
+import { recordedAtOf } from './eventSource.js';
 import { cachedStatement } from './registry.js';
 
 /** One step of an order's fold as a projection sees it. */
@@ -36,15 +37,18 @@ export function foldStep(event: RecordedEvent, prior: StoredState | null): Folde
   // read models depend on batch boundaries, since state tables forget terminal orders; verify
   // reports such an event instead.
   if (prior !== null && isTerminal(prior.state.status)) return null;
-  if (prior === null && event.type !== 'OrderPlaced') return null;
+  // A fold starts at the stream's first event. A late OrderPlaced after the order ended must not
+  // start it again: state tables have forgotten the ended order, the orders table has not, and both
+  // must agree whichever of them (or the in-memory cache) the prior state was read from.
+  if (prior === null && (event.type !== 'OrderPlaced' || event.version !== 1n)) return null;
   const before = prior?.state ?? initialState;
-  const after = evolve(before, toOrderEvent(event), event.metadata.recorded_at);
+  const after = evolve(before, toOrderEvent(event), recordedAtOf(event));
   return { orderId: orderIdFromStream(event.stream), before, after, version: event.version };
 }
 
 /**
  * OrderState as JSON with its bigints as decimal strings. Written field by field rather than with
- * a replacer/reviver: this runs for every event of a rebuild, and the generic hooks are slow.
+ * a replacer/reviver: this runs for every order a batch touches, and the generic hooks are slow.
  */
 export function encodeState(state: OrderState): string {
   const e = state.escrow;
@@ -74,40 +78,81 @@ export function decodeState(text: string): OrderState {
   };
 }
 
-/** An order's state at the end of a batch, and the last event that moved it there. */
-export interface BatchFold {
-  readonly orderId: string;
-  readonly state: OrderState;
-  readonly version: bigint;
-  readonly lastEvent: RecordedEvent;
+/**
+ * What one batch did to one order: the state held before the batch (null: none held, so no row of
+ * it exists in any state table) and the state after it, with the last event that moved it there.
+ */
+export class BatchFold {
+  private json: string | null = null;
+  constructor(
+    readonly orderId: string,
+    readonly before: StoredState | null,
+    readonly state: OrderState,
+    readonly version: bigint,
+    readonly lastEvent: RecordedEvent,
+  ) {}
+
+  /** The state as stored, encoded once however many tables store it. */
+  get stateJson(): string {
+    this.json ??= encodeState(this.state);
+    return this.json;
+  }
+}
+
+/** A step that completes a trade, and where in the log it happened. */
+export interface Completion {
+  readonly step: FoldedStep;
+  readonly position: bigint;
+}
+
+/** One batch folded: each touched order's change, and the trades completed on the way. */
+export interface FoldedBatch {
+  readonly changes: ReadonlyMap<string, BatchFold>;
+  readonly completions: readonly Completion[];
+}
+
+export type StateLoader = (orderId: string) => StoredState | null;
+
+export interface FoldOptions {
+  /**
+   * Every event is past the checkpoint of the tables the loader reads (applyEvents guarantees it).
+   * Then a stream's first event has nothing stored before it, and its look-up is skipped.
+   */
+  readonly fresh?: boolean;
 }
 
 /**
- * Folds a batch of events, loading each order's stored state once and keeping it in memory for
- * the rest of the batch. Rows that depend only on an order's final state are then written once
- * per batch instead of once per event. `onStep` sees every individual step (trades need the
- * completing one).
+ * Folds a batch of events, loading each order's stored state at most once and keeping it in
+ * memory for the rest of the batch, so rows that depend only on an order's final state are
+ * written once per batch instead of once per event.
  */
-export function foldBatch(
-  events: readonly RecordedEvent[],
-  load: (orderId: string) => StoredState | null,
-  onStep?: (step: FoldedStep, event: RecordedEvent) => void,
-): Map<string, BatchFold> {
-  const folded = new Map<string, BatchFold>();
+export function foldBatch(events: readonly RecordedEvent[], load: StateLoader, options: FoldOptions = {}): FoldedBatch {
+  const changes = new Map<string, BatchFold>();
+  const completions: Completion[] = [];
   for (const event of events) {
     if (!isOrderEvent(event)) continue;
     const orderId = orderIdFromStream(event.stream);
-    const prior = folded.get(orderId) ?? load(orderId);
-    const step = foldStep(event, prior);
+    const current = changes.get(orderId);
+    const before = current === undefined ? loadBefore(event, orderId, load, options) : current.before;
+    const step = foldStep(event, current ?? before);
     if (step === null) continue;
-    onStep?.(step, event);
-    folded.set(orderId, { orderId, state: step.after, version: step.version, lastEvent: event });
+    if (completesTrade(step)) completions.push({ step, position: event.position });
+    changes.set(orderId, new BatchFold(orderId, before, step.after, step.version, event));
   }
-  return folded;
+  return { changes, completions };
+}
+
+function loadBefore(event: RecordedEvent, orderId: string, load: StateLoader, options: FoldOptions): StoredState | null {
+  return options.fresh === true && event.version === 1n ? null : load(orderId);
+}
+
+/** The step that completes an order records its trade; any other step leaves trades alone. */
+export function completesTrade(step: FoldedStep): boolean {
+  return step.after.status === 'completed' && step.before.status !== 'completed';
 }
 
 /** Reads a stored state from any table with (order_id, version, state) columns. */
-export function loadStateFrom(db: Db, table: string): (orderId: string) => StoredState | null {
+export function loadStateFrom(db: Db, table: string): StateLoader {
   const stmt = cachedStatement(db, `SELECT version, state FROM ${table} WHERE order_id = ?`);
   return (orderId) => {
     const row = stmt.get(orderId) as { version: number; state: string } | undefined;
@@ -122,14 +167,15 @@ export function stateTableDdl(table: string): string {
 
 /**
  * Writes the batch's final states to a state table. Terminal orders leave it (they receive no
- * further events, invariant 5), which keeps it as small as the set of live orders.
+ * further events, invariant 5), which keeps it as small as the set of live orders. An order that
+ * began and ended within the batch never had a row, so there is nothing to delete.
  */
-export function saveStates(db: Db, table: string, folded: Map<string, BatchFold>): void {
+export function saveStates(db: Db, table: string, batch: FoldedBatch): void {
   const remove = cachedStatement(db, `DELETE FROM ${table} WHERE order_id = ?`);
   const upsert = cachedStatement(db, `INSERT OR REPLACE INTO ${table} (order_id, version, state) VALUES (?, ?, ?)`);
-  for (const f of folded.values()) {
-    if (isTerminal(f.state.status)) remove.run(f.orderId);
-    else upsert.run(f.orderId, f.version, encodeState(f.state));
+  for (const f of batch.changes.values()) {
+    if (!isTerminal(f.state.status)) upsert.run(f.orderId, f.version, f.stateJson);
+    else if (f.before !== null) remove.run(f.orderId);
   }
 }
 

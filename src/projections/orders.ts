@@ -2,18 +2,18 @@ import type { Database as Db } from 'better-sqlite3';
 import { canonicalWallet } from '../aggregates/order/wallet.js';
 import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
 import type { Pair, Side } from '../aggregates/order/events.js';
-import type { RecordedEvent } from '../eventstore/types.js';
 import { toOrderResource, type OrderResource } from '../views/orderResource.js';
-import { decodeState, encodeState, foldBatch, loadStateFrom } from './orderFold.js';
+import { decodeState, type FoldedBatch } from './orderFold.js';
+import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
-import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+import { tableName, type Projection, type TableNames } from './types.js';
 
 /**
  * Every order as the API shows it. The row keeps the whole folded state (so the next event folds
  * onto it) plus the columns the listing filters and sorts on; price_nano is an integer column
  * because prices (at most 1000 quote = 10^12 nano) fit in int64 and must sort numerically.
  */
-export const ordersProjection: Projection = batchProjection({
+export const ordersProjection: Projection = orderProjection({
   name: 'orders',
   version: 1,
   tables: [
@@ -29,19 +29,21 @@ export const ordersProjection: Projection = batchProjection({
         CREATE INDEX IF NOT EXISTS ${t}_taker ON ${t} (taker_wallet);`,
     },
   ],
-  applyBatch: applyOrderEvents,
+  // Terminal orders keep their row (the API lists them), so this table also remembers that they ended.
+  stateTable: 'orders',
+  write: writeOrders,
 });
 
-function applyOrderEvents(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
+function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
   const table = tableName(tables, 'orders');
-  const folded = foldBatch(events, loadStateFrom(db, table));
   const upsert = cachedStatement(
     db,
     `INSERT OR REPLACE INTO ${table} (order_id, version, status, side, pair, maker_wallet, taker_wallet, price_nano, created_at, state)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  for (const { orderId, version, state: s } of folded.values()) {
-    upsert.run(orderId, version, s.status, s.side, s.pair, s.makerWallet, s.takerWallet, s.pricePerRtcNanoQuote, s.createdAt, encodeState(s));
+  for (const f of batch.changes.values()) {
+    const s = f.state;
+    upsert.run(f.orderId, f.version, s.status, s.side, s.pair, s.makerWallet, s.takerWallet, s.pricePerRtcNanoQuote, s.createdAt, f.stateJson);
   }
 }
 

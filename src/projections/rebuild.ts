@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore, RecordedEvent } from '../eventstore/types.js';
-import { activeCopy, applyEvents, cachedStatement, dropTables } from './registry.js';
+import { applyToCopies, FoldCache, type BatchOutcome } from './applyCopies.js';
+import { readEvents } from './eventSource.js';
+import { activeCopy, cachedStatement, dropTables } from './registry.js';
 import { acquireRebuild, assertLease, releaseLease, renewLease, type RebuildRow } from './rebuildLease.js';
 import { tableNamesFor, type Projection } from './types.js';
 
@@ -53,13 +55,17 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
 async function runRebuild(options: RebuildOptions, lease: RebuildRow, owner: string, leaseMs: number, clock: () => number): Promise<RebuildResult> {
   const { db, projection, store } = options;
   const tables = tableNamesFor(projection, lease.suffix);
-  // Large batches: an order's state is loaded and saved once per batch, not once per event.
+  // Large batches: an order's state is loaded and saved once per batch, not once per event. The
+  // cache carries states across batches; the lease makes this rebuild its copy's only writer.
   const batchSize = options.batchSize ?? 20_000;
-  const applyBatch = db.transaction((events: readonly RecordedEvent[]): bigint => {
+  const cache = new FoldCache();
+  const applyBatch = db.transaction((events: readonly RecordedEvent[]): BatchOutcome => {
     const row = assertLease(db, projection.name, owner, lease.suffix);
-    const position = applyEvents(db, projection, tables, events, row.position);
-    renewLease(db, projection.name, position, clock() + leaseMs);
-    return position;
+    return applyToCopies(db, [{ projection, tables, position: row.position }], events, {
+      isolate: false,
+      cache,
+      checkpoint: (_target, position) => renewLease(db, projection.name, position, clock() + leaseMs),
+    });
   });
   const trySwitch = db.transaction((position: bigint): boolean => switchCopy(db, projection, owner, lease.suffix, position));
   let position = lease.position;
@@ -68,17 +74,33 @@ async function runRebuild(options: RebuildOptions, lease: RebuildRow, owner: str
       releaseLease(db, projection.name, owner);
       return { name: projection.name, rebuildId: lease.suffix, position, switched: false };
     }
-    const events = await store.readAll(position, batchSize);
+    const events = await readEvents(store, position, batchSize);
     if (events.length === 0) {
       if (trySwitch.immediate(position)) return { name: projection.name, rebuildId: lease.suffix, position, switched: true };
       // The serving copy is ahead (the log grew meanwhile): read on, then try again.
       await new Promise((resolve) => setImmediate(resolve));
       continue;
     }
-    position = applyBatch.immediate(events);
+    position = applyRebuildBatch(applyBatch, cache, events, position);
     options.onProgress?.(position, await store.headPosition());
     await options.afterBatch?.(position);
   }
+}
+
+/** One committed batch; the cache learns from it only once it has committed. */
+function applyRebuildBatch(
+  applyBatch: { immediate(events: readonly RecordedEvent[]): BatchOutcome },
+  cache: FoldCache,
+  events: readonly RecordedEvent[],
+  position: bigint,
+): bigint {
+  let outcome: BatchOutcome | null = null;
+  try {
+    outcome = applyBatch.immediate(events);
+  } finally {
+    cache.settle(outcome);
+  }
+  return outcome.copies[0]?.position ?? position;
 }
 
 /**

@@ -68,7 +68,8 @@ export function cachedStatement(db: Db, sql: string): Statement {
 }
 
 export function hasRegistry(db: Db): boolean {
-  const row = db.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'projection_registry'").get();
+  // Asked before every batch and read: a cached statement, not a fresh prepare each time.
+  const row = cachedStatement(db, "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'projection_registry'").get();
   return row !== undefined;
 }
 

@@ -1,5 +1,6 @@
 import type { Database as Db } from 'better-sqlite3';
-import type { BatchFold, FoldedStep } from './orderFold.js';
+import type { OrderState } from '../aggregates/order/state.js';
+import type { Completion, FoldedBatch } from './orderFold.js';
 import { toMs } from './orderFold.js';
 import { cachedStatement } from './registry.js';
 
@@ -16,17 +17,34 @@ export function restingDdl(table: string): string {
     CREATE INDEX IF NOT EXISTS ${table}_level ON ${table} (pair, side, price_nano);`;
 }
 
-export function applyResting(db: Db, table: string, fold: BatchFold): void {
-  const s = fold.state;
-  if (s.status !== 'open') {
-    cachedStatement(db, `DELETE FROM ${table} WHERE order_id = ?`).run(fold.orderId);
-    return;
-  }
-  cachedStatement(
+const isOpen = (state: OrderState | undefined): boolean => state?.status === 'open';
+
+/**
+ * A row exists exactly while the stored state is open, so an order that was not open before the
+ * batch has no row to delete, and one that stayed open kept the same row (amount, price, pair and
+ * expiry never change while an order rests).
+ */
+export function applyResting(db: Db, table: string, batch: FoldedBatch): void {
+  const remove = cachedStatement(db, `DELETE FROM ${table} WHERE order_id = ?`);
+  const upsert = cachedStatement(
     db,
     `INSERT OR REPLACE INTO ${table} (order_id, pair, side, price_nano, amount_micro, expires_at_ms, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
-  ).run(fold.orderId, s.pair, s.side, s.pricePerRtcNanoQuote, s.amountMicroRtc, toMs(s.expiresAt) ?? 0, s.createdAt ?? '');
+  );
+  for (const fold of batch.changes.values()) {
+    const s = fold.state;
+    const wasOpen = isOpen(fold.before?.state);
+    if (!isOpen(s)) {
+      if (wasOpen) remove.run(fold.orderId);
+    } else if (!wasOpen || !sameRestingRow(fold.before?.state, s)) {
+      upsert.run(fold.orderId, s.pair, s.side, s.pricePerRtcNanoQuote, s.amountMicroRtc, toMs(s.expiresAt) ?? 0, s.createdAt ?? '');
+    }
+  }
+}
+
+function sameRestingRow(a: OrderState | undefined, b: OrderState): boolean {
+  return a !== undefined && a.pair === b.pair && a.side === b.side && a.pricePerRtcNanoQuote === b.pricePerRtcNanoQuote
+    && a.amountMicroRtc === b.amountMicroRtc && a.expiresAt === b.expiresAt && a.createdAt === b.createdAt;
 }
 
 /** Completed trades, one row per order (the primary key makes a second record impossible). */
@@ -39,15 +57,14 @@ export function tradeRowDdl(table: string): string {
     CREATE INDEX IF NOT EXISTS ${table}_pos ON ${table} (pair, position);`;
 }
 
-/** The step that completes an order records its trade; any other step leaves trades alone. */
-export function completesTrade(step: FoldedStep): boolean {
-  return step.after.status === 'completed' && step.before.status !== 'completed';
-}
-
-export function insertTradeRow(db: Db, table: string, step: FoldedStep, position: bigint): void {
-  const s = step.after;
-  cachedStatement(
+export function insertTradeRows(db: Db, table: string, completions: readonly Completion[]): void {
+  if (completions.length === 0) return;
+  const insert = cachedStatement(
     db,
     `INSERT OR IGNORE INTO ${table} (order_id, pair, amount_micro, price_nano, completed_at_ms, position) VALUES (?, ?, ?, ?, ?, ?)`,
-  ).run(step.orderId, s.pair, s.amountMicroRtc, s.pricePerRtcNanoQuote, toMs(s.completedAt) ?? 0, position);
+  );
+  for (const { step, position } of completions) {
+    const s = step.after;
+    insert.run(step.orderId, s.pair, s.amountMicroRtc, s.pricePerRtcNanoQuote, toMs(s.completedAt) ?? 0, position);
+  }
 }

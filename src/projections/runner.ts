@@ -1,7 +1,9 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/types.js';
 import { ALL_PROJECTIONS } from './all.js';
-import { activeCopy, applyEvents, ensureProjection, openReadDb, setActivePosition } from './registry.js';
+import { applyToCopies, FoldCache, type BatchOutcome, type CopyTarget } from './applyCopies.js';
+import { readEvents } from './eventSource.js';
+import { activeCopy, ensureProjection, openReadDb, setActivePosition } from './registry.js';
 import { readRebuild } from './rebuildLease.js';
 import { tableNamesFor, type Projection, type ProjectionState, type ProjectionStatus } from './types.js';
 
@@ -39,6 +41,8 @@ export class ProjectionRunner {
   private delivered = 0n;
   private readonly waiters = new Set<() => void>();
   private readonly applyTx;
+  /** Folded order states carried from batch to batch (checked against the checkpoints each time). */
+  private readonly cache = new FoldCache();
 
   constructor(options: RunnerOptions) {
     this.store = options.store;
@@ -86,7 +90,7 @@ export class ProjectionRunner {
   async catchUp(): Promise<bigint> {
     for (;;) {
       const after = this.lowestCheckpoint();
-      const events = await this.store.readAll(after, this.batchSize);
+      const events = await readEvents(this.store, after, this.batchSize);
       if (events.length === 0) return after;
       await this.applyBatch(events);
     }
@@ -97,7 +101,7 @@ export class ProjectionRunner {
     // rebuild at a lower checkpoint, or failed and retried): fill that gap from the store first.
     let behind = this.lowestCheckpoint();
     while (behind < this.delivered) {
-      const gap = (await this.store.readAll(behind, this.batchSize)).filter((e) => e.position <= this.delivered);
+      const gap = (await readEvents(this.store, behind, this.batchSize)).filter((e) => e.position <= this.delivered);
       if (gap.length === 0) break;
       await this.applyBatch(gap);
       behind = this.lowestCheckpoint();
@@ -110,28 +114,43 @@ export class ProjectionRunner {
   private async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1];
     if (last === undefined) return;
-    this.applyTx.immediate(events);
+    let outcome: BatchOutcome | null = null;
+    try {
+      outcome = this.applyTx.immediate(events);
+    } finally {
+      // Only what committed may be remembered; a failed commit empties the cache.
+      this.cache.settle(outcome);
+    }
     this.notify();
     await this.afterBatch?.(last.position);
   }
 
-  private applyInTransaction(events: readonly RecordedEvent[]): void {
+  private applyInTransaction(events: readonly RecordedEvent[]): BatchOutcome {
+    const outcome = applyToCopies(this.db, this.liveCopies(), events, {
+      // A savepoint per projection: a bug in one read model never blocks the others.
+      isolate: true,
+      cache: this.cache,
+      checkpoint: (target, position) => setActivePosition(this.db, target.projection.name, position),
+    });
+    for (const { target, error } of outcome.copies) {
+      if (error === null) continue;
+      this.failed.set(target.projection.name, error instanceof Error ? error.message : String(error));
+      this.onError?.(error, target.projection.name);
+    }
+    return outcome;
+  }
+
+  /** The serving copy of every projection that is neither failed nor waiting for its rebuild. */
+  private liveCopies(): CopyTarget[] {
+    const targets: CopyTarget[] = [];
     for (const projection of this.projections) {
       if (this.failed.has(projection.name)) continue;
       const copy = activeCopy(this.db, projection.name);
       // A copy built by another version of this code waits for its rebuild; it keeps serving.
       if (copy === null || copy.version !== projection.version) continue;
-      try {
-        // A savepoint per projection: a bug in one read model never blocks the others.
-        this.db.transaction(() => {
-          const position = applyEvents(this.db, projection, tableNamesFor(projection, copy.suffix), events, copy.position);
-          if (position > copy.position) setActivePosition(this.db, projection.name, position);
-        })();
-      } catch (error) {
-        this.failed.set(projection.name, error instanceof Error ? error.message : String(error));
-        this.onError?.(error, projection.name);
-      }
+      targets.push({ projection, tables: tableNamesFor(projection, copy.suffix), position: copy.position });
     }
+    return targets;
   }
 
   /** Where the runner must read from so that every live projection gets every event. */

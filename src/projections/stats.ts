@@ -1,11 +1,11 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Pair } from '../aggregates/order/events.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
-import type { RecordedEvent } from '../eventstore/types.js';
-import { foldBatch, loadStateFrom, saveStates, stateTableDdl } from './orderFold.js';
+import { saveStates, stateTableDdl } from './orderFold.js';
+import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
-import { applyResting, completesTrade, insertTradeRow, restingDdl, tradeRowDdl } from './restingOrders.js';
-import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+import { applyResting, insertTradeRows, restingDdl, tradeRowDdl } from './restingOrders.js';
+import { tableName, type Projection } from './types.js';
 
 const DAY_MS = 86_400_000;
 
@@ -13,7 +13,7 @@ const DAY_MS = 86_400_000;
  * Per-pair market statistics. Only facts are projected (completed trades, resting orders); every
  * time window is computed at query time from `now`, so the numbers never go stale between events.
  */
-export const statsProjection: Projection = batchProjection({
+export const statsProjection: Projection = orderProjection({
   name: 'stats',
   version: 1,
   tables: [
@@ -21,14 +21,11 @@ export const statsProjection: Projection = batchProjection({
     { base: 'stats_open', key: ['order_id'], ddl: restingDdl },
     { base: 'stats_trades', key: ['order_id'], ddl: tradeRowDdl },
   ],
-  applyBatch(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
-    const stateTable = tableName(tables, 'stats_state');
-    const trades = tableName(tables, 'stats_trades');
-    const folded = foldBatch(events, loadStateFrom(db, stateTable), (step, event) => {
-      if (completesTrade(step)) insertTradeRow(db, trades, step, event.position);
-    });
-    saveStates(db, stateTable, folded);
-    for (const fold of folded.values()) applyResting(db, tableName(tables, 'stats_open'), fold);
+  stateTable: 'stats_state',
+  write(db, batch, tables) {
+    insertTradeRows(db, tableName(tables, 'stats_trades'), batch.completions);
+    saveStates(db, tableName(tables, 'stats_state'), batch);
+    applyResting(db, tableName(tables, 'stats_open'), batch);
   },
 });
 

@@ -2,17 +2,16 @@ import type { Database as Db } from 'better-sqlite3';
 import { tradeIdFor, type Pair } from '../aggregates/order/events.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
 import { buyerWallet, sellerWallet } from '../aggregates/order/state.js';
-import type { RecordedEvent } from '../eventstore/types.js';
-import { foldBatch, loadStateFrom, saveStates, stateTableDdl, type FoldedStep } from './orderFold.js';
+import { saveStates, stateTableDdl, type Completion } from './orderFold.js';
+import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
-import { completesTrade } from './restingOrders.js';
-import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+import { tableName, type Projection } from './types.js';
 
 /**
  * Completed trades, newest first. A trade exists only once its payout is confirmed, and its id is
  * derived from the order id, so an order can never be recorded as two trades.
  */
-export const tradesProjection: Projection = batchProjection({
+export const tradesProjection: Projection = orderProjection({
   name: 'trades',
   version: 1,
   tables: [
@@ -30,38 +29,39 @@ export const tradesProjection: Projection = batchProjection({
         CREATE INDEX IF NOT EXISTS ${t}_pair_pos ON ${t} (pair, position);`,
     },
   ],
-  applyBatch(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
-    const stateTable = tableName(tables, 'trades_state');
-    const trades = tableName(tables, 'trades');
-    const folded = foldBatch(events, loadStateFrom(db, stateTable), (step, event) => {
-      if (completesTrade(step)) insertTrade(db, trades, step, event.position);
-    });
-    saveStates(db, stateTable, folded);
+  stateTable: 'trades_state',
+  write(db, batch, tables) {
+    insertTrades(db, tableName(tables, 'trades'), batch.completions);
+    saveStates(db, tableName(tables, 'trades_state'), batch);
   },
 });
 
-function insertTrade(db: Db, table: string, step: FoldedStep, position: bigint): void {
-  const s = step.after;
-  cachedStatement(
+function insertTrades(db: Db, table: string, completions: readonly Completion[]): void {
+  if (completions.length === 0) return;
+  const insert = cachedStatement(
     db,
     `INSERT OR IGNORE INTO ${table} (trade_id, order_id, pair, side, amount_micro, price_nano, total_quote_nano,
        seller_wallet, buyer_wallet, quote_tx, payout_tx_hash, completed_at, position)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(
-    tradeIdFor(step.orderId),
-    step.orderId,
-    s.pair,
-    s.side,
-    s.amountMicroRtc.toString(),
-    s.pricePerRtcNanoQuote.toString(),
-    s.totalQuoteNano.toString(),
-    sellerWallet(s),
-    buyerWallet(s),
-    s.quoteTx,
-    s.payout.txHash,
-    s.completedAt,
-    position,
   );
+  for (const { step, position } of completions) {
+    const s = step.after;
+    insert.run(
+      tradeIdFor(step.orderId),
+      step.orderId,
+      s.pair,
+      s.side,
+      s.amountMicroRtc.toString(),
+      s.pricePerRtcNanoQuote.toString(),
+      s.totalQuoteNano.toString(),
+      sellerWallet(s),
+      buyerWallet(s),
+      s.quoteTx,
+      s.payout.txHash,
+      s.completedAt,
+      position,
+    );
+  }
 }
 
 export interface TradeView {

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { RecordedEvent } from '../eventstore/types.js';
+import type { FoldedBatch } from './orderFold.js';
 
 /** One table of a read model: its base name, its DDL for a concrete table name, its row order. */
 export interface ProjectionTable {
@@ -26,11 +27,19 @@ export interface Projection {
   apply(db: Database, event: RecordedEvent, tables: TableNames): void;
   /** Optional: the same as applying each event in order, done in one go (rebuild speed). */
   applyBatch?(db: Database, events: readonly RecordedEvent[], tables: TableNames): void;
+  /**
+   * Set by read models of order state (see orderProjection). The runner and rebuild fold each
+   * batch once and hand the result to every such read model, instead of each one reloading,
+   * refolding and re-encoding every order.
+   */
+  readonly orderFold?: OrderFoldWriter;
 }
 
-/** A projection defined by its batch apply; single events go through the same code. */
-export function batchProjection(definition: Omit<Projection, 'apply'> & Required<Pick<Projection, 'applyBatch'>>): Projection {
-  return { ...definition, apply: (db, event, tables) => definition.applyBatch(db, [event], tables) };
+/** How an order read model turns a folded batch into rows. */
+export interface OrderFoldWriter {
+  /** Base name of the table whose (order_id, version, state) rows hold this copy's fold. */
+  readonly stateTable: string;
+  write(db: Database, batch: FoldedBatch, tables: TableNames): void;
 }
 
 export type ProjectionState = 'running' | 'catching_up' | 'rebuilding' | 'stopped' | 'failed';

@@ -1,9 +1,10 @@
 import type { Database as Db } from 'better-sqlite3';
 import { isTerminal, type OrderStatus } from '../aggregates/order/state.js';
-import type { RecordedEvent } from '../eventstore/types.js';
-import { encodeState, foldBatch, loadStateFrom, toMs } from './orderFold.js';
+import { recordedAtOf } from './eventSource.js';
+import { toMs, type FoldedBatch } from './orderFold.js';
+import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
-import { batchProjection, tableName, type Projection, type TableNames } from './types.js';
+import { tableName, type Projection, type TableNames } from './types.js';
 
 /** Statuses where an external step is due; the driver owns them while their last event is fresh. */
 export const IN_FLIGHT_STATUSES: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
@@ -14,7 +15,7 @@ const IN_FLIGHT_SQL = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
  * "Stuck" is measured from the order's last event, so a settlement that is moving is never
  * mistaken for a stuck one.
  */
-export const workQueueProjection: Projection = batchProjection({
+export const workQueueProjection: Projection = orderProjection({
   name: 'work_queue',
   version: 1,
   tables: [
@@ -30,26 +31,28 @@ export const workQueueProjection: Projection = batchProjection({
         CREATE INDEX IF NOT EXISTS ${t}_status ON ${t} (status, last_event_at_ms);`,
     },
   ],
-  applyBatch: applyWorkEvents,
+  stateTable: 'work_queue',
+  write: writeWork,
 });
 
-function applyWorkEvents(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
+function writeWork(db: Db, batch: FoldedBatch, tables: TableNames): void {
   const table = tableName(tables, 'work_queue');
-  const folded = foldBatch(events, loadStateFrom(db, table));
   const remove = cachedStatement(db, `DELETE FROM ${table} WHERE order_id = ?`);
   const upsert = cachedStatement(
     db,
     `INSERT OR REPLACE INTO ${table} (order_id, version, status, last_event_at, last_event_at_ms, attempts, last_error,
        expires_at, expires_at_ms, settle_by, settle_by_ms, recovery_reason, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  for (const { orderId, version, state: s, lastEvent } of folded.values()) {
-    // Terminal orders need no more work and receive no more events: they leave the queue.
+  for (const f of batch.changes.values()) {
+    const s = f.state;
+    // Terminal orders need no more work and receive no more events: they leave the queue (an
+    // order that began and ended within the batch never entered it).
     if (isTerminal(s.status)) {
-      remove.run(orderId);
+      if (f.before !== null) remove.run(f.orderId);
       continue;
     }
-    const at = lastEvent.metadata.recorded_at;
-    upsert.run(orderId, version, s.status, at, toMs(at) ?? 0, s.attempts, s.lastError, s.expiresAt, toMs(s.expiresAt), s.settleBy, toMs(s.settleBy), s.recoveryReason, encodeState(s));
+    const at = recordedAtOf(f.lastEvent);
+    upsert.run(f.orderId, f.version, s.status, at, toMs(at) ?? 0, s.attempts, s.lastError, s.expiresAt, toMs(s.expiresAt), s.settleBy, toMs(s.settleBy), s.recoveryReason, f.stateJson);
   }
 }
 

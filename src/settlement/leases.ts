@@ -36,6 +36,11 @@ export function createMemoryLeases(): Leases {
 export function createSqliteLeases(path: string): Leases {
   const db: Db = new Database(path);
   db.pragma('journal_mode = WAL');
+  // A lease only has to exclude processes that are running. Power loss or an OS crash, the only
+  // thing an fsync protects against, ends every holder on the machine at once, so a lease write
+  // needs no fsync; locking between processes (WAL index in shared memory) is unaffected.
+  // NORMAL keeps the file consistent and makes a lease write ~25 µs instead of one fsync.
+  db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec('CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at_ms INTEGER NOT NULL)');
   const take = db.prepare(

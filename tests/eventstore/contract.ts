@@ -11,6 +11,7 @@ import {
   type StoreFixture,
 } from './contractSupport.js';
 import { registerConcurrencyCases } from './contractConcurrency.js';
+import { registerGroupCases } from './contractGroupCommit.js';
 import { registerReadCases } from './contractReads.js';
 import { registerSubscriptionCases } from './contractSubscriptions.js';
 
@@ -55,6 +56,7 @@ export function runEventStoreContract(adapterName: string, makeStore: MakeStore,
     registerExpectedVersionCases(context);
     registerIdempotencyCases(context);
     registerConcurrencyCases(context);
+    registerGroupCases(context);
     registerReadCases(context);
     registerSubscriptionCases(context);
   });

@@ -1,0 +1,141 @@
+/**
+ * One step of the rebuild benchmark, run in a process of its own so that its peak memory is its
+ * own (the kernel's high-water mark, `maxRSS`), not what generating the ledger or an earlier
+ * step left behind. Prints one JSON line. Spawned by bench/rebuild.ts:
+ *   generate <store> <events> | rebuild <store> <readDb> <projection> | runner <store> <readDb> <batch> | replay <store> <count>
+ */
+import { pathToFileURL } from 'node:url';
+import { orderHistory } from '../src/audit/replay.js';
+import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { projectionByName } from '../src/projections/all.js';
+import { rebuildProjection } from '../src/projections/rebuild.js';
+import { openReadDb } from '../src/projections/registry.js';
+import { ProjectionRunner } from '../src/projections/runner.js';
+import { generateLedger } from './rebuildLedger.js';
+import { collectGarbage } from './types.js';
+
+const MB = 1024 * 1024;
+
+export interface StepResult {
+  readonly events: number;
+  readonly elapsedMs: number;
+  /** user + system CPU of this process: steadier than wall time on a shared machine. */
+  readonly cpuMs: number;
+  readonly maxRssMb: number;
+  readonly peakHeapMb: number;
+  readonly extra?: Record<string, number>;
+}
+
+class HeapPeak {
+  value = 0;
+  sample(): void {
+    this.value = Math.max(this.value, process.memoryUsage().heapUsed);
+  }
+}
+
+async function timed(
+  events: () => number,
+  body: (peak: HeapPeak) => Promise<Record<string, number> | void>,
+  peak = new HeapPeak(),
+): Promise<StepResult> {
+  collectGarbage();
+  const cpu = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const extra = (await body(peak)) ?? undefined;
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const used = process.cpuUsage(cpu);
+  peak.sample();
+  // maxRSS is in KiB: the whole process's high-water mark, sampled by the kernel.
+  return { events: events(), elapsedMs, cpuMs: (used.user + used.system) / 1000, maxRssMb: (process.resourceUsage().maxRSS * 1024) / MB, peakHeapMb: peak.value / MB, extra };
+}
+
+async function rebuildStep(storePath: string, readPath: string, name: string): Promise<StepResult> {
+  const projection = projectionByName(name);
+  if (projection === null) throw new Error(`unknown projection ${name}`);
+  const store = new SqliteEventStore({ path: storePath });
+  const db = openReadDb(readPath);
+  let head = 0n;
+  const result = await timed(() => Number(head), async (peak) => {
+    const done = await rebuildProjection({ store, db, projection, onProgress: () => peak.sample() });
+    head = done.position;
+  });
+  db.close();
+  await store.close();
+  return result;
+}
+
+async function runnerStep(storePath: string, readPath: string, batchSize: number): Promise<StepResult> {
+  const store = new SqliteEventStore({ path: storePath });
+  const peak = new HeapPeak();
+  const runner = new ProjectionRunner({ store, db: readPath, batchSize, afterBatch: () => peak.sample() });
+  let head = 0n;
+  const result = await timed(() => Number(head), async () => {
+    head = await runner.catchUp();
+  }, peak);
+  await runner.close();
+  await store.close();
+  return result;
+}
+
+/** orderHistory (read the stream, verify its chain, fold with status after each event) per order. */
+async function replayStep(storePath: string, count: number): Promise<StepResult> {
+  const store = new SqliteEventStore({ path: storePath });
+  const streams = await allOrderStreams(store);
+  const timings: number[] = [];
+  // Warm up the JIT and the page cache on other orders, then let GC settle before measuring.
+  for (let i = 0; i < 500; i++) await orderHistory(store, orderIdAt(streams, i * 104_729));
+  const result = await timed(() => count, async () => {
+    for (let i = 0; i < count; i++) {
+      const orderId = orderIdAt(streams, i * 7919);
+      const started = process.hrtime.bigint();
+      const history = await orderHistory(store, orderId);
+      timings.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (history === null || !history.chain_valid) throw new Error(`replay of ${orderId} failed`);
+    }
+    timings.sort((a, b) => a - b);
+    return { p50Ms: pick(timings, 50), p99Ms: pick(timings, 99), maxMs: timings[timings.length - 1] ?? NaN, orders: streams.length };
+  });
+  await store.close();
+  return result;
+}
+
+const pick = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const orderIdAt = (streams: readonly string[], i: number): string => (streams[i % streams.length] as string).slice('order-'.length);
+
+async function allOrderStreams(store: SqliteEventStore): Promise<string[]> {
+  const names: string[] = [];
+  let after = 0n;
+  for (;;) {
+    const page = await store.listStreams('order-', after, 10_000);
+    for (const entry of page) names.push(entry.stream);
+    const last = page[page.length - 1];
+    if (last === undefined) return names;
+    after = last.position;
+  }
+}
+
+async function main(argv: readonly string[]): Promise<StepResult> {
+  const [step, storePath, arg1, arg2] = argv;
+  if (storePath === undefined) throw new Error('usage: rebuildWorker <step> <store> ...');
+  if (step === 'generate') {
+    let orders = 0;
+    return timed(() => Number(arg1), async () => {
+      orders = generateLedger(storePath, Number(arg1)).orders;
+      return { orders };
+    });
+  }
+  if (step === 'rebuild' && arg1 !== undefined && arg2 !== undefined) return rebuildStep(storePath, arg1, arg2);
+  if (step === 'runner' && arg1 !== undefined) return runnerStep(storePath, arg1, Number(arg2 ?? 5000));
+  if (step === 'replay') return replayStep(storePath, Number(arg1 ?? 5000));
+  throw new Error(`unknown step ${step}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}

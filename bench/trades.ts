@@ -1,0 +1,215 @@
+/**
+ * Complete trades over HTTP: the ledger started in-process by `startLedger` (embedded SQLite store,
+ * embedded sandbox node confirming payouts immediately, rate limit off, everything else as in
+ * production) on a temp data dir and an ephemeral 127.0.0.1 port; the load comes from a child
+ * process (bench/tradesClient.ts) so client and server share the two cores as they would for real.
+ *
+ *  (a) closed loop: N wallet pairs each run place (sell) → match → confirm back to back; trades/s.
+ *  (b) open loop at half the best (a) rate: trades start on a schedule; per-command p50/p95/p99.
+ *
+ * Knobs (environment): BENCH_TRADES_CONCURRENCY (comma list, default "8,32,64,128"),
+ * BENCH_TRADES_DURATION_MS (measured time per run, default 8000), BENCH_TRADES_WARMUP_MS (2000),
+ * BENCH_TRADES_IDEMPOTENCY=1 (send an Idempotency-Key on every POST), BENCH_TRADES_INPROCESS=1
+ * (also run the client inside the server's process, for comparison), BENCH_TRADES_OPEN_RATES
+ * (comma list of extra open-loop rates in trades/s, to compare latency at a fixed load).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config.js';
+import { createLogger, startLedger, type RunningLedger } from '../src/main.js';
+import { cpuMsSince, TradeClient, type ClientRequest, type LoadResult, type Percentiles } from './tradesClient.js';
+import type { Benchmark, BenchOptions, BenchResult, Measurement } from './types.js';
+
+const MAX_TRADES_PER_RUN = 200_000;
+const ASK_SLACK_MS = 120_000;
+const TARGET_TRADES_PER_SEC = 1000;
+const TARGET_P99_MS = 20;
+
+interface Settings {
+  readonly concurrency: readonly number[];
+  readonly durationMs: number;
+  readonly warmupMs: number;
+  readonly idempotencyKeys: boolean;
+  readonly inProcess: boolean;
+  /** Open-loop rates to run besides half the max (trades/s), for comparisons at a fixed load. */
+  readonly extraRates: readonly number[];
+}
+
+function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
+  const int = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value <= 0 || value > 600_000) throw new Error(`${name} must be a positive integer (at most 600000)`);
+    return value;
+  };
+  const concurrency = (env['BENCH_TRADES_CONCURRENCY'] ?? '8,32,64,128').split(',').map(Number);
+  if (concurrency.some((c) => !Number.isInteger(c) || c <= 0 || c > 1024)) throw new Error('BENCH_TRADES_CONCURRENCY: integers 1..1024');
+  return {
+    concurrency,
+    durationMs: int('BENCH_TRADES_DURATION_MS', 8000),
+    warmupMs: int('BENCH_TRADES_WARMUP_MS', 2000),
+    idempotencyKeys: env['BENCH_TRADES_IDEMPOTENCY'] === '1',
+    inProcess: env['BENCH_TRADES_INPROCESS'] === '1',
+    extraRates: (env['BENCH_TRADES_OPEN_RATES'] ?? '').split(',').filter(Boolean).map(Number).filter((r) => Number.isInteger(r) && r > 0 && r <= 10_000),
+  };
+}
+
+/** Something that runs load: the child process over IPC, or a TradeClient in this process. */
+interface Driver {
+  run(request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>): Promise<{ result: LoadResult; clientCpuMs: number }>;
+  close(): Promise<void>;
+}
+
+async function childDriver(url: string, pairs: number, idempotencyKeys: boolean): Promise<Driver> {
+  const entry = fileURLToPath(new URL('./tradesClient.js', import.meta.url));
+  // No inherited execArgv: a --cpu-prof of the server must not profile the client too.
+  const child = fork(entry, ['--trade-client'], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = askChild(child);
+  await ask({ kind: 'setup', url, clients: pairs, idempotencyKeys }, ASK_SLACK_MS);
+  return {
+    run: async (request) => (await ask(request, request.warmupMs + request.durationMs + ASK_SLACK_MS)) as { result: LoadResult; clientCpuMs: number },
+    async close() {
+      await ask({ kind: 'close' }, ASK_SLACK_MS).catch(() => undefined);
+      if (child.exitCode === null) child.kill();
+    },
+  };
+}
+
+function askChild(child: ChildProcess): (request: ClientRequest, timeoutMs: number) => Promise<unknown> {
+  return (request, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`trade client gave no answer to ${request.kind} in ${timeoutMs} ms`)), timeoutMs);
+      const onMessage = (message: { ok: boolean; error?: string }) => done(message.ok ? null : new Error(message.error), message);
+      const onExit = (code: number | null) => done(new Error(`trade client exited (${code})`));
+      function done(error: Error | null, message?: unknown) {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        if (error) reject(error);
+        else resolve(message);
+      }
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+      child.send(request);
+    });
+}
+
+async function inProcessDriver(url: string, pairs: number, idempotencyKeys: boolean): Promise<Driver> {
+  const client = new TradeClient(url, pairs, idempotencyKeys);
+  await client.setup(pairs);
+  return {
+    async run(request) {
+      const result = request.kind === 'closed'
+        ? await client.closedLoop(request.concurrency, request.maxTrades, request.durationMs, request.warmupMs)
+        : await client.openLoop(request.ratePerSec, request.maxTrades, request.durationMs, request.warmupMs, request.maxInFlight);
+      // One process: its CPU time cannot be split between server and client.
+      return { result, clientCpuMs: 0 };
+    },
+    close: () => client.close(),
+  };
+}
+
+async function startServer(dataDir: string): Promise<RunningLedger> {
+  const config = loadConfig({
+    PORT: '0', HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn',
+  });
+  // startLedger's own SANDBOX warning is expected here; keep the bench output to errors.
+  const running = await startLedger(config, createLogger({ logLevel: 'error' }));
+  running.sandbox?.setAutoConfirm('immediate');
+  return running;
+}
+
+interface Phase {
+  readonly label: string;
+  readonly result: LoadResult;
+  readonly serverCpuMs: number;
+  readonly clientCpuMs: number;
+  readonly wallMs: number;
+  /** Client and server in one process: serverCpuMs is both. */
+  readonly shared: boolean;
+}
+
+async function runPhase(driver: Driver, label: string, request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>, clientInServer: boolean): Promise<Phase> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const { result, clientCpuMs } = await driver.run(request);
+  const wallMs = performance.now() - started;
+  const totalCpuMs = cpuMsSince(cpu);
+  return { label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer };
+}
+
+const fmt = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}  p95 ${p.p95.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)} ms (n=${p.count})`;
+
+function describe(phase: Phase): string[] {
+  const r = phase.result;
+  const cpu = (ms: number) => `${((ms / phase.wallMs) * 100).toFixed(0)}%`;
+  const lines = [
+    `${phase.label}: ${r.tradesPerSec.toFixed(0)} trades/s (${r.trades} trades, ${r.failed} failed${r.skipped > 0 ? `, ${r.skipped} not started: in-flight cap` : ''}); ${phase.shared ? `CPU server and client together ${cpu(phase.serverCpuMs)}` : `CPU server ${cpu(phase.serverCpuMs)}, client ${cpu(phase.clientCpuMs)}`} of one core`,
+    `  place   ${fmt(r.latencyMs.place)}`,
+    `  match   ${fmt(r.latencyMs.match)}`,
+    `  confirm ${fmt(r.latencyMs.confirm)}`,
+    `  trade   ${fmt(r.latencyMs.trade)}`,
+    `  confirm answers: ${JSON.stringify(r.confirmStatuses)}`,
+  ];
+  for (const e of r.errors.slice(0, 3)) lines.push(`  error: ${e}`);
+  return lines;
+}
+
+const asMeasurement = (phase: Phase): Measurement => ({
+  label: phase.label, ops: phase.result.trades, elapsedMs: phase.result.elapsedMs, opsPerSec: phase.result.tradesPerSec,
+});
+
+async function runAgainst(settings: Settings, makeDriver: (url: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean): Promise<Phase[]> {
+  const dataDir = mkdtempSync(join(process.env['BENCH_TRADES_DIR'] ?? '/tmp', 'otc-trades-'));
+  const running = await startServer(dataDir);
+  const pairs = Math.max(256, ...settings.concurrency);
+  const driver = await makeDriver(running.url, pairs);
+  const phases: Phase[] = [];
+  try {
+    const { durationMs, warmupMs } = settings;
+    for (const concurrency of settings.concurrency) {
+      const label = `${where}: closed loop, ${concurrency} clients`;
+      phases.push(await runPhase(driver, label, { kind: 'closed', concurrency, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs }, inServer));
+      console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
+    }
+    const best = Math.max(...phases.map((p) => p.result.tradesPerSec));
+    const half = Math.max(1, Math.round(best / 2));
+    for (const ratePerSec of [half, ...settings.extraRates]) {
+      const label = `${where}: open loop at ${ratePerSec}/s${ratePerSec === half ? ' (half of max)' : ''}`;
+      phases.push(await runPhase(driver, label, { kind: 'open', ratePerSec, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs, maxInFlight: pairs }, inServer));
+      console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
+    }
+  } finally {
+    await driver.close();
+    await running.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return phases;
+}
+
+export const tradesBenchmark: Benchmark = {
+  name: 'trades',
+  description: 'complete trades (place sell → match → confirm) over HTTP on the embedded SQLite store and sandbox node',
+  async run(_options: BenchOptions): Promise<BenchResult> {
+    const settings = settingsFromEnv(process.env);
+    const phases = await runAgainst(settings, (url, pairs) => childDriver(url, pairs, settings.idempotencyKeys), 'client process', false);
+    if (settings.inProcess) {
+      phases.push(...(await runAgainst(settings, (url, pairs) => inProcessDriver(url, pairs, settings.idempotencyKeys), 'in-process client', true)));
+    }
+    const separate = phases.filter((p) => p.label.startsWith('client process'));
+    const best = Math.max(...separate.filter((p) => p.label.includes('closed')).map((p) => p.result.tradesPerSec));
+    const open = separate.find((p) => p.label.includes('half of max'));
+    const worstP99 = open ? Math.max(open.result.latencyMs.place.p99, open.result.latencyMs.match.p99, open.result.latencyMs.confirm.p99) : Infinity;
+    return {
+      measurements: phases.map(asMeasurement),
+      notes: [
+        ...phases.flatMap(describe),
+        '',
+        `max trades/s (separate client process) = ${best.toFixed(0)} (target >= ${TARGET_TRADES_PER_SEC}: ${best >= TARGET_TRADES_PER_SEC ? 'met' : 'NOT met'})`,
+        `worst per-command p99 at half load = ${worstP99.toFixed(1)} ms (target < ${TARGET_P99_MS} ms: ${worstP99 < TARGET_P99_MS ? 'met' : 'NOT met'})`,
+        `Idempotency-Key sent: ${settings.idempotencyKeys ? 'yes' : 'no'}`,
+      ],
+    };
+  },
+};
