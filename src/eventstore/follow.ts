@@ -15,7 +15,9 @@ export interface FollowOptions {
  */
 export function followLog(options: FollowOptions): Subscription {
   const controller = new AbortController();
-  const batchSize = options.batchSize ?? 500;
+  // Large enough that a subscriber that fell behind catches up in few transactions; a caught-up
+  // subscriber sees small batches anyway, since each holds only what was appended meanwhile.
+  const batchSize = options.batchSize ?? 2000;
   const run = async (): Promise<void> => {
     let position = options.afterPosition;
     let caughtUpReported = false;

@@ -131,7 +131,12 @@ export function sellerParty(side: Side | null): Party {
 /** Folds one event into the state; never refuses a recorded fact. `at` is the event's time. */
 export function evolve(state: OrderState, event: OrderEvent, at: string | null = null): OrderState {
   const next = apply(state, event);
-  return { ...next, updatedAt: at ?? next.updatedAt };
+  if (at === null) return next;
+  // apply() built `next` fresh (or returned `state` untouched): stamp it without a second copy,
+  // which matters when a rebuild folds a million events.
+  if (next === state) return { ...state, updatedAt: at };
+  (next as { updatedAt: string | null }).updatedAt = at;
+  return next;
 }
 
 function apply(state: OrderState, event: OrderEvent): OrderState {
@@ -159,7 +164,7 @@ function apply(state: OrderState, event: OrderEvent): OrderState {
     }
     case 'EscrowLocked':
       return {
-        ...progressed(state),
+        ...state, ...PROGRESSED,
         status: event.data.party === 'maker' ? 'open' : 'matched',
         escrow: {
           ...state.escrow,
@@ -171,7 +176,7 @@ function apply(state: OrderState, event: OrderEvent): OrderState {
       };
     case 'EscrowLockFailed':
       return {
-        ...progressed(state),
+        ...state, ...PROGRESSED,
         status: event.data.party === 'maker' ? 'rejected' : state.status,
         lastError: event.data.reason,
         escrow: { ...state.escrow, status: 'none', jobId: null },
@@ -191,7 +196,7 @@ function apply(state: OrderState, event: OrderEvent): OrderState {
     }
     case 'MatchAborted':
       return {
-        ...progressed(state),
+        ...state, ...PROGRESSED,
         status: 'open',
         takerWallet: null,
         takerEthAddress: null,
@@ -216,21 +221,21 @@ function applySettlement(state: OrderState, event: OrderEvent): OrderState {
       };
     case 'EscrowReleased':
       return {
-        ...progressed(state),
+        ...state, ...PROGRESSED,
         status: 'settling',
         escrow: { ...state.escrow, status: 'released', releasedMicroRtc: state.escrow.lockedMicroRtc },
       };
     case 'SettlementReverted':
-      return { ...progressed(state), status: 'matched', quoteTx: null, secretCiphertext: null, lastError: event.data.reason };
+      return { ...state, ...PROGRESSED, status: 'matched', quoteTx: null, secretCiphertext: null, lastError: event.data.reason };
     case 'PayoutQueued':
       return {
-        ...progressed(state),
+        ...state, ...PROGRESSED,
         status: 'payout_pending',
         payout: { ...state.payout, key: event.data.payout_key, status: 'queued', txHash: event.data.tx_hash },
       };
     case 'PayoutConfirmed':
       return {
-        ...progressed(state),
+        ...state, ...PROGRESSED,
         status: 'completed',
         completedAt: event.data.confirmed_at,
         tradeId: event.data.trade_id,
@@ -260,7 +265,7 @@ function applyEnding(state: OrderState, event: OrderEvent): OrderState {
       return endOrder(state, 'expired');
     case 'RefundIssued':
       return {
-        ...progressed(state),
+        ...state, ...PROGRESSED,
         status: state.endingAs ?? 'cancelled',
         escrow: { ...state.escrow, status: 'refunded', refundedMicroRtc: state.escrow.lockedMicroRtc },
       };
@@ -290,9 +295,8 @@ function endOrder(state: OrderState, endingAs: 'cancelled' | 'expired'): OrderSt
   return { ...state, status: holdsEscrow ? 'refund_pending' : endingAs, endingAs };
 }
 
-function progressed(state: OrderState): OrderState {
-  return { ...state, attempts: 0, lastError: null };
-}
+/** Spread after the state when an order moves forward: its failed-attempt count starts again. */
+const PROGRESSED = { attempts: 0, lastError: null } as const;
 
 /** The state after a whole history. */
 export function foldEvents(events: Iterable<OrderEvent>): OrderState {
