@@ -128,15 +128,37 @@ interface Phase {
   readonly wallMs: number;
   /** Client and server in one process: serverCpuMs is both. */
   readonly shared: boolean;
+  /** The largest projection lag (events behind the log head) reported by /metrics after the run. */
+  readonly lagAfter: number;
 }
 
-async function runPhase(driver: Driver, label: string, request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>, clientInServer: boolean): Promise<Phase> {
+/** The worst projection lag in /metrics: whether the read models kept up with the load. */
+async function projectionLag(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const lags = [...text.matchAll(/^otc_ledger_projection_lag_events\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+  return Math.max(0, ...lags);
+}
+
+const CATCH_UP_LIMIT_MS = 180_000;
+
+/** Waits (bounded) until the read models have caught up, so one run's backlog is not billed to the next. */
+async function waitForProjections(url: string): Promise<{ ms: number; lag: number }> {
+  const started = performance.now();
+  let lag = await projectionLag(url);
+  while (lag > 0 && performance.now() - started < CATCH_UP_LIMIT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    lag = await projectionLag(url);
+  }
+  return { ms: performance.now() - started, lag };
+}
+
+async function runPhase(url: string, driver: Driver, label: string, request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>, clientInServer: boolean): Promise<Phase> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const { result, clientCpuMs } = await driver.run(request);
   const wallMs = performance.now() - started;
   const totalCpuMs = cpuMsSince(cpu);
-  return { label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer };
+  return { label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(url) };
 }
 
 const fmt = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}  p95 ${p.p95.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)} ms (n=${p.count})`;
@@ -145,7 +167,7 @@ function describe(phase: Phase): string[] {
   const r = phase.result;
   const cpu = (ms: number) => `${((ms / phase.wallMs) * 100).toFixed(0)}%`;
   const lines = [
-    `${phase.label}: ${r.tradesPerSec.toFixed(0)} trades/s (${r.trades} trades, ${r.failed} failed${r.skipped > 0 ? `, ${r.skipped} not started: in-flight cap` : ''}); ${phase.shared ? `CPU server and client together ${cpu(phase.serverCpuMs)}` : `CPU server ${cpu(phase.serverCpuMs)}, client ${cpu(phase.clientCpuMs)}`} of one core`,
+    `${phase.label}: ${r.tradesPerSec.toFixed(0)} trades/s (${r.trades} trades, ${r.failed} failed${r.skipped > 0 ? `, ${r.skipped} not started: in-flight cap` : ''}); ${phase.shared ? `CPU server and client together ${cpu(phase.serverCpuMs)}` : `CPU server ${cpu(phase.serverCpuMs)}, client ${cpu(phase.clientCpuMs)}`} of one core; projection lag after: ${phase.lagAfter} events`,
     `  place   ${fmt(r.latencyMs.place)}`,
     `  match   ${fmt(r.latencyMs.match)}`,
     `  confirm ${fmt(r.latencyMs.confirm)}`,
@@ -160,8 +182,8 @@ const asMeasurement = (phase: Phase): Measurement => ({
   label: phase.label, ops: phase.result.trades, elapsedMs: phase.result.elapsedMs, opsPerSec: phase.result.tradesPerSec,
 });
 
-async function runAgainst(settings: Settings, makeDriver: (url: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean): Promise<Phase[]> {
-  const dataDir = mkdtempSync(join(process.env['BENCH_TRADES_DIR'] ?? '/tmp', 'otc-trades-'));
+async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean): Promise<Phase[]> {
+  const dataDir = mkdtempSync(join(tempDir, 'otc-trades-'));
   const running = await startServer(dataDir);
   const pairs = Math.max(256, ...settings.concurrency);
   const driver = await makeDriver(running.url, pairs);
@@ -170,14 +192,16 @@ async function runAgainst(settings: Settings, makeDriver: (url: string, pairs: n
     const { durationMs, warmupMs } = settings;
     for (const concurrency of settings.concurrency) {
       const label = `${where}: closed loop, ${concurrency} clients`;
-      phases.push(await runPhase(driver, label, { kind: 'closed', concurrency, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs }, inServer));
+      phases.push(await runPhase(running.url, driver, label, { kind: 'closed', concurrency, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs }, inServer));
       console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
     }
     const best = Math.max(...phases.map((p) => p.result.tradesPerSec));
     const half = Math.max(1, Math.round(best / 2));
     for (const ratePerSec of [half, ...settings.extraRates]) {
+      const caughtUp = await waitForProjections(running.url);
+      console.log(`read models caught up in ${caughtUp.ms.toFixed(0)} ms${caughtUp.lag > 0 ? ` (still ${caughtUp.lag} behind)` : ''}`);
       const label = `${where}: open loop at ${ratePerSec}/s${ratePerSec === half ? ' (half of max)' : ''}`;
-      phases.push(await runPhase(driver, label, { kind: 'open', ratePerSec, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs, maxInFlight: pairs }, inServer));
+      phases.push(await runPhase(running.url, driver, label, { kind: 'open', ratePerSec, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs, maxInFlight: pairs }, inServer));
       console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
     }
   } finally {
@@ -191,11 +215,11 @@ async function runAgainst(settings: Settings, makeDriver: (url: string, pairs: n
 export const tradesBenchmark: Benchmark = {
   name: 'trades',
   description: 'complete trades (place sell → match → confirm) over HTTP on the embedded SQLite store and sandbox node',
-  async run(_options: BenchOptions): Promise<BenchResult> {
+  async run(options: BenchOptions): Promise<BenchResult> {
     const settings = settingsFromEnv(process.env);
-    const phases = await runAgainst(settings, (url, pairs) => childDriver(url, pairs, settings.idempotencyKeys), 'client process', false);
+    const phases = await runAgainst(settings, options.tempDir, (url, pairs) => childDriver(url, pairs, settings.idempotencyKeys), 'client process', false);
     if (settings.inProcess) {
-      phases.push(...(await runAgainst(settings, (url, pairs) => inProcessDriver(url, pairs, settings.idempotencyKeys), 'in-process client', true)));
+      phases.push(...(await runAgainst(settings, options.tempDir, (url, pairs) => inProcessDriver(url, pairs, settings.idempotencyKeys), 'in-process client', true)));
     }
     const separate = phases.filter((p) => p.label.startsWith('client process'));
     const best = Math.max(...separate.filter((p) => p.label.includes('closed')).map((p) => p.result.tradesPerSec));
