@@ -27,9 +27,11 @@ const MAX_RESUMES = 2;
 /**
  * Release is three node calls (claim → deliver → accept); only accept moves the RTC. Any refused
  * or lost call is followed by a look-up of the job, and the job's status decides: completed is
- * released, open/claimed/delivered is resumed (after a lost answer) or proven not released (after a
- * refusal), and a job the node expired or cancelled goes to recovery. An answer that cannot be
- * looked up goes to recovery too: released ⇒ never matched again.
+ * released; a job the node expired or cancelled goes to recovery. The order goes back to matched
+ * only when a call was refused, no call of this release was ever lost, and the job is still
+ * `open`: then nothing happened at all and the escrow can still be refunded at settle_by. A job
+ * already claimed or delivered cannot be refunded, so a refusal there goes to recovery, where a
+ * re-drive resumes the release. Released ⇒ never matched again.
  */
 export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget): Promise<ReleaseOutcome> {
   // Always start from the job's status: an earlier attempt (before a revert, a crash or a re-drive)
@@ -37,18 +39,27 @@ export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget): P
   const start = await fromLookup(node, target.jobId);
   if (start.outcome) return start.outcome;
   let calls = start.calls;
+  let anyLost = false;
   for (let resumes = 0; ; resumes++) {
     const failure = await runCalls(node, target, calls);
     if (failure === null) return { kind: 'released' };
+    anyLost ||= failure.result.kind === 'unknown';
     const decided = await fromLookup(node, target.jobId);
     if (decided.outcome) return decided.outcome;
-    // Refused, and the job still waits for that very call: the node said no, and nothing moved.
-    // Refused because the job was already past that call (an earlier attempt got further): resume.
+    // Refused, and the job still waits for that very call: the node said no to it.
     const refusedHere = failure.result.kind === 'rejected' && decided.calls[0] === failure.call;
-    if (refusedHere) return { kind: 'not_released', reason: `escrow release refused at ${failure.call}: ${failure.result.reason}` };
+    if (refusedHere) return refusal(failure.call, failure.result.reason, decided.calls, anyLost);
     if (resumes >= MAX_RESUMES) return { kind: 'recovery', reason: 'release_outcome_unknown', detail: failure.result.reason };
+    // Lost, or refused because an earlier attempt got further: resume from the job's status.
     calls = decided.calls;
   }
+}
+
+function refusal(call: ReleaseCall, reason: string, remaining: readonly ReleaseCall[], anyLost: boolean): ReleaseOutcome {
+  const untouched = remaining.length === 3;
+  if (untouched && !anyLost) return { kind: 'not_released', reason: `escrow release refused at ${call}: ${reason}` };
+  const why = anyLost ? 'after an earlier call of this release was lost' : 'with the job already part-way released';
+  return { kind: 'recovery', reason: 'release_refused', detail: `refused at ${call} ${why}: ${reason}` };
 }
 
 async function runCalls(node: NodeGateway, target: ReleaseTarget, calls: readonly ReleaseCall[]) {

@@ -123,7 +123,22 @@ async function refundStep(node: NodeGateway, step: Extract<DueStep, { kind: 'ref
   const result = await node.cancelJob(step.jobId, step.wallet);
   if (result.kind === 'ok') return refunded(step, now);
   const after = await node.getJob(step.jobId);
-  return refundFromJob(step, after, now) ?? failed('refund', step.key, result.kind, result.reason);
+  return refundFromJob(step, after, now) ?? refundBlocked(after) ?? failed('refund', step.key, result.kind, result.reason);
+}
+
+/**
+ * A job a worker has claimed or delivered cannot be cancelled by its poster: retrying would fail
+ * forever out of sight, so the order is parked where an operator sees it.
+ */
+function refundBlocked(lookup: NodeOutcome<EscrowJob | null>): StepResult | null {
+  if (lookup.kind !== 'ok' || lookup.value === null) return null;
+  const status = lookup.value.status;
+  if (status !== 'claimed' && status !== 'delivered') return null;
+  return {
+    commands: [{ type: 'RequireRecovery', reason: 'refund_blocked', detail: `the escrow job is ${status} at the node and cannot be cancelled` }],
+    outcome: 'rejected',
+    continue: false,
+  };
 }
 
 /** A job the node cancelled or expired has already returned the escrow to its poster. */

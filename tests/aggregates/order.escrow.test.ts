@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { given } from '../support/orderFixtures.js';
+import { given, stateAfter } from '../support/orderFixtures.js';
 import {
   AMOUNT_MICRO_RTC,
   BUY,
@@ -199,14 +199,27 @@ describe('RecordEscrowReleased', () => {
 describe('RevertSettlement', () => {
   for (const s of SCENARIOS) {
     describe(`on a ${s.side} order`, () => {
-      it('reverts a claimed settlement whose release provably did not happen: matched again, claim cleared', () => {
+      it('reverts a claimed settlement whose release provably did not happen: matched again, the claim kept as proof', () => {
         const g = given(...s.settling()).when(revertSettlement('escrow release refused: 409'));
         g.thenExactly([{ type: 'SettlementReverted', data: { reason: 'escrow release refused: 409' } }]);
         const state = g.thenState();
         expect(state.status).toBe('matched');
-        expect(state.quoteTx).toBeNull();
-        expect(state.secretCiphertext).toBeNull();
+        expect(state.quoteTx).not.toBeNull();
+        expect(state.secretCiphertext).not.toBeNull();
         expect(state.escrow.status).toBe('locked');
+      });
+
+      it('never refunds a reverted claim at settle_by: it goes to recovery for a re-drive of the release', () => {
+        const reverted = [...s.settling(), { type: 'SettlementReverted' as const, data: { reason: 'refused' } }];
+        const late = new Date(Date.parse(stateAfter(...reverted).settleBy as string) + 1000);
+        given(...reverted).when({ type: 'ExpireOrder', now: late }).thenExactly([
+          { type: 'SettlementRecoveryRequired', data: { reason: 'settle_by_passed_after_claim', detail: 'a settlement was claimed and reverted; the release must be retried, never refunded' } },
+        ]);
+        const parked = stateAfter(...reverted, { type: 'SettlementRecoveryRequired', data: { reason: 'settle_by_passed_after_claim', detail: '' } });
+        const redriven = stateAfter(...reverted, { type: 'SettlementRecoveryRequired', data: { reason: 'settle_by_passed_after_claim', detail: '' } },
+          { type: 'OperatorRedriveRequested', data: { operator: 'op', reason: 'retry release' } });
+        expect(parked.status).toBe('settlement_recovery');
+        expect(redriven.status).toBe('settling');
       });
 
       it('reverts after unknown node calls were recorded, while the escrow is still held', () => {

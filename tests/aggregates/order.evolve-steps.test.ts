@@ -152,9 +152,11 @@ describe('evolve: state fields', () => {
     expect(stateAfter(...BUY.matched()).escrow).toMatchObject({ party: 'taker', jobId: TAKER_JOB, status: 'locked', lockedMicroRtc: AMOUNT_MICRO_RTC });
   });
 
-  it('SettlementClaimed keeps quote_tx and the ciphertext; SettlementReverted clears both', () => {
+  it('SettlementClaimed keeps quote_tx and the ciphertext; SettlementReverted keeps them too, as proof of the claim', () => {
     expect(stateAfter(...SELL.settling())).toMatchObject({ quoteTx: QUOTE_TX, secretCiphertext: CIPHERTEXT });
-    expect(stateAfter(...SELL.settling(), settlementReverted('refused'))).toMatchObject({ quoteTx: null, secretCiphertext: null, lastError: 'refused' });
+    expect(stateAfter(...SELL.settling(), settlementReverted('refused'))).toMatchObject({
+      status: 'matched', quoteTx: QUOTE_TX, secretCiphertext: CIPHERTEXT, lastError: 'refused',
+    });
   });
 
   it('EscrowReleased moves the locked amount to released', () => {

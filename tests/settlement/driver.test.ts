@@ -93,15 +93,31 @@ describe('confirming settles: release, then payout, then the preimage', () => {
     expect(retry.state.status).toBe('completed');
   });
 
-  it('resumes a refused accept from the job\'s status, without claiming again', async () => {
+  it('parks a refused accept in recovery (a delivered job cannot be refunded), and a re-drive resumes without claiming again', async () => {
     const { orderId, secret } = await matchedSell(h);
     h.fault('POST /agent/jobs/:id/accept', 'reject_400');
-    expect((await trader(h).confirm(h.seller, orderId, secret)).state.status).toBe('matched');
+    const attempt = await trader(h).confirm(h.seller, orderId, secret);
+    expect(attempt.state.status).toBe('settlement_recovery');
+    expect(attempt.state.recoveryReason).toBe('release_refused');
     expect(jobOf(orderId)?.status).toBe('delivered');
     const claimsBefore = h.node.requestCount('POST /agent/jobs/:id/claim');
-    h.clock.nowMs += 1000;
-    expect((await trader(h).confirm(h.seller, orderId, secret)).state.status).toBe('completed');
+    const redriven = await h.ledger.redrive(orderId, { operator: 'carol', reason: 'node fixed' }, { requestId: 'op-accept' });
+    expect(redriven.state.status).toBe('completed');
     expect(h.node.requestCount('POST /agent/jobs/:id/claim')).toBe(claimsBefore);
+  });
+
+  it('never reverts a release once one of its calls was lost, even if a retry is then refused', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    // The first claim's answer is lost (as far as the ledger knows, it may land later); the retry is refused.
+    let claims = 0;
+    const lossy: NodeGateway = {
+      ...h.gateway,
+      claimJob: (jobId) => (++claims === 1 ? Promise.resolve({ kind: 'unknown', reason: 'timed out' }) : h.gateway.claimJob(jobId)),
+    };
+    h.fault('POST /agent/jobs/:id/claim', 'reject_400');
+    const attempt = await trader(h).confirm(h.seller, orderId, secret, '0xquote', h.ledgerWith(lossy));
+    expect(attempt.state.status).toBe('settlement_recovery');
+    expect(await eventTypes(orderId)).not.toContain('SettlementReverted');
   });
 
   it('looks a lost accept up and never releases twice', async () => {

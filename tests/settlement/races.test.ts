@@ -156,3 +156,30 @@ describe('preimages never leak', () => {
     expect(JSON.stringify(all.map((e) => ({ d: e.data, m: e.metadata })))).not.toContain(secret);
   });
 });
+
+describe('claims that must never turn into refunds', () => {
+  it('parks a reverted claim at settle_by in recovery instead of refunding the seller, and a re-drive pays the buyer', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /agent/jobs/:id/claim', 'reject_400');
+    expect((await trader(h).confirm(h.seller, orderId, secret)).state.status).toBe('matched');
+    h.clock.nowMs += 86_400_000 + 1000;
+    const summary = await h.reconcile(120_000);
+    expect(summary.refunded).toBe(0);
+    const parked = (await h.ledger.getOrder(orderId))?.state;
+    expect(parked?.status).toBe('settlement_recovery');
+    expect(parked?.recoveryReason).toBe('settle_by_passed_after_claim');
+    expect(h.node.jobs()[0]?.status).toBe('open');
+    const redriven = await h.ledger.redrive(orderId, { operator: 'dana', reason: 'release the claimed trade' }, { requestId: 'op-late' });
+    expect(redriven.state.status).toBe('completed');
+    expect(h.node.transfers()[0]?.toWallet).toBe(h.buyer.wallet);
+  });
+
+  it('parks a refund the node cannot do (the job was claimed by a worker) in recovery, where an operator sees it', async () => {
+    const placed = await trader(h).place(h.seller, 'sell');
+    const orderId = placed.state.orderId as string;
+    expect((await h.gateway.claimJob(placed.state.escrow.jobId as string)).kind).toBe('ok');
+    const attempt = await trader(h).cancel(h.seller, orderId);
+    expect(attempt.state.status).toBe('settlement_recovery');
+    expect(attempt.state.recoveryReason).toBe('refund_blocked');
+  });
+});

@@ -217,6 +217,11 @@ function expireOrder(c: C.ExpireOrder, state: OrderState): OrderEvent[] {
     return [{ type: 'OrderExpired', data: { deadline: 'expires_at', expired_at: iso(c.now) } }];
   }
   if (state.status === 'matched' && state.settleBy !== null && now >= Date.parse(state.settleBy)) {
+    // A seller who once confirmed with the right preimage may already hold the quote leg: refunding
+    // them would cost the buyer both legs. Such an order waits for an operator to re-drive the release.
+    if (state.quoteTx !== null) {
+      return [{ type: 'SettlementRecoveryRequired', data: { reason: 'settle_by_passed_after_claim', detail: 'a settlement was claimed and reverted; the release must be retried, never refunded' } }];
+    }
     return [{ type: 'OrderExpired', data: { deadline: 'settle_by', expired_at: iso(c.now) } }];
   }
   return [];

@@ -226,7 +226,9 @@ function applySettlement(state: OrderState, event: OrderEvent): OrderState {
         escrow: { ...state.escrow, status: 'released', releasedMicroRtc: state.escrow.lockedMicroRtc },
       };
     case 'SettlementReverted':
-      return { ...state, ...PROGRESSED, status: 'matched', quoteTx: null, secretCiphertext: null, lastError: event.data.reason };
+      // quote_tx and the ciphertext stay: they prove a valid claim was made, so this order must
+      // never be refunded to its seller (see expireOrder), and a re-drive resumes the release.
+      return { ...state, ...PROGRESSED, status: 'matched', lastError: event.data.reason };
     case 'PayoutQueued':
       return {
         ...state, ...PROGRESSED,
