@@ -67,8 +67,11 @@ export interface NodeGateway {
   lockEscrow(request: LockEscrowRequest): Promise<NodeOutcome<EscrowJob>>;
   /** ok(null) when the node says there is no such job. */
   getJob(jobId: string): Promise<NodeOutcome<EscrowJob | null>>;
-  /** A bounded scan for the job with this exact title; ok(null) when none is found. */
-  findJobByTitle(title: string): Promise<NodeOutcome<EscrowJob | null>>;
+  /**
+   * A bounded scan for a job with this exact title that `accept` also takes (anyone can post a job
+   * under any title, so the caller says what makes it ours); ok(null) when none is found.
+   */
+  findJobByTitle(title: string, accept?: (job: EscrowJob) => boolean): Promise<NodeOutcome<EscrowJob | null>>;
   claimJob(jobId: string): Promise<NodeOutcome<void>>;
   deliverJob(jobId: string, resultSummary: string): Promise<NodeOutcome<void>>;
   /** The release: moves the reward to the worker and the fee to the platform. */

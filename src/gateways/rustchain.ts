@@ -69,7 +69,7 @@ export function createRustchainGateway(options: RustchainGatewayOptions): Rustch
   return {
     lockEscrow: (request) => lockEscrow(exchange, request),
     getJob: (jobId) => exchange({ method: 'GET', path: jobPath(jobId) }, parseJobAnswer, jobNotFound),
-    findJobByTitle: (title) => findJobByTitle(exchange, title, scan),
+    findJobByTitle: (title, accept) => findJobByTitle(exchange, title, scan, accept),
     claimJob: (jobId) => step(jobId, 'claim', { worker_wallet: BRIDGE_WORKER_WALLET }),
     deliverJob: (jobId, resultSummary) => step(jobId, 'deliver', { worker_wallet: BRIDGE_WORKER_WALLET, result_summary: resultSummary }),
     acceptJob: (jobId, posterWallet) => step(jobId, 'accept', { poster_wallet: posterWallet, rating: 5 }),
@@ -117,6 +117,7 @@ async function findJobByTitle(
   exchange: NodeExchange,
   title: string,
   scan: { pageSize: number; maxPages: number },
+  accept: (job: EscrowJob) => boolean = () => true,
 ): Promise<NodeOutcome<EscrowJob | null>> {
   let pagesLeft = scan.maxPages;
   for (const status of JOB_STATUSES) {
@@ -126,7 +127,7 @@ async function findJobByTitle(
       const query = { status, category: 'other', limit: String(scan.pageSize), offset: String(offset) };
       const page = await exchange({ method: 'GET', path: '/agent/jobs', query }, parseJobPage);
       if (page.kind !== 'ok') return page;
-      const found = page.value.jobs.find((job) => job.title === title);
+      const found = page.value.jobs.find((job) => job.title === title && accept(job));
       if (found) return okOutcome(found);
       const { jobs, total } = page.value;
       if (jobs.length < scan.pageSize || (total !== null && offset + jobs.length >= total)) break;

@@ -52,9 +52,10 @@ async function lockStep(
 ): Promise<StepResult> {
   const orderId = state.orderId ?? '';
   const title = escrowJobTitle(orderId, step.party);
+  const ours = isOurEscrow(step);
   if (mode === 'resume') {
     // A lock whose answer was lost may have created the job: find it before locking again.
-    const found = await node.findJobByTitle(title);
+    const found = await node.findJobByTitle(title, ours);
     if (found.kind !== 'ok') return failed('lock_lookup', step.key, 'unknown', reasonOf(found));
     if (found.value) return locked(step, found.value.jobId, now);
   }
@@ -65,13 +66,30 @@ async function lockStep(
     amountMicroRtc: step.amountMicroRtc,
     ttlSeconds: escrowTtlSeconds(state.ttlSeconds, settleWindowSeconds),
   });
-  if (result.kind === 'ok') return locked(step, result.value.jobId, now);
+  if (result.kind === 'ok') return ours(result.value) ? locked(step, result.value.jobId, now) : wrongEscrow(node, step, result.value);
   if (result.kind === 'rejected') {
     return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason: result.reason }], outcome: 'rejected', continue: false };
   }
-  const found = await node.findJobByTitle(title);
+  const found = await node.findJobByTitle(title, ours);
   if (found.kind === 'ok' && found.value) return locked(step, found.value.jobId, now);
   return failed('lock', step.key, 'unknown', result.reason);
+}
+
+/**
+ * Only an open job posted by the seller for exactly the order's amount is this order's escrow: a
+ * title alone proves nothing, since anyone can post a job under any title.
+ */
+function isOurEscrow(step: Extract<DueStep, { kind: 'lock' }>): (job: EscrowJob) => boolean {
+  return (job) =>
+    job.status === 'open' && job.rewardMicroRtc === step.amountMicroRtc && job.posterWallet.toLowerCase() === step.wallet.toLowerCase();
+}
+
+/** The node locked something other than what was asked: give it back and refuse the lock. */
+async function wrongEscrow(node: NodeGateway, step: Extract<DueStep, { kind: 'lock' }>, job: EscrowJob): Promise<StepResult> {
+  const returned = await node.cancelJob(job.jobId, step.wallet);
+  const reason = `lock_mismatch: the node locked ${job.rewardMicroRtc} micro-RTC for ${job.posterWallet}` +
+    (returned.kind === 'ok' ? '; that job was cancelled' : `; cancelling job ${job.jobId} failed (${returned.reason})`);
+  return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason }], outcome: 'rejected', continue: false };
 }
 
 function locked(step: Extract<DueStep, { kind: 'lock' }>, jobId: string, now: Date): StepResult {

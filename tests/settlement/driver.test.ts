@@ -255,3 +255,36 @@ describe('a preimage encrypted under another key', () => {
     expect(unreadable).toEqual([orderId]);
   });
 });
+
+describe('an escrow found by title must really be this order\'s', () => {
+  beforeEach(async () => {
+    h = await startSettlementHarness();
+  });
+
+  it('ignores a decoy job posted under the order\'s title with another amount, and locks the real escrow', async () => {
+    h.fault('POST /agent/jobs', 'error_500');
+    const placed = await trader(h).place(h.seller, 'sell', { amountMicroRtc: 100_000_000n });
+    const orderId = placed.state.orderId as string;
+    expect(placed.state.status).toBe('escrow_pending');
+    // The seller posts a 0.01 RTC job under the title the ledger will look for.
+    const decoy = await h.gateway.lockEscrow({ orderId, party: 'maker', posterWallet: h.seller.wallet, amountMicroRtc: 10_000n, ttlSeconds: 86_400 });
+    expect(decoy.kind).toBe('ok');
+    await h.reconcile();
+    const state = (await h.ledger.getOrder(orderId))?.state;
+    expect(state?.status).toBe('open');
+    const job = h.node.job(state?.escrow.jobId as string);
+    expect(job?.rewardMicroRtc).toBe(100_000_000n);
+    expect(state?.escrow.jobId).not.toBe(decoy.kind === 'ok' ? decoy.value.jobId : '');
+  });
+
+  it('ignores a job under the order\'s title posted by someone else', async () => {
+    h.fault('POST /agent/jobs', 'error_500');
+    const placed = await trader(h).place(h.seller, 'sell', { amountMicroRtc: 10_000_000n });
+    const orderId = placed.state.orderId as string;
+    const decoy = await h.gateway.lockEscrow({ orderId, party: 'maker', posterWallet: h.stranger.wallet, amountMicroRtc: 10_000_000n, ttlSeconds: 86_400 });
+    expect(decoy.kind).toBe('ok');
+    await h.reconcile();
+    const state = (await h.ledger.getOrder(orderId))?.state;
+    expect(h.node.job(state?.escrow.jobId as string)?.posterWallet).toBe(h.seller.wallet);
+  });
+});
