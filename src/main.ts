@@ -17,7 +17,7 @@ import { REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
-import { dueWork, recoveryList } from './projections/workQueue.js';
+import { dueWork, matchedSample, recoveryList } from './projections/workQueue.js';
 import { createSqliteLeases } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
@@ -60,6 +60,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
       const parked = recoveryList(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH }).map((r) => r.order_id);
       return [...new Set([...due, ...parked])];
     },
+    escrowWatch: async () => matchedSample(runner.db, ESCROW_WATCH_PER_PASS),
   };
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
   const idempotency = createIdempotencyStore({ path: join(config.dataDir, 'idempotency.db'), box: secretBox });
@@ -105,6 +106,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
 }
 
 const RECONCILE_BATCH = 500;
+const ESCROW_WATCH_PER_PASS = 100;
 
 /**
  * Graceful shutdown with keep-alive clients: fastify closes the connections idle when close()

@@ -121,3 +121,19 @@ export function workBacklog(db: Db, now: Date): { inFlight: number; oldestIdleMs
   ).get() as { n: number; oldest: number | null };
   return { inFlight: row.n, oldestIdleMs: row.oldest === null ? null : now.getTime() - row.oldest };
 }
+
+/**
+ * A sample of matched orders (their seller's escrow is held and a buyer may be funding the quote
+ * leg) for the reconciler to look their escrow job up: a job cancelled or expired at the node
+ * behind the ledger's back is found before settle_by, not only when the seller confirms. Random,
+ * so successive bounded passes cover every matched order.
+ */
+export function matchedSample(db: Db, limit: number): string[] {
+  const tables = activeTables(db, workQueueProjection);
+  if (tables === null) return [];
+  const rows = cachedStatement(
+    db,
+    `SELECT order_id FROM ${tableName(tables, 'work_queue')} WHERE status = 'matched' ORDER BY random() LIMIT ?`,
+  ).all(limit) as { order_id: string }[];
+  return rows.map((r) => r.order_id);
+}

@@ -23,6 +23,8 @@ export interface ReconcilerDeps extends DriverDeps {
   readonly stuckMs: number;
   readonly now: () => Date;
   readonly candidates: CandidateSource;
+  /** Matched orders whose escrow job to look up this pass (a bounded sample); none when absent. */
+  readonly escrowWatch?: () => Promise<readonly string[]>;
 }
 
 const IN_FLIGHT: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
@@ -36,6 +38,7 @@ const IN_FLIGHT: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settli
 export async function reconcilePass(deps: ReconcilerDeps): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { examined: 0, completed: 0, payout_pending: 0, recovered: 0, reverted: 0, refunded: 0, expired: 0, locked: 0, left: 0 };
   const ctx: CommandContext = { correlationId: `reconcile-${randomUUID()}`, causationId: null, actor: 'reconciler', now: deps.now };
+  await watchEscrows(deps, ctx);
   for (const orderId of await deps.candidates(deps.now(), deps.stuckMs)) {
     summary.examined += 1;
     const before = (await loadOrder(deps.store, orderId)).state;
@@ -74,6 +77,23 @@ async function recoverByLookup(deps: ReconcilerDeps, orderId: string, state: Ord
   const released = await handleOrderCommand(deps.store, orderId, { type: 'RecordEscrowReleased', jobId, now: deps.now() }, ctx).catch(() => null);
   if (released === null) return state;
   return (await driveOrder(deps, orderId, ctx, 'resume')).state;
+}
+
+/**
+ * Looks the escrow of matched orders up (a GET: no effect at the node). A job that is no longer
+ * open was cancelled or expired behind the ledger's back: the order is parked in recovery, so the
+ * buyer is told before funding or waiting on the quote leg, and an operator sees it.
+ */
+async function watchEscrows(deps: ReconcilerDeps, ctx: CommandContext): Promise<void> {
+  for (const orderId of (await deps.escrowWatch?.()) ?? []) {
+    const { state } = await loadOrder(deps.store, orderId);
+    if (state.status !== 'matched' || state.escrow.status !== 'locked' || state.escrow.jobId === null) continue;
+    const lookup = await deps.node.getJob(state.escrow.jobId);
+    if (lookup.kind !== 'ok' || lookup.value?.status === 'open') continue;
+    const status = lookup.value?.status ?? 'missing';
+    const command = { type: 'RequireRecovery' as const, reason: `escrow_job_${status}`, detail: `the escrow job is ${status} at the node` };
+    await handleOrderCommand(deps.store, orderId, command, ctx).catch(() => undefined);
+  }
 }
 
 function isPastDeadline(state: OrderState, now: Date): boolean {

@@ -242,8 +242,10 @@ describe('RequireRecovery', () => {
         given(...s.expiredRefunded()).when(requireRecovery()).thenRefuses('order_terminal');
       });
 
-      it('refuses recovery of an open order: nothing is in flight (step_not_due)', () => {
-        given(...s.open()).when(requireRecovery()).thenRefuses('step_not_due');
+      it('parks an open order whose escrow is held (a node-side cancel is detected), and refuses one that holds none', () => {
+        const open = given(...s.open());
+        if (open.state.escrow.status === 'locked') open.when(requireRecovery()).then([{ type: 'SettlementRecoveryRequired' }]);
+        else open.when(requireRecovery()).thenRefuses('step_not_due');
       });
     });
   }

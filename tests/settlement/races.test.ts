@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OrderRefused, orderStream } from '../../src/aggregates/order/index.js';
 import { generatePreimage } from '../../src/crypto/preimage.js';
 import { generateWallet } from '../../src/crypto/signer.js';
+import { reconcilePass } from '../../src/settlement/reconciler.js';
 import { matchedSell, startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
 
 let h: SettlementHarness;
@@ -181,5 +182,43 @@ describe('claims that must never turn into refunds', () => {
     const attempt = await trader(h).cancel(h.seller, orderId);
     expect(attempt.state.status).toBe('settlement_recovery');
     expect(attempt.state.recoveryReason).toBe('refund_blocked');
+  });
+});
+
+describe('an escrow cancelled at the node behind the ledger\'s back', () => {
+  it('is found before a buyer takes the order: the order goes to recovery and the match is refused', async () => {
+    const placed = await trader(h).place(h.seller, 'sell');
+    const orderId = placed.state.orderId as string;
+    h.node.cancelJobNodeSide(placed.state.escrow.jobId as string);
+    const attempt = await Promise.allSettled([trader(h).match(h.buyer, orderId)]);
+    expect(attempt.map(codeOf)).toEqual(['order_not_open']);
+    const state = (await h.ledger.getOrder(orderId))?.state;
+    expect(state?.status).toBe('settlement_recovery');
+    expect(state?.recoveryReason).toBe('escrow_job_cancelled');
+  });
+});
+
+describe('the reconciler watches matched orders\' escrow', () => {
+  it('parks a matched order whose job the node expired, long before settle_by', async () => {
+    const { orderId } = await matchedSell(h);
+    const jobId = (await h.ledger.getOrder(orderId))?.state.escrow.jobId as string;
+    h.node.expireJob(jobId);
+    await reconcilePass({
+      store: h.store, node: h.gateway, leases: h.leases, settleWindowSeconds: 86_400, leaseTtlMs: 60_000, stuckMs: 120_000,
+      now: () => new Date(h.clock.nowMs), candidates: async () => [], escrowWatch: async () => [orderId],
+    });
+    const state = (await h.ledger.getOrder(orderId))?.state;
+    expect(state?.status).toBe('settlement_recovery');
+    expect(state?.recoveryReason).toBe('escrow_job_expired');
+  });
+
+  it('leaves a matched order with a healthy escrow alone', async () => {
+    const { orderId } = await matchedSell(h);
+    const before = (await h.ledger.getOrder(orderId))?.version;
+    await reconcilePass({
+      store: h.store, node: h.gateway, leases: h.leases, settleWindowSeconds: 86_400, leaseTtlMs: 60_000, stuckMs: 120_000,
+      now: () => new Date(h.clock.nowMs), candidates: async () => [], escrowWatch: async () => [orderId],
+    });
+    expect((await h.ledger.getOrder(orderId))?.version).toBe(before);
   });
 });

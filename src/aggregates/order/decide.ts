@@ -198,8 +198,10 @@ function buyerOf(state: OrderState): string {
 function requireRecovery(c: C.RequireRecovery, state: OrderState): OrderEvent[] {
   refuseIfTerminal(state);
   if (state.status === 'settlement_recovery' && state.recoveryReason === c.reason) return [];
-  // `matched` too: a node-side cancel or expiry of the held escrow must park the order before the seller can claim.
-  const inFlight = ['matched', 'settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
+  // `open` and `matched` while escrow is held: a node-side cancel or expiry of that escrow must park
+  // the order before anyone takes it or the seller claims.
+  const holdsEscrow = state.escrow.status === 'locked' && (state.status === 'open' || state.status === 'matched');
+  const inFlight = holdsEscrow || ['settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
   if (!inFlight) refuse('step_not_due', `nothing is in flight (order is ${state.status})`, state.status);
   return [{ type: 'SettlementRecoveryRequired', data: { reason: c.reason, detail: c.detail } }];
 }

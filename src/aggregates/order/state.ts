@@ -287,7 +287,7 @@ function applyEnding(state: OrderState, event: OrderEvent): OrderState {
 function resumedStatus(state: OrderState): OrderStatus {
   if (state.endingAs !== null && state.escrow.status === 'locked') return 'refund_pending';
   if (state.payout.status === 'queued') return 'payout_pending';
-  if (state.quoteTx === null && state.escrow.status === 'locked') return 'matched';
+  if (state.quoteTx === null && state.escrow.status === 'locked') return state.takerWallet === null ? 'open' : 'matched';
   return 'settling';
 }
 
