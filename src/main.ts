@@ -63,7 +63,11 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     escrowWatch: async () => matchedSample(runner.db, ESCROW_WATCH_PER_PASS),
   };
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
-  const idempotency = createIdempotencyStore({ path: join(config.dataDir, 'idempotency.db'), box: secretBox });
+  // A repeat is "in flight" for as long as the first run may still be going: a command plus one
+  // drive of at most a dozen node calls; past that a crashed run's claim can be taken over.
+  const idempotency = createIdempotencyStore({
+    path: join(config.dataDir, 'idempotency.db'), box: secretBox, staleInFlightMs: leaseTtlMs(config) * 2,
+  });
   const app = await buildApp({
     config, ledger, readModels, projections, store, metrics, idempotency,
     reconcile: () => reconcilePass(reconcilerDeps),
@@ -93,7 +97,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     if (result instanceof Error) log.error({ err: result }, 'reconciler pass failed');
     else if (result.examined > 0) log.info({ summary: result }, 'reconciler pass');
   });
-  log.info({ url, store: store.name, node: node.sandbox ? 'embedded sandbox' : config.rustchainNode }, 'otc-ledger listening');
+  log.info({ url, store: store.name, node: node.sandbox ? 'embedded sandbox' : withoutUserinfo(config.rustchainNode) }, 'otc-ledger listening');
 
   return {
     app, url, ledger, store, sandbox: node.sandbox,
@@ -103,6 +107,15 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
       await closeStores();
     },
   };
+}
+
+/** A node URL as it may be logged: credentials in it (user:pass@) never reach the logs. */
+function withoutUserinfo(url: string | null): string | null {
+  if (url === null) return null;
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
 }
 
 const RECONCILE_BATCH = 500;

@@ -84,6 +84,7 @@ describe('POST /api/orders/:id/confirm refusals', () => {
       [{ ...body, quote_tx: '', secret: undefined }, 'quote_tx_required'],
       [{ ...body, quote_tx: 'x'.repeat(201) }, 'quote_tx_required'],
       [{ ...body, quote_tx: 'tab\there' }, 'quote_tx_required'],
+      [{ ...body, quote_tx: '   ' }, 'quote_tx_required'],
       [{ ...body, secret: undefined }, 'secret_required'],
       [{ ...body, secret: 'abc' }, 'secret_invalid_format'],
       [{ ...body, secret: 7 }, 'secret_required'],

@@ -80,7 +80,9 @@ export const quoteTxField = z
   .min(1, 'quote_tx_required')
   .max(200, 'quote_tx_required')
   .regex(PRINTABLE, 'quote_tx_required')
-  .meta({ description: 'The quote-currency transaction, 1 to 200 printable characters' });
+  // Refused here, before the signature is checked and spent, rather than by the decider after.
+  .refine((v) => v.trim() !== '', 'quote_tx_required')
+  .meta({ description: 'The quote-currency transaction, 1 to 200 printable characters, not only spaces' });
 
 export const secretField = z
   .string({ error: 'secret_required' })
