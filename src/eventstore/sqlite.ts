@@ -21,6 +21,12 @@ export interface SqliteEventStoreOptions {
   readonly busyTimeoutMs?: number;
   /** How often a caught-up subscription looks for appends made by other processes, in ms. */
   readonly pollIntervalMs?: number;
+  /**
+   * How long a caught-up subscription lets appends accumulate after being woken, in ms. Under load
+   * it then reads one batch per few ms instead of one per commit, which costs the request thread
+   * far less CPU per event; a read model lags by at most this much more.
+   */
+  readonly coalesceMs?: number;
 }
 
 /** Where an event id is stored: enough to recognise a replay without reading the payload. */
@@ -96,6 +102,7 @@ export class SqliteEventStore implements EventStore {
   private readonly db: Db;
   private readonly listeners = new Set<() => void>();
   private readonly pollIntervalMs: number;
+  private readonly coalesceMs: number;
   private readonly stmts: ReturnType<typeof prepareStatements>;
   private readonly appendTx;
   private readonly groupTx;
@@ -113,6 +120,7 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma('synchronous = FULL');
     this.db.exec(EVENTS_SCHEMA);
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.coalesceMs = options.coalesceMs ?? 5;
     this.stmts = prepareStatements(this.db);
     this.appendTx = this.db.transaction((stream: string, events: readonly NewEvent[], expected: ExpectedVersion) =>
       this.appendInTransaction(stream, events, expected),
@@ -291,16 +299,21 @@ export class SqliteEventStore implements EventStore {
 
   private waitForAppend(signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => {
+      const finish = () => {
         clearTimeout(timer);
-        this.listeners.delete(done);
-        signal.removeEventListener('abort', done);
+        this.listeners.delete(woken);
+        signal.removeEventListener('abort', finish);
         resolve();
       };
+      const woken = () => {
+        this.listeners.delete(woken);
+        clearTimeout(timer);
+        timer = setTimeout(finish, this.coalesceMs);
+      };
       // The timer catches appends made by other processes sharing the file.
-      const timer = setTimeout(done, this.pollIntervalMs);
-      this.listeners.add(done);
-      signal.addEventListener('abort', done);
+      let timer = setTimeout(finish, this.pollIntervalMs);
+      this.listeners.add(woken);
+      signal.addEventListener('abort', finish);
     });
   }
 

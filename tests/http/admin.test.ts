@@ -61,7 +61,12 @@ describe('admin endpoints', () => {
     expect(json(confirmed).error).toBe('settlement_recovery');
 
     const recovery = json(await h.get(`/admin/recovery`, auth));
-    await until(async () => (json(await h.get('/admin/recovery', auth)).orders as Array<{ order_id: string }>).some((o) => o.order_id === orderId), 'the recovery list');
+    // The read model follows the log a few ms behind: wait for the order's final state in it.
+    await until(
+      async () => (json(await h.get('/admin/recovery', auth)).orders as Array<{ order_id: string; status: string }>)
+        .some((o) => o.order_id === orderId && o.status === 'settlement_recovery'),
+      'the recovery list',
+    );
     expect(recovery.ok).toBe(true);
     const entry = (json(await h.get('/admin/recovery', auth)).orders as Array<Record<string, unknown>>).find((o) => o.order_id === orderId);
     expect(entry).toMatchObject({ status: 'settlement_recovery', last_error: expect.any(String) });
