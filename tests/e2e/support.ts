@@ -3,6 +3,7 @@
  * over real HTTP on 127.0.0.1 with signed requests, as a trader's client would.
  */
 import { createHash } from 'node:crypto';
+import { parseDecimalUnits, QUOTE_DECIMALS, RTC_DECIMALS } from '../../src/aggregates/order/money.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,23 +78,19 @@ function timestamp(w: ClientWallet): number {
 
 export { generateWallet, type ClientWallet };
 
-export function placeSellBody(w: ClientWallet, amountRtc = '10', priceRtc = '0.1'): Record<string, unknown> {
+/** A signed place-order body; amounts go through the ledger's own exact decimal parser, never floats. */
+function placeBody(side: 'buy' | 'sell', w: ClientWallet, amountRtc: string, priceRtc: string): Record<string, unknown> {
   const bound = {
-    side: 'sell', pair: 'RTC/USDC',
-    amount_micro_rtc: Math.round(Number(amountRtc) * 1e6), price_per_rtc_nano_quote: Math.round(Number(priceRtc) * 1e9),
+    side, pair: 'RTC/USDC',
+    amount_micro_rtc: Number(parseDecimalUnits(amountRtc, RTC_DECIMALS)),
+    price_per_rtc_nano_quote: Number(parseDecimalUnits(priceRtc, QUOTE_DECIMALS)),
     ttl_seconds: 604_800, eth_address: '', htlc_hash: '',
   };
-  return { side: 'sell', pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)) };
+  return { side, pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)) };
 }
 
-export function placeBuyBody(w: ClientWallet, amountRtc = '10', priceRtc = '0.1'): Record<string, unknown> {
-  const bound = {
-    side: 'buy', pair: 'RTC/USDC',
-    amount_micro_rtc: Math.round(Number(amountRtc) * 1e6), price_per_rtc_nano_quote: Math.round(Number(priceRtc) * 1e9),
-    ttl_seconds: 604_800, eth_address: '', htlc_hash: '',
-  };
-  return { side: 'buy', pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)) };
-}
+export const placeSellBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1') => placeBody('sell', w, amountRtc, priceRtc);
+export const placeBuyBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1') => placeBody('buy', w, amountRtc, priceRtc);
 
 export function matchBody(w: ClientWallet, orderId: string): Record<string, unknown> {
   return { wallet: w.wallet, wallet_auth: w.sign('match_order', orderId, { eth_address: '', htlc_hash: '' }, timestamp(w)) };
