@@ -19,4 +19,7 @@ export type FindingKind =
   | 'read_model_missing'
   | 'read_model_row_differs'
   | 'read_model_row_missing'
-  | 'read_model_row_unexpected';
+  | 'read_model_row_unexpected'
+  | 'read_model_behind'
+  | 'malformed_event'
+  | 'payout_without_release';

@@ -43,8 +43,15 @@ export function checkOrderStream(stream: string, events: readonly RecordedEvent[
     for (const key of CLEAR_SECRET_KEYS) {
       if (key in event.data) add(scan, 'secret_in_clear', version, `${stream} v${version}: ${event.type} carries "${key}" in clear`);
     }
-    scanEvent(scan, event, state);
-    state = evolve(state, toOrderEvent(event), event.metadata.recorded_at);
+    try {
+      scanEvent(scan, event, state);
+      state = evolve(state, toOrderEvent(event), event.metadata.recorded_at);
+    } catch (error) {
+      // A tampered or corrupt event is reported, never allowed to hide the rest of the audit.
+      const reason = error instanceof Error ? error.message : String(error);
+      add(scan, 'malformed_event', version, `${stream} v${version}: ${event.type} cannot be read (${reason})`);
+      return scan.findings;
+    }
   }
   finishScan(scan, state);
   return scan.findings;
@@ -80,6 +87,11 @@ function scanEvent(scan: StreamScan, event: RecordedEvent, before: OrderState): 
     }
     case 'PayoutConfirmed': {
       scan.payoutConfirmations.push(version);
+      if (before.status !== 'payout_pending' && before.status !== 'settling') {
+        add(scan, 'payout_without_release', version, `${scan.stream} v${version}: payout confirmed while the order was ${before.status}, with no payout queued`);
+      } else if (scan.releasedMicroRtc !== before.amountMicroRtc) {
+        add(scan, 'payout_without_release', version, `${scan.stream} v${version}: payout confirmed after releasing ${scan.releasedMicroRtc} of ${before.amountMicroRtc} micro-RTC`);
+      }
       const expected = tradeIdFor(orderIdFromStream(scan.stream));
       if (d.trade_id !== expected) {
         add(scan, 'trade_id_mismatch', version, `${scan.stream} v${version}: trade_id ${text(d.trade_id)}, expected ${expected}`);

@@ -8,6 +8,8 @@ import { tableName, type Projection } from '../projections/types.js';
 import { compareReadModels } from './compareReadModels.js';
 import type { Finding } from './findings.js';
 import { checkOrderStream } from './invariants.js';
+import { verifyChain } from '../eventstore/hashChain.js';
+import { SIGNATURE_STREAM_PREFIX } from '../commands/signatures.js';
 
 export type VerifyPhase = 'streams' | 'read_models';
 export type VerifyProgress = (phase: VerifyPhase, done: number, total: number) => void;
@@ -50,6 +52,7 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
   const streams = await listOrderStreams(options.store);
   const confirmedOrders = new Set<string>();
   let events = 0;
+  findings.push(...(await checkSignatureChains(options.store)));
   for (const [i, stream] of streams.entries()) {
     const recorded = await options.store.readStream(stream);
     events += recorded.length;
@@ -68,6 +71,23 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
     findings.push(...modelFindings);
   }
   return { findings, streams: streams.length, events };
+}
+
+/** Invariant 7 for the signature streams too: each records one use and must verify. */
+async function checkSignatureChains(store: EventStore): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (let after = 0n; ; ) {
+    const page = await store.listStreams(SIGNATURE_STREAM_PREFIX, after, STREAM_PAGE);
+    for (const { stream } of page) {
+      const chain = verifyChain(await store.readStream(stream));
+      if (!chain.ok) {
+        findings.push({ kind: 'hash_chain_broken', stream, version: Number(chain.version), message: `${stream} v${chain.version}: ${chain.problem} (event ${chain.eventId})` });
+      }
+    }
+    const last = page[page.length - 1];
+    if (last === undefined || page.length < STREAM_PAGE) return findings;
+    after = last.position;
+  }
 }
 
 /** Invariant 6: every recorded trade belongs to an order whose payout was confirmed. */

@@ -42,7 +42,15 @@ export function foldStep(event: RecordedEvent, prior: StoredState | null): Folde
   // must agree whichever of them (or the in-memory cache) the prior state was read from.
   if (prior === null && (event.type !== 'OrderPlaced' || event.version !== 1n)) return null;
   const before = prior?.state ?? initialState;
-  const after = evolve(before, toOrderEvent(event), recordedAtOf(event));
+  let after: OrderState;
+  try {
+    after = evolve(before, toOrderEvent(event), recordedAtOf(event));
+  } catch {
+    // An event the decider cannot read (corrupted or forged in the store) is skipped here, the
+    // same way in every batch and every rebuild, and reported by verify as malformed_event; a
+    // projection never stops on a recorded fact.
+    return null;
+  }
   return { orderId: orderIdFromStream(event.stream), before, after, version: event.version };
 }
 

@@ -103,9 +103,35 @@ describe('verify', () => {
     await ledger.store.append(orderStream(order), forged, loaded.version);
     const kinds = (await verify()).findings.filter((f) => f.stream === orderStream(order)).map((f) => [f.kind, f.version ?? null]);
     expect(kinds).toEqual([
+      ['payout_without_release', 3],
       ['event_after_terminal', 4],
+      ['payout_without_release', 4],
       ['payout_confirmed_twice', 4],
       ['escrow_unsettled', null],
     ]);
+  });
+
+  it('reports a tampered, unreadable event instead of failing, and still checks every other stream', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const order = 'otc_0000000000000002';
+    const loaded = await loadOrder(ledger.store, order);
+    // A correctly chained event whose amount is not a number: only a forger with the store can write it.
+    const forged = toNewEvents(order, loaded, [
+      { type: 'EscrowLocked', data: { party: 'maker', job_id: 'j', amount_micro_rtc: 'lots', locked_at: '2026-03-05T00:00:00.000Z' } },
+    ], { correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z') });
+    await ledger.store.append(orderStream(order), forged, loaded.version);
+    const { findings, streams } = await verify();
+    expect(findings.filter((f) => f.stream === orderStream(order)).map((f) => f.kind)).toContain('malformed_event');
+    expect(streams).toBeGreaterThan(1);
+  });
+
+  it('checks the hash chains of the signature streams too', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const [sig] = await ledger.store.listStreams('sig-', 0n, 1);
+    if (sig === undefined) return expect.fail('the test ledger records signatures');
+    const [event] = await ledger.store.readStream(sig.stream);
+    await ledger.store.append(sig.stream, [{ ...(event as NonNullable<typeof event>), eventId: 'forged-sig', data: { ...(event?.data ?? {}), wallet: 'RTC' + '0'.repeat(40) } }], 1n);
+    const { findings } = await verify();
+    expect(findings.some((f) => f.stream === sig.stream && f.kind === 'hash_chain_broken')).toBe(true);
   });
 });
