@@ -29,14 +29,18 @@ export interface SqliteReadSideOptions {
 export function createSqliteReadSide(options: SqliteReadSideOptions): { readModels: ReadModels; projections: ProjectionsAdmin } {
   const { runner, store, ledger } = options;
   const db = runner.db;
+  // Each answer is read in one transaction: a snapshot of the read DB, tables included, so a
+  // rebuild in another process that switches copies and drops the old tables meanwhile can never
+  // make a read fail or mix two copies (the count and the page of a list agree too).
+  const snapshot = <T>(read: () => T): T => db.transaction(read)();
   const readModels: ReadModels = {
     waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
-    listOrders: (query) => listOrders(db, query, { revealSecret: (state) => ledger.revealSecret(state) }),
-    orderBook: (pair, now) => orderBook(db, pair, now),
-    trades: (query) => listTrades(db, query),
-    stats: (pair, now) => pairStats(db, pair, now),
-    recoveryList: (now) => recoveryList(db, { now, stuckMs: options.stuckMs }),
-    backlog: (now) => workBacklog(db, now),
+    listOrders: (query) => snapshot(() => listOrders(db, query, { revealSecret: (state) => ledger.revealSecret(state) })),
+    orderBook: (pair, now) => snapshot(() => orderBook(db, pair, now)),
+    trades: (query) => snapshot(() => listTrades(db, query)),
+    stats: (pair, now) => snapshot(() => pairStats(db, pair, now)),
+    recoveryList: (now) => snapshot(() => recoveryList(db, { now, stuckMs: options.stuckMs })),
+    backlog: (now) => snapshot(() => workBacklog(db, now)),
   };
   const projections: ProjectionsAdmin = {
     status: () => runner.status(),
