@@ -80,6 +80,11 @@ export interface OrdersPage {
 export interface ListOptions {
   /** Decrypts the preimage of a completed order; omitted → htlc_secret stays null. */
   readonly revealSecret?: (state: OrderState) => string | null;
+  /**
+   * The time "open" is judged at: an open order past expires_at that the reconciler has not swept
+   * yet is not listed as open (taking it would be refused with 410), like the order book.
+   */
+  readonly now?: Date;
 }
 
 /**
@@ -89,7 +94,7 @@ export interface ListOptions {
 export function listOrders(db: Db, query: OrdersQuery, options: ListOptions = {}): OrdersPage {
   const tables = activeTables(db, ordersProjection);
   if (tables === null) return { orders: [], total: 0 };
-  const { where, params } = ordersWhere(query);
+  const { where, params } = ordersWhere(query, options.now ?? null);
   const table = tableName(tables, 'orders');
   const status = query.status ?? 'open';
   const order =
@@ -109,13 +114,18 @@ export function listOrders(db: Db, query: OrdersQuery, options: ListOptions = {}
   return { orders, total };
 }
 
-function ordersWhere(query: OrdersQuery): { where: string; params: unknown[] } {
+function ordersWhere(query: OrdersQuery, now: Date | null): { where: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];
   const status = query.status ?? 'open';
   if (status !== 'all') {
     clauses.push('status = ?');
     params.push(status);
+  }
+  if (status === 'open' && now !== null) {
+    // ISO-8601 UTC strings of one format order like the instants they name.
+    clauses.push("json_extract(state, '$.expiresAt') > ?");
+    params.push(now.toISOString());
   }
   if (query.pair !== undefined) {
     clauses.push('pair = ?');

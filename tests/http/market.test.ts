@@ -115,3 +115,18 @@ describe('min_position', () => {
     expect(list.orders.map((o: { order_id: string }) => o.order_id)).toContain(order.order_id);
   });
 });
+
+// Last: it adds an order, which the counts above do not expect.
+describe('GET /api/orders and expiry', () => {
+  it('does not list an open order past expires_at as open, before the reconciler sweeps it (like the book)', async () => {
+    const res = await h.post('/api/orders', placeBody(h, h.buyer, { side: 'buy', price_per_rtc: '0.12', amount_rtc: '1', ttl_seconds: 3600 }));
+    const orderId = json(res).order.order_id as string;
+    const position = json(res).position as string;
+    const listed = async (status: string) =>
+      (json(await h.get(`/api/orders?status=${status}&min_position=${position}`)).orders as Array<{ order_id: string }>).map((o) => o.order_id);
+    expect(await listed('open')).toContain(orderId);
+    h.clock.nowMs += 3600_000;
+    expect(await listed('open')).not.toContain(orderId);
+    expect(await listed('all')).toContain(orderId);
+  });
+});
