@@ -35,7 +35,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: loggerOptions(deps.logger),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: deps.config.trustProxy,
+    // Trust only the socket's peer (our own proxy), so the client is the address that proxy
+    // appended last. Trusting every hop would let a client pick its rate-limit key by writing
+    // X-Forwarded-For itself.
+    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     genReqId: requestIdOf,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,

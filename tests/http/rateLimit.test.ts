@@ -36,6 +36,9 @@ describe('rate limit on public POSTs', () => {
       const b = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.2' });
       const c = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.2' });
       expect([a.statusCode, b.statusCode, c.statusCode]).toEqual([201, 201, 429]);
+      // Only the hop the proxy appended counts: a client cannot pick its key by prepending addresses.
+      const forged = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' });
+      expect(forged.statusCode).toBe(429);
     } finally {
       await proxied.close();
     }
