@@ -96,6 +96,8 @@ export interface ProjectionStatusView {
   readonly position: bigint;
   readonly lag: bigint;
   readonly state: string;
+  /** A rebuild under way: its owner (the rebuild id) and the position its new copy has reached. */
+  readonly rebuild?: { readonly position: bigint; readonly owner: string } | null;
 }
 
 export interface ProjectionsAdmin {

@@ -1,3 +1,5 @@
+import { acquireRebuild } from '../../src/projections/rebuildLease.js';
+import { statsProjection } from '../../src/projections/stats.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, confirmBody, json, matchedSell, startHttpHarness, until, type HttpHarness } from '../support/httpHarness.js';
 
@@ -90,6 +92,22 @@ describe('admin endpoints', () => {
     const names = (json(res).projections as Array<{ name: string; position: string; lag: number }>).map((p) => p.name);
     expect(names).toEqual(expect.arrayContaining(['orders', 'orderbook', 'trades', 'stats']));
     expect(json(res).projections[0]).toMatchObject({ position: expect.stringMatching(/^\d+$/), lag: expect.any(Number), state: expect.any(String) });
+  });
+
+  it('GET /admin/projections shows a rebuild under way with its id and progress, and 409s a second one', async () => {
+    const own = await startHttpHarness();
+    try {
+      // Another process (the CLI) holds the stats rebuild: its lease row is what every process sees.
+      acquireRebuild(own.runner.db, statsProjection, { owner: 'cli-rebuild-1', leaseMs: 60_000, nowMs: Date.now() });
+      const listed = json(await own.get('/admin/projections', auth)).projections as Array<Record<string, unknown>>;
+      expect(listed.find((p) => p.name === 'stats')?.rebuild).toMatchObject({ rebuild_id: 'cli-rebuild-1', position: '0', lag: expect.any(Number) });
+      expect(listed.find((p) => p.name === 'orders')?.rebuild).toBeNull();
+      const second = await own.post('/admin/projections/stats/rebuild', {}, auth);
+      expect(second.statusCode).toBe(409);
+      expect(json(second).error).toBe('rebuild_in_progress');
+    } finally {
+      await own.close();
+    }
   });
 
   it('POST /admin/projections/:name/rebuild starts a rebuild (202) and 404s an unknown name', async () => {

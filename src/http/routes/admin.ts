@@ -35,6 +35,10 @@ const projection = z.object({
   position: z.string().meta({ description: 'Last global position applied' }),
   lag: count.meta({ description: 'Events behind the head of the log' }),
   state: z.string(),
+  rebuild: z
+    .object({ rebuild_id: z.string(), position: z.string(), lag: count })
+    .nullable()
+    .meta({ description: 'A rebuild under way: its id (from the 202), how far it has got, and how far behind the head it still is' }),
 });
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
@@ -74,7 +78,11 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     schema: { tags, security, summary: 'Read models: checkpoint, lag, state', response: { 200: z.object({ ok: z.literal(true), projections: z.array(projection) }), ...errorResponses(401) } },
   }, async () => {
     const list = await deps.projections.status();
-    return { ok: true as const, projections: list.map((p) => ({ name: p.name, position: p.position.toString(), lag: Number(p.lag), state: p.state })) };
+    const head = list.reduce((max, p) => (p.position + p.lag > max ? p.position + p.lag : max), 0n);
+    return { ok: true as const, projections: list.map((p) => ({
+      name: p.name, position: p.position.toString(), lag: Number(p.lag), state: p.state,
+      rebuild: p.rebuild ? { rebuild_id: p.rebuild.owner, position: p.rebuild.position.toString(), lag: Number(head - p.rebuild.position) } : null,
+    })) };
   });
 
   app.post('/admin/projections/:name/rebuild', {
