@@ -35,6 +35,7 @@ export async function compareReadModels(options: CompareOptions): Promise<Findin
       if (copy === null) findings.push({ kind: 'read_model_missing', message: `read model ${projection.name} does not exist` });
       else copies.set(projection, copy);
     }
+    findings.push(...behindHead(copies, await options.store.headPosition()));
     const fresh = await freshRebuild(options, copies);
     for (const [projection, copy] of copies) findings.push(...compareProjection(readDb, fresh, projection, copy));
     fresh.close();
@@ -42,6 +43,24 @@ export async function compareReadModels(options: CompareOptions): Promise<Findin
   } finally {
     readDb.exec('COMMIT');
   }
+}
+
+/**
+ * A read model equal to a rebuild up to its own checkpoint can still be stale: one that stopped
+ * (a failed projection, a server that is down) answers from the past. A running server keeps its
+ * read models a few events behind at most, so only a lag beyond that is a finding.
+ */
+export const MAX_VERIFY_LAG = 1000n;
+
+function behindHead(copies: ReadonlyMap<Projection, ActiveCopy>, head: bigint): Finding[] {
+  const findings: Finding[] = [];
+  for (const [projection, copy] of copies) {
+    const lag = head - copy.position;
+    if (lag > MAX_VERIFY_LAG) {
+      findings.push({ kind: 'read_model_behind', message: `read model ${projection.name} is at position ${copy.position}, ${lag} events behind the log's head ${head}` });
+    }
+  }
+  return findings;
 }
 
 /** Every projection rebuilt in memory, each up to the checkpoint of its serving copy. */

@@ -134,4 +134,18 @@ describe('verify', () => {
     const { findings } = await verify();
     expect(findings.some((f) => f.stream === sig.stream && f.kind === 'hash_chain_broken')).toBe(true);
   });
+
+  it('reports read models that stopped far behind the log, and passes the same ones once caught up', async () => {
+    const { verify, ledger, runner } = await projectedLedger();
+    // More events than a running server could ever lag by, none of them projected yet.
+    const noise = Array.from({ length: 1100 }, (_, i) => ({
+      eventId: `noise-${i}`, type: 'Noise', data: { i },
+      metadata: { event_id: `noise-${i}`, correlation_id: 'n', causation_id: null, actor: 'test', recorded_at: '2026-03-05T00:00:00.000Z', schema_version: 1, prev_hash: '', hash: '' },
+    }));
+    await ledger.store.append('noise-1', noise, 'no_stream');
+    const behind = (await verify()).findings.filter((f) => f.kind === 'read_model_behind');
+    expect(behind.map((f) => f.message)).toContainEqual(expect.stringMatching(/^read model orders is at position \d+, 1100 events behind/));
+    await runner.catchUp();
+    expect((await verify()).findings.filter((f) => f.kind === 'read_model_behind')).toEqual([]);
+  });
 });
