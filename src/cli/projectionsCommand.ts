@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { EventStore } from '../eventstore/types.js';
 import { ALL_PROJECTIONS, projectionByName } from '../projections/all.js';
 import { rebuildProjection } from '../projections/rebuild.js';
@@ -13,6 +14,11 @@ export interface ProjectionsArgs {
 
 /** `otc-ledger projections status`: checkpoint, lag and state of each read model. */
 export async function runProjectionsStatus(args: ProjectionsArgs, out: Output): Promise<number> {
+  // A status look must not create the read DB: report its absence instead.
+  if (args.readDbPath !== ':memory:' && !existsSync(args.readDbPath)) {
+    out.write(`no read models at ${args.readDbPath}: the service has not run on this data dir yet\n`);
+    return 0;
+  }
   const runner = new ProjectionRunner({ store: args.store, db: args.readDbPath });
   try {
     out.write(`${'projection'.padEnd(12)} ${'position'.padStart(12)} ${'lag'.padStart(10)}  state\n`);
