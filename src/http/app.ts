@@ -61,6 +61,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     allowedHeaders: ['Content-Type', 'Authorization', 'Idempotency-Key', 'If-Match', 'X-Request-Id'],
     exposedHeaders: ['ETag', 'Idempotent-Replayed', 'Retry-After', 'X-Request-Id'],
     maxAge: 600,
+    // A bare OPTIONS (no Origin) is not a preflight: let it reach the JSON 404 like any other
+    // unknown request instead of the plugin's plain-text 400.
+    strictPreflight: false,
   });
   const limit = deps.config.rateLimitPerMinute;
   if (limit > 0) {

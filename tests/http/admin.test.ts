@@ -86,6 +86,12 @@ describe('admin endpoints', () => {
     expect((await h.post('/admin/orders/otc_0123456789abcdef/redrive', redrive, auth)).statusCode).toBe(404);
   });
 
+  it('GET /admin/recovery waits for min_position like every read, then 503 read_model_lagging', async () => {
+    const res = await h.get('/admin/recovery?min_position=999999999', auth);
+    expect(res.statusCode).toBe(503);
+    expect(json(res).error).toBe('read_model_lagging');
+  });
+
   it('GET /admin/projections shows every read model with position and lag', async () => {
     const res = await h.get('/admin/projections', auth);
     expect(res.statusCode).toBe(200);

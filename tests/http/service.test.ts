@@ -91,4 +91,11 @@ describe('service endpoints', () => {
     const denied = await h.get('/health', { origin: 'https://evil.example' });
     expect(denied.headers['access-control-allow-origin']).toBeUndefined();
   });
+
+  it('answers a bare OPTIONS (no Origin, not a preflight) with 204 and no CORS grant, never a plain-text error', async () => {
+    const res = await h.app.inject({ method: 'OPTIONS', url: '/api/orders' });
+    expect(res.statusCode).toBe(204);
+    expect(res.body).toBe('');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
 });

@@ -2,10 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requestContext, send } from '../context.js';
+import { awaitPosition, requestContext, send } from '../context.js';
 import { ApiError } from '../errorMap.js';
 import { presentRedrive } from '../present.js';
-import { orderIdParam } from '../schemas/fields.js';
+import { minPositionQuery, orderIdParam } from '../schemas/fields.js';
 import { commandHeaders, redriveBody } from '../schemas/orders.js';
 import { commandAnswer, errorResponses } from '../schemas/responses.js';
 import type { RouteOptions } from './options.js';
@@ -62,8 +62,15 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
   }, async () => ({ ok: true as const, summary: await deps.reconcile() }));
 
   app.get('/admin/recovery', {
-    schema: { tags, security, summary: 'Orders in settlement_recovery or stuck in flight past the stuck threshold', response: { 200: z.object({ ok: z.literal(true), orders: z.array(recoveryEntry) }), ...errorResponses(401) } },
-  }, async () => ({ ok: true as const, orders: [...(await deps.readModels.recoveryList((deps.now ?? (() => new Date()))()))] }));
+    schema: {
+      tags, security, summary: 'Orders in settlement_recovery or stuck in flight past the stuck threshold',
+      querystring: z.object({ min_position: minPositionQuery }),
+      response: { 200: z.object({ ok: z.literal(true), orders: z.array(recoveryEntry) }), ...errorResponses(401, 503) },
+    },
+  }, async (request) => {
+    await awaitPosition(deps, request.query.min_position);
+    return { ok: true as const, orders: [...(await deps.readModels.recoveryList((deps.now ?? (() => new Date()))()))] };
+  });
 
   app.post('/admin/orders/:id/redrive', {
     schema: {
