@@ -18,7 +18,8 @@ import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
 import { dueWork, matchedSample, recoveryList } from './projections/workQueue.js';
-import { createSqliteLeases } from './settlement/leases.js';
+import { leaseTtlMsFor } from './settlement/driver.js';
+import { createSqliteLeases, type Leases } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
 
@@ -37,13 +38,11 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const store = await openStore(config);
   const node = nodeFromConfig(config, (alert) => log.error({ alert: alert.code }, alert.message));
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
-  // Instances that share a data dir share its lease file; instances that share only an EventStoreDB
-  // cluster take their leases in the store.
-  const leases = config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'));
+  const leases = leasesFor(config, store);
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
   const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();
-  const driverDeps = { store, node: node.gateway, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMs(config) };
+  const driverDeps = { store, node: node.gateway, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs) };
   const ledger = createLedger({
     ...driverDeps, secretBox, now, onStep: metrics.onStep,
     onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
@@ -66,7 +65,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   // A repeat is "in flight" for as long as the first run may still be going: a command plus one
   // drive of at most a dozen node calls; past that a crashed run's claim can be taken over.
   const idempotency = createIdempotencyStore({
-    path: join(config.dataDir, 'idempotency.db'), box: secretBox, staleInFlightMs: leaseTtlMs(config) * 2,
+    path: join(config.dataDir, 'idempotency.db'), box: secretBox, staleInFlightMs: leaseTtlMsFor(config.nodeTimeoutMs) * 2,
   });
   const app = await buildApp({
     config, ledger, readModels, projections, store, metrics, idempotency,
@@ -144,12 +143,17 @@ function gracefulClose(app: FastifyInstance): () => Promise<void> {
   };
 }
 
-/** One drive makes at most a dozen node calls, each bounded by the node timeout. */
-function leaseTtlMs(config: Config): number {
-  return Math.max(60_000, config.nodeTimeoutMs * 16);
+
+/**
+ * Order leases every driver of this installation shares: processes that share a data dir share its
+ * lease file; instances that share only an EventStoreDB cluster take their leases in the store.
+ */
+export function leasesFor(config: Config, store: EventStore): Leases {
+  return config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'));
 }
 
-async function openStore(config: Config): Promise<EventStore> {
+/** The configured event store: SQLite in the data dir, or EventStoreDB. */
+export async function openStore(config: Config): Promise<EventStore> {
   if (config.store === 'esdb') return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '' });
   return new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
 }

@@ -1,12 +1,9 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
-import { SqliteEventStore } from '../eventstore/sqlite.js';
-import { createEsdbEventStore } from '../eventstore/esdb.js';
 import type { EventStore } from '../eventstore/types.js';
-import { startSandboxServer } from '../gateways/sandbox/index.js';
-import { SandboxNode } from '../gateways/sandbox/index.js';
-import { createLogger, startLedger } from '../main.js';
+import { SandboxNode, startSandboxServer } from '../gateways/sandbox/index.js';
+import { createLogger, openStore, startLedger } from '../main.js';
 import { runProjectionsRebuild, runProjectionsStatus } from './projectionsCommand.js';
 import { runReplay } from './replayCommand.js';
 import { runVerify } from './verifyCommand.js';
@@ -15,9 +12,7 @@ import { runReconcileOnce } from './reconcileCommand.js';
 const out = process.stdout;
 
 async function withStore<T>(config: Config, fn: (store: EventStore) => Promise<T>): Promise<T> {
-  const store = config.store === 'esdb'
-    ? await createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '' })
-    : new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
+  const store = await openStore(config);
   try {
     return await fn(store);
   } finally {

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import type { Config } from '../config.js';
-import { SqliteEventStore } from '../eventstore/sqlite.js';
-import { createEsdbEventStore } from '../eventstore/esdb.js';
+import { leasesFor, openStore } from '../main.js';
 import { nodeFromConfig } from '../gateways/fromConfig.js';
-import { createSqliteLeases } from '../settlement/leases.js';
+import { leaseTtlMsFor } from '../settlement/driver.js';
 import { reconcilePass, scanAllOrders } from '../settlement/reconciler.js';
 import type { Output } from './progress.js';
 
@@ -16,15 +14,13 @@ export async function runReconcileOnce(config: Config, out: Output): Promise<num
     out.write('reconcile needs RUSTCHAIN_NODE: the embedded sandbox node lives inside `serve` (use POST /admin/reconcile there)\n');
     return 2;
   }
-  const store = config.store === 'esdb'
-    ? await createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '' })
-    : new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
+  const store = await openStore(config);
   const node = nodeFromConfig(config, (alert) => out.write(`ALERT ${alert.code}: ${alert.message}\n`));
-  const leases = createSqliteLeases(join(config.dataDir, 'leases.db'));
+  const leases = leasesFor(config, store);
   try {
     const summary = await reconcilePass({
       store, node: node.gateway, leases, settleWindowSeconds: config.settleWindowSeconds,
-      leaseTtlMs: Math.max(60_000, config.nodeTimeoutMs * 16), stuckMs: config.settlementStuckMs,
+      leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), stuckMs: config.settlementStuckMs,
       now: () => new Date(), candidates: scanAllOrders({ store }),
     });
     out.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -43,6 +43,14 @@ export interface DriveResult {
 const MAX_STEPS_PER_DRIVE = 8;
 
 /**
+ * How long an order's lease lasts: one drive makes at most a dozen or so node calls, each bounded
+ * by the node timeout. Also how long a crashed holder can keep others waiting.
+ */
+export function leaseTtlMsFor(nodeTimeoutMs: number): number {
+  return Math.max(60_000, nodeTimeoutMs * 16);
+}
+
+/**
  * Drives one order: pick the due external step, perform it with its idempotency key, append the
  * result with the expected version, and repeat until nothing is due or an outcome stays unknown.
  * Safe to run twice at once: the order's lease lets one driver at a time call the node, and every
