@@ -1,13 +1,11 @@
 import type { Database as Db } from 'better-sqlite3';
-import { isTerminal, type OrderStatus } from '../aggregates/order/state.js';
+import { IN_FLIGHT_STATUSES, isTerminal, type OrderStatus } from '../aggregates/order/state.js';
 import { recordedAtOf } from './eventSource.js';
 import { toMs, type FoldedBatch } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
 
-/** Statuses where an external step is due; the driver owns them while their last event is fresh. */
-export const IN_FLIGHT_STATUSES: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
 const IN_FLIGHT_SQL = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /**

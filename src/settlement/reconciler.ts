@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState, type OrderStatus } from '../aggregates/order/index.js';
+import { IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { driveOrder, type DriverDeps } from './driver.js';
@@ -27,7 +27,6 @@ export interface ReconcilerDeps extends DriverDeps {
   readonly escrowWatch?: () => Promise<readonly string[]>;
 }
 
-const IN_FLIGHT: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
 
 /**
  * One reconciler pass: expire what is past its deadline, resume in-flight orders whose last event
@@ -106,7 +105,7 @@ function isPastDeadline(state: OrderState, now: Date): boolean {
 function isDue(state: OrderState, now: Date, stuckMs: number): boolean {
   // A queued payout is only looked up, which changes nothing at the node: do it every pass.
   if (state.status === 'payout_pending') return true;
-  if (!IN_FLIGHT.includes(state.status)) return false;
+  if (!IN_FLIGHT_STATUSES.includes(state.status)) return false;
   const lastEventMs = state.updatedAt === null ? 0 : Date.parse(state.updatedAt);
   return now.getTime() - lastEventMs >= stuckMs;
 }
@@ -118,7 +117,7 @@ function count(summary: ReconcileSummary, before: OrderState, after: OrderState)
   if (before.status === 'settling' && after.status === 'matched') summary.reverted += 1;
   if (before.escrow.status !== 'refunded' && after.escrow.status === 'refunded') summary.refunded += 1;
   if (before.escrow.status === 'locking' && after.escrow.status === 'locked') summary.locked += 1;
-  if (IN_FLIGHT.includes(after.status) || after.status === 'settlement_recovery') summary.left += 1;
+  if (IN_FLIGHT_STATUSES.includes(after.status) || after.status === 'settlement_recovery') summary.left += 1;
 }
 
 /** Candidates by scanning every order stream: for the CLI and tests, where no work queue runs. */

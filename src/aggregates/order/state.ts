@@ -16,6 +16,8 @@ export type OrderStatus =
   | 'rejected';
 
 export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'cancelled', 'expired', 'rejected'];
+/** Statuses where an external step is due: the driver owns them while their last event is fresh. */
+export const IN_FLIGHT_STATUSES: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
 export const ORDER_STATUSES: readonly OrderStatus[] = [
   'escrow_pending', 'open', 'matching', 'matched', 'settling', 'payout_pending',
   'settlement_recovery', 'refund_pending', 'completed', 'cancelled', 'expired', 'rejected',
