@@ -15,6 +15,7 @@ import type { Leases } from '../settlement/leases.js';
 import { handleOrderCommand, VersionMismatch, type CommandContext } from './handleCommand.js';
 import { loadOrder } from './loadOrder.js';
 import { recordSignatureUse } from './signatures.js';
+import { parkIfEscrowGone } from '../settlement/escrowWatch.js';
 
 export interface LedgerDeps {
   readonly store: EventStore;
@@ -105,21 +106,6 @@ export function createLedger(deps: LedgerDeps) {
     return canonicalWallet(wallet);
   }
 
-  /**
-   * Before anyone takes a sell order, its maker's escrow must still be at the node: a seller who
-   * cancelled the job there must not get a buyer to fund the quote leg. A missing or ended job parks
-   * the order in recovery (the match is then refused); a look-up that fails lets the match go on,
-   * since the release checks the job again before any RTC moves.
-   */
-  async function parkIfEscrowGone(orderId: string, state: OrderState, ctx: CommandContext): Promise<void> {
-    if (state.status !== 'open' || state.escrow.status !== 'locked' || state.escrow.jobId === null) return;
-    const lookup = await deps.node.getJob(state.escrow.jobId);
-    if (lookup.kind !== 'ok' || lookup.value?.status === 'open') return;
-    const status = lookup.value?.status ?? 'missing';
-    await handleOrderCommand(deps.store, orderId, { type: 'RequireRecovery', reason: `escrow_job_${status}`, detail: `the escrow job is ${status} at the node` }, ctx)
-      .catch(() => undefined);
-  }
-
   async function commandThenDrive(orderId: string, command: OrderCommand, ctx: CommandContext, req: RequestContext, mode: DriveMode, htlcSecret: string | null = null): Promise<OrderResult> {
     const decided = await handleOrderCommand(deps.store, orderId, command, ctx, { ifMatchVersion: req.ifMatchVersion, maxAttempts: 5 });
     const driven = await driveOrder(driverDeps, orderId, ctx, mode);
@@ -152,7 +138,8 @@ export function createLedger(deps: LedgerDeps) {
       const bound = { eth_address: input.ethAddress ?? '', htlc_hash: input.htlcHash ?? '' };
       const taker = await authenticate('match_order', orderId, input.wallet, bound, input.walletAuth, req);
       const current = await loadOrder(deps.store, orderId);
-      await parkIfEscrowGone(orderId, current.state, context(req, taker));
+      // Before anyone takes a sell order, its maker's escrow must still be at the node.
+      await parkIfEscrowGone(deps, orderId, current.state, context(req, taker));
       // The taker of a buy order sells: without a hash of their own, they get a generated preimage.
       const generated = current.state.side === 'buy' && input.htlcHash === null ? generatePreimage() : null;
       const command: OrderCommand = {

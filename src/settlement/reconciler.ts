@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
+import { decide, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { driveOrder, type DriverDeps } from './driver.js';
+import { parkIfEscrowGone } from './escrowWatch.js';
 
 export interface ReconcileSummary {
   examined: number;
@@ -50,13 +51,12 @@ export async function reconcilePass(deps: ReconcilerDeps): Promise<ReconcileSumm
 
 async function reconcileOrder(deps: ReconcilerDeps, orderId: string, state: OrderState, ctx: CommandContext, summary: ReconcileSummary): Promise<OrderState> {
   const now = deps.now();
-  if (isPastDeadline(state, now)) {
+  // The decider owns the deadlines: asking it (pure, no I/O) says whether expiry is due at all.
+  if (decide({ type: 'ExpireOrder', now }, state).length > 0) {
     const expired = await handleOrderCommand(deps.store, orderId, { type: 'ExpireOrder', now }, ctx).catch(() => null);
-    if (expired && expired.written.length > 0) {
-      summary.expired += 1;
-      return (await driveOrder(deps, orderId, ctx, 'inline')).state;
-    }
-    return state;
+    if (expired === null) return state;
+    if (expired.written.some((e) => e.type === 'OrderExpired')) summary.expired += 1;
+    return (await driveOrder(deps, orderId, ctx, 'inline')).state;
   }
   if (state.status === 'settlement_recovery') return recoverByLookup(deps, orderId, state, ctx);
   if (!isDue(state, now, deps.stuckMs)) return state;
@@ -78,28 +78,11 @@ async function recoverByLookup(deps: ReconcilerDeps, orderId: string, state: Ord
   return (await driveOrder(deps, orderId, ctx, 'resume')).state;
 }
 
-/**
- * Looks the escrow of matched orders up (a GET: no effect at the node). A job that is no longer
- * open was cancelled or expired behind the ledger's back: the order is parked in recovery, so the
- * buyer is told before funding or waiting on the quote leg, and an operator sees it.
- */
+/** The sample of matched orders whose escrow this pass looks up (see parkIfEscrowGone). */
 async function watchEscrows(deps: ReconcilerDeps, ctx: CommandContext): Promise<void> {
   for (const orderId of (await deps.escrowWatch?.()) ?? []) {
-    const { state } = await loadOrder(deps.store, orderId);
-    if (state.status !== 'matched' || state.escrow.status !== 'locked' || state.escrow.jobId === null) continue;
-    const lookup = await deps.node.getJob(state.escrow.jobId);
-    if (lookup.kind !== 'ok' || lookup.value?.status === 'open') continue;
-    const status = lookup.value?.status ?? 'missing';
-    const command = { type: 'RequireRecovery' as const, reason: `escrow_job_${status}`, detail: `the escrow job is ${status} at the node` };
-    await handleOrderCommand(deps.store, orderId, command, ctx).catch(() => undefined);
+    await parkIfEscrowGone(deps, orderId, (await loadOrder(deps.store, orderId)).state, ctx);
   }
-}
-
-function isPastDeadline(state: OrderState, now: Date): boolean {
-  const t = now.getTime();
-  if (state.status === 'open') return state.expiresAt !== null && t >= Date.parse(state.expiresAt);
-  if (state.status === 'matched') return state.settleBy !== null && t >= Date.parse(state.settleBy);
-  return false;
 }
 
 function isDue(state: OrderState, now: Date, stuckMs: number): boolean {
