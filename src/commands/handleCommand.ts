@@ -21,6 +21,11 @@ export interface CommandOptions {
   readonly ifMatchVersion?: bigint;
   /** How many times a lost append race re-reads and re-decides before giving up. */
   readonly maxAttempts?: number;
+  /**
+   * The order as the caller just read it, used for the first attempt instead of reading it again.
+   * Safe even if it is stale: the append carries its version, and a lost race re-reads.
+   */
+  readonly loaded?: LoadedOrder;
 }
 
 export interface CommandOutcome {
@@ -60,7 +65,7 @@ export async function handleOrderCommand(
 ): Promise<CommandOutcome> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
-    const loaded = await loadOrder(store, orderId);
+    const loaded = attempt === 1 && options.loaded !== undefined ? options.loaded : await loadOrder(store, orderId);
     if (options.ifMatchVersion !== undefined && options.ifMatchVersion !== loaded.version) {
       throw new VersionMismatch(options.ifMatchVersion, loaded.version);
     }

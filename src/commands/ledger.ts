@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   canonicalWallet,
+  dueStep,
   type OrderCommand,
   type OrderState,
   type Pair,
@@ -13,7 +14,7 @@ import type { NodeGateway } from '../gateways/node.js';
 import { driveOrder, type DriveMode, type DriverDeps } from '../settlement/driver.js';
 import type { Leases } from '../settlement/leases.js';
 import { handleOrderCommand, VersionMismatch, type CommandContext } from './handleCommand.js';
-import { loadOrder } from './loadOrder.js';
+import { loadOrder, type LoadedOrder } from './loadOrder.js';
 import { recordSignatureUse } from './signatures.js';
 import { parkIfEscrowGone } from '../settlement/escrowWatch.js';
 
@@ -106,8 +107,13 @@ export function createLedger(deps: LedgerDeps) {
     return canonicalWallet(wallet);
   }
 
-  async function commandThenDrive(orderId: string, command: OrderCommand, ctx: CommandContext, req: RequestContext, mode: DriveMode, htlcSecret: string | null = null): Promise<OrderResult> {
-    const decided = await handleOrderCommand(deps.store, orderId, command, ctx, { ifMatchVersion: req.ifMatchVersion, maxAttempts: 5 });
+  async function commandThenDrive(
+    orderId: string, command: OrderCommand, ctx: CommandContext, req: RequestContext, mode: DriveMode,
+    htlcSecret: string | null = null, loaded?: LoadedOrder,
+  ): Promise<OrderResult> {
+    const decided = await handleOrderCommand(deps.store, orderId, command, ctx, { ifMatchVersion: req.ifMatchVersion, maxAttempts: 5, loaded });
+    // Nothing external is due (a buy placed, a sell matched): no lease to take, no second read.
+    if (dueStep(decided.state) === null) return { state: decided.state, version: decided.version, position: decided.position, htlcSecret };
     const driven = await driveOrder(driverDeps, orderId, ctx, mode);
     return { state: driven.state, version: driven.version, position: driven.position ?? decided.position, htlcSecret };
   }
@@ -147,7 +153,7 @@ export function createLedger(deps: LedgerDeps) {
         htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null,
         settleWindowSeconds: deps.settleWindowSeconds, now: deps.now(),
       };
-      return commandThenDrive(orderId, command, context(req, taker), req, 'inline', generated?.secretHex ?? null);
+      return commandThenDrive(orderId, command, context(req, taker), req, 'inline', generated?.secretHex ?? null, current);
     },
 
     async cancelOrder(orderId: string, input: CancelOrderRequest, req: RequestContext): Promise<OrderResult> {
