@@ -18,7 +18,8 @@ import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
 import { dueWork, matchedSample, recoveryList } from './projections/workQueue.js';
-import { leaseTtlMsFor } from './settlement/driver.js';
+import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
+import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
@@ -42,9 +43,10 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
   const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();
-  const driverDeps = { store, node: node.gateway, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs) };
+  // Inline drives and reconciler passes alike report their node calls to the metrics.
+  const driverDeps = driverDepsFor(config, store, node.gateway, leases, metrics.onStep);
   const ledger = createLedger({
-    ...driverDeps, secretBox, now, onStep: metrics.onStep,
+    ...driverDeps, secretBox, now,
     onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
   });
 
@@ -98,12 +100,17 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   });
   log.info({ url, store: store.name, node: node.sandbox ? 'embedded sandbox' : withoutUserinfo(config.rustchainNode) }, 'otc-ledger listening');
 
+  let closing: Promise<void> | null = null;
   return {
     app, url, ledger, store, sandbox: node.sandbox,
-    async close() {
-      await closeApp();
-      await reconciler.stop();
-      await closeStores();
+    // Closing twice (a signal during a shutdown, a test's clean-up) waits for the same shutdown.
+    close() {
+      closing ??= (async () => {
+        await closeApp();
+        await reconciler.stop();
+        await closeStores();
+      })();
+      return closing;
     },
   };
 }
@@ -118,7 +125,8 @@ function withoutUserinfo(url: string | null): string | null {
 }
 
 const RECONCILE_BATCH = 500;
-const ESCROW_WATCH_PER_PASS = 100;
+/** Matched orders whose escrow job one reconciler pass looks up. */
+export const ESCROW_WATCH_PER_PASS = 100;
 
 /**
  * Graceful shutdown with keep-alive clients: fastify closes the connections idle when close()
@@ -150,6 +158,11 @@ function gracefulClose(app: FastifyInstance): () => Promise<void> {
  */
 export function leasesFor(config: Config, store: EventStore): Leases {
   return config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'));
+}
+
+/** What every driver of this installation needs, whether it runs inline, in the reconciler or the CLI. */
+export function driverDepsFor(config: Config, store: EventStore, node: NodeGateway, leases: Leases, onStep?: DriverDeps['onStep']): DriverDeps {
+  return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep };
 }
 
 /** The configured event store: SQLite in the data dir, or EventStoreDB. */

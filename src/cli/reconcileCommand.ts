@@ -1,7 +1,10 @@
 import type { Config } from '../config.js';
-import { leasesFor, openStore } from '../main.js';
+import { driverDepsFor, ESCROW_WATCH_PER_PASS, leasesFor, openStore } from '../main.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openReadDb } from '../projections/registry.js';
+import { matchedSample } from '../projections/workQueue.js';
 import { nodeFromConfig } from '../gateways/fromConfig.js';
-import { leaseTtlMsFor } from '../settlement/driver.js';
 import { reconcilePass, scanAllOrders } from '../settlement/reconciler.js';
 import type { Output } from './progress.js';
 
@@ -17,15 +20,21 @@ export async function runReconcileOnce(config: Config, out: Output): Promise<num
   const store = await openStore(config);
   const node = nodeFromConfig(config, (alert) => out.write(`ALERT ${alert.code}: ${alert.message}\n`));
   const leases = leasesFor(config, store);
+  // The matched orders whose escrow to look up come from the server's read models, when it has run.
+  const readDbPath = join(config.dataDir, 'read.db');
+  const readDb = existsSync(readDbPath) ? openReadDb(readDbPath, { readonly: true }) : null;
   try {
     const summary = await reconcilePass({
-      store, node: node.gateway, leases, settleWindowSeconds: config.settleWindowSeconds,
-      leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), stuckMs: config.settlementStuckMs,
-      now: () => new Date(), candidates: scanAllOrders({ store }),
+      ...driverDepsFor(config, store, node.gateway, leases),
+      stuckMs: config.settlementStuckMs,
+      now: () => new Date(),
+      candidates: scanAllOrders({ store }),
+      escrowWatch: async () => (readDb === null ? [] : matchedSample(readDb, ESCROW_WATCH_PER_PASS)),
     });
     out.write(`${JSON.stringify(summary, null, 2)}\n`);
     return 0;
   } finally {
+    readDb?.close();
     leases.close();
     await node.gateway.close();
     await store.close();

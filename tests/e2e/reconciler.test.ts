@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import type { RunningLedger } from '../../src/main.js';
+import { baseEnv, generateWallet, get, placeSellBody, post, startFromEnv, tempDir } from './support.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function sharedNode(): Promise<SandboxServer> {
+  const sandbox = await startSandboxServer({ node: new SandboxNode({ autoConfirm: 'immediate' }) });
+  cleanups.push(() => sandbox.close());
+  return sandbox;
+}
+
+async function start(dataDir: string, sandbox: SandboxServer, extra: Record<string, string> = {}): Promise<RunningLedger> {
+  const running = await startFromEnv(baseEnv(dataDir, {
+    RUSTCHAIN_NODE: sandbox.url, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY, LEDGER_SETTLEMENT_STUCK_MS: '0', ...extra,
+  }));
+  cleanups.push(() => running.close());
+  return running;
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const value = await read();
+    if (done(value)) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+describe('the reconciler as the service runs it', () => {
+  it('runs a pass at start that finishes a lock left pending, and its node calls reach /metrics', async () => {
+    const dir = tempDir('reconcile-start');
+    cleanups.push(() => dir.remove());
+    const sandbox = await sharedNode();
+    const seller = generateWallet();
+    sandbox.node.fund(seller.wallet, 1_000_000_000n);
+
+    // A first run whose lock answer is lost: the order waits in escrow_pending.
+    sandbox.node.injectFault('POST /agent/jobs', 'error_500', 1);
+    const first = await start(dir.path, sandbox);
+    const placed = await post(first.url, '/api/orders', placeSellBody(seller));
+    expect(placed.status).toBe(202);
+    const orderId = placed.body.order.order_id as string;
+    await first.close();
+
+    // A second run on the same data dir, with no timer (interval 0): only the pass at start.
+    const second = await start(dir.path, sandbox);
+    const order = await until(() => get(second.url, `/api/orders/${orderId}`), (a) => a.body.order?.status === 'open', 'the pass at start');
+    expect(order.body.order.escrow.status).toBe('locked');
+    expect(sandbox.node.jobs().filter((j) => j.title.includes(orderId))).toHaveLength(1);
+    // The second run served no command: every node call it counted is the reconciler's.
+    const metrics = await get(second.url, '/metrics');
+    expect(String(metrics.body.raw)).toMatch(/otc_ledger_node_calls_total\{step="lock",outcome="ok"\} 1/);
+  });
+});
