@@ -37,7 +37,9 @@ const ConfigSchema = z.object({
   LEDGER_TRUST_PROXY: flag.default(false),
   LEDGER_RECONCILE_INTERVAL_MS: int(0, 86_400_000).default(10_000),
   LEDGER_SETTLEMENT_STUCK_MS: int(0, 86_400_000).default(120_000),
-  LEDGER_SETTLE_WINDOW_SECONDS: int(60, 2_592_000).default(86_400),
+  // At most 30 days less two hours: longer, and not even a one-hour order's escrow would fit the
+  // node's 30-day job cap, so every order would be refused.
+  LEDGER_SETTLE_WINDOW_SECONDS: int(60, 2_584_800).default(86_400),
   LEDGER_MAX_ORDER_RTC: z
     .string()
     .default('10000')

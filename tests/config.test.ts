@@ -47,6 +47,8 @@ describe('configuration from the environment', () => {
     [{ LEDGER_MAX_ORDER_RTC: '1.0000001' }, 'LEDGER_MAX_ORDER_RTC must be a positive RTC amount'],
     [{ RUSTCHAIN_ALLOW_INSECURE: 'maybe' }, 'RUSTCHAIN_ALLOW_INSECURE must be 0 or 1'],
     [{ RUSTCHAIN_NODE: 'not a url' }, 'RUSTCHAIN_NODE'],
+    // Longer, and not even a one-hour order's escrow would fit the node's 30-day cap.
+    [{ LEDGER_SETTLE_WINDOW_SECONDS: '2584801' }, 'LEDGER_SETTLE_WINDOW_SECONDS must be an integer from 60 to 2584800'],
   ])('stops start-up with one line naming the variable: %o', (env, expected) => {
     const message = errorOf(env);
     expect(message).toContain(expected);

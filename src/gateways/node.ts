@@ -60,6 +60,9 @@ export interface PendingTransfer {
 /** The title that makes an escrow job findable after a lock whose outcome was lost. */
 export const escrowJobTitle = (orderId: string, party: 'maker' | 'taker'): string => `OTC Escrow ${orderId} ${party}`;
 
+/** The longest TTL the node keeps an escrow job for, in seconds (30 days). */
+export const MAX_JOB_TTL_SECONDS = 2_592_000;
+
 /** The node-side wallet that claims escrow jobs and pays buyers out. */
 export const BRIDGE_WORKER_WALLET = 'otc_bridge_worker';
 

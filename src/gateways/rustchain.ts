@@ -3,7 +3,7 @@
  * bodies of rustchain-node.md. Amounts go out as floats the node reads back exactly (nodeAmounts.ts)
  * and come back in micro-RTC; every failure is an outcome (rustchainClient.ts), never an exception.
  */
-import { BRIDGE_WORKER_WALLET, escrowJobTitle } from './node.js';
+import { BRIDGE_WORKER_WALLET, escrowJobTitle, MAX_JOB_TTL_SECONDS } from './node.js';
 import type { EscrowJob, LockEscrowRequest, NodeGateway, NodeOutcome, TransferRequest, TransferResult } from './node.js';
 import { toNodeRtc } from './nodeAmounts.js';
 import { createUndiciTransport } from './transport.js';
@@ -23,7 +23,6 @@ import {
 export type { NodeAlert } from './rustchainClient.js';
 
 /** The node caps a job's TTL at 30 days and silently clamps anything longer; we refuse instead. */
-export const MAX_JOB_TTL_SECONDS = 2_592_000;
 /** The node's own page cap for `GET /agent/jobs`; a bigger page would look "short" and end the scan early. */
 const NODE_JOB_PAGE_MAX = 100;
 const DEFAULT_FIND_MAX_PAGES = 30;

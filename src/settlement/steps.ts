@@ -1,5 +1,5 @@
 import type { DueStep, OrderCommand, OrderState } from '../aggregates/order/index.js';
-import { escrowJobTitle, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
+import { escrowJobTitle, MAX_JOB_TTL_SECONDS, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
 import { releaseEscrow } from './release.js';
 
 /** What one external step produced: result commands to append, and whether to go on driving. */
@@ -13,10 +13,17 @@ export interface StepDeps {
   readonly node: NodeGateway;
 }
 
+/** How long the escrow outlives the order's settle window, so it never expires under a live order. */
+const ESCROW_MARGIN_SECONDS = 3600;
+
 /** The node keeps an escrow job this long: order TTL + settle window + an hour, within its cap. */
-export const MAX_JOB_TTL_SECONDS = 2_592_000;
 export function escrowTtlSeconds(orderTtlSeconds: number, settleWindowSeconds: number): number {
-  return Math.min(orderTtlSeconds + settleWindowSeconds + 3600, MAX_JOB_TTL_SECONDS);
+  return Math.min(orderTtlSeconds + settleWindowSeconds + ESCROW_MARGIN_SECONDS, MAX_JOB_TTL_SECONDS);
+}
+
+/** The longest order TTL whose escrow still fits the node's cap uncut: the inverse of the above. */
+export function maxOrderTtlSecondsFor(settleWindowSeconds: number): number {
+  return MAX_JOB_TTL_SECONDS - settleWindowSeconds - ESCROW_MARGIN_SECONDS;
 }
 
 export async function runStep(

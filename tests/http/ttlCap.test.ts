@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { maxTtlSecondsFor, placeOrderBody } from '../../src/http/schemas/orders.js';
-import { escrowTtlSeconds, MAX_JOB_TTL_SECONDS } from '../../src/settlement/steps.js';
+import { MAX_JOB_TTL_SECONDS } from '../../src/gateways/node.js';
+import { escrowTtlSeconds } from '../../src/settlement/steps.js';
 
 describe('order TTL cap: the escrow must outlive the order and its settle window', () => {
   it('is api.md\'s 2,502,000 s with the default 24 h settle window', () => {

@@ -35,6 +35,18 @@ describe('placing a sell order locks the seller\'s escrow first', () => {
     expect(await eventTypes(placed.state.orderId as string)).toEqual(['OrderPlaced', 'EscrowLocked']);
   });
 
+  it('asks the node to keep the escrow for the order TTL + settle window + an hour, for maker and taker locks', async () => {
+    const sell = await trader(h).place(h.seller, 'sell', { ttlSeconds: 3600 });
+    const buy = await trader(h).place(h.buyer, 'buy', { ttlSeconds: 7200 });
+    await trader(h).match(h.seller, buy.state.orderId as string);
+    const ttlOf = (orderId: string) => {
+      const job = jobOf(orderId);
+      return job ? job.expiresAt - job.createdAt : null;
+    };
+    expect(ttlOf(sell.state.orderId as string)).toBe(3600 + 86_400 + 3600);
+    expect(ttlOf(buy.state.orderId as string)).toBe(7200 + 86_400 + 3600);
+  });
+
   it('rejects the order when the node refuses the lock', async () => {
     h.fault('POST /agent/jobs', 'reject_400');
     const placed = await trader(h).place(h.seller, 'sell');

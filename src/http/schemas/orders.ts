@@ -1,3 +1,4 @@
+import { maxOrderTtlSecondsFor } from '../../settlement/steps.js';
 import { z } from 'zod';
 import type { Pair } from '../../aggregates/order/events.js';
 import { MICRO_PER_RTC, NANO_PER_QUOTE, QUOTE_DECIMALS, RTC_DECIMALS } from '../../aggregates/order/money.js';
@@ -25,8 +26,6 @@ export const MAX_PRICE_NANO_QUOTE = 1000n * NANO_PER_QUOTE;
 export const DEFAULT_TTL_SECONDS = 604_800;
 
 export const MAX_TTL_SECONDS = 2_502_000;
-/** The node keeps an escrow job at most this long. */
-const MAX_ESCROW_TTL_SECONDS = 2_592_000;
 
 /**
  * An order's TTL is capped so that its escrow (order TTL + settle window + an hour) still fits the
@@ -34,7 +33,7 @@ const MAX_ESCROW_TTL_SECONDS = 2_592_000;
  * 24 h settle window the cap is api.md's 2,502,000 s; a longer window lowers it.
  */
 export function maxTtlSecondsFor(settleWindowSeconds: number): number {
-  return Math.min(MAX_TTL_SECONDS, MAX_ESCROW_TTL_SECONDS - settleWindowSeconds - 3600);
+  return Math.min(MAX_TTL_SECONDS, maxOrderTtlSecondsFor(settleWindowSeconds));
 }
 
 const ttlField = (maxTtlSeconds: number) => z
