@@ -2,6 +2,7 @@ import { OrderRefused } from '../aggregates/order/errors.js';
 import { VersionMismatch } from '../commands/handleCommand.js';
 import { WalletAuthError } from '../crypto/walletAuth.js';
 import { VersionConflict } from '../eventstore/types.js';
+import { RebuildBusy } from '../projections/rebuildLease.js';
 
 /**
  * The one table from error codes to HTTP statuses. Validation codes not listed are 400; anything
@@ -42,6 +43,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
 
 /** Sentences for the codes the HTTP layer itself produces; domain errors bring their own. */
 const MESSAGES: Readonly<Record<string, string>> = {
+  escrow_lock_failed: 'the node refused to lock the seller\'s escrow',
+  escrow_release_failed: 'the node refused to release the escrow; nothing moved, confirm again',
+  settlement_recovery: 'the escrow was released but the payout failed or is unknown; an operator will finish it',
   invalid_json: 'the body must be a JSON object',
   side_invalid: 'side must be "buy" or "sell"',
   pair_unsupported: 'pair must be one of RTC/USDC, RTC/ETH, RTC/ERG',
@@ -138,7 +142,7 @@ export function toErrorReply(error: unknown): ErrorReply {
     // Fastify's other request-level refusals (bad URL encoding, bad headers): a client error, never a 500.
     return reply('bad_request', 'the request could not be read', {}, shaped.statusCode);
   }
-  if ((error as { name?: unknown } | null)?.name === 'RebuildBusy') return reply('rebuild_in_progress', 'a rebuild of this projection is already running');
+  if (error instanceof RebuildBusy) return reply(error.code, 'a rebuild of this projection is already running');
   return reply('internal_error', messageOf('internal_error'), {}, 500);
 }
 

@@ -1,7 +1,7 @@
 import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
 import type { Ledger, OrderResult } from '../commands/ledger.js';
 import { toOrderResource, type OrderResource } from '../views/orderResource.js';
-import { messageOf } from './errorMap.js';
+import { messageOf, statusOfCode } from './errorMap.js';
 
 /**
  * Turns a command's result into its HTTP answer. The outcome tables of api.md live here as data,
@@ -23,7 +23,8 @@ export const orderViewOf = (ledger: Ledger): OrderView => (state, version) =>
 export const etagOf = (version: bigint): string => `"${version}"`;
 
 interface Outcome {
-  readonly status: number;
+  /** The status of a success; a refusal's status comes from its error code (errorMap.ts). */
+  readonly status?: number;
   /** An error code for refusals that still carry the order (422, 502). */
   readonly error?: string;
   readonly retryable?: boolean;
@@ -33,14 +34,14 @@ interface Outcome {
 const PLACE: Partial<Record<OrderStatus, Outcome>> = {
   open: { status: 201 },
   escrow_pending: { status: 202 },
-  rejected: { status: 422, error: 'escrow_lock_failed' },
+  rejected: { error: 'escrow_lock_failed' },
 };
 
 const MATCH: Partial<Record<OrderStatus, Outcome>> = {
   matched: { status: 200 },
   matching: { status: 202 },
   // Only a refused lock of the taker's escrow takes a just-matched order back to open.
-  open: { status: 422, error: 'escrow_lock_failed' },
+  open: { error: 'escrow_lock_failed' },
 };
 
 const CONFIRM: Partial<Record<OrderStatus, Outcome>> = {
@@ -48,14 +49,8 @@ const CONFIRM: Partial<Record<OrderStatus, Outcome>> = {
   payout_pending: { status: 202, settled: false },
   // Release or payout outcome still unknown: the reconciler finishes it, like a queued payout.
   settling: { status: 202, settled: false },
-  matched: { status: 502, error: 'escrow_release_failed', retryable: true },
-  settlement_recovery: { status: 502, error: 'settlement_recovery', retryable: false },
-};
-
-const OUTCOME_MESSAGES: Readonly<Record<string, string>> = {
-  escrow_lock_failed: 'the node refused to lock the seller\'s escrow',
-  escrow_release_failed: 'the node refused to release the escrow; nothing moved, confirm again',
-  settlement_recovery: 'the escrow was released but the payout failed or is unknown; an operator will finish it',
+  matched: { error: 'escrow_release_failed', retryable: true },
+  settlement_recovery: { error: 'settlement_recovery', retryable: false },
 };
 
 function answer(result: OrderResult, view: OrderView, outcome: Outcome, extra: Record<string, unknown>): Answer {
@@ -63,11 +58,12 @@ function answer(result: OrderResult, view: OrderView, outcome: Outcome, extra: R
   const position = (result.position ?? 0n).toString();
   const etag = etagOf(result.version);
   if (outcome.error !== undefined) {
-    const message = OUTCOME_MESSAGES[outcome.error] ?? messageOf(outcome.error);
+    // Status and message of a refusal that still carries the order come from the one error map.
     const retryable = outcome.retryable === undefined ? {} : { retryable: outcome.retryable };
-    return { status: outcome.status, etag, body: { ok: false, error: outcome.error, message, ...retryable, order, position } };
+    const body = { ok: false, error: outcome.error, message: messageOf(outcome.error), ...retryable, order, position };
+    return { status: statusOfCode(outcome.error), etag, body };
   }
-  return { status: outcome.status, etag, body: { ok: true, ...extra, order, position } };
+  return { status: outcome.status ?? 200, etag, body: { ok: true, ...extra, order, position } };
 }
 
 const secretOf = (result: OrderResult): Record<string, unknown> => (result.htlcSecret === null ? {} : { htlc_secret: result.htlcSecret });
