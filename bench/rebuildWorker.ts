@@ -6,7 +6,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { orderHistory } from '../src/audit/replay.js';
+import { ORDER_STREAM_PREFIX } from '../src/aggregates/order/events.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { streamsWithPrefix } from '../src/eventstore/streams.js';
 import { projectionByName } from '../src/projections/all.js';
 import { rebuildProjection } from '../src/projections/rebuild.js';
 import { openReadDb } from '../src/projections/registry.js';
@@ -104,14 +106,8 @@ const orderIdAt = (streams: readonly string[], i: number): string => (streams[i 
 
 async function allOrderStreams(store: SqliteEventStore): Promise<string[]> {
   const names: string[] = [];
-  let after = 0n;
-  for (;;) {
-    const page = await store.listStreams('order-', after, 10_000);
-    for (const entry of page) names.push(entry.stream);
-    const last = page[page.length - 1];
-    if (last === undefined) return names;
-    after = last.position;
-  }
+  for await (const stream of streamsWithPrefix(store, ORDER_STREAM_PREFIX, 10_000)) names.push(stream);
+  return names;
 }
 
 async function main(argv: readonly string[]): Promise<StepResult> {

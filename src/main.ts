@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import { createLedger, type Ledger } from './commands/ledger.js';
 import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
+import { ORDER_STREAM_PREFIX } from './aggregates/order/events.js';
+import { SIGNATURE_STREAM_PREFIX } from './commands/signatures.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import type { EventStore } from './eventstore/types.js';
 import { nodeFromConfig } from './gateways/fromConfig.js';
@@ -167,7 +169,11 @@ export function driverDepsFor(config: Config, store: EventStore, node: NodeGatew
 
 /** The configured event store: SQLite in the data dir, or EventStoreDB. */
 export async function openStore(config: Config): Promise<EventStore> {
-  if (config.store === 'esdb') return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '' });
+  if (config.store === 'esdb') {
+    // The store follows only the ledger's own streams on $all; the domain names them.
+    const streamPrefixes = [ORDER_STREAM_PREFIX, SIGNATURE_STREAM_PREFIX];
+    return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '', streamPrefixes });
+  }
   return new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
 }
 

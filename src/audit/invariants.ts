@@ -30,10 +30,7 @@ const CLEAR_SECRET_KEYS = ['secret', 'preimage', 'htlc_secret'];
  */
 export function checkOrderStream(stream: string, events: readonly RecordedEvent[]): Finding[] {
   const scan: StreamScan = { stream, findings: [], jobs: new Map(), payoutConfirmations: [], releasedMicroRtc: 0n };
-  const chain = verifyChain(events);
-  if (!chain.ok) {
-    add(scan, 'hash_chain_broken', Number(chain.version), `${stream} v${chain.version}: ${chain.problem} (event ${chain.eventId})`);
-  }
+  scan.findings.push(...chainFindings(stream, events));
   let state: OrderState = initialState;
   for (const event of events) {
     const version = Number(event.version);
@@ -55,6 +52,14 @@ export function checkOrderStream(stream: string, events: readonly RecordedEvent[
   }
   finishScan(scan, state);
   return scan.findings;
+}
+
+/** Invariant 7 for one stream: its hash chain, with the first event that breaks it named. */
+export function chainFindings(stream: string, events: readonly RecordedEvent[]): Finding[] {
+  const chain = verifyChain(events);
+  if (chain.ok) return [];
+  const version = Number(chain.version);
+  return [{ kind: 'hash_chain_broken', stream, version, message: `${stream} v${chain.version}: ${chain.problem} (event ${chain.eventId})` }];
 }
 
 function add(scan: StreamScan, kind: FindingKind, version: number | undefined, message: string): void {

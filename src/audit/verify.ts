@@ -7,8 +7,8 @@ import { tradesProjection } from '../projections/trades.js';
 import { tableName, type Projection } from '../projections/types.js';
 import { compareReadModels } from './compareReadModels.js';
 import type { Finding } from './findings.js';
-import { checkOrderStream } from './invariants.js';
-import { verifyChain } from '../eventstore/hashChain.js';
+import { chainFindings, checkOrderStream } from './invariants.js';
+import { streamsWithPrefix } from '../eventstore/streams.js';
 import { SIGNATURE_STREAM_PREFIX } from '../commands/signatures.js';
 
 export type VerifyPhase = 'streams' | 'read_models';
@@ -28,19 +28,11 @@ export interface VerifyReport {
   readonly events: number;
 }
 
-const STREAM_PAGE = 1000;
-
-/** Every order stream's name, in order of creation, read page by page. */
+/** Every order stream's name, in order of creation. */
 async function listOrderStreams(store: EventStore): Promise<string[]> {
   const names: string[] = [];
-  let after = 0n;
-  for (;;) {
-    const page = await store.listStreams(ORDER_STREAM_PREFIX, after, STREAM_PAGE);
-    for (const entry of page) names.push(entry.stream);
-    const last = page[page.length - 1];
-    if (last === undefined || page.length < STREAM_PAGE) return names;
-    after = last.position;
-  }
+  for await (const stream of streamsWithPrefix(store, ORDER_STREAM_PREFIX)) names.push(stream);
+  return names;
 }
 
 /**
@@ -76,18 +68,10 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
 /** Invariant 7 for the signature streams too: each records one use and must verify. */
 async function checkSignatureChains(store: EventStore): Promise<Finding[]> {
   const findings: Finding[] = [];
-  for (let after = 0n; ; ) {
-    const page = await store.listStreams(SIGNATURE_STREAM_PREFIX, after, STREAM_PAGE);
-    for (const { stream } of page) {
-      const chain = verifyChain(await store.readStream(stream));
-      if (!chain.ok) {
-        findings.push({ kind: 'hash_chain_broken', stream, version: Number(chain.version), message: `${stream} v${chain.version}: ${chain.problem} (event ${chain.eventId})` });
-      }
-    }
-    const last = page[page.length - 1];
-    if (last === undefined || page.length < STREAM_PAGE) return findings;
-    after = last.position;
+  for await (const stream of streamsWithPrefix(store, SIGNATURE_STREAM_PREFIX)) {
+    findings.push(...chainFindings(stream, await store.readStream(stream)));
   }
+  return findings;
 }
 
 /** Invariant 6: every recorded trade belongs to an order whose payout was confirmed. */

@@ -82,7 +82,8 @@ async function runRebuild(options: RebuildOptions, lease: RebuildRow, owner: str
       continue;
     }
     position = applyRebuildBatch(applyBatch, cache, events, position);
-    options.onProgress?.(position, await store.headPosition());
+    // Only a watcher needs the head; on EventStoreDB asking for it is a read of its own.
+    if (options.onProgress) options.onProgress(position, await store.headPosition());
     await options.afterBatch?.(position);
   }
 }

@@ -1,11 +1,10 @@
 import type { Database as Db } from 'better-sqlite3';
+import { SIGNATURE_STREAM_PREFIX } from '../commands/signatures.js';
 import type { RecordedEvent } from '../eventstore/types.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
 
 /** Streams `sig-<hash>` record that a wallet signature was accepted once (replay protection). */
-export const SIGNATURE_STREAM_PREFIX = 'sig-';
-
 export const signaturesProjection: Projection = {
   name: 'signatures',
   version: 1,

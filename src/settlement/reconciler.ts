@@ -4,6 +4,7 @@ import { handleOrderCommand, type CommandContext } from '../commands/handleComma
 import { loadOrder } from '../commands/loadOrder.js';
 import { driveOrder, type DriverDeps } from './driver.js';
 import { parkIfEscrowGone } from './escrowWatch.js';
+import { streamsWithPrefix } from '../eventstore/streams.js';
 
 export interface ReconcileSummary {
   examined: number;
@@ -107,12 +108,9 @@ function count(summary: ReconcileSummary, before: OrderState, after: OrderState)
 export function scanAllOrders(deps: Pick<ReconcilerDeps, 'store'>, maxOrders = 100_000): CandidateSource {
   return async () => {
     const ids: string[] = [];
-    let after = 0n;
-    while (ids.length < maxOrders) {
-      const page = await deps.store.listStreams(ORDER_STREAM_PREFIX, after, 1000);
-      if (page.length === 0) break;
-      for (const entry of page) ids.push(orderIdFromStream(entry.stream));
-      after = page[page.length - 1]?.position ?? after;
+    for await (const stream of streamsWithPrefix(deps.store, ORDER_STREAM_PREFIX)) {
+      if (ids.length >= maxOrders) break;
+      ids.push(orderIdFromStream(stream));
     }
     return ids;
   };
