@@ -1,9 +1,8 @@
 import { orderStream } from '../aggregates/order/events.js';
 import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
-import { foldRecorded } from '../commands/loadOrder.js';
 import { verifyChain } from '../eventstore/hashChain.js';
 import type { EventStore, JsonObject, JsonValue, RecordedEvent } from '../eventstore/types.js';
-import { foldStep } from '../projections/orderFold.js';
+import { foldStep, type StoredState } from '../projections/orderFold.js';
 import { initialState } from '../aggregates/order/state.js';
 
 export interface HistoryEntry {
@@ -41,17 +40,26 @@ function redactValue(value: JsonValue): JsonValue {
   return value;
 }
 
+/**
+ * The state after each event, folded the way the read models fold it: an event after the order
+ * ended, or one that cannot be read, leaves the state as it was. History and `at_version` both use
+ * it, so they can never disagree, and a tampered stream is shown rather than failing.
+ */
+function statesAfter(events: readonly RecordedEvent[]): OrderState[] {
+  let prior: StoredState | null = null;
+  return events.map((event) => {
+    const step = foldStep(event, prior);
+    if (step !== null) prior = { state: step.after, version: event.version };
+    return prior?.state ?? initialState;
+  });
+}
+
 /** The timeline of one order's stream, oldest first, with the status after each event. */
 export function historyOf(orderId: string, events: readonly RecordedEvent[]): OrderHistory {
   const chain = verifyChain(events);
-  let state: OrderState = initialState;
-  let prior: { state: OrderState; version: bigint } | null = null;
-  const entries = events.map((event): HistoryEntry => {
-    const step = foldStep(event, prior);
-    if (step !== null) {
-      state = step.after;
-      prior = { state, version: event.version };
-    }
+  const states = statesAfter(events);
+  const entries = events.map((event, i): HistoryEntry => {
+    const state = states[i] ?? initialState;
     return {
       version: Number(event.version),
       type: event.type,
@@ -85,8 +93,8 @@ export function orderAt(events: readonly RecordedEvent[], version: bigint): Orde
   if (version < 1n) return { kind: 'invalid_version' };
   const latest = events[events.length - 1]?.version ?? 0n;
   if (version > latest) return { kind: 'beyond_stream', latestVersion: latest };
-  const loaded = foldRecorded(events.filter((e) => e.version <= version));
-  return { kind: 'found', state: loaded.state, version: loaded.version };
+  const upTo = events.filter((e) => e.version <= version);
+  return { kind: 'found', state: statesAfter(upTo).at(-1) ?? initialState, version };
 }
 
 /** orderAt for a stored order; null when the order does not exist at all. */
