@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confirmBody, json, matchedSell, placeBody, placeSell, startHttpHarness, type HttpHarness } from '../support/httpHarness.js';
+import { ADMIN_TOKEN, confirmBody, json, matchedSell, placeBody, placeSell, startHttpHarness, type HttpHarness } from '../support/httpHarness.js';
 
 let h: HttpHarness;
 let lastPosition = '0';
@@ -128,5 +128,35 @@ describe('GET /api/orders and expiry', () => {
     h.clock.nowMs += 3600_000;
     expect(await listed('open')).not.toContain(orderId);
     expect(await listed('all')).toContain(orderId);
+  });
+});
+
+// Last too: it moves the clock past every deadline, which the tests above do not expect.
+describe('GET requests never change state and never call the node', () => {
+  it('leaves the log and the node untouched on every GET route, even with orders past their deadlines and in flight', async () => {
+    // In flight and parked, besides the open orders and trades built above.
+    h.fault('POST /agent/jobs', 'error_500');
+    const pending = await h.post('/api/orders', placeBody(h, h.seller, { side: 'sell' }));
+    expect(json(pending).order.status).toBe('escrow_pending');
+    const { orderId, secret } = await matchedSell(h);
+    h.fault('POST /wallet/transfer', 'reject_400');
+    expect(json(await h.post(`/api/orders/${orderId}/confirm`, confirmBody(h, h.seller, orderId, secret))).error).toBe('settlement_recovery');
+    h.clock.nowMs += 40 * 86_400_000; // past every expires_at and settle_by
+    await h.runner.catchUp();
+
+    const head = await h.store.headPosition();
+    const nodeCalls = JSON.stringify(h.node.snapshot().request_counts);
+    const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const anOrder = json(pending).order.order_id as string;
+    for (const url of [
+      '/api/orders', '/api/orders?status=all', `/api/orders/${anOrder}`, `/api/orders/${orderId}/history`,
+      `/api/orders/${orderId}/history?at_version=2`, '/api/orderbook', '/api/trades', '/api/stats',
+      '/health', '/ready', '/metrics', '/openapi.json',
+    ]) {
+      expect((await h.get(url)).statusCode, url).toBeLessThan(500);
+    }
+    for (const url of ['/admin/recovery', '/admin/projections']) expect((await h.get(url, auth)).statusCode, url).toBe(200);
+    expect(await h.store.headPosition()).toBe(head);
+    expect(JSON.stringify(h.node.snapshot().request_counts)).toBe(nodeCalls);
   });
 });

@@ -222,3 +222,30 @@ describe('the reconciler watches matched orders\' escrow', () => {
     expect((await h.ledger.getOrder(orderId))?.version).toBe(before);
   });
 });
+
+describe('confirm after settle_by (docs/DECISIONS.md)', () => {
+  it('is accepted until the expiry is recorded: the seller who claimed the quote leg can still release', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.clock.nowMs += 86_400_000 + 1000;
+    const done = await trader(h).confirm(h.seller, orderId, secret);
+    expect(done.state.status).toBe('completed');
+    expect((await h.reconcile(120_000)).expired).toBe(0);
+  });
+
+  it('races the reconciler\'s expiry with exactly one winner: never a claim and a refund both', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    h.clock.nowMs += 86_400_000 + 1000;
+    const [confirm] = await Promise.allSettled([trader(h).confirm(h.seller, orderId, secret), h.reconcile(120_000)]);
+    const types = await eventTypes(orderId);
+    const state = (await h.ledger.getOrder(orderId))?.state;
+    if (confirm.status === 'fulfilled') {
+      expect(state?.status).toBe('completed');
+      expect(types).not.toContain('OrderExpired');
+      expect(types).not.toContain('RefundIssued');
+    } else {
+      expect(codeOf(confirm)).toBe('order_not_matched');
+      expect(state?.status).toBe('expired');
+      expect(types).not.toContain('SettlementClaimed');
+    }
+  });
+});
