@@ -5,16 +5,17 @@
  * one `sig-` stream per order. Rows go in through the store's own schema in large transactions:
  * a million fsynced appends would measure the disk, not the rebuild.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { decide, evolve, initialState, type OrderCommand, type OrderState } from '../src/aggregates/order/index.js';
 import { toNewEvents } from '../src/commands/handleCommand.js';
 import { chainHash, GENESIS_HASH } from '../src/eventstore/hashChain.js';
 import { EVENTS_SCHEMA } from '../src/eventstore/sqlite.js';
 import type { NewEvent } from '../src/eventstore/types.js';
+import { htlcHashOf } from '../src/crypto/preimage.js';
 
 const SECRET = 'cd'.repeat(32);
-const HTLC_HASH = createHash('sha256').update(Buffer.from(SECRET, 'hex')).digest('hex');
+const HTLC_HASH = htlcHashOf(SECRET);
 const POOL_SIZE = 2000;
 const TX_ROWS = 20_000;
 

@@ -7,9 +7,10 @@
  * One trade = POST /api/orders (sell) → POST /api/orders/:id/match → POST /api/orders/:id/confirm.
  * Every request is signed at send time by the client's own wallets, like a trader's client.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
 import { generateWallet, type ClientWallet } from '../src/crypto/signer.js';
+import { htlcHashOf } from '../src/crypto/preimage.js';
 
 export type CommandName = 'place' | 'match' | 'confirm';
 export const COMMANDS: readonly CommandName[] = ['place', 'match', 'confirm'];
@@ -153,7 +154,7 @@ export class TradeClient {
       await this.command(recorder, measured, 'match', `/api/orders/${orderId}/match`, () => ({
         wallet: pair.buyer.wallet, wallet_auth: pair.buyer.sign('match_order', orderId, { eth_address: '', htlc_hash: '' }, now()),
       }), 200);
-      const secretSha = createHash('sha256').update(Buffer.from(secret, 'hex')).digest('hex');
+      const secretSha = htlcHashOf(secret);
       const quoteTx = `0x${randomBytes(32).toString('hex')}`;
       await this.command(recorder, measured, 'confirm', `/api/orders/${orderId}/confirm`, () => ({
         wallet: pair.seller.wallet, quote_tx: quoteTx, secret,

@@ -5,8 +5,9 @@
  *
  * LEDGER_URL (default http://127.0.0.1:5580) chooses the ledger.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { walletFromSeed, type ClientWallet } from '../src/crypto/signer.js';
+import { htlcHashOf } from '../src/crypto/preimage.js';
 
 const base = process.env['LEDGER_URL'] ?? 'http://127.0.0.1:5580';
 const MAX_WAIT_POLLS = 60;
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     wallet: buyer.wallet, wallet_auth: buyer.sign('match_order', orderId, { eth_address: '', htlc_hash: '' }, now()),
   }));
 
-  const secretSha = createHash('sha256').update(Buffer.from(secret, 'hex')).digest('hex');
+  const secretSha = htlcHashOf(secret);
   const quoteTx = `0x${randomBytes(32).toString('hex')}`;
   const confirmed = await call('POST', `/api/orders/${orderId}/confirm`, {
     wallet: seller.wallet, quote_tx: quoteTx, secret,
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   step('the seller confirms with the preimage (release, then payout)', confirmed);
 
   if ((confirmed.json['order'] as Record<string, string>)['status'] === 'payout_pending') {
-    step('the sandbox node confirms the queued payout', await call('POST', `/__sandbox/transfers/key/${encodeURIComponent(`otc_payout:${orderId}`)}/confirm`, {}));
+    step('the sandbox node confirms the queued payout', await call('POST', `/__sandbox/transfers/key/${encodeURIComponent((confirmed.json['order'] as { payout: { key: string } }).payout.key)}/confirm`, {}));
     await waitForCompletion(orderId);
   }
   const history = await call('GET', `/api/orders/${orderId}/history`);

@@ -7,7 +7,7 @@ import {
   type Pair,
   type Side,
 } from '../aggregates/order/index.js';
-import { generatePreimage, sha256Hex, type SecretBox } from '../crypto/preimage.js';
+import { generatePreimage, htlcHashOf, type SecretBox } from '../crypto/preimage.js';
 import { verifyWalletAuth, type WalletAction } from '../crypto/walletAuth.js';
 import type { EventStore, JsonValue } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
@@ -163,7 +163,7 @@ export function createLedger(deps: LedgerDeps) {
 
     async confirmSettlement(orderId: string, input: ConfirmSettlementRequest, req: RequestContext): Promise<OrderResult> {
       const secret = input.secret.toLowerCase();
-      const bound = { quote_tx: input.quoteTx, secret_sha256: sha256Hex(Buffer.from(secret, 'hex')) };
+      const bound = { quote_tx: input.quoteTx, secret_sha256: htlcHashOf(secret) };
       const seller = await authenticate('confirm_settlement', orderId, input.wallet, bound, input.walletAuth, req);
       const command: OrderCommand = {
         type: 'ConfirmSettlement', wallet: seller, quoteTx: input.quoteTx, secret,

@@ -21,6 +21,9 @@ export function sha256Hex(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The HTLC hash of a preimage given as hex: sha256 of its bytes (not of its hex text). */
+export const htlcHashOf = (secretHex: string): string => sha256Hex(Buffer.from(secretHex, 'hex'));
+
 /** Encrypts and decrypts preimages under one 32-byte key. */
 export interface SecretBox {
   encrypt(secretHex: string): string;

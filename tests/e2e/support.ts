@@ -2,7 +2,6 @@
  * End-to-end helpers: a ledger started through the real composition root (startLedger), called
  * over real HTTP on 127.0.0.1 with signed requests, as a trader's client would.
  */
-import { createHash } from 'node:crypto';
 import { parseDecimalUnits, QUOTE_DECIMALS, RTC_DECIMALS } from '../../src/aggregates/order/money.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { createLogger, startLedger, type RunningLedger } from '../../src/main.js';
+import { htlcHashOf } from '../../src/crypto/preimage.js';
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `otc-e2e-${prefix}-`));
@@ -100,7 +100,7 @@ export function cancelBody(w: ClientWallet, orderId: string): Record<string, unk
   return { wallet: w.wallet, wallet_auth: w.sign('cancel_order', orderId, {}, timestamp(w)) };
 }
 
-export const sha256Hex = (secretHex: string): string => createHash('sha256').update(Buffer.from(secretHex, 'hex')).digest('hex');
+export const sha256Hex = htlcHashOf;
 
 export function confirmBody(w: ClientWallet, orderId: string, secret: string, quoteTx = `0xquote-${orderId.slice(0, 8)}`): Record<string, unknown> {
   return {

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { parseDecimalUnits } from '../../src/aggregates/order/money.js';
 import { createLedger, type Ledger } from '../../src/commands/ledger.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createSecretBox } from '../../src/crypto/preimage.js';
+import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
@@ -151,7 +150,7 @@ export function cancelBody(h: HttpHarness, w: ClientWallet, orderId: string): Re
   return { wallet: w.wallet, wallet_auth: w.sign('cancel_order', orderId, {}, timestampFor(h)) };
 }
 
-export const sha256OfSecret = (secretHex: string): string => createHash('sha256').update(Buffer.from(secretHex.toLowerCase(), 'hex')).digest('hex');
+export const sha256OfSecret = htlcHashOf;
 
 export function confirmBody(h: HttpHarness, w: ClientWallet, orderId: string, secret: string, quoteTx = '0xquote-tx-1'): Record<string, unknown> {
   const auth = w.sign('confirm_settlement', orderId, { quote_tx: quoteTx, secret_sha256: sha256OfSecret(secret) }, timestampFor(h));

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   totalQuoteNano,
   tradeIdFor,
@@ -38,6 +37,7 @@ import {
   type SettlementReverted,
   type Side,
 } from '../../src/aggregates/order/index.js';
+import { htlcHashOf } from '../../src/crypto/preimage.js';
 
 /**
  * Event and command builders for the order decider's tests: sensible defaults (one sell or buy
@@ -51,7 +51,7 @@ export const STRANGER = `RTC${'9988776655'.repeat(4)}`;
 /** The same wallets with their hex upper-cased: the same owners, never someone else. */
 export const upperHex = (wallet: string): string => `RTC${wallet.slice(3).toUpperCase()}`;
 
-export const sha256Hex = (hex: string): string => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
+export const sha256Hex = htlcHashOf;
 /** The maker's preimage of a sell order, and the taker's of a buy order. */
 export const MAKER_SECRET = '11'.repeat(32);
 export const MAKER_HTLC_HASH = sha256Hex(MAKER_SECRET);

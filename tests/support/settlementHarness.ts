@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createSecretBox } from '../../src/crypto/preimage.js';
+import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { createLedger, type Ledger, type RequestContext } from '../../src/commands/ledger.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
@@ -86,14 +85,13 @@ export function trader(h: SettlementHarness) {
       return h.ledger.cancelOrder(orderId, { wallet: w.wallet, walletAuth: auth }, req());
     },
     confirm(w: ClientWallet, orderId: string, secret: string, quoteTx = '0xquote', ledger = h.ledger) {
-      const secretSha = createHashHex(secret);
+      const secretSha = htlcHashOf(secret);
       const auth = w.sign('confirm_settlement', orderId, { quote_tx: quoteTx, secret_sha256: secretSha }, ts());
       return ledger.confirmSettlement(orderId, { wallet: w.wallet, quoteTx, secret, walletAuth: auth }, req());
     },
   };
 }
 
-const createHashHex = (secretHex: string) => createHash('sha256').update(Buffer.from(secretHex, 'hex')).digest('hex');
 
 /** Places a sell order by the harness's seller and matches it by the buyer: status matched. */
 export async function matchedSell(h: SettlementHarness) {

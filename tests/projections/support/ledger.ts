@@ -1,16 +1,17 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { OrderCommand, Pair } from '../../../src/aggregates/order/index.js';
 import { handleOrderCommand, type CommandOutcome } from '../../../src/commands/handleCommand.js';
 import { chainHash, GENESIS_HASH } from '../../../src/eventstore/hashChain.js';
 import { SqliteEventStore } from '../../../src/eventstore/sqlite.js';
 import type { EventStore } from '../../../src/eventstore/types.js';
+import { htlcHashOf } from '../../../src/crypto/preimage.js';
 
 /** Builds test ledgers through the real command handler, on a clock the test moves. */
 export const wallet = (digit: string): string => `RTC${digit.repeat(40)}`;
 export const SELLER = wallet('a');
 export const BUYER = wallet('b');
 export const SECRET = 'ab'.repeat(32);
-export const HTLC_HASH = createHash('sha256').update(Buffer.from(SECRET, 'hex')).digest('hex');
+export const HTLC_HASH = htlcHashOf(SECRET);
 export const T0 = new Date('2026-03-01T10:00:00.000Z');
 
 export class Ledger {
