@@ -4,7 +4,7 @@ import { ALL_PROJECTIONS, projectionByName } from '../projections/all.js';
 import { rebuildProjection } from '../projections/rebuild.js';
 import { RebuildBusy } from '../projections/rebuildLease.js';
 import { openReadDb } from '../projections/registry.js';
-import { ProjectionRunner } from '../projections/runner.js';
+import { projectionStatus } from '../projections/runner.js';
 import { progressReporter, type Output } from './progress.js';
 
 export interface ProjectionsArgs {
@@ -19,19 +19,21 @@ export async function runProjectionsStatus(args: ProjectionsArgs, out: Output): 
     out.write(`no read models at ${args.readDbPath}: the service has not run on this data dir yet\n`);
     return 0;
   }
-  const runner = new ProjectionRunner({ store: args.store, db: args.readDbPath });
+  // Read-only: a status look takes no lock from a running server and creates nothing.
+  const db = openReadDb(args.readDbPath, { readonly: true });
   try {
+    const head = await args.store.headPosition();
     out.write(`${'projection'.padEnd(12)} ${'position'.padStart(12)} ${'lag'.padStart(10)}  state\n`);
-    for (const s of await runner.status()) {
+    for (const s of ALL_PROJECTIONS.map((p) => projectionStatus(db, p, head, { failure: null, phase: 'stopped' }))) {
       const rebuild = s.rebuild === null ? '' : ` (rebuild by ${s.rebuild.owner} at ${s.rebuild.position})`;
       const error = s.lastError === null ? '' : ` — ${s.lastError}`;
-      // A CLI runner is not following the log, so "stopped" here only means "not in this process".
+      // Nothing follows the log in this process, so "stopped" here only means "not in this process".
       const state = s.state === 'stopped' && s.lastError === null ? 'idle' : s.state;
       out.write(`${s.name.padEnd(12)} ${String(s.position).padStart(12)} ${String(s.lag).padStart(10)}  ${state}${rebuild}${error}\n`);
     }
     return 0;
   } finally {
-    await runner.close();
+    db.close();
   }
 }
 

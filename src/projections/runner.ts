@@ -180,27 +180,7 @@ export class ProjectionRunner {
   }
 
   private statusOf(projection: Projection, head: bigint): ProjectionStatus {
-    const copy = activeCopy(this.db, projection.name);
-    const position = copy?.position ?? 0n;
-    const rebuild = readRebuild(this.db, projection.name);
-    const lastError = this.failed.get(projection.name) ?? (copy !== null && copy.version !== projection.version
-      ? `copy is version ${copy.version}, code is version ${projection.version}: rebuild needed`
-      : null);
-    return {
-      name: projection.name,
-      position,
-      lag: head > position ? head - position : 0n,
-      state: this.stateOf(projection.name, rebuild !== null, lastError),
-      rebuild: rebuild === null ? null : { position: rebuild.position, owner: rebuild.owner },
-      lastError,
-    };
-  }
-
-  private stateOf(name: string, rebuilding: boolean, lastError: string | null): ProjectionState {
-    if (this.failed.has(name)) return 'failed';
-    if (rebuilding) return 'rebuilding';
-    if (lastError !== null || this.phase === 'stopped') return 'stopped';
-    return this.phase;
+    return projectionStatus(this.db, projection, head, { failure: this.failed.get(projection.name) ?? null, phase: this.phase });
   }
 
   /**
@@ -231,4 +211,34 @@ export class ProjectionRunner {
   private notify(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
+}
+
+/**
+ * One projection's checkpoint, lag and state as its read DB shows it: what the runner reports, and
+ * what `projections status` reads from a read-only connection without a runner.
+ */
+export function projectionStatus(
+  db: Db,
+  projection: Projection,
+  head: bigint,
+  runner: { readonly failure: string | null; readonly phase: 'stopped' | 'catching_up' | 'running' },
+): ProjectionStatus {
+  const copy = activeCopy(db, projection.name);
+  const position = copy?.position ?? 0n;
+  const rebuild = readRebuild(db, projection.name);
+  const lastError = runner.failure ?? (copy !== null && copy.version !== projection.version
+    ? `copy is version ${copy.version}, code is version ${projection.version}: rebuild needed`
+    : null);
+  const state: ProjectionState = runner.failure !== null ? 'failed'
+    : rebuild !== null ? 'rebuilding'
+    : lastError !== null ? 'stopped'
+    : runner.phase;
+  return {
+    name: projection.name,
+    position,
+    lag: head > position ? head - position : 0n,
+    state,
+    rebuild: rebuild === null ? null : { position: rebuild.position, owner: rebuild.owner },
+    lastError,
+  };
 }
