@@ -51,12 +51,23 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
       for (const p of await sources.projectionLags()) this.set({ projection: p.name }, Number(p.lag));
     },
   });
+  // Both backlog gauges come from one read per scrape: the first collect reads, the second reuses it.
+  let backlogRead: ReturnType<MetricSources['backlog']> | null = null;
+  const backlog = (from: MetricSources): ReturnType<MetricSources['backlog']> => {
+    if (backlogRead === null) {
+      backlogRead = from.backlog();
+      setImmediate(() => {
+        backlogRead = null;
+      });
+    }
+    return backlogRead;
+  };
   new Gauge({
     name: 'otc_ledger_reconciler_backlog_orders',
     help: 'Orders with an external step in flight',
     registers: [registry],
     async collect() {
-      if (sources !== null) this.set((await sources.backlog()).inFlight);
+      if (sources !== null) this.set((await backlog(sources)).inFlight);
     },
   });
   new Gauge({
@@ -65,7 +76,7 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     registers: [registry],
     async collect() {
       if (sources === null) return;
-      const oldestIdleMs = (await sources.backlog()).oldestIdleMs;
+      const oldestIdleMs = (await backlog(sources)).oldestIdleMs;
       this.set(oldestIdleMs === null ? 0 : oldestIdleMs / 1000);
     },
   });

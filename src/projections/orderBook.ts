@@ -5,12 +5,11 @@ import { saveStates, stateTableDdl } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { applyResting, restingDdl } from './restingOrders.js';
-import { lastPriceNano, tradeWindow } from './stats.js';
+import { DAY_MS, lastPriceNano, tradeWindow } from './stats.js';
 import { tableName, type Projection } from './types.js';
 
 /** Levels shown per side, as the bridge did. */
 export const BOOK_DEPTH = 50;
-const DAY_MS = 86_400_000;
 
 /** The order book: resting open orders per pair, grouped into price levels at query time. */
 export const orderBookProjection: Projection = orderProjection({

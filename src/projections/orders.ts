@@ -3,7 +3,7 @@ import { canonicalWallet } from '../aggregates/order/wallet.js';
 import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
 import type { Pair, Side } from '../aggregates/order/events.js';
 import { toOrderResource, type OrderResource } from '../views/orderResource.js';
-import { decodeState, type FoldedBatch } from './orderFold.js';
+import { decodeState, loadStateFrom, type FoldedBatch, type StoredState } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
@@ -47,18 +47,10 @@ function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
   }
 }
 
-export interface StoredOrder {
-  readonly state: OrderState;
-  readonly version: bigint;
-}
-
-export function getOrder(db: Db, orderId: string): StoredOrder | null {
+/** One order as the orders read model holds it; null when it has none. */
+export function getOrder(db: Db, orderId: string): StoredState | null {
   const tables = activeTables(db, ordersProjection);
-  if (tables === null) return null;
-  const row = cachedStatement(db, `SELECT version, state FROM ${tableName(tables, 'orders')} WHERE order_id = ?`).get(orderId) as
-    | { version: number; state: string }
-    | undefined;
-  return row === undefined ? null : { state: decodeState(row.state), version: BigInt(row.version) };
+  return tables === null ? null : loadStateFrom(db, tableName(tables, 'orders'))(orderId);
 }
 
 export interface OrdersQuery {

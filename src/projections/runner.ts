@@ -155,14 +155,8 @@ export class ProjectionRunner {
 
   /** Where the runner must read from so that every live projection gets every event. */
   private lowestCheckpoint(): bigint {
-    let lowest: bigint | null = null;
-    for (const projection of this.projections) {
-      if (this.failed.has(projection.name)) continue;
-      const copy = activeCopy(this.db, projection.name);
-      if (copy === null || copy.version !== projection.version) continue;
-      if (lowest === null || copy.position < lowest) lowest = copy.position;
-    }
-    return lowest ?? this.delivered;
+    const positions = this.liveCopies().map((copy) => copy.position);
+    return positions.length === 0 ? this.delivered : positions.reduce((low, p) => (p < low ? p : low));
   }
 
   /** Forget a failure so the projection is tried again (after a fix or a rebuild). */

@@ -7,7 +7,7 @@ import { activeTables, cachedStatement } from './registry.js';
 import { applyResting, insertTradeRows, restingDdl, tradeRowDdl } from './restingOrders.js';
 import { tableName, type Projection } from './types.js';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /**
  * Per-pair market statistics. Only facts are projected (completed trades, resting orders); every
