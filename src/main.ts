@@ -65,7 +65,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     },
     escrowWatch: async () => matchedSample(runner.db, ESCROW_WATCH_PER_PASS),
   };
-  const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, now, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
+  const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
   // A repeat is "in flight" for as long as the first run may still be going: a command plus one
   // drive of at most a dozen node calls; past that a crashed run's claim can be taken over.
   const idempotency = createIdempotencyStore({

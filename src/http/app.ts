@@ -78,6 +78,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const options: RouteOptions = {
     deps,
     view: orderViewOf(deps.ledger),
+    now,
     rateLimit: limit > 0 ? { max: limit, timeWindow: 60_000 } : null,
   };
   app.register(orderRoutes, options);

@@ -81,7 +81,8 @@ export interface ReadModels {
   /** True once every read model has applied `position`; false after `timeoutMs`. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
   /** Orders with htlc_secret filled for completed ones (the ledger's revealSecret). */
-  listOrders(query: OrdersListQuery): MaybePromise<{ orders: readonly OrderResource[]; total: number }>;
+  /** `now` judges which open orders have expired without being swept yet. */
+  listOrders(query: OrdersListQuery, now: Date): MaybePromise<{ orders: readonly OrderResource[]; total: number }>;
   orderBook(pair: Pair, now: Date): MaybePromise<OrderBookView>;
   /** Null when `before` names no recorded trade (400 before_invalid). */
   trades(query: { pair?: Pair; limit: number; before?: string }): MaybePromise<readonly TradeView[] | null>;

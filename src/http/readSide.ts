@@ -18,8 +18,6 @@ export interface SqliteReadSideOptions {
   readonly ledger: Ledger;
   /** LEDGER_SETTLEMENT_STUCK_MS: what counts as stuck on GET /admin/recovery. */
   readonly stuckMs: number;
-  /** The clock open orders are judged against (tests move it). */
-  readonly now?: () => Date;
   /** Where a background rebuild's failure is reported (the logger). */
   readonly onRebuildError?: (error: unknown, name: string) => void;
 }
@@ -37,7 +35,7 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
   const snapshot = <T>(read: () => T): T => db.transaction(read)();
   const readModels: ReadModels = {
     waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
-    listOrders: (query) => snapshot(() => listOrders(db, query, { revealSecret: (state) => ledger.revealSecret(state), now: (options.now ?? (() => new Date()))() })),
+    listOrders: (query, now) => snapshot(() => listOrders(db, query, { revealSecret: (state) => ledger.revealSecret(state), now })),
     orderBook: (pair, now) => snapshot(() => orderBook(db, pair, now)),
     trades: (query) => snapshot(() => listTrades(db, query)),
     stats: (pair, now) => snapshot(() => pairStats(db, pair, now)),

@@ -79,7 +79,7 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
     trustProxy: options.trustProxy ?? false,
   });
   const idempotency = options.idempotency ?? createIdempotencyStore({ path: options.idempotencyPath ?? ':memory:', box: secretBox });
-  const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: 0, now });
+  const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: 0 });
   const logs: string[] = [];
   const stream = new Writable({ write(chunk, _enc, done) { logs.push(String(chunk)); done(); } });
   const app = buildApp({

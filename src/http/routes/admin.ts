@@ -51,7 +51,7 @@ export function bearerMatches(header: unknown, token: string | null): boolean {
 }
 
 /** Operator endpoints, all behind `Authorization: Bearer <LEDGER_ADMIN_TOKEN>`. */
-export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, view }) => {
+export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, view, now }) => {
   // onRequest: refused before the body is even read.
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (!bearerMatches(request.headers.authorization, deps.config.adminToken)) throw new ApiError('unauthorized');
@@ -69,7 +69,7 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     },
   }, async (request) => {
     await awaitPosition(deps, request.query.min_position);
-    return { ok: true as const, orders: [...(await deps.readModels.recoveryList((deps.now ?? (() => new Date()))()))] };
+    return { ok: true as const, orders: [...(await deps.readModels.recoveryList(now()))] };
   });
 
   app.post('/admin/orders/:id/redrive', {

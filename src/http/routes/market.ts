@@ -63,8 +63,7 @@ const tradesQuery = z.object({
 });
 
 /** Market data from the read models: order book, trades, stats. */
-export const marketRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps }) => {
-  const now = deps.now ?? (() => new Date());
+export const marketRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, now }) => {
 
   app.get('/api/orderbook', {
     schema: {

@@ -12,6 +12,8 @@ declare module 'fastify' {
 export interface RouteOptions {
   readonly deps: AppDeps;
   readonly view: OrderView;
+  /** The one clock of the app: AppDeps.now, or the system clock. */
+  readonly now: () => Date;
   /** The per-address limit of the public POSTs (one budget shared by all of them), or null when off. */
   readonly rateLimit: { readonly max: number; readonly timeWindow: number } | null;
 }

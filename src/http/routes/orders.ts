@@ -29,7 +29,7 @@ import type { RouteOptions } from './options.js';
 const tags = ['orders'];
 
 /** The order resource: place, list, read, audit, match, confirm, cancel. */
-export const orderRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, view, rateLimit }) => {
+export const orderRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, view, rateLimit, now }) => {
   // One limiter (one store) for all four routes, so the budget is per address, not per route.
   const limited = rateLimit === null ? {} : { onRequest: app.rateLimit(rateLimit) };
   app.post('/api/orders', {
@@ -55,7 +55,7 @@ export const orderRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
   }, async (request) => {
     const { min_position: minPosition, ...query } = request.query;
     await awaitPosition(deps, minPosition);
-    const page = await deps.readModels.listOrders(query);
+    const page = await deps.readModels.listOrders(query, now());
     return { ok: true as const, orders: [...page.orders], total: page.total, limit: query.limit, offset: query.offset };
   });
 
