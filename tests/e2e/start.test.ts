@@ -56,7 +56,11 @@ interface Served {
 }
 
 function serve(env: Record<string, string>): Served {
-  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return runCli(['serve'], env);
+}
+
+function runCli(args: readonly string[], env: Record<string, string>): Served {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
   let stderr = '';
@@ -150,5 +154,27 @@ describe('the built service starts (npm start / npx otc-ledger serve)', () => {
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }
+  });
+});
+
+describe('the other long-running and one-shot CLI commands', () => {
+  it('sandbox-node serves the node endpoints and its controls, labelled SANDBOX, and exits 0 on SIGTERM; reconcile runs one pass against it', async () => {
+    const port = await freePort();
+    const node = `http://127.0.0.1:${port}`;
+    const sandbox = runCli(['sandbox-node', '--port', String(port)], {});
+    await until(async () => (await fetchStatus(`${node}/__sandbox/state`)) === 200, `the sandbox node at ${node}`, 45_000);
+    expect(await fetchStatus(`${node}/agent/jobs?status=open&category=other&limit=10&offset=0`)).toBe(200);
+    expect(sandbox.stdout()).toContain('SANDBOX');
+
+    const dir = dataDir();
+    const refused = runCli(['reconcile'], { LEDGER_DATA_DIR: dir });
+    expect((await exitWithin(refused, 30_000)).code).toBe(2);
+    expect(refused.stdout()).toContain('RUSTCHAIN_NODE');
+    const pass = runCli(['reconcile'], { LEDGER_DATA_DIR: dir, RUSTCHAIN_NODE: node, RC_ADMIN_KEY: 'sandbox-admin-key' });
+    expect(await exitWithin(pass, 30_000), pass.stderr()).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(pass.stdout())).toMatchObject({ examined: 0, left: 0 });
+
+    sandbox.child.kill('SIGTERM');
+    expect(await exitWithin(sandbox, 30_000)).toEqual({ code: 0, signal: null });
   });
 });

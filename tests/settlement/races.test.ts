@@ -3,6 +3,7 @@ import { OrderRefused, orderStream } from '../../src/aggregates/order/index.js';
 import { generatePreimage } from '../../src/crypto/preimage.js';
 import { generateWallet } from '../../src/crypto/signer.js';
 import { reconcilePass } from '../../src/settlement/reconciler.js';
+import type { NodeGateway } from '../../src/gateways/node.js';
 import { matchedSell, startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
 
 let h: SettlementHarness;
@@ -247,5 +248,34 @@ describe('confirm after settle_by (docs/DECISIONS.md)', () => {
       expect(state?.status).toBe('expired');
       expect(types).not.toContain('SettlementClaimed');
     }
+  });
+});
+
+describe('a reconciler pass during a live confirm (lessons.md)', () => {
+  it('leaves the order to the confirm that holds it, even with a stuck threshold of zero', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    // The confirm's accept is held at the node's door until the pass has run.
+    let acceptReached!: () => void;
+    const reached = new Promise<void>((resolve) => (acceptReached = resolve));
+    let letAcceptThrough!: () => void;
+    const gate = new Promise<void>((resolve) => (letAcceptThrough = resolve));
+    const held: NodeGateway = {
+      ...h.gateway,
+      acceptJob: async (...args) => {
+        acceptReached();
+        await gate;
+        return h.gateway.acceptJob(...args);
+      },
+    };
+    const confirming = trader(h).confirm(h.seller, orderId, secret, '0xquote', h.ledgerWith(held));
+    await reached;
+    const versionDuring = (await h.ledger.getOrder(orderId))?.version;
+    const summary = await h.reconcile(0);
+    expect(summary.recovered + summary.reverted).toBe(0);
+    expect((await h.ledger.getOrder(orderId))?.version).toBe(versionDuring);
+    expect(h.node.requestCount('POST /agent/jobs/:id/accept')).toBe(0);
+    letAcceptThrough();
+    expect((await confirming).state.status).toBe('completed');
+    expect(h.node.requestCount('POST /agent/jobs/:id/accept')).toBe(1);
   });
 });
