@@ -1,5 +1,6 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore } from '../eventstore/types.js';
+import { readEvents } from '../projections/eventSource.js';
 import { activeCopy, applyEvents, ensureProjection, hasRegistry, openReadDb, type ActiveCopy } from '../projections/registry.js';
 import { tableNamesFor, type Projection, type ProjectionTable } from '../projections/types.js';
 import type { Finding } from './findings.js';
@@ -75,7 +76,7 @@ async function freshRebuild(options: CompareOptions, copies: Map<Projection, Act
   });
   let position = 0n;
   while (position < end) {
-    const events = await options.store.readAll(position, options.batchSize ?? 5000);
+    const events = await readEvents(options.store, position, options.batchSize ?? 5000);
     if (events.length === 0) break;
     applyBatch(events);
     position = events[events.length - 1]?.position ?? position;
