@@ -141,44 +141,47 @@ async function payoutStep(node: NodeGateway, step: Extract<DueStep, { kind: 'pay
 
 async function refundStep(node: NodeGateway, step: Extract<DueStep, { kind: 'refund' }>, mode: 'inline' | 'resume', now: Date): Promise<StepResult> {
   if (mode === 'resume') {
-    const before = await node.getJob(step.jobId);
-    const settled = refundFromJob(step, before, now);
+    const settled = refundFromJob(step, await node.getJob(step.jobId), now, false);
     if (settled) return settled;
   }
   const result = await node.cancelJob(step.jobId, step.wallet);
   if (result.kind === 'ok') return refunded(step, now);
-  const after = await node.getJob(step.jobId);
-  return refundFromJob(step, after, now) ?? refundBlocked(after) ?? failed('refund', step.key, result.kind, result.reason);
+  return refundFromJob(step, await node.getJob(step.jobId), now, true) ?? failed('refund', step.key, result.kind, result.reason);
 }
+
+const parked = (reason: string, detail: string): StepResult => ({
+  commands: [{ type: 'RequireRecovery', reason, detail }],
+  outcome: 'rejected',
+  continue: false,
+});
 
 /**
- * A job a worker has claimed or delivered cannot be cancelled by its poster: retrying would fail
- * forever out of sight, so the order is parked where an operator sees it.
+ * What the job's status at the node says of a refund; null when only trying (again) can tell.
+ * Cancelled or expired: the escrow is already back with its poster. Completed: it was released,
+ * never to be refunded. Missing, or held by a worker after our cancel was refused: retrying would
+ * fail forever out of sight, so the order is parked where an operator sees it.
  */
-function refundBlocked(lookup: NodeOutcome<EscrowJob | null>): StepResult | null {
-  if (lookup.kind !== 'ok' || lookup.value === null) return null;
-  const status = lookup.value.status;
-  if (status !== 'claimed' && status !== 'delivered') return null;
-  return {
-    commands: [{ type: 'RequireRecovery', reason: 'refund_blocked', detail: `the escrow job is ${status} at the node and cannot be cancelled` }],
-    outcome: 'rejected',
-    continue: false,
-  };
-}
-
-/** A job the node cancelled or expired has already returned the escrow to its poster. */
-function refundFromJob(step: Extract<DueStep, { kind: 'refund' }>, lookup: NodeOutcome<EscrowJob | null>, now: Date): StepResult | null {
-  if (lookup.kind !== 'ok' || lookup.value === null) return null;
-  const status = lookup.value.status;
-  if (status === 'cancelled' || status === 'expired') return refunded(step, now);
-  if (status === 'completed') {
-    return {
-      commands: [{ type: 'RequireRecovery', reason: 'refund_found_released', detail: 'the escrow job was completed at the node' }],
-      outcome: 'unknown',
-      continue: false,
-    };
+function refundFromJob(
+  step: Extract<DueStep, { kind: 'refund' }>,
+  lookup: NodeOutcome<EscrowJob | null>,
+  now: Date,
+  afterRefusal: boolean,
+): StepResult | null {
+  if (lookup.kind !== 'ok') return null;
+  const job = lookup.value;
+  if (job === null) return parked('escrow_job_missing', 'the node has no such job');
+  switch (job.status) {
+    case 'cancelled':
+    case 'expired':
+      return refunded(step, now);
+    case 'completed':
+      return { ...parked('refund_found_released', 'the escrow job was completed at the node'), outcome: 'unknown' };
+    case 'claimed':
+    case 'delivered':
+      return afterRefusal ? parked('refund_blocked', `the escrow job is ${job.status} at the node and cannot be cancelled`) : null;
+    default:
+      return null;
   }
-  return null;
 }
 
 function refunded(step: Extract<DueStep, { kind: 'refund' }>, now: Date): StepResult {

@@ -279,3 +279,19 @@ describe('a reconciler pass during a live confirm (lessons.md)', () => {
     expect(h.node.requestCount('POST /agent/jobs/:id/accept')).toBe(1);
   });
 });
+
+describe('a refund whose escrow job the node no longer knows', () => {
+  it('parks the order in recovery instead of retrying a refund that can never succeed', async () => {
+    const placed = await trader(h).place(h.seller, 'sell');
+    const orderId = placed.state.orderId as string;
+    const forgetful: NodeGateway = {
+      ...h.gateway,
+      cancelJob: async () => ({ kind: 'rejected', reason: 'Job not found', httpStatus: 404 }),
+      getJob: async () => ({ kind: 'ok', value: null }),
+    };
+    const t = trader({ ...h, ledger: h.ledgerWith(forgetful) });
+    const attempt = await t.cancel(h.seller, orderId);
+    expect(attempt.state.status).toBe('settlement_recovery');
+    expect(attempt.state.recoveryReason).toBe('escrow_job_missing');
+  });
+});
