@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../crypto/preimage.js';
 import { v4 as uuidv4 } from 'uuid';
 import { chainHash, GENESIS_HASH } from '../eventstore/hashChain.js';
 import { isVersionConflict, type EventStore, type JsonObject } from '../eventstore/types.js';
@@ -16,7 +16,7 @@ export async function recordSignatureUse(
   store: EventStore,
   use: { signatureHex: string; wallet: string; action: string; orderId: string; correlationId: string; now: Date },
 ): Promise<void> {
-  const signatureSha256 = createHash('sha256').update(use.signatureHex.toLowerCase()).digest('hex');
+  const signatureSha256 = sha256Hex(use.signatureHex.toLowerCase());
   const stream = `${SIGNATURE_STREAM_PREFIX}${signatureSha256}`;
   const data: JsonObject = {
     signature_sha256: signatureSha256,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { dueStep, OrderRefused, type DueStep, type OrderCommand, type OrderState } from '../aggregates/order/index.js';
-import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
+import { handleOrderCommand, VersionMismatch, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
-import type { EventStore } from '../eventstore/types.js';
+import { isVersionConflict, type EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { Leases } from './leases.js';
 import { runStep, type StepResult } from './steps.js';
@@ -87,7 +87,8 @@ async function driveHoldingLease(
   let stepMode = mode;
   for (let i = 0; i < MAX_STEPS_PER_DRIVE; i++) {
     const step = dueStep(state);
-    if (step === null || !(await renewLease())) break;
+    // The lease was just taken for the first step; only later steps need it renewed.
+    if (step === null || (i > 0 && !(await renewLease()))) break;
     const result = await runStep(deps, state, step, stepMode, deps.settleWindowSeconds, ctx.now());
     const report = { orderId, step: step.kind, outcome: result.outcome };
     steps.push(report);
@@ -134,6 +135,5 @@ async function appendResults(
 }
 
 function isConflictLike(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'version_conflict' || code === 'version_mismatch';
+  return isVersionConflict(error) || error instanceof VersionMismatch;
 }

@@ -17,13 +17,12 @@ interface LeaseData {
  * instances racing for it exactly one wins. A lease stream holds only owners and expiry times.
  */
 export function createStoreLeases(store: EventStore): Leases {
-  const write = async (name: string, data: LeaseData, nowMs: number): Promise<boolean> => {
+  /** Appends `data` if `may` allows it given the lease as it stands; false when it does not or a race is lost. */
+  const write = async (name: string, data: LeaseData, nowMs: number, may: (current: LeaseData | null) => boolean): Promise<boolean> => {
     const stream = `${LEASE_STREAM_PREFIX}${name}`;
     const events = await store.readStream(stream, 1n);
     const last = events[events.length - 1];
-    const current = last ? (last.data as unknown as LeaseData) : null;
-    const heldByOther = current !== null && current.owner !== null && current.owner !== data.owner && current.expires_at_ms > nowMs;
-    if (heldByOther && data.owner !== null) return false;
+    if (!may(last ? (last.data as unknown as LeaseData) : null)) return false;
     const version = last?.version ?? 0n;
     try {
       await store.append(stream, [leaseEvent(stream, version, last?.metadata.hash ?? GENESIS_HASH, data, nowMs)], version === 0n ? 'no_stream' : version);
@@ -34,11 +33,10 @@ export function createStoreLeases(store: EventStore): Leases {
     }
   };
   return {
-    acquire: (name, owner, ttlMs, nowMs) => write(name, { owner, expires_at_ms: nowMs + ttlMs }, nowMs),
+    acquire: (name, owner, ttlMs, nowMs) =>
+      write(name, { owner, expires_at_ms: nowMs + ttlMs }, nowMs, (c) => c === null || c.owner === null || c.owner === owner || c.expires_at_ms <= nowMs),
     async release(name, owner) {
-      const events = await store.readStream(`${LEASE_STREAM_PREFIX}${name}`, 1n);
-      const current = events[events.length - 1]?.data as unknown as LeaseData | undefined;
-      if (current?.owner === owner) await write(name, { owner: null, expires_at_ms: 0 }, Date.now());
+      await write(name, { owner: null, expires_at_ms: 0 }, Date.now(), (c) => c?.owner === owner);
     },
     close() {},
   };
