@@ -22,7 +22,6 @@ import {
 
 export type { NodeAlert } from './rustchainClient.js';
 
-/** The node caps a job's TTL at 30 days and silently clamps anything longer; we refuse instead. */
 /** The node's own page cap for `GET /agent/jobs`; a bigger page would look "short" and end the scan early. */
 const NODE_JOB_PAGE_MAX = 100;
 const DEFAULT_FIND_MAX_PAGES = 30;

@@ -109,8 +109,7 @@ async function releaseStep(
   step: Extract<DueStep, { kind: 'release' }>,
   now: Date,
 ): Promise<StepResult> {
-  const poster = (state.escrow.party === 'maker' ? state.makerWallet : state.takerWallet) ?? '';
-  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: poster, orderId: state.orderId ?? '' });
+  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: step.wallet, orderId: state.orderId ?? '' });
   switch (outcome.kind) {
     case 'released':
       return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };

@@ -242,5 +242,3 @@ function recordNodeCallFailed(c: C.RecordNodeCallFailed, state: OrderState): Ord
   return [{ type: 'NodeCallFailed', data: { step: c.step, key: c.key, outcome: c.outcome, reason: c.reason } }];
 }
 
-/** Exported for the driver: the escrow party of an order is always its seller. */
-export const escrowPartyOf = (state: OrderState) => sellerParty(state.side);

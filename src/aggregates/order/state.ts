@@ -125,6 +125,11 @@ export function buyerWallet(state: OrderState): string | null {
   return state.side === 'sell' ? state.takerWallet : state.makerWallet;
 }
 
+/** Whose RTC the escrow holds (the poster of its job): the party that locked it. */
+export function escrowWallet(state: OrderState): string | null {
+  return state.escrow.party === 'taker' ? state.takerWallet : state.makerWallet;
+}
+
 /** Which party locks escrow: always the seller. */
 export function sellerParty(side: Side | null): Party {
   return side === 'sell' ? 'maker' : 'taker';

@@ -1,5 +1,5 @@
 import type { Party } from './events.js';
-import { buyerWallet, sellerWallet, type OrderState } from './state.js';
+import { buyerWallet, escrowWallet, sellerWallet, type OrderState } from './state.js';
 
 /**
  * The driver's view of an order: the one external step that is due, with the deterministic key
@@ -9,7 +9,7 @@ import { buyerWallet, sellerWallet, type OrderState } from './state.js';
  */
 export type DueStep =
   | { readonly kind: 'lock'; readonly party: Party; readonly key: string; readonly wallet: string; readonly amountMicroRtc: bigint }
-  | { readonly kind: 'release'; readonly key: string; readonly jobId: string }
+  | { readonly kind: 'release'; readonly key: string; readonly jobId: string; readonly wallet: string }
   | { readonly kind: 'payout'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'payout_lookup'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'refund'; readonly party: Party; readonly key: string; readonly jobId: string; readonly wallet: string };
@@ -48,8 +48,7 @@ export function dueStep(state: OrderState): DueStep | null {
       };
     case 'refund_pending': {
       const party = state.escrow.party ?? 'maker';
-      const wallet = (party === 'maker' ? state.makerWallet : state.takerWallet) ?? '';
-      return { kind: 'refund', party, key: refundKey(orderId, party), jobId: state.escrow.jobId ?? '', wallet };
+      return { kind: 'refund', party, key: refundKey(orderId, party), jobId: state.escrow.jobId ?? '', wallet: escrowWallet(state) ?? '' };
     }
     default:
       return null;
@@ -57,7 +56,9 @@ export function dueStep(state: OrderState): DueStep | null {
 }
 
 function settlingStep(state: OrderState, orderId: string): DueStep | null {
-  if (state.escrow.status === 'locked') return { kind: 'release', key: releaseKey(orderId), jobId: state.escrow.jobId ?? '' };
+  if (state.escrow.status === 'locked') {
+    return { kind: 'release', key: releaseKey(orderId), jobId: state.escrow.jobId ?? '', wallet: escrowWallet(state) ?? '' };
+  }
   if (state.escrow.status === 'released' && state.payout.status !== 'queued' && state.payout.status !== 'confirmed') {
     return { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state) ?? '', amountMicroRtc: state.escrow.releasedMicroRtc };
   }
