@@ -235,7 +235,7 @@ describe('dueStep', () => {
   for (const s of SCENARIOS) {
     describe(`on a ${s.side} order`, () => {
       it('settling, not released: release the seller\'s escrow under otc_release:<id>', () => {
-        expect(dueStep(stateAfter(...s.settling()))).toEqual({ kind: 'release', key: `otc_release:${ORDER_ID}`, jobId: s.sellerJob });
+        expect(dueStep(stateAfter(...s.settling()))).toEqual({ kind: 'release', key: `otc_release:${ORDER_ID}`, jobId: s.sellerJob, wallet: s.seller });
       });
 
       it('settling, released: queue the payout to the buyer under otc_payout:<id>', () => {
