@@ -1,10 +1,9 @@
-import { v4 as uuidv4 } from 'uuid';
+import { chainedEvents } from '../eventstore/chainedEvents.js';
 import { decide, evolve, orderStream, type OrderCommand, type OrderEvent, type OrderState } from '../aggregates/order/index.js';
-import { chainHash } from '../eventstore/hashChain.js';
 import { isVersionConflict, type EventStore, type JsonObject, type NewEvent } from '../eventstore/types.js';
 import { loadOrder, type LoadedOrder } from './loadOrder.js';
 
-export const SCHEMA_VERSION = 1;
+export { SCHEMA_VERSION } from '../eventstore/chainedEvents.js';
 
 /** Who and what caused a command: carried into every event's metadata. */
 export interface CommandContext {
@@ -98,27 +97,13 @@ function applyDecided(loaded: LoadedOrder, decided: readonly OrderEvent[], newEv
 }
 
 
-/** Wraps decided events with metadata and links each into the stream's hash chain. */
+/** Wraps decided events with metadata and links each into the order stream's hash chain. */
 export function toNewEvents(orderId: string, loaded: LoadedOrder, decided: readonly OrderEvent[], ctx: CommandContext): NewEvent[] {
-  const stream = orderStream(orderId);
-  const recordedAt = ctx.now().toISOString();
-  let prevHash = loaded.lastHash;
-  let version = loaded.version;
-  return decided.map((event) => {
-    version += 1n;
-    const data = event.data as unknown as JsonObject;
-    const hash = chainHash(prevHash, { stream, version, type: event.type, data });
-    const metadata = {
-      event_id: uuidv4(),
-      correlation_id: ctx.correlationId,
-      causation_id: ctx.causationId,
-      actor: ctx.actor,
-      recorded_at: recordedAt,
-      schema_version: SCHEMA_VERSION,
-      prev_hash: prevHash,
-      hash,
-    };
-    prevHash = hash;
-    return { eventId: metadata.event_id, type: event.type, data, metadata };
+  const events = decided.map((event) => ({ type: event.type, data: event.data as unknown as JsonObject }));
+  return chainedEvents(orderStream(orderId), { version: loaded.version, hash: loaded.lastHash }, events, {
+    correlationId: ctx.correlationId,
+    causationId: ctx.causationId,
+    actor: ctx.actor,
+    recordedAt: ctx.now().toISOString(),
   });
 }

@@ -1,9 +1,7 @@
 import { sha256Hex } from '../crypto/preimage.js';
-import { v4 as uuidv4 } from 'uuid';
-import { chainHash, GENESIS_HASH } from '../eventstore/hashChain.js';
+import { chainedEvents, NEW_STREAM } from '../eventstore/chainedEvents.js';
 import { isVersionConflict, type EventStore, type JsonObject } from '../eventstore/types.js';
 import { WalletAuthError } from '../crypto/walletAuth.js';
-import { SCHEMA_VERSION } from './handleCommand.js';
 
 export const SIGNATURE_STREAM_PREFIX = 'sig-';
 
@@ -25,24 +23,9 @@ export async function recordSignatureUse(
     order_id: use.orderId,
     used_at: use.now.toISOString(),
   };
-  const hash = chainHash(GENESIS_HASH, { stream, version: 1n, type: 'SignatureUsed', data });
-  const eventId = uuidv4();
+  const ctx = { correlationId: use.correlationId, causationId: null, actor: use.wallet, recordedAt: use.now.toISOString() };
   try {
-    await store.append(stream, [{
-      eventId,
-      type: 'SignatureUsed',
-      data,
-      metadata: {
-        event_id: eventId,
-        correlation_id: use.correlationId,
-        causation_id: null,
-        actor: use.wallet,
-        recorded_at: use.now.toISOString(),
-        schema_version: SCHEMA_VERSION,
-        prev_hash: GENESIS_HASH,
-        hash,
-      },
-    }], 'no_stream');
+    await store.append(stream, chainedEvents(stream, NEW_STREAM, [{ type: 'SignatureUsed', data }], ctx), 'no_stream');
   } catch (error) {
     if (isVersionConflict(error)) throw new WalletAuthError('wallet_auth_replayed', 'this signature was already used');
     throw error;

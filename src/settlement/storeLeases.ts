@@ -1,6 +1,5 @@
-import { v4 as uuidv4 } from 'uuid';
-import { SCHEMA_VERSION } from '../commands/handleCommand.js';
-import { chainHash, GENESIS_HASH } from '../eventstore/hashChain.js';
+import { chainedEvents } from '../eventstore/chainedEvents.js';
+import { GENESIS_HASH } from '../eventstore/hashChain.js';
 import { isVersionConflict, type EventStore, type JsonObject, type NewEvent } from '../eventstore/types.js';
 import type { Leases } from './leases.js';
 
@@ -43,18 +42,7 @@ export function createStoreLeases(store: EventStore): Leases {
 }
 
 function leaseEvent(stream: string, prevVersion: bigint, prevHash: string, lease: LeaseData, nowMs: number): NewEvent {
-  const data = lease as unknown as JsonObject;
   const type = lease.owner === null ? 'LeaseReleased' : 'LeaseTaken';
-  const hash = chainHash(prevHash, { stream, version: prevVersion + 1n, type, data });
-  const eventId = uuidv4();
-  const recordedAt = new Date(nowMs).toISOString();
-  return {
-    eventId,
-    type,
-    data,
-    metadata: {
-      event_id: eventId, correlation_id: eventId, causation_id: null, actor: 'driver', recorded_at: recordedAt,
-      schema_version: SCHEMA_VERSION, prev_hash: prevHash, hash,
-    },
-  };
+  const ctx = { correlationId: `lease-${stream}`, causationId: null, actor: 'driver', recordedAt: new Date(nowMs).toISOString() };
+  return chainedEvents(stream, { version: prevVersion, hash: prevHash }, [{ type, data: lease as unknown as JsonObject }], ctx)[0] as NewEvent;
 }
