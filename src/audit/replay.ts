@@ -12,6 +12,12 @@ export interface HistoryEntry {
   actor: string;
   data: JsonObject;
   status_after: OrderStatus;
+  /** The metadata an auditor follows: which request wrote it, what caused it, and its chain links. */
+  event_id: string;
+  correlation_id: string;
+  causation_id: string | null;
+  prev_hash: string;
+  hash: string;
 }
 
 export interface OrderHistory {
@@ -67,6 +73,11 @@ export function historyOf(orderId: string, events: readonly RecordedEvent[]): Or
       actor: event.metadata.actor,
       data: redactSecrets(event.data),
       status_after: state.status,
+      event_id: event.eventId,
+      correlation_id: event.metadata.correlation_id,
+      causation_id: event.metadata.causation_id,
+      prev_hash: event.metadata.prev_hash,
+      hash: event.metadata.hash,
     };
   });
   return {

@@ -1,27 +1,20 @@
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errorMap.js';
 import { frameworkErrorHandler, installErrorHandling } from './errorHandler.js';
 import { installIdempotency } from './idempotency.js';
 import { loggerOptions, requestIdOf } from './logging.js';
-import { API_DESCRIPTION } from './openapiDescription.js';
+import { registerDocs } from './openapi.js';
 import { orderViewOf } from './present.js';
 import { adminRoutes } from './routes/admin.js';
 import { marketRoutes } from './routes/market.js';
 import type { RouteOptions } from './routes/options.js';
 import { orderRoutes } from './routes/orders.js';
 import { serviceRoutes } from './routes/service.js';
+import { PACKAGE_VERSION } from '../version.js';
 
 /** Orders are a few hundred bytes; 64 KiB leaves room and keeps abusive bodies cheap to refuse. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -74,7 +67,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       errorResponseBuilder: (_request, context) => new ApiError('rate_limited', `too many requests; retry in ${context.after}`),
     });
   }
-  registerDocs(app);
+  registerDocs(app, { listenUrl: `http://${deps.config.host}:${deps.config.port}`, version: PACKAGE_VERSION });
   const options: RouteOptions = {
     deps,
     view: orderViewOf(deps.ledger),
@@ -107,23 +100,4 @@ function installRequestHooks(app: FastifyInstance, deps: AppDeps): void {
     const command = request.routeOptions.config.command;
     if (command !== undefined) deps.metrics.observeCommand(command, request.errorCode ?? 'ok', reply.elapsedTime / 1000);
   });
-}
-
-function registerDocs(app: FastifyInstance): void {
-  app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'otc-ledger', version: '0.1.0', description: API_DESCRIPTION },
-      tags: [
-        { name: 'orders', description: 'Place, take, settle and cancel orders' },
-        { name: 'market', description: 'Order book, trades and statistics' },
-        { name: 'admin', description: 'Operator endpoints (bearer token)' },
-        { name: 'service', description: 'Health, readiness, metrics' },
-      ],
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
-  app.register(swaggerUi, { routePrefix: '/docs' });
 }

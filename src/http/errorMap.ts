@@ -10,6 +10,13 @@ import { RebuildBusy } from '../projections/rebuildLease.js';
  */
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   unauthorized: 401,
+  wallet_must_be_native_rtc_address: 401,
+  wallet_auth_required: 401,
+  wallet_auth_malformed: 401,
+  wallet_auth_timestamp_expired: 401,
+  wallet_auth_public_key_does_not_match_wallet: 401,
+  wallet_auth_invalid_signature: 401,
+  wallet_auth_replayed: 401,
   not_maker: 403,
   not_seller: 403,
   secret_mismatch: 403,

@@ -1,14 +1,81 @@
+import { AUTH_WINDOW_SECONDS } from '../crypto/walletAuth.js';
+import { WORKED_PLACE } from './schemas/examples.js';
+import { WALLET_AUTH_CODES } from './schemas/operations.js';
+
 /**
- * The OpenAPI description: api.md's conventions plus the choices this implementation made where
- * api.md leaves a detail open (api.md: "document it in the OpenAPI description").
+ * The signing rules, written once for both the WalletAuth schema and the document's description.
+ * docs/PROTOCOL.md says the same in more words; tests/http/openapi.test.ts checks the worked example.
  */
-export const API_DESCRIPTION = `
+const SIGNING_RULES = `
+Each state-changing order call (place, match, confirm, cancel) carries \`wallet_auth\` in its JSON body:
+\`{"public_key": <64 hex: the raw 32-byte Ed25519 public key>, "signature": <128 hex>, "timestamp": <integer Unix seconds>}\`.
+
+- The **wallet** is \`"RTC"\` + the first 40 hex digits of sha256(the 32 public-key bytes).
+- The **signed message** is the UTF-8 bytes of a JSON object with the keys \`action\`, \`order_id\`, \`timestamp\`,
+  \`wallet\` and the action's bound fields, keys sorted by code point, no whitespace (\`JSON.stringify\` of the
+  sorted object). \`wallet\` is exactly as sent in the body; \`timestamp\` is the one in \`wallet_auth\`; a bound
+  field that was not sent is \`""\`.
+- The **signature** is plain Ed25519 (RFC 8032, no pre-hash, no context) of those bytes.
+- \`timestamp\` must be within ${AUTH_WINDOW_SECONDS} s of the server clock, and each signature is accepted once.
+
+| action | order_id | bound fields |
+|---|---|---|
+| \`create_order\` | \`"create_order"\` | \`side\` (lowercase), \`pair\` (uppercase), \`amount_micro_rtc\`, \`price_per_rtc_nano_quote\` and \`ttl_seconds\` (JSON integers, default applied), \`eth_address\`, \`htlc_hash\` |
+| \`match_order\` | the order id | \`eth_address\`, \`htlc_hash\` |
+| \`cancel_order\` | the order id | none |
+| \`confirm_settlement\` | the order id | \`quote_tx\`, \`secret_sha256\` (lowercase hex sha256 of the 32 preimage bytes) |
+
+Refusals are 401, checked in this order: ${WALLET_AUTH_CODES.map((c) => `\`${c}\``).join(', ')}.
+`.trim();
+
+function workedExample(): string {
+  const w = WORKED_PLACE;
+  return `
+**Worked example** (a development key: never fund it). Ed25519 seed \`${w.seedHex}\` gives public key
+\`${w.publicKeyHex}\` and wallet \`${w.wallet}\`. Placing a sell order of 100 RTC at 0.1 USDC, TTL 604800 s,
+at timestamp ${w.timestamp}, signs exactly these bytes:
+
+\`\`\`
+${w.message}
+\`\`\`
+
+and the signature is \`${w.signatureHex}\`.
+`.trim();
+}
+
+export const WALLET_AUTH_SCHEMA: { type: 'object'; required: string[]; properties: Record<string, object>; description: string; examples: object[] } = {
+  type: 'object',
+  required: ['public_key', 'signature', 'timestamp'],
+  properties: {
+    public_key: { type: 'string', pattern: '^[0-9a-fA-F]{64}$', description: 'The raw 32-byte Ed25519 public key, hex' },
+    signature: { type: 'string', pattern: '^[0-9a-fA-F]{128}$', description: 'Ed25519 signature of the canonical message, hex' },
+    timestamp: { type: 'integer', description: `Unix seconds, within ${AUTH_WINDOW_SECONDS} s of the server clock` },
+  },
+  description: `${SIGNING_RULES}\n\n${workedExample()}`,
+  examples: [{ public_key: WORKED_PLACE.publicKeyHex, signature: WORKED_PLACE.signatureHex, timestamp: WORKED_PLACE.timestamp }],
+};
+
+const CONVENTIONS = `
 Event-sourced settlement ledger for OTC RTC trades with escrow. JSON in, JSON out, snake_case.
+The protocol (statuses, events, the atomic swap, deadlines) is described in docs/PROTOCOL.md of the repository.
 
 **Errors** are \`{"ok": false, "error": "<code>", "message": "<sentence>"}\`; a 5xx never carries detail.
-Validation codes are checked in the order api.md lists them, and the first one found is answered.
+Validation codes are checked in a fixed order (the order each route lists them), and the first one found is answered.
+Each route lists the codes it can answer under the status they come with.
 
-**Choices where api.md leaves a detail open**
+**Money** out is always a string: \`amount_rtc\` ("100.000000"), \`amount_micro_rtc\` ("100000000"), \`price_per_rtc\`
+("0.100000000"), \`price_per_rtc_nano_quote\`, \`total_quote\`, \`total_quote_nano\`. Money in (\`amount_rtc\`,
+\`price_per_rtc\`) is a decimal string or a JSON number, at most 6 and 9 decimals. Times are ISO-8601 UTC.
+
+**Versions and positions**: every order has \`version\` (its event count), also sent as \`ETag: "<version>"\`.
+A command with \`If-Match: "<version>"\` that no longer matches is 412 \`version_mismatch\` (\`"3"\`, \`W/"3"\` and \`3\`
+are read alike; \`*\` means no check; anything else is 400 \`if_match_invalid\`). Commands answer \`position\`: pass it
+as \`min_position\` to a read to see your write; reads of the read models wait up to 5 s for it, else 503
+\`read_model_lagging\`. \`GET /api/orders/:id\` and its history read the order's own stream, so they are always current.
+`.trim();
+
+const CHOICES = `
+**Details worth knowing**
 - An unknown or malformed order id (not \`otc_\` + 16 hex) is 404 \`order_not_found\`, checked before the body.
 - \`wallet\` missing, null, empty or not a string is 400 \`wallet_required\` on every POST that takes one;
   a string that is not \`RTC\` + 40 hex is 401 \`wallet_must_be_native_rtc_address\` (wallet auth).
@@ -18,25 +85,37 @@ Validation codes are checked in the order api.md lists them, and the first one f
 - A body that is not a JSON object, empty, or not JSON is 400 \`invalid_json\`; a content type other than
   JSON (or text/plain, read as not-JSON) is 415 \`unsupported_media_type\`; above 64 KiB is 413 \`payload_too_large\`.
 - \`limit\`/\`offset\` take at most 15 digits; \`limit\` above 200 is capped, not refused.
-- \`GET /api/orders/:id\` and its history read the order's own stream, so they are always current;
-  \`min_position\` is validated there and already satisfied. Listing, book, trades, stats and recovery
-  read the projections and wait for \`min_position\` up to 5 s, else 503 \`read_model_lagging\`.
 - \`POST /api/orders/:id/confirm\` when the release or payout outcome is still unknown (status \`settling\`)
   answers 202 \`settled: false\`, like a queued payout: the reconciler finishes it.
 - \`POST /api/orders\` answering 202 (\`escrow_pending\`) still carries the generated \`htlc_secret\`: it is the
   only time the seller can get it.
-- \`If-Match\` takes \`"3"\`, \`W/"3"\` or \`3\`; \`*\` means no check; anything else is 400 \`if_match_invalid\`.
-- **Idempotency-Key** (1..255 visible ASCII characters, else 400 \`idempotency_key_invalid\`) is scoped to
-  method and path. "Same body" means byte-identical JSON. The claim is taken after validation, so a
-  refused body is never stored. Every answer the route gives is stored and replayed, including 4xx and the
-  502 settlement outcomes; other 5xx are forgotten so a retry runs again. Stored answers are encrypted at
-  rest (they may hold a generated preimage) and kept 48 h. A claim left without an answer for 120 s (a
-  crashed process) may be taken over.
-- The rate limit applies to \`POST /api/orders\`, \`/match\`, \`/confirm\` and \`/cancel\`, per minute per client
-  address; a replayed Idempotency-Key request also counts.
+- The rate limit (when configured) applies to \`POST /api/orders\`, \`/match\`, \`/confirm\` and \`/cancel\`, one budget
+  per minute per client address; a replayed Idempotency-Key request also counts. Refusals are 429 \`rate_limited\`
+  with \`Retry-After\`.
 - \`X-Request-Id\` (8..128 of \`[A-Za-z0-9._:-]\`) is honoured, else a UUID is generated; it is echoed back and
   becomes the \`correlation_id\` of every event the request writes.
 - \`GET /ready\` is 503 \`not_ready\` when the store does not answer or a read model is failed, stopped, or
   more than 1000 events behind.
-- \`GET /admin/projections\` gives \`position\` as a string (a global position) and \`lag\` as a number.
+- Admin endpoints need \`Authorization: Bearer <LEDGER_ADMIN_TOKEN>\` (compared in constant time).
+  \`GET /admin/projections\` gives \`position\` as a string (a global position) and \`lag\` as a number.
 `.trim();
+
+const IDEMPOTENCY = `
+**Idempotency-Key** (optional header on every POST; 1..255 visible ASCII characters, else 400 \`idempotency_key_invalid\`)
+- The key is scoped to the method and path: the same key on another order is another key.
+- A repeat with the same key and a byte-identical JSON body gets the stored status, body and ETag again, with
+  \`Idempotent-Replayed: true\`; nothing runs twice. The same key with a different body is 422 \`idempotency_key_reused\`;
+  a repeat while the first request still runs is 409 \`idempotency_key_in_flight\` (retry after a moment).
+- The claim is taken after validation, so a refused body is never stored. Every answer the route gives is stored
+  and replayed, including 4xx and the 502 settlement outcomes (they are facts); other 5xx are forgotten, so a retry
+  runs again. A claim left without an answer for 120 s (a crashed process) may be taken over.
+- Stored answers are encrypted at rest (they may hold a generated preimage) and kept 48 h (at least 24 h is promised).
+`.trim();
+
+/** The document's description: conventions, wallet auth with a worked example, idempotency, details. */
+export function apiDescription(): string {
+  return [CONVENTIONS, `**Wallet auth**\n\n${SIGNING_RULES}\n\n${workedExample()}`, IDEMPOTENCY, CHOICES].join('\n\n');
+}
+
+/** Kept for callers of the old constant. */
+export const API_DESCRIPTION = apiDescription();

@@ -34,13 +34,8 @@ export const walletField = z
 
 /** Passed to the ledger untouched: its checks give the 401 codes in api.md's order. */
 export const walletAuthField = z.unknown().optional().meta({
-  type: 'object',
-  description: 'Ed25519 signature of the canonical message (api.md, Wallet auth)',
-  properties: {
-    public_key: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' },
-    signature: { type: 'string', pattern: '^[0-9a-fA-F]{128}$' },
-    timestamp: { type: 'integer', description: 'Unix seconds, within 300 s of the server clock' },
-  },
+  $ref: '#/components/schemas/WalletAuth',
+  description: 'Ed25519 signature of the canonical message (see WalletAuth for the exact scheme and a worked example)',
 });
 
 /** A decimal string or JSON number, parsed to integer units without ever touching a float. */

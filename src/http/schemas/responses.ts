@@ -87,15 +87,20 @@ export const orderListAnswer = z.object({
 export const historyAnswer = z.object({
   ok: z.literal(true),
   order_id: z.string(),
-  chain_valid: z.boolean(),
+  chain_valid: z.boolean().meta({ description: 'Every event\'s prev_hash and hash verify' }),
   events: z.array(
     z.object({
       version: z.number().int(),
       type: z.string(),
       recorded_at: z.string(),
       actor: z.string(),
-      data: z.record(z.string(), z.unknown()),
-      status_after: z.string(),
+      data: z.record(z.string(), z.unknown()).meta({ description: 'The event\'s data; a preimage or its ciphertext never appears' }),
+      status_after: z.string().meta({ description: 'The order status this event led to' }),
+      event_id: z.string(),
+      correlation_id: z.string().meta({ description: 'The X-Request-Id of the request that wrote it (or of the reconciler pass)' }),
+      causation_id: z.string().nullable().meta({ description: 'The event_id of the event that caused it, when one did' }),
+      prev_hash: z.string().meta({ description: 'The previous event\'s hash (64 zeros for the first)' }),
+      hash: z.string().meta({ description: 'sha256(prev_hash || canonical JSON of {data, stream, type, version}), hex' }),
     }),
   ),
 });

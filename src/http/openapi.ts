@@ -1,0 +1,150 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { messageOf, statusOfCode } from './errorMap.js';
+import { apiDescription, WALLET_AUTH_SCHEMA } from './openapiDescription.js';
+import { OPERATIONS, type AnswerDoc, type OperationDoc } from './schemas/operations.js';
+
+type JsonSchema = Record<string, unknown>;
+type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
+
+/** What each error status means, before the codes that carry it. */
+const STATUS_MEANING: Readonly<Record<number, string>> = {
+  400: 'The request is invalid; nothing was written.',
+  401: 'Not authenticated: the wallet signature (or the admin token) is missing or does not verify; nothing was written.',
+  403: 'The wallet is not allowed to do this to this order.',
+  404: 'No such order, version or resource.',
+  409: 'The order (or the key, or the rebuild) is in a state that does not allow this now.',
+  410: 'The order has expired.',
+  412: 'If-Match names a version the order is no longer at.',
+  413: 'The body is larger than 64 KiB.',
+  414: 'A path segment is too long.',
+  415: 'The body is not JSON.',
+  422: 'Understood but refused: the node refused the escrow lock, or the Idempotency-Key was used with another body.',
+  429: 'Too many requests from this address; see Retry-After.',
+  500: 'An internal error; the detail is in the server log under the request id, never in the answer.',
+  502: 'The node refused or lost a settlement step; the body says whether a retry can help.',
+  503: 'Not ready, or the read models have not reached min_position within 5 s; retry shortly.',
+};
+
+const HEADERS = {
+  etag: { type: 'string', description: 'The order\'s version, quoted ("3"): send it as If-Match on the next command.' },
+  'idempotent-replayed': { type: 'string', description: '"true" when this is the stored answer to an earlier request with the same Idempotency-Key.' },
+  'x-request-id': { type: 'string', description: 'The request id (yours when sane, else generated); also the correlation_id of the events written.' },
+} as const;
+
+/** Error answers of one route, grouped by the status errorMap.ts gives each code. */
+export function errorAnswers(codes: readonly string[]): Record<number, JsonSchema> {
+  const byStatus = new Map<number, string[]>();
+  for (const code of new Set(codes)) {
+    const status = statusOfCode(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  // Given as `content`, so an error is documented as JSON even on a route that answers text (/metrics).
+  return Object.fromEntries([...byStatus].map(([status, list]) => [status, {
+    'x-response-description': `${STATUS_MEANING[status] ?? 'Refused.'} Codes: ${list.map((c) => `\`${c}\``).join(', ')}.`,
+    content: {
+      'application/json': {
+        schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { error: { type: 'string', enum: list } } }] },
+        examples: Object.fromEntries(list.map((code) => [code, { summary: code, value: { ok: false, error: code, message: messageOf(code) } }])),
+      },
+    },
+  }]));
+}
+
+function answer(schema: JsonSchema | undefined, doc: AnswerDoc, produces: string): JsonSchema {
+  const headers = Object.fromEntries(['x-request-id', ...(doc.headers ?? [])].map((h) => [h, HEADERS[h as keyof typeof HEADERS]]));
+  const body = schema ?? { type: 'string' };
+  return {
+    ...body,
+    'x-response-description': doc.description,
+    'x-examples': { example: { summary: produces === 'application/json' ? 'answer' : produces, value: doc.example } },
+    headers,
+  };
+}
+
+function withExample(schema: unknown, example: unknown): JsonSchema {
+  return { ...(schema as JsonSchema), 'x-examples': { example: { summary: 'a signed request', value: example } } };
+}
+
+/** Adds one example to each named property of a query or path schema (3.1: a JSON Schema `examples` array). */
+function withParameterExamples(schema: unknown, examples: Readonly<Record<string, string>> | undefined): unknown {
+  const s = schema as { properties?: Record<string, JsonSchema> } | undefined;
+  if (s?.properties === undefined || examples === undefined) return schema;
+  const properties = Object.fromEntries(Object.entries(s.properties).map(([name, p]) => [name, examples[name] === undefined ? p : { ...p, examples: [examples[name]] }]));
+  return { ...s, properties };
+}
+
+/** `POST /api/orders/:id/match` etc.: how routes are keyed in OPERATIONS. */
+const routeKey = (input: TransformInput): string => {
+  const method = (input as { route?: { method?: unknown } }).route?.method;
+  return `${Array.isArray(method) ? method.join(',') : String(method)} ${input.url}`;
+};
+
+/** Generic documentation for a route missing from OPERATIONS, flagged so a test catches it. */
+function undocumented(key: string): OperationDoc {
+  return { operationId: key.replace(/[^A-Za-z0-9]+/g, '_'), answers: {}, errors: ['internal_error'] };
+}
+
+/**
+ * fastify-swagger's route transform: the zod schemas become JSON Schema (fastify-type-provider-zod),
+ * then OPERATIONS adds what schemas cannot say. Route files stay as they are.
+ */
+export function documentRoute(input: TransformInput): ReturnType<typeof jsonSchemaTransform> {
+  const out = jsonSchemaTransform(input);
+  const schema = out.schema as Record<string, unknown>;
+  if (schema['hide'] === true) return out;
+  const key = routeKey(input);
+  const doc = OPERATIONS[key] ?? undocumented(key);
+  const produces = Array.isArray(schema['produces']) ? String(schema['produces'][0]) : 'application/json';
+  const declared = (schema['response'] ?? {}) as Record<string, JsonSchema>;
+  const responses: Record<string, JsonSchema> = {};
+  for (const [status, answerDoc] of Object.entries(doc.answers)) responses[status] = answer(declared[status], answerDoc, produces);
+  for (const [status, errorSchema] of Object.entries(errorAnswers(doc.errors))) responses[status] = errorSchema;
+  return {
+    url: out.url,
+    schema: {
+      ...schema,
+      operationId: doc.operationId,
+      ...(OPERATIONS[key] === undefined ? { 'x-undocumented': true } : {}),
+      ...(schema['body'] === undefined || doc.body === undefined ? {} : { body: withExample(schema['body'], doc.body) }),
+      ...(schema['querystring'] === undefined ? {} : { querystring: withParameterExamples(schema['querystring'], doc.parameters) }),
+      ...(schema['params'] === undefined ? {} : { params: withParameterExamples(schema['params'], doc.parameters) }),
+      response: responses,
+    },
+  } as ReturnType<typeof jsonSchemaTransform>;
+}
+
+export interface DocsOptions {
+  /** Where this instance listens, for `servers`; the relative server works wherever the document is served. */
+  readonly listenUrl: string;
+  readonly version: string;
+}
+
+/** OpenAPI 3.1 at /openapi.json, Swagger UI at /docs. */
+export function registerDocs(app: FastifyInstance, options: DocsOptions): void {
+  app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'otc-ledger', version: options.version, description: apiDescription(), license: { name: 'MIT', identifier: 'MIT' } },
+      servers: [
+        { url: '/', description: 'This ledger (relative to where the document was fetched)' },
+        { url: options.listenUrl, description: 'The address this instance was configured to listen on' },
+      ],
+      tags: [
+        { name: 'orders', description: 'Place, take, settle and cancel orders (state-changing calls are signed by the wallet)' },
+        { name: 'market', description: 'Order book, trades and statistics' },
+        { name: 'admin', description: 'Operator endpoints (bearer token)' },
+        { name: 'service', description: 'Health, readiness, metrics' },
+      ],
+      components: {
+        securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'LEDGER_ADMIN_TOKEN; with none configured every admin call is 401 unauthorized.' } },
+        schemas: { WalletAuth: WALLET_AUTH_SCHEMA },
+      },
+    },
+    transform: documentRoute,
+    transformObject: jsonSchemaTransformObject,
+  });
+  app.register(swaggerUi, { routePrefix: '/docs' });
+}
