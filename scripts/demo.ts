@@ -3,15 +3,30 @@
  * fund two wallets, place a sell order, match it, confirm with the preimage, confirm the sandbox
  * payout, wait for the reconciler to complete the order, then print its audit history.
  *
- * LEDGER_URL (default http://127.0.0.1:5580) chooses the ledger.
+ * The ledger: `--url <url>`, else LEDGER_URL, else the HOST and PORT the ledger itself reads (so a
+ * ledger started with PORT=6000 and the demo run with the same environment find each other).
  */
 import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from '../src/config.js';
 import { walletFromSeed, type ClientWallet } from '../src/crypto/signer.js';
 import { htlcHashOf } from '../src/crypto/preimage.js';
 
-const base = process.env['LEDGER_URL'] ?? 'http://127.0.0.1:5580';
 const MAX_WAIT_POLLS = 60;
 const POLL_INTERVAL_MS = 500;
+
+/** `--url X` or `--url=X` on the command line, then LEDGER_URL, then http://HOST:PORT. */
+export function demoUrl(argv: readonly string[], config: Pick<Config, 'ledgerUrl' | 'host' | 'port'>): string {
+  const i = argv.findIndex((a) => a === '--url' || a.startsWith('--url='));
+  const given = i === -1 ? undefined : argv[i]?.startsWith('--url=') ? argv[i]?.slice('--url='.length) : argv[i + 1];
+  if (i !== -1 && (given === undefined || given === '')) throw new Error('--url needs a URL, like --url http://127.0.0.1:5580');
+  const url = given ?? config.ledgerUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  return new URL(url).toString().replace(/\/$/, '');
+}
+
+// Set by runDemo for its run: the ledger's URL and where the steps are printed.
+let base = '';
+let say: (line: string) => void = (line) => console.log(line);
 
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${base}${path}`, {
@@ -24,9 +39,9 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 
 function step(title: string, result: { status: number; json: Record<string, unknown> }): Record<string, unknown> {
   const order = result.json['order'] as Record<string, unknown> | undefined;
-  console.log(`\n== ${title}: HTTP ${result.status}${order ? `, order ${String(order['order_id'])} is ${String(order['status'])}` : ''}`);
+  say(`\n== ${title}: HTTP ${result.status}${order ? `, order ${String(order['order_id'])} is ${String(order['status'])}` : ''}`);
   if (result.status >= 400) {
-    console.log(JSON.stringify(result.json, null, 2));
+    say(JSON.stringify(result.json, null, 2));
     throw new Error(`${title} failed`);
   }
   return result.json;
@@ -35,10 +50,13 @@ function step(title: string, result: { status: number; json: Record<string, unkn
 const now = () => Math.floor(Date.now() / 1000);
 const newWallet = (): ClientWallet => walletFromSeed(randomBytes(32).toString('hex'));
 
-async function main(): Promise<void> {
+/** The whole trade against the ledger at `url`, printing each step through `log`. */
+export async function runDemo(url: string, log: (line: string) => void = (line) => console.log(line)): Promise<void> {
+  base = url;
+  say = log;
   const seller = newWallet();
   const buyer = newWallet();
-  console.log(`ledger ${base}\nseller ${seller.wallet}\nbuyer  ${buyer.wallet}`);
+  say(`ledger ${base}\nseller ${seller.wallet}\nbuyer  ${buyer.wallet}`);
   step('fund the seller at the sandbox node', await call('POST', '/__sandbox/fund', { wallet: seller.wallet, amount_rtc: 1000 }));
 
   const placeBound = { side: 'sell', pair: 'RTC/USDC', amount_micro_rtc: 100_000_000, price_per_rtc_nano_quote: 100_000_000, ttl_seconds: 604800, eth_address: '', htlc_hash: '' };
@@ -49,7 +67,7 @@ async function main(): Promise<void> {
   const order = placed['order'] as Record<string, string>;
   const orderId = order['order_id'] as string;
   const secret = placed['htlc_secret'] as string;
-  console.log(`   htlc_hash ${order['htlc_hash']} (the preimage was shown to the seller once)`);
+  say(`   htlc_hash ${order['htlc_hash']} (the preimage was shown to the seller once)`);
 
   step('the buyer matches it', await call('POST', `/api/orders/${orderId}/match`, {
     wallet: buyer.wallet, wallet_auth: buyer.sign('match_order', orderId, { eth_address: '', htlc_hash: '' }, now()),
@@ -68,28 +86,32 @@ async function main(): Promise<void> {
     await waitForCompletion(orderId);
   }
   const history = await call('GET', `/api/orders/${orderId}/history`);
-  console.log(`\n== audit history (chain_valid: ${String(history.json['chain_valid'])})`);
+  say(`\n== audit history (chain_valid: ${String(history.json['chain_valid'])})`);
   for (const e of history.json['events'] as Array<Record<string, unknown>>) {
-    console.log(`  v${String(e['version']).padEnd(3)} ${String(e['recorded_at'])}  ${String(e['type']).padEnd(20)} ${String(e['actor']).padEnd(44)} → ${String(e['status_after'])}`);
+    say(`  v${String(e['version']).padEnd(3)} ${String(e['recorded_at'])}  ${String(e['type']).padEnd(20)} ${String(e['actor']).padEnd(44)} → ${String(e['status_after'])}`);
   }
 }
 
 async function waitForCompletion(orderId: string): Promise<void> {
-  process.stdout.write('   waiting for the reconciler to see the confirmed payout');
+  say('   waiting for the reconciler to see the confirmed payout');
   for (let i = 0; i < MAX_WAIT_POLLS; i++) {
     const current = await call('GET', `/api/orders/${orderId}`);
     const order = current.json['order'] as Record<string, string>;
     if (order['status'] === 'completed') {
-      console.log(`\n== completed: the preimage is now readable: ${order['htlc_secret']}`);
+      say(`\n== completed: the preimage is now readable: ${order['htlc_secret']}`);
       return;
     }
-    process.stdout.write('.');
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
   throw new Error('the order did not complete; is the reconciler running (LEDGER_RECONCILE_INTERVAL_MS)?');
 }
 
-main().catch((error: unknown) => {
-  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+const runAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (runAsScript) {
+  Promise.resolve()
+    .then(() => runDemo(demoUrl(process.argv.slice(2), loadConfig())))
+    .catch((error: unknown) => {
+      console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    });
+}

@@ -56,6 +56,11 @@ const ConfigSchema = z.object({
     .optional()
     .refine((v) => v === undefined || !v.split(',').map((s) => s.trim()).includes('*'), 'must list origins; "*" is refused'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Operator experience (issue 12 part 4): pino-pretty logs for a terminal, colour in the CLI's
+  // tables unless NO_COLOR is set (https://no-color.org), and the ledger the demo talks to.
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  NO_COLOR: z.string().optional(),
+  LEDGER_URL: z.string().url().optional(),
 });
 
 export type Config = Readonly<{
@@ -78,6 +83,10 @@ export type Config = Readonly<{
   maxOrderMicroRtc: bigint;
   corsOrigins: readonly string[];
   logLevel: string;
+  // Operator experience (issue 12 part 4).
+  logFormat: 'json' | 'pretty';
+  noColor: boolean;
+  ledgerUrl: string | null;
 }>;
 
 export class ConfigError extends Error {
@@ -117,5 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxOrderMicroRtc: c.LEDGER_MAX_ORDER_RTC,
     corsOrigins: (c.LEDGER_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: c.LOG_LEVEL,
+    // Operator experience (issue 12 part 4). An empty NO_COLOR is no NO_COLOR (dropped above), as the convention says.
+    logFormat: c.LOG_FORMAT,
+    noColor: c.NO_COLOR !== undefined,
+    ledgerUrl: c.LEDGER_URL ?? null,
   });
 }

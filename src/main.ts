@@ -15,7 +15,7 @@ import { nodeFromConfig } from './gateways/fromConfig.js';
 import type { SandboxNode } from './gateways/sandbox/index.js';
 import { buildApp } from './http/app.js';
 import { createIdempotencyStore } from './http/idempotency.js';
-import { REDACTED_PATHS } from './http/logging.js';
+import { logDestination, REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
@@ -74,7 +74,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const app = await buildApp({
     config, ledger, readModels, projections, store, metrics, idempotency,
     reconcile: () => reconcilePass(reconcilerDeps),
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, stream: logDestination(config) },
   });
   if (node.sandbox) mountSandboxControls(app, node.sandbox);
   const closeApp = gracefulClose(app);
@@ -177,8 +177,10 @@ export async function openStore(config: Config): Promise<EventStore> {
   return new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
 }
 
-export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } });
+export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat' | 'noColor'>>): Logger {
+  const options = { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  const destination = logDestination({ logFormat: config.logFormat ?? 'json', noColor: config.noColor ?? false });
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 /**

@@ -8,6 +8,8 @@ import { runProjectionsRebuild, runProjectionsStatus } from './projectionsComman
 import { runReplay } from './replayCommand.js';
 import { runVerify } from './verifyCommand.js';
 import { runReconcileOnce } from './reconcileCommand.js';
+import { colourFor } from './table.js';
+import { PACKAGE_VERSION } from '../version.js';
 
 const out = process.stdout;
 
@@ -35,6 +37,7 @@ function parsePort(value: string): number {
 export function buildCli(config: () => Config): Command {
   const program = new Command('otc-ledger')
     .description('Event-sourced settlement ledger for OTC RTC trades with escrow')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError();
 
   program.command('serve').description('run the HTTP service (what npm start runs)').action(async () => {
@@ -42,8 +45,12 @@ export function buildCli(config: () => Config): Command {
     const log = createLogger(cfg);
     const running = await startLedger(cfg, log);
     const shutdown = (signal: string) => {
+      const startedMs = Date.now();
       log.info({ signal }, 'shutting down: finishing in-flight requests');
-      running.close().then(() => process.exit(0), (error: unknown) => {
+      running.close().then(() => {
+        log.info({ signal, durationMs: Date.now() - startedMs }, 'otc-ledger stopped: requests finished, stores closed');
+        process.exit(0);
+      }, (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       });
@@ -52,17 +59,20 @@ export function buildCli(config: () => Config): Command {
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
 
-  program.command('replay <order_id>').description("an order's audit history as a timeline, with the hash-chain check")
+  program.command('replay <order_id>').description("an order's audit history as a table, with the hash-chain check; exit 2 when the chain is broken")
     .option('--at <version>', 'the order as it stood after event N', parseVersion)
-    .option('--json', 'machine-readable output', false)
+    .option('--json', 'machine-readable output: every event with its ids, correlation, causation and hash links', false)
     .action(async (orderId: string, opts: { at?: bigint; json: boolean }) => {
-      process.exitCode = await withStore(config(), (store) => runReplay({ store, orderId, at: opts.at, json: opts.json }, out));
+      const cfg = config();
+      const colour = colourFor(out, cfg.noColor);
+      process.exitCode = await withStore(cfg, (store) => runReplay({ store, orderId, at: opts.at, json: opts.json, colour }, out));
     });
 
   program.command('verify').description('replay every stream: invariants, hash chains, read models vs a fresh rebuild; exit 1 on any finding')
-    .action(async () => {
+    .option('--json', 'one JSON document with every finding, no progress lines', false)
+    .action(async (opts: { json: boolean }) => {
       const cfg = config();
-      process.exitCode = await withStore(cfg, (store) => runVerify({ store, readDbPath: readDbPath(cfg) }, out));
+      process.exitCode = await withStore(cfg, (store) => runVerify({ store, readDbPath: readDbPath(cfg), json: opts.json }, out));
     });
 
   const projections = program.command('projections').description('read-model checkpoints and rebuilds');
@@ -75,9 +85,12 @@ export function buildCli(config: () => Config): Command {
     process.exitCode = await withStore(cfg, (store) => runProjectionsRebuild({ store, readDbPath: readDbPath(cfg), name }, out));
   });
 
-  program.command('reconcile').description('one reconciler pass, printing its summary').action(async () => {
-    process.exitCode = await runReconcileOnce(config(), out);
-  });
+  program.command('reconcile').description('one reconciler pass against RUSTCHAIN_NODE, printing what it examined and what each order became')
+    .option('--json', 'the summary as JSON', false)
+    .action(async (opts: { json: boolean }) => {
+      const cfg = config();
+      process.exitCode = await runReconcileOnce(cfg, out, { json: opts.json, colour: colourFor(out, cfg.noColor) });
+    });
 
   program.command('sandbox-node').description('the sandbox RustChain node alone, over HTTP')
     .option('--port <port>', 'port to listen on', parsePort, 5590)

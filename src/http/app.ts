@@ -6,7 +6,7 @@ import type { AppDeps } from './deps.js';
 import { ApiError } from './errorMap.js';
 import { frameworkErrorHandler, installErrorHandling } from './errorHandler.js';
 import { installIdempotency } from './idempotency.js';
-import { loggerOptions, requestIdOf } from './logging.js';
+import { installRequestLog, loggerOptions, requestIdOf } from './logging.js';
 import { registerDocs } from './openapi.js';
 import { orderViewOf } from './present.js';
 import { adminRoutes } from './routes/admin.js';
@@ -33,6 +33,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // X-Forwarded-For itself.
     trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
     genReqId: requestIdOf,
+    // One line per request, from installRequestLog, instead of fastify's two.
+    disableRequestLogging: true,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
@@ -43,9 +45,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installErrorHandling(app, deps.metrics);
   installIdempotency(app, deps.idempotency, now);
   installRequestHooks(app, deps);
+  installRequestLog(app);
   deps.metrics.bindSources({
     projectionLags: () => deps.projections.status(),
     backlog: async () => deps.readModels.backlog(now()),
+    ordersByStatus: async () => deps.readModels.ordersByStatus(),
   });
 
   app.register(cors, {

@@ -90,6 +90,8 @@ export interface ReadModels {
   recoveryList(now: Date): MaybePromise<readonly RecoveryEntryView[]>;
   /** For /metrics: in-flight orders and how long the oldest has been idle. */
   backlog(now: Date): MaybePromise<{ inFlight: number; oldestIdleMs: number | null }>;
+  /** For /metrics: orders per status, from the orders read model (statuses with none may be absent). */
+  ordersByStatus(): MaybePromise<Readonly<Record<string, number>>>;
 }
 
 export interface ProjectionStatusView {

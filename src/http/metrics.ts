@@ -1,10 +1,12 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { ORDER_STATUSES } from '../aggregates/order/state.js';
 import type { StepReport } from '../settlement/driver.js';
 
 /** Where the gauges read their values at scrape time; bound by buildApp. */
 export interface MetricSources {
   projectionLags(): Promise<readonly { name: string; lag: bigint }[]>;
   backlog(): Promise<{ inFlight: number; oldestIdleMs: number | null }>;
+  ordersByStatus(): Promise<Readonly<Record<string, number>>>;
 }
 
 /**
@@ -22,6 +24,9 @@ export interface LedgerMetrics {
 
 export function createLedgerMetrics(registry: Registry): LedgerMetrics {
   let sources: MetricSources | null = null;
+  // The process itself: CPU, memory, handles, GC and event-loop delay (prom-client's defaults).
+  collectDefaultMetrics({ register: registry });
+  registerOrderGauges(registry, () => sources);
   const commandSeconds = new Histogram({
     name: 'otc_ledger_command_duration_seconds',
     help: 'Latency of order commands over HTTP, by command and outcome (ok or the error code)',
@@ -89,4 +94,43 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
       sources = next;
     },
   };
+}
+
+/**
+ * Orders per status, read from the orders read model at scrape time. Every status is reported (0
+ * when none), so an alert on settlement_recovery never sees a missing series; recovery also has a
+ * gauge of its own, the one an operator pages on.
+ */
+function registerOrderGauges(registry: Registry, sourcesOf: () => MetricSources | null): void {
+  let countsRead: Promise<Readonly<Record<string, number>>> | null = null;
+  const counts = (from: MetricSources): Promise<Readonly<Record<string, number>>> => {
+    if (countsRead === null) {
+      countsRead = from.ordersByStatus();
+      setImmediate(() => {
+        countsRead = null;
+      });
+    }
+    return countsRead;
+  };
+  new Gauge({
+    name: 'otc_ledger_orders',
+    help: 'Orders in each status, from the orders read model',
+    labelNames: ['status'] as const,
+    registers: [registry],
+    async collect() {
+      const sources = sourcesOf();
+      if (sources === null) return;
+      const byStatus = await counts(sources);
+      for (const status of ORDER_STATUSES) this.set({ status }, byStatus[status] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'otc_ledger_orders_in_recovery',
+    help: 'Orders in settlement_recovery, waiting for the reconciler or an operator re-drive',
+    registers: [registry],
+    async collect() {
+      const sources = sourcesOf();
+      if (sources !== null) this.set((await counts(sources))['settlement_recovery'] ?? 0);
+    },
+  });
 }

@@ -3,7 +3,7 @@ import type { Ledger } from '../commands/ledger.js';
 import type { EventStore } from '../eventstore/types.js';
 import { projectionByName } from '../projections/all.js';
 import { orderBook } from '../projections/orderBook.js';
-import { listOrders } from '../projections/orders.js';
+import { countOrdersByStatus, listOrders } from '../projections/orders.js';
 import { rebuildProjection } from '../projections/rebuild.js';
 import { RebuildBusy, readRebuild } from '../projections/rebuildLease.js';
 import type { ProjectionRunner } from '../projections/runner.js';
@@ -41,6 +41,7 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
     stats: (pair, now) => snapshot(() => pairStats(db, pair, now)),
     recoveryList: (now) => snapshot(() => recoveryList(db, { now, stuckMs: options.stuckMs })),
     backlog: (now) => snapshot(() => workBacklog(db, now)),
+    ordersByStatus: () => snapshot(() => countOrdersByStatus(db)),
   };
   const projections: ProjectionsAdmin = {
     status: () => runner.status(),

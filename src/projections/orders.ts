@@ -47,6 +47,14 @@ function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
   }
 }
 
+/** How many orders are in each status (for /metrics); statuses with none are absent. */
+export function countOrdersByStatus(db: Db): Record<string, number> {
+  const tables = activeTables(db, ordersProjection);
+  if (tables === null) return {};
+  const rows = cachedStatement(db, `SELECT status, count(*) AS n FROM ${tableName(tables, 'orders')} GROUP BY status`).all() as { status: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
 /** One order as the orders read model holds it; null when it has none. */
 export function getOrder(db: Db, orderId: string): StoredState | null {
   const tables = activeTables(db, ordersProjection);
