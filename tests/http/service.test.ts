@@ -49,6 +49,39 @@ describe('service endpoints', () => {
     expect(res.body).toContain('otc_ledger_version_conflicts_total');
   });
 
+  it('GET /metrics adds process and event-loop metrics, and orders per status from the read model (recovery above all)', async () => {
+    const other = await startHttpHarness();
+    try {
+      const metric = async (pattern: RegExp): Promise<number> => {
+        const body = (await other.get('/metrics')).body;
+        const value = pattern.exec(body)?.[1];
+        if (value === undefined) throw new Error(`no ${pattern} in /metrics:\n${body.slice(0, 2000)}`);
+        return Number(value);
+      };
+      const before = (await other.get('/metrics')).body;
+      for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes']) {
+        expect(before).toContain(`# TYPE ${name} `);
+      }
+      // Every status has a series from the start, so an alert on recovery never sees a gap.
+      expect(before).toMatch(/otc_ledger_orders\{status="settlement_recovery"\} 0/);
+      expect(before).toMatch(/otc_ledger_orders_in_recovery 0/);
+      expect(await metric(/otc_ledger_orders\{status="open"\} (\d+)/)).toBe(0);
+
+      const { orderId, secret } = await matchedSell(other);
+      other.fault('POST /wallet/transfer', 'reject_400');
+      const confirmed = await other.post(`/api/orders/${orderId}/confirm`, confirmBody(other, other.seller, orderId, secret));
+      expect(json(confirmed).error).toBe('settlement_recovery');
+      const placed = await other.post('/api/orders', placeBody(other, other.buyer, { side: 'buy' }));
+      await other.runner.waitFor(BigInt(json(placed).position as string), 5_000);
+      expect(await metric(/otc_ledger_orders_in_recovery (\d+)/)).toBe(1);
+      expect(await metric(/otc_ledger_orders\{status="settlement_recovery"\} (\d+)/)).toBe(1);
+      expect(await metric(/otc_ledger_orders\{status="open"\} (\d+)/)).toBe(1);
+      expect(await metric(/otc_ledger_orders\{status="completed"\} (\d+)/)).toBe(0);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('GET /openapi.json describes every route of api.md', async () => {
     const doc = json(await h.get('/openapi.json'));
     const paths = Object.keys(doc.paths as object);
