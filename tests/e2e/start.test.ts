@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,7 @@ afterAll(() => {
 /** The parent's environment without any ledger setting, so only what a test passes applies. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|LOG_LEVEL|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/.test(name)),
+    Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|LOG_LEVEL|LOG_FORMAT|NO_COLOR|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/.test(name)),
   );
   return { ...inherited, ...extra };
 }
@@ -129,6 +129,25 @@ describe('the built service starts (npm start / npx otc-ledger serve)', () => {
     served.child.kill('SIGTERM');
     const exit = await exitWithin(served, 30_000);
     expect(exit, served.stderr()).toEqual({ code: 0, signal: null });
+    const last = JSON.parse(served.stdout().trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(last).toMatchObject({ msg: 'otc-ledger stopped: requests finished, stores closed', signal: 'SIGTERM', durationMs: expect.any(Number) });
+  });
+
+  it('LOG_FORMAT=pretty logs readable lines (no colour into a pipe): start, one per request, shutdown', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const served = serve({ PORT: String(port), HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir(), LEDGER_RECONCILE_INTERVAL_MS: '0', LOG_FORMAT: 'pretty' });
+    await until(async () => (await fetchStatus(`${base}/health`)) === 200, `/health at ${base}`, 45_000);
+    expect(await fetchStatus(`${base}/api/orders/otc_zz`)).toBe(404);
+    served.child.kill('SIGTERM');
+    expect(await exitWithin(served, 30_000), served.stderr()).toEqual({ code: 0, signal: null });
+    const out = served.stdout();
+    expect(out).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: SANDBOX/m);
+    expect(out).toMatch(/INFO: otc-ledger listening/);
+    expect(out).toMatch(/INFO: request completed .*"url":"\/api\/orders\/otc_zz".*"statusCode":404.*"code":"order_not_found"/);
+    expect(out).toMatch(/INFO: otc-ledger stopped: requests finished, stores closed/);
+    expect(out).not.toContain('{"level"');
+    expect(out).not.toContain('\u001b[');
   });
 
   it('a bad setting (PORT=abc) stops start-up with one line naming PORT', async () => {
@@ -158,6 +177,13 @@ describe('the built service starts (npm start / npx otc-ledger serve)', () => {
 });
 
 describe('the other long-running and one-shot CLI commands', () => {
+  it('--version prints the package version and exits 0', async () => {
+    const version = runCli(['--version'], {});
+    expect(await exitWithin(version, 30_000)).toEqual({ code: 0, signal: null });
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(version.stdout().trim()).toBe(pkg.version);
+  });
+
   it('sandbox-node serves the node endpoints and its controls, labelled SANDBOX, and exits 0 on SIGTERM; reconcile runs one pass against it', async () => {
     const port = await freePort();
     const node = `http://127.0.0.1:${port}`;
@@ -172,7 +198,11 @@ describe('the other long-running and one-shot CLI commands', () => {
     expect(refused.stdout()).toContain('RUSTCHAIN_NODE');
     const pass = runCli(['reconcile'], { LEDGER_DATA_DIR: dir, RUSTCHAIN_NODE: node, RC_ADMIN_KEY: 'sandbox-admin-key' });
     expect(await exitWithin(pass, 30_000), pass.stderr()).toEqual({ code: 0, signal: null });
-    expect(JSON.parse(pass.stdout())).toMatchObject({ examined: 0, left: 0 });
+    expect(pass.stdout()).toContain('examined 0 orders (every order stream: 0 scanned)');
+    expect(pass.stdout()).toMatch(/orders +outcome +meaning/);
+    const json = runCli(['reconcile', '--json'], { LEDGER_DATA_DIR: dir, RUSTCHAIN_NODE: node, RC_ADMIN_KEY: 'sandbox-admin-key' });
+    expect(await exitWithin(json, 30_000), json.stderr()).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(json.stdout())).toMatchObject({ ok: true, summary: { examined: 0, left: 0 }, examined: { order_streams: 0 } });
 
     sandbox.child.kill('SIGTERM');
     expect(await exitWithin(sandbox, 30_000)).toEqual({ code: 0, signal: null });
