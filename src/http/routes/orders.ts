@@ -35,7 +35,7 @@ export const orderRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
   app.post('/api/orders', {
     schema: {
       tags, summary: 'Place an order',
-      description: 'Buy: 201 open. Sell: the maker\'s RTC is locked first; 201 open (with htlc_secret when the ledger generated the preimage), 202 escrow_pending when the lock\'s outcome is unknown (htlc_secret included too), 422 escrow_lock_failed when the node refused (order rejected). Validation 400s come in the order of api.md, then wallet auth 401s.',
+      description: 'Buy: 201 open. Sell: the maker\'s RTC is locked first; 201 open (with htlc_secret when the ledger generated the preimage), 202 escrow_pending when the lock\'s outcome is unknown (htlc_secret included too), 422 escrow_lock_failed when the node refused (order rejected). Validation 400s come first, in the order the 400 codes are listed, then wallet auth 401s.',
       headers: commandHeaders, body: placeOrderBody(deps.config.maxOrderMicroRtc, maxTtlSecondsFor(deps.config.settleWindowSeconds)),
       response: { 201: commandAnswer, 202: commandAnswer, ...errorResponses(401, 409, 422) },
     },
