@@ -65,7 +65,7 @@ function answer(schema: JsonSchema | undefined, doc: AnswerDoc, produces: string
 }
 
 function withExample(schema: unknown, example: unknown): JsonSchema {
-  return { ...(schema as JsonSchema), 'x-examples': { example: { summary: 'a signed request', value: example } } };
+  return { ...(schema as JsonSchema), 'x-examples': { example: { summary: 'a request (wallet signatures are real, by the development keys)', value: example } } };
 }
 
 /** Adds one example to each named property of a query or path schema (3.1: a JSON Schema `examples` array). */

@@ -116,6 +116,3 @@ const IDEMPOTENCY = `
 export function apiDescription(): string {
   return [CONVENTIONS, `**Wallet auth**\n\n${SIGNING_RULES}\n\n${workedExample()}`, IDEMPOTENCY, CHOICES].join('\n\n');
 }
-
-/** Kept for callers of the old constant. */
-export const API_DESCRIPTION = apiDescription();

@@ -136,7 +136,7 @@ export const commandHeaders = z.looseObject({
     .string()
     .regex(/^[\x21-\x7E]{1,255}$/, 'idempotency_key_invalid')
     .optional()
-    .meta({ description: 'Replays the stored answer for a repeat with the same body (kept at least 24 h)' }),
+    .meta({ description: '1..255 visible ASCII characters: a repeat with the same key, path and byte-identical body replays the stored answer (see Idempotency-Key in the API description)' }),
 });
 
 export const redriveBody = z.object(
