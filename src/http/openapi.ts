@@ -4,7 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { messageOf, statusOfCode } from './errorMap.js';
 import { apiDescription, WALLET_AUTH_SCHEMA } from './openapiDescription.js';
+import { EXAMPLE_ORDER_ID, WORKED_PLACE } from './schemas/examples.js';
 import { OPERATIONS, type AnswerDoc, type OperationDoc } from './schemas/operations.js';
+
+const EXAMPLE_WALLET = WORKED_PLACE.wallet;
 
 type JsonSchema = Record<string, unknown>;
 type TransformInput = Parameters<typeof jsonSchemaTransform>[0];
@@ -76,6 +79,14 @@ function withParameterExamples(schema: unknown, examples: Readonly<Record<string
   return { ...s, properties };
 }
 
+/** Examples of parameters several routes share; a route's own (OPERATIONS) take precedence. */
+const PARAMETER_EXAMPLES: Readonly<Record<string, string>> = {
+  min_position: '42', id: EXAMPLE_ORDER_ID, wallet: EXAMPLE_WALLET, at_version: '2', before: `trade_${EXAMPLE_ORDER_ID}`,
+};
+
+/** Examples of the headers a command takes (every route that declares them gets these). */
+const HEADER_EXAMPLES: Readonly<Record<string, string>> = { 'idempotency-key': 'desk-7f3a-place-0001', 'if-match': '"3"' };
+
 /** `POST /api/orders/:id/match` etc.: how routes are keyed in OPERATIONS. */
 const routeKey = (input: TransformInput): string => {
   const method = (input as { route?: { method?: unknown } }).route?.method;
@@ -109,8 +120,9 @@ export function documentRoute(input: TransformInput): ReturnType<typeof jsonSche
       operationId: doc.operationId,
       ...(OPERATIONS[key] === undefined ? { 'x-undocumented': true } : {}),
       ...(schema['body'] === undefined || doc.body === undefined ? {} : { body: withExample(schema['body'], doc.body) }),
-      ...(schema['querystring'] === undefined ? {} : { querystring: withParameterExamples(schema['querystring'], doc.parameters) }),
-      ...(schema['params'] === undefined ? {} : { params: withParameterExamples(schema['params'], doc.parameters) }),
+      ...(schema['querystring'] === undefined ? {} : { querystring: withParameterExamples(schema['querystring'], { ...PARAMETER_EXAMPLES, ...doc.parameters }) }),
+      ...(schema['params'] === undefined ? {} : { params: withParameterExamples(schema['params'], { ...PARAMETER_EXAMPLES, ...doc.parameters }) }),
+      ...(schema['headers'] === undefined ? {} : { headers: withParameterExamples(schema['headers'], HEADER_EXAMPLES) }),
       response: responses,
     },
   } as ReturnType<typeof jsonSchemaTransform>;

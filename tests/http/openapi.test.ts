@@ -49,6 +49,9 @@ describe('the OpenAPI document', () => {
       const success = Object.keys(op.responses).filter((s) => s.startsWith('2'));
       expect(success.length, `${name} success answers`).toBeGreaterThan(0);
       for (const media of Object.values(op.requestBody?.content ?? {})) expect(media.examples, `${name} request example`).toBeDefined();
+      for (const p of (op as { parameters?: { name: string; example?: unknown; schema?: { examples?: unknown[] } }[] }).parameters ?? []) {
+        expect(p.example ?? p.schema?.examples?.[0], `${name} parameter ${p.name} example`).toBeDefined();
+      }
     }
     expect(JSON.stringify(doc)).not.toContain('Default Response');
     // Complete on its own: no pointers to specification files that a clone of the project does not have.
@@ -69,6 +72,13 @@ describe('the OpenAPI document', () => {
           expect(validate(example.value), `${where} ${exampleName}: ${JSON.stringify(validate.errors)}`).toBe(true);
           checked += 1;
         }
+      }
+    }
+    for (const [name, op] of operations()) {
+      for (const p of (op as { parameters?: { name: string; example?: unknown; schema: object }[] }).parameters ?? []) {
+        const validate = ajv.compile(p.schema);
+        if (p.example !== undefined) expect(validate(p.example), `${name} parameter ${p.name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+        checked += 1;
       }
     }
     expect(checked).toBeGreaterThan(100);
