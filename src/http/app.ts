@@ -71,7 +71,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       errorResponseBuilder: (_request, context) => new ApiError('rate_limited', `too many requests; retry in ${context.after}`),
     });
   }
-  registerDocs(app, { listenUrl: `http://${deps.config.host}:${deps.config.port}`, version: PACKAGE_VERSION });
+  registerDocs(app, { host: deps.config.host, port: deps.config.port, version: PACKAGE_VERSION });
   const options: RouteOptions = {
     deps,
     view: orderViewOf(deps.ledger),

@@ -129,9 +129,21 @@ export function documentRoute(input: TransformInput): ReturnType<typeof jsonSche
 }
 
 export interface DocsOptions {
-  /** Where this instance listens, for `servers`; the relative server works wherever the document is served. */
-  readonly listenUrl: string;
+  /** Where this instance listens (HOST, PORT), for `servers`. */
+  readonly host: string;
+  readonly port: number;
   readonly version: string;
+}
+
+/**
+ * `servers`: the relative one works wherever the document was fetched from (behind a proxy too);
+ * the configured address is added when it names a host a client can use (not 0.0.0.0 or ::).
+ */
+export function serversFor(host: string, port: number): { url: string; description: string }[] {
+  const relative = { url: '/', description: 'This ledger (relative to where the document was fetched)' };
+  if (host === '0.0.0.0' || host === '::' || host === '') return [relative];
+  const name = host.includes(':') ? `[${host}]` : host;
+  return [relative, { url: `http://${name}:${port}`, description: 'The address this instance was configured to listen on' }];
 }
 
 /** OpenAPI 3.1 at /openapi.json, Swagger UI at /docs. */
@@ -140,10 +152,7 @@ export function registerDocs(app: FastifyInstance, options: DocsOptions): void {
     openapi: {
       openapi: '3.1.0',
       info: { title: 'otc-ledger', version: options.version, description: apiDescription(), license: { name: 'MIT', identifier: 'MIT' } },
-      servers: [
-        { url: '/', description: 'This ledger (relative to where the document was fetched)' },
-        { url: options.listenUrl, description: 'The address this instance was configured to listen on' },
-      ],
+      servers: serversFor(options.host, options.port),
       tags: [
         { name: 'orders', description: 'Place, take, settle and cancel orders (state-changing calls are signed by the wallet)' },
         { name: 'market', description: 'Order book, trades and statistics' },

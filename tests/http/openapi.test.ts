@@ -4,6 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWalletAuth } from '../../src/crypto/walletAuth.js';
 import { statusOfCode } from '../../src/http/errorMap.js';
+import { serversFor } from '../../src/http/openapi.js';
 import { WORKED_PLACE } from '../../src/http/schemas/examples.js';
 import { ADMIN_TOKEN, cancelBody, confirmBody, json, matchBody, matchedSell, placeBody, placeSell, startHttpHarness, type HttpHarness } from '../support/httpHarness.js';
 
@@ -28,7 +29,9 @@ describe('the OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document by swagger-parser, with servers', async () => {
     expect(doc).toMatchObject({ openapi: '3.1.0' });
     await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
-    expect(doc.servers.length).toBeGreaterThan(0);
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' }), expect.objectContaining({ url: `http://127.0.0.1:${h.config.port}` })]);
+    expect(serversFor('0.0.0.0', 5580).map((s) => s.url)).toEqual(['/']);
+    expect(serversFor('::1', 5580).map((s) => s.url)).toEqual(['/', 'http://[::1]:5580']);
     // The validator is real: a document it must refuse is refused.
     const broken = structuredClone(doc) as Doc;
     (broken.paths['/health']!['get']!.responses['200'] as { description?: string }).description = undefined;
