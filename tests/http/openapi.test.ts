@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -5,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWalletAuth } from '../../src/crypto/walletAuth.js';
 import { statusOfCode } from '../../src/http/errorMap.js';
 import { serversFor } from '../../src/http/openapi.js';
-import { WORKED_PLACE } from '../../src/http/schemas/examples.js';
+import { WORKED_CONFIRM, WORKED_PLACE, type WorkedSignature } from '../../src/http/schemas/examples.js';
 import { ADMIN_TOKEN, cancelBody, confirmBody, json, matchBody, matchedSell, placeBody, placeSell, startHttpHarness, type HttpHarness } from '../support/httpHarness.js';
 
 type Doc = { paths: Record<string, Record<string, Operation>>; components: Record<string, unknown>; info: { description: string }; servers: unknown[] };
@@ -170,5 +171,16 @@ describe('the OpenAPI document', () => {
     expect(doc.info.description).toContain('Idempotency-Key');
     const protocol = readFileSync(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8');
     for (const needle of [w.message, w.signatureHex, w.publicKeyHex, w.wallet, w.seedHex]) expect(protocol).toContain(needle);
+  });
+
+  it('documents a confirm, whose signature binds the preimage\'s sha256, in PROTOCOL.md and the confirm example', () => {
+    const w: WorkedSignature = WORKED_CONFIRM;
+    const auth = { public_key: w.publicKeyHex, signature: w.signatureHex, timestamp: w.timestamp };
+    expect(verifyWalletAuth({ action: w.action, orderId: w.orderId, wallet: w.wallet, bound: w.bound, auth }, w.timestamp * 1000)).toBe(w.signatureHex);
+    expect(w.bound['secret_sha256']).toBe(createHash('sha256').update(Buffer.from('7c'.repeat(32), 'hex')).digest('hex'));
+    const protocol = readFileSync(new URL('../../docs/PROTOCOL.md', import.meta.url), 'utf8');
+    for (const needle of [w.message, w.signatureHex, String(w.bound['secret_sha256']), '7c'.repeat(32)]) expect(protocol).toContain(needle);
+    const example = doc.paths['/api/orders/{id}/confirm']!['post']!.requestBody!.content['application/json']!.examples!['example']!.value;
+    expect(example).toMatchObject({ secret: '7c'.repeat(32), wallet_auth: auth });
   });
 });
