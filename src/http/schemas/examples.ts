@@ -124,3 +124,22 @@ export const exampleTrade = {
   price_per_rtc: '0.100000000', total_quote: '10.000000000', seller_wallet: seller.wallet, buyer_wallet: buyer.wallet,
   quote_tx: QUOTE_TX, payout_tx_hash: 'tx_51aa09', completed_at: at(1200),
 };
+
+export const exampleBook = {
+  pair: 'RTC/USDC',
+  asks: [{ price: '0.100000000', total_rtc: '100.000000', order_count: 1 }],
+  bids: [{ price: '0.095000000', total_rtc: '40.000000', order_count: 2 }],
+  best_ask: '0.100000000', best_bid: '0.095000000', spread: '0.005000000', last_price: '0.098000000',
+  volume_24h_rtc: '250.000000', trades_24h: 3,
+};
+
+export const exampleStats = {
+  pair: 'RTC/USDC', total_trades: 12, total_volume_rtc: '1200.000000', volume_24h_rtc: '250.000000', volume_7d_rtc: '900.000000',
+  last_price: '0.098000000', high_24h: '0.101000000', low_24h: '0.094000000',
+  open_sells: { count: 3, total_rtc: '300.000000' }, open_buys: { count: 2, total_rtc: '40.000000' },
+};
+
+export const exampleRecoveryEntry = {
+  order_id: EXAMPLE_ORDER_ID, status: 'settlement_recovery', version: 5, last_event_at: at(1200), idle_ms: 600_000, attempts: 3,
+  last_error: 'payout refused: insufficient_funds', recovery_reason: 'payout_refused',
+};

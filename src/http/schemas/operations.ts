@@ -1,4 +1,6 @@
-import { exampleHistory, exampleOrder, exampleTrade, EXAMPLE_ORDER_ID, EXAMPLE_SECRET_HEX, requestExamples } from './examples.js';
+import {
+  exampleBook, exampleHistory, exampleOrder, exampleRecoveryEntry, exampleStats, exampleTrade, EXAMPLE_ORDER_ID, EXAMPLE_SECRET_HEX, requestExamples,
+} from './examples.js';
 
 /**
  * What the OpenAPI document says about each route beyond its schemas: an operationId, a
@@ -113,7 +115,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /api/orderbook': {
     operationId: 'getOrderBook',
     parameters: { pair: 'RTC/USDC' },
-    answers: { 200: { description: 'Depth by exact price, 50 levels a side, with spread and last price.', example: ok({ pair: 'RTC/USDC', asks: [{ price: '0.100000000', total_rtc: '100.000000', order_count: 1 }], bids: [{ price: '0.095000000', total_rtc: '40.000000', order_count: 2 }], best_ask: '0.100000000', best_bid: '0.095000000', spread: '0.005000000', last_price: '0.098000000', volume_24h_rtc: '250.000000', trades_24h: 3 }) } },
+    answers: { 200: { description: 'Depth by exact price, 50 levels a side, with spread and last price.', example: ok(exampleBook) } },
     errors: [...EVERY_ROUTE, 'pair_unsupported', ...READ_MODEL],
   },
   'GET /api/trades': {
@@ -125,7 +127,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /api/stats': {
     operationId: 'getStats',
     parameters: { pair: 'RTC/USDC' },
-    answers: { 200: { description: 'Volumes, prices and open interest of one pair.', example: ok({ pair: 'RTC/USDC', total_trades: 12, total_volume_rtc: '1200.000000', volume_24h_rtc: '250.000000', volume_7d_rtc: '900.000000', last_price: '0.098000000', high_24h: '0.101000000', low_24h: '0.094000000', open_sells: { count: 3, total_rtc: '300.000000' }, open_buys: { count: 2, total_rtc: '40.000000' } }) } },
+    answers: { 200: { description: 'Volumes, prices and open interest of one pair.', example: ok(exampleStats) } },
     errors: [...EVERY_ROUTE, 'pair_unsupported', ...READ_MODEL],
   },
   'POST /admin/reconcile': {
@@ -135,7 +137,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   },
   'GET /admin/recovery': {
     operationId: 'listRecovery',
-    answers: { 200: { description: 'Orders in settlement_recovery or stuck in flight, with their last error and attempts.', example: ok({ orders: [{ order_id: EXAMPLE_ORDER_ID, status: 'settlement_recovery', version: 5, last_event_at: '2026-01-01T00:20:00.000Z', idle_ms: 600000, attempts: 3, last_error: 'payout refused: insufficient_funds', recovery_reason: 'payout_refused' }] }) } },
+    answers: { 200: { description: 'Orders in settlement_recovery or stuck in flight, with their last error and attempts.', example: ok({ orders: [exampleRecoveryEntry] }) } },
     errors: [...EVERY_ROUTE, ...ADMIN, ...READ_MODEL],
   },
   'POST /admin/orders/:id/redrive': {
