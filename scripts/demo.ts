@@ -1,86 +1,62 @@
 /**
- * `npm run demo`: one trade end to end against a running ledger on the embedded sandbox node:
- * fund two wallets, place a sell order, match it, confirm with the preimage, confirm the sandbox
- * payout, wait for the reconciler to complete the order, then print its audit history.
+ * `npm run demo`: one trade end to end against a running ledger on the embedded sandbox node,
+ * through the typed client (`otc-ledger/client`): fund the seller, place a sell order, match it,
+ * confirm with the preimage, confirm the sandbox payout, wait for the reconciler to complete the
+ * order, then print its audit history.
  *
- * LEDGER_URL (default http://127.0.0.1:5580) chooses the ledger.
+ *   npm run demo -- --url http://127.0.0.1:5580     (or LEDGER_URL; default http://127.0.0.1:5580)
  */
-import { randomBytes } from 'node:crypto';
-import { walletFromSeed, type ClientWallet } from '../src/crypto/signer.js';
-import { htlcHashOf } from '../src/crypto/preimage.js';
+import { expectOk, generateWalletKey, LedgerClient, randomHex32, type Result } from '../src/client/index.js';
 
-const base = process.env['LEDGER_URL'] ?? 'http://127.0.0.1:5580';
 const MAX_WAIT_POLLS = 60;
 const POLL_INTERVAL_MS = 500;
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+function baseUrlOf(argv: readonly string[]): string {
+  const flag = argv.indexOf('--url');
+  return (flag >= 0 ? argv[flag + 1] : undefined) ?? process.env['LEDGER_URL'] ?? 'http://127.0.0.1:5580';
 }
 
-function step(title: string, result: { status: number; json: Record<string, unknown> }): Record<string, unknown> {
-  const order = result.json['order'] as Record<string, unknown> | undefined;
-  console.log(`\n== ${title}: HTTP ${result.status}${order ? `, order ${String(order['order_id'])} is ${String(order['status'])}` : ''}`);
-  if (result.status >= 400) {
-    console.log(JSON.stringify(result.json, null, 2));
-    throw new Error(`${title} failed`);
-  }
-  return result.json;
+function step<T>(title: string, result: Result<T>): T {
+  const order = (result as { order?: { order_id: string; status: string } }).order;
+  console.log(`\n== ${title}: HTTP ${result.httpStatus}${order ? `, order ${order.order_id} is ${order.status}` : ''}`);
+  if (!result.ok) console.log(`   ${result.error}: ${result.message}`);
+  return expectOk(result);
 }
-
-const now = () => Math.floor(Date.now() / 1000);
-const newWallet = (): ClientWallet => walletFromSeed(randomBytes(32).toString('hex'));
 
 async function main(): Promise<void> {
-  const seller = newWallet();
-  const buyer = newWallet();
+  const base = baseUrlOf(process.argv.slice(2));
+  const client = new LedgerClient({ baseUrl: base });
+  const seller = generateWalletKey();
+  const buyer = generateWalletKey();
   console.log(`ledger ${base}\nseller ${seller.wallet}\nbuyer  ${buyer.wallet}`);
-  step('fund the seller at the sandbox node', await call('POST', '/__sandbox/fund', { wallet: seller.wallet, amount_rtc: 1000 }));
+  step('fund the seller at the sandbox node', await client.sandbox.fund(seller.wallet, '1000'));
 
-  const placeBound = { side: 'sell', pair: 'RTC/USDC', amount_micro_rtc: 100_000_000, price_per_rtc_nano_quote: 100_000_000, ttl_seconds: 604800, eth_address: '', htlc_hash: '' };
-  const placed = step('place a sell order for 100 RTC at 0.1 USDC', await call('POST', '/api/orders', {
-    side: 'sell', pair: 'RTC/USDC', wallet: seller.wallet, amount_rtc: '100', price_per_rtc: '0.1',
-    wallet_auth: seller.sign('create_order', 'create_order', placeBound, now()),
-  }));
-  const order = placed['order'] as Record<string, string>;
-  const orderId = order['order_id'] as string;
-  const secret = placed['htlc_secret'] as string;
-  console.log(`   htlc_hash ${order['htlc_hash']} (the preimage was shown to the seller once)`);
+  const placed = step('place a sell order for 100 RTC at 0.1 USDC', await client.placeOrder(seller, { side: 'sell', amountRtc: '100', pricePerRtc: '0.1' }));
+  const orderId = placed.order.order_id;
+  const secret = placed.htlc_secret ?? '';
+  console.log(`   htlc_hash ${placed.order.htlc_hash} (the preimage was shown to the seller once)`);
 
-  step('the buyer matches it', await call('POST', `/api/orders/${orderId}/match`, {
-    wallet: buyer.wallet, wallet_auth: buyer.sign('match_order', orderId, { eth_address: '', htlc_hash: '' }, now()),
-  }));
+  step('the buyer matches it', await client.matchOrder(buyer, orderId));
 
-  const secretSha = htlcHashOf(secret);
-  const quoteTx = `0x${randomBytes(32).toString('hex')}`;
-  const confirmed = await call('POST', `/api/orders/${orderId}/confirm`, {
-    wallet: seller.wallet, quote_tx: quoteTx, secret,
-    wallet_auth: seller.sign('confirm_settlement', orderId, { quote_tx: quoteTx, secret_sha256: secretSha }, now()),
-  });
-  step('the seller confirms with the preimage (release, then payout)', confirmed);
-
-  if ((confirmed.json['order'] as Record<string, string>)['status'] === 'payout_pending') {
-    step('the sandbox node confirms the queued payout', await call('POST', `/__sandbox/transfers/key/${encodeURIComponent((confirmed.json['order'] as { payout: { key: string } }).payout.key)}/confirm`, {}));
-    await waitForCompletion(orderId);
+  const quoteTx = `0x${randomHex32()}`;
+  const confirmed = step('the seller confirms with the preimage (release, then payout)', await client.confirmSettlement(seller, orderId, { secret, quoteTx }));
+  if (confirmed.order.status === 'payout_pending' && confirmed.order.payout.key !== null) {
+    step('the sandbox node confirms the queued payout', await client.sandbox.confirmPayout(confirmed.order.payout.key));
+    await waitForCompletion(client, orderId);
   }
-  const history = await call('GET', `/api/orders/${orderId}/history`);
-  console.log(`\n== audit history (chain_valid: ${String(history.json['chain_valid'])})`);
-  for (const e of history.json['events'] as Array<Record<string, unknown>>) {
-    console.log(`  v${String(e['version']).padEnd(3)} ${String(e['recorded_at'])}  ${String(e['type']).padEnd(20)} ${String(e['actor']).padEnd(44)} → ${String(e['status_after'])}`);
+  const history = expectOk(await client.history(orderId));
+  console.log(`\n== audit history (chain_valid: ${history.chain_valid})`);
+  for (const e of history.events) {
+    console.log(`  v${String(e.version).padEnd(3)} ${e.recorded_at}  ${e.type.padEnd(20)} ${e.actor.padEnd(44)} → ${e.status_after}`);
   }
 }
 
-async function waitForCompletion(orderId: string): Promise<void> {
+async function waitForCompletion(client: LedgerClient, orderId: string): Promise<void> {
   process.stdout.write('   waiting for the reconciler to see the confirmed payout');
   for (let i = 0; i < MAX_WAIT_POLLS; i++) {
-    const current = await call('GET', `/api/orders/${orderId}`);
-    const order = current.json['order'] as Record<string, string>;
-    if (order['status'] === 'completed') {
-      console.log(`\n== completed: the preimage is now readable: ${order['htlc_secret']}`);
+    const { order } = expectOk(await client.getOrder(orderId));
+    if (order.status === 'completed') {
+      console.log(`\n== completed: the preimage is now readable: ${order.htlc_secret}`);
       return;
     }
     process.stdout.write('.');

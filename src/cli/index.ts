@@ -8,6 +8,7 @@ import { runProjectionsRebuild, runProjectionsStatus } from './projectionsComman
 import { runReplay } from './replayCommand.js';
 import { runVerify } from './verifyCommand.js';
 import { runReconcileOnce } from './reconcileCommand.js';
+import { registerOrderCommands } from './orderCommand.js';
 
 const out = process.stdout;
 
@@ -91,6 +92,7 @@ export function buildCli(config: () => Config): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+  registerOrderCommands(program);
   return program;
 }
 
