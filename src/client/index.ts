@@ -16,5 +16,6 @@ export {
 export type { WalletAction, WalletAuth, BoundFields, PlaceOrderInput } from './messages.js';
 export { ERROR_CODES, isKnownError, LedgerError } from './errors.js';
 export type { ErrorCode, KnownErrorCode } from './errors.js';
-export { escrowFeeMicroRtc, NODE_ESCROW_FEE_PERCENT } from './fees.js';
+export { escrowFeeMicroRtc, escrowFeeRtc, escrowTotalRtc, NODE_ESCROW_FEE_PERCENT } from './fees.js';
+export { formatRtc, formatQuote, parseDecimalUnits } from '../aggregates/order/money.js';
 export type * from './types.js';

@@ -25,7 +25,10 @@ export type ConfirmAnswer = z.output<typeof confirmAnswer>;
 export type CancelAnswer = z.output<typeof cancelAnswer>;
 export type OrderAnswer = z.output<typeof orderAnswer>;
 export type OrderList = z.output<typeof orderListAnswer>;
-export type OrderListQuery = Partial<Pick<z.input<typeof listOrdersQuery>, 'pair' | 'side' | 'status' | 'wallet' | 'limit' | 'offset'>>;
+export type OrderListQuery = Partial<Pick<z.input<typeof listOrdersQuery>, 'pair' | 'side' | 'status' | 'wallet'>> & {
+  readonly limit?: number;
+  readonly offset?: number;
+};
 
 /**
  * The extra audit metadata of an event (ids, correlation, the hash chain link) is typed as

@@ -22,6 +22,7 @@ import { marketRoutes } from './routes/market.js';
 import type { RouteOptions } from './routes/options.js';
 import { orderRoutes } from './routes/orders.js';
 import { serviceRoutes } from './routes/service.js';
+import { registerWebApp } from './webApp.js';
 
 /** Orders are a few hundred bytes; 64 KiB leaves room and keeps abusive bodies cheap to refuse. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -85,6 +86,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(marketRoutes, options);
   app.register(adminRoutes, options);
   app.register(serviceRoutes, options);
+  registerWebApp(app);
   return app;
 }
 
