@@ -80,7 +80,10 @@ function Actions({ order, act }: { order: Order; act: Act }) {
   const wallets = useStore(walletStore);
   const sandbox = useStore(sandboxStore);
   const active = activeWallet(wallets);
-  const maker = ownsWallet(wallets, order.maker_wallet);
+  const same = (a: string | null | undefined, b: string | null) => a !== undefined && a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
+  // The active wallet matches and cancels.
+  const maker = active !== null && same(active.key.wallet, order.maker_wallet) ? active : null;
+  // The seller holds the preimage, so a seller's wallet in this page signs the confirm; else the buyer's.
   const party = ownsWallet(wallets, order.seller_wallet) ?? ownsWallet(wallets, order.buyer_wallet);
   const [ethAddress, setEthAddress] = useState('');
   const [secret, setSecret] = useState('');
