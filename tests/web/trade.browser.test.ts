@@ -53,7 +53,7 @@ if (skipReason !== null) {
       const bodies = watchBodies(page);
       await page.goto(`${url}/#/wallet`);
       for (const name of ['Seller', 'Buyer']) {
-        await page.getByLabel('Name (optional)').fill(name);
+        await page.getByLabel('Name for the next wallet (optional)').fill(name);
         await page.getByRole('button', { name: 'Generate a new wallet' }).click();
       }
       const seller = page.locator('li.card', { hasText: 'Seller' });
@@ -134,9 +134,10 @@ if (skipReason !== null) {
       await row.waitFor();
       expect(await row.textContent()).toContain('settlement recovery');
       await page.getByRole('region', { name: 'Read models' }).getByText('running').first().waitFor();
-      await row.getByLabel('Operator').fill('alice');
-      await row.getByLabel('Reason').fill('node refused the payout once; retrying');
-      await row.getByRole('button', { name: 'Re-drive' }).click();
+      const redriveForm = page.getByRole('form', { name: `Re-drive ${orderId}` });
+      await redriveForm.getByLabel('Operator').fill('alice');
+      await redriveForm.getByLabel('Reason').fill('node refused the payout once; retrying');
+      await redriveForm.getByRole('button', { name: 'Re-drive' }).click();
       await page.getByText(new RegExp(`Re-drove ${orderId}: now (payout_pending|completed)`)).waitFor();
 
       const history = expectOk(await client.history(orderId));

@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Failure, ProjectionStatus, ReconcileSummary, RecoveryEntry } from '../../src/client/index.js';
 import { adminTokenStore, client } from './session.js';
@@ -56,14 +57,18 @@ function Recovery({ token }: { token: string }) {
       {done ? <Done>{done}</Done> : null}
       {entries === null ? null : (
         <TableBox label="Recovery queue">
-          <thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Reason</th><th scope="col">Idle</th><th scope="col">Re-drive</th></tr></thead>
+          <thead><tr><th scope="col">Order</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col">Reason</th><th scope="col">Idle</th></tr></thead>
           <tbody>
-            {entries.length === 0 ? <tr><td colSpan={7} class="muted">Nothing needs an operator.</td></tr> : entries.map((e) => (
-              <tr key={e.order_id}>
-                <td><a href={`#/order/${e.order_id}`}>{e.order_id}</a></td><td><Status status={e.status} /></td><td class="num">{e.attempts}</td>
-                <td>{e.last_error ?? '—'}</td><td>{e.recovery_reason ?? '—'}</td><td class="num">{Math.round(e.idle_ms / 1000)} s</td>
-                <td><RedriveForm entry={e} token={token} onDone={(f, m) => { setFailure(f); setDone(m); setTick((t) => t + 1); }} /></td>
-              </tr>
+            {entries.length === 0 ? <tr><td colSpan={6} class="muted">Nothing needs an operator.</td></tr> : entries.map((e) => (
+              <Fragment key={e.order_id}>
+                <tr class="entry">
+                  <td><a href={`#/order/${e.order_id}`}>{e.order_id}</a></td><td><Status status={e.status} /></td><td class="num">{e.attempts}</td>
+                  <td>{e.last_error ?? '—'}</td><td>{e.recovery_reason ?? '—'}</td><td class="num">{Math.round(e.idle_ms / 1000)} s</td>
+                </tr>
+                <tr class="redrive-row">
+                  <td colSpan={6}><RedriveForm entry={e} token={token} onDone={(f, m) => { setFailure(f); setDone(m); setTick((t) => t + 1); }} /></td>
+                </tr>
+              </Fragment>
             ))}
           </tbody>
         </TableBox>

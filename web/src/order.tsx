@@ -51,6 +51,8 @@ function Money({ order }: { order: Order }) {
 }
 
 function Timeline({ history }: { history: History }) {
+  // Correlation ids and chain links are shown when the ledger's history carries them.
+  const linked = history.events.some((e) => e.correlation_id !== undefined || e.hash !== undefined);
   return (
     <section aria-labelledby="timeline-title">
       <h2 id="timeline-title">Audit timeline</h2>
@@ -60,12 +62,16 @@ function Timeline({ history }: { history: History }) {
         <button type="button" onClick={() => download(`${history.order_id}-history.csv`, 'text/csv', historyCsv(history))}>Download CSV</button>
       </div>
       <TableBox label="Audit timeline">
-        <thead><tr><th scope="col">Version</th><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Status after</th><th scope="col">Correlation id</th><th scope="col">Hash</th></tr></thead>
+        <thead><tr>
+          <th scope="col">Version</th><th scope="col">Time</th><th scope="col">Event</th><th scope="col">Actor</th><th scope="col">Status after</th>
+          {linked ? <><th scope="col">Correlation id</th><th scope="col">Hash</th></> : null}
+        </tr></thead>
         <tbody>
           {history.events.map((e) => (
             <tr key={e.version}>
               <td class="num">{e.version}</td><td><When at={e.recorded_at} /></td><td>{e.type}</td><td><Short value={e.actor} keep={8} /></td>
-              <td><Status status={e.status_after} /></td><td><Short value={e.correlation_id ?? null} keep={8} /></td><td><Short value={e.hash ?? null} keep={8} /></td>
+              <td><Status status={e.status_after} /></td>
+              {linked ? <><td><Short value={e.correlation_id ?? null} keep={8} /></td><td><Short value={e.hash ?? null} keep={8} /></td></> : null}
             </tr>
           ))}
         </tbody>

@@ -13,8 +13,8 @@ export function QuoteLegSection({ order }: { order: Order }) {
     <section aria-labelledby="quote-leg-title">
       <h2 id="quote-leg-title">Quote leg</h2>
       <p class="muted">
-        This ledger does not follow the quote chain yet: the {order.quote_currency ?? 'quote'} payment is settled between the parties,
-        and the seller confirms it with the preimage and the quote transaction below.
+        This ledger does not follow the {order.quote_currency ?? 'quote'} chain yet: the buyer pays the seller there directly, and the
+        seller's confirm (the preimage and that payment's transaction) releases the RTC to the buyer.
       </p>
     </section>
   );

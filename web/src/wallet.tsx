@@ -91,7 +91,7 @@ export function WalletPage() {
       <h1>Wallets</h1>
       <p>Keys are made and kept in this browser tab and sign your orders here. They are never sent to the ledger.</p>
       <form class="inline" onSubmit={(e) => { e.preventDefault(); generateWallet(label); setLabel(''); }}>
-        <label for="wallet-label">Name (optional)</label>
+        <label for="wallet-label">Name for the next wallet (optional)</label>
         <input id="wallet-label" value={label} onInput={(e) => setLabel(e.currentTarget.value)} maxLength={40} />
         <button type="submit">Generate a new wallet</button>
       </form>
