@@ -50,6 +50,25 @@ describe('wallet keys and signed messages, checked by the server\'s own verifier
     expect(() => verifyWalletAuth({ action: 'match_order', orderId: 'otc_0123456789abcdef', wallet: key.wallet, bound: matchBound(), auth }, Date.now()))
       .toThrow(expect.objectContaining({ code: 'wallet_auth_invalid_signature' }));
   });
+
+  it('names the signed fields (never their values) when a signature does not verify', () => {
+    const key = generateWalletKey();
+    const ts = Math.floor(Date.now() / 1000);
+    const secret = 'cd'.repeat(32);
+    const signed = confirmBound('0xquote', secret);
+    const auth = walletAuthFor(key, 'confirm_settlement', 'otc_0123456789abcdef', { ...signed, quote_tx: '0xother' }, ts);
+    let message = '';
+    try {
+      verifyWalletAuth({ action: 'confirm_settlement', orderId: 'otc_0123456789abcdef', wallet: key.wallet, bound: signed, auth }, Date.now());
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('{action, order_id, quote_tx, secret_sha256, timestamp, wallet}');
+    expect(message).toContain('action "confirm_settlement"');
+    expect(message).not.toContain(signed['secret_sha256'] as string);
+    expect(message).not.toContain(secret);
+    expect(message).not.toContain('0xquote');
+  });
 });
 
 describe('LedgerClient over real HTTP', () => {
