@@ -21,6 +21,7 @@ import type {
   OrderList,
   OrderListQuery,
   ProjectionStatus,
+  Readiness,
   ReconcileSummary,
   RecoveryEntry,
   Result,
@@ -155,6 +156,11 @@ export class LedgerClient {
 
   health(): Promise<Result<{ status: 'up' }>> {
     return this.get('/health', {});
+  }
+
+  /** The store answers and every read model is within lag; else 503 not_ready. */
+  ready(): Promise<Result<Readiness>> {
+    return this.get('/ready', {});
   }
 
   /** Operator calls with a bearer token the caller keeps (the web app: in memory only). */

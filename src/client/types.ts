@@ -5,6 +5,7 @@
 import type { z } from 'zod';
 import type { recoveryEntry, projection, summary } from '../http/routes/admin.js';
 import type { orderBookAnswer, statsAnswer, trade } from '../http/routes/market.js';
+import type { readyAnswer } from '../http/routes/service.js';
 import type {
   cancelAnswer,
   commandAnswer,
@@ -48,6 +49,7 @@ export type OrderBook = z.output<typeof orderBookAnswer>;
 export type Trade = z.output<typeof trade>;
 export type Stats = z.output<typeof statsAnswer>;
 export type ReconcileSummary = z.output<typeof summary>;
+export type Readiness = z.output<typeof readyAnswer>;
 export type RecoveryEntry = z.output<typeof recoveryEntry>;
 export type ProjectionStatus = z.output<typeof projection>;
 

@@ -143,6 +143,7 @@ describe('LedgerClient over real HTTP', () => {
   it('answers network_error when nothing listens, instead of throwing', async () => {
     const nowhere = new LedgerClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 2000 });
     expect(await nowhere.health()).toMatchObject({ ok: false, httpStatus: 0, error: 'network_error' });
+    expect(expectOk(await client.ready()).projections.length).toBeGreaterThan(0);
   });
 
   it('retries a lost answer with the same Idempotency-Key: the server replays it, and only one order exists', async () => {

@@ -145,6 +145,9 @@ if (skipReason !== null) {
       expect(redrive?.data).toMatchObject({ operator: 'alice', reason: 'node refused the payout once; retrying' });
       await page.getByRole('button', { name: 'Reconcile now' }).click();
       await page.getByRole('status').filter({ hasText: 'examined' }).waitFor();
+      await page.getByRole('button', { name: 'Rebuild orders' }).click();
+      await page.getByText(/Rebuild \S+ of orders started\./).waitFor();
+      await page.getByRole('region', { name: 'Read models' }).locator('tr', { hasText: 'orders' }).first().getByText('running').waitFor();
       // Refused: a wrong token is answered with the server's code, in the page.
       await page.getByRole('button', { name: 'Forget token' }).click();
       await page.getByLabel('Admin token').fill('wrong-token');

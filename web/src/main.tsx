@@ -45,8 +45,8 @@ function App() {
   useEffect(() => {
     const onHash = () => {
       setRoute(routeOf(location.hash));
-      // Move focus to the new page's heading, as a page load would for a screen reader.
-      requestAnimationFrame(() => document.querySelector<HTMLElement>('main h1')?.focus());
+      // Move focus to the new page's content, as a page load would, so Tab starts there.
+      requestAnimationFrame(() => document.getElementById('main')?.focus());
     };
     addEventListener('hashchange', onHash);
     void detectSandbox();
