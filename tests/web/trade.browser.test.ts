@@ -206,5 +206,5 @@ async function seedOf(page: import('playwright-core').Page, name: string): Promi
   await page.goto(page.url().replace(/#.*$/, '#/wallet'));
   const card = page.locator('li.card', { hasText: name });
   await card.getByRole('button', { name: 'Show seed' }).click();
-  return card.locator('input.copy-source').inputValue();
+  return (await card.locator('code.secret').textContent()) ?? '';
 }

@@ -172,7 +172,7 @@ export function OrderPage({ orderId }: { orderId: string }) {
     <div>
       <p><a href="#/orders">← My orders</a></p>
       <h1>Order <code>{orderId}</code></h1>
-      <SecretReveal />
+      <SecretReveal orderId={orderId} />
       <Problem failure={failure} />
       {done ? <Done>{done}</Done> : null}
       {order === null ? (failure ? null : <p aria-busy="true">Loading…</p>) : (

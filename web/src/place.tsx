@@ -6,9 +6,9 @@ import { useStore } from './store.js';
 import { CopyButton, Problem } from './ui.js';
 
 /** The preimage the ledger generated for a seller, shown once: it is gone from the page when dismissed. */
-export function SecretReveal() {
+export function SecretReveal({ orderId }: { orderId: string }) {
   const reveal = useStore(revealStore);
-  if (reveal === null) return null;
+  if (reveal === null || reveal.orderId !== orderId) return null;
   return (
     <section class="notice warn reveal" aria-labelledby="reveal-title" role="alertdialog" aria-describedby="reveal-text">
       <h2 id="reveal-title">Your preimage for {reveal.orderId}</h2>

@@ -80,7 +80,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
   };
   return (
     <span class="copy">
-      <input ref={fallback} class="copy-source" readOnly value={text} aria-label={label} />
+      <input ref={fallback} class="copy-source" readOnly tabIndex={-1} aria-hidden="true" value={text} aria-label={label} />
       <button type="button" onClick={copy}>Copy</button>
       <span role="status" class="muted">{copied ?? ''}</span>
     </span>

@@ -60,6 +60,7 @@ function WalletCard({ named, active }: { named: NamedWallet; active: boolean }) 
       {showSeed ? (
         <div class="notice warn">
           <p><strong>Anyone with this seed controls the wallet.</strong> Keep it offline; never paste it into a site you do not trust.</p>
+          <p><code class="secret">{named.key.seedHex}</code></p>
           <CopyButton text={named.key.seedHex} label={`Seed of ${named.label}`} />
         </div>
       ) : null}
