@@ -46,7 +46,10 @@ function App() {
     const onHash = () => {
       setRoute(routeOf(location.hash));
       // Move focus to the new page's content, as a page load would, so Tab starts there.
-      requestAnimationFrame(() => document.getElementById('main')?.focus());
+      requestAnimationFrame(() => {
+        const main = document.getElementById('main');
+        if (main !== null && !main.contains(document.activeElement)) main.focus();
+      });
     };
     addEventListener('hashchange', onHash);
     void detectSandbox();

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { InvalidAmountError, type Failure } from '../../src/client/index.js';
 import { PAIRS } from './market.js';
 import { activeWallet, client, revealStore, walletStore } from './session.js';
@@ -8,9 +8,15 @@ import { CopyButton, Problem } from './ui.js';
 /** The preimage the ledger generated for a seller, shown once: it is gone from the page when dismissed. */
 export function SecretReveal({ orderId }: { orderId: string }) {
   const reveal = useStore(revealStore);
-  if (reveal === null || reveal.orderId !== orderId) return null;
+  const box = useRef<HTMLElement>(null);
+  const shown = reveal !== null && reveal.orderId === orderId;
+  // It asks for the trader's attention before anything else on the page: focus goes to it.
+  useEffect(() => {
+    if (shown) box.current?.focus();
+  }, [shown]);
+  if (!shown) return null;
   return (
-    <section class="notice warn reveal" aria-labelledby="reveal-title" role="alertdialog" aria-describedby="reveal-text">
+    <section ref={box} tabIndex={-1} class="notice warn reveal" aria-labelledby="reveal-title" role="alertdialog" aria-describedby="reveal-text">
       <h2 id="reveal-title">Your preimage for {reveal.orderId}</h2>
       <p id="reveal-text"><strong>Shown this once.</strong> Save it now: you need it to confirm the settlement, and the ledger will not show it again
         until the trade is complete. Whoever has it can claim the buyer's quote payment.</p>
