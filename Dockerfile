@@ -5,7 +5,7 @@
 
 ARG NODE_IMAGE=node:20.19-bookworm-slim
 
-# --- build: full install, then tsc into dist/ ---------------------------------------------
+# --- build: full install, then tsc and the web app (vite) into dist/ ----------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -16,6 +16,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bench ./bench
 COPY scripts ./scripts
+COPY web ./web
 RUN npm run build
 
 # --- deps: production dependencies only; better-sqlite3 needs python3, make and g++ when no

@@ -10,6 +10,7 @@ import { runVerify } from './verifyCommand.js';
 import { runReconcileOnce } from './reconcileCommand.js';
 import { colourFor } from './table.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { registerOrderCommands } from './orderCommand.js';
 
 const out = process.stdout;
 
@@ -104,6 +105,7 @@ export function buildCli(config: () => Config): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+  registerOrderCommands(program);
   return program;
 }
 

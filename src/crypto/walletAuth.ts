@@ -74,9 +74,20 @@ export function verifyWalletAuth(request: SignedRequest, nowMs: number): string 
   }
   const message = signedMessage(request.action, request.orderId, request.wallet, parsed.timestamp, request.bound);
   if (!verifyEd25519(parsed.public_key, message, parsed.signature)) {
-    fail('wallet_auth_invalid_signature', 'the signature does not verify');
+    fail('wallet_auth_invalid_signature', invalidSignatureMessage(request.action, request.orderId, request.bound));
   }
   return parsed.signature.toLowerCase();
+}
+
+/**
+ * What a client author needs to find a signing mistake: which fields the message covers and how
+ * it is written. Field names only, never a value, so no secret (or its hash) is echoed.
+ */
+function invalidSignatureMessage(action: WalletAction, orderId: string, bound: Readonly<Record<string, JsonValue>>): string {
+  const fields = ['action', 'order_id', 'timestamp', 'wallet', ...Object.keys(bound)].sort();
+  const target = action === 'create_order' ? '"create_order"' : 'the order\'s id';
+  return `the signature does not verify over the canonical message: compact JSON with keys sorted of {${fields.join(', ')}}, ` +
+    `with action "${action}", order_id ${target}, wallet exactly as sent, and bound fields as the server reads them ("" when absent)`;
 }
 
 function parseAuth(auth: unknown): WalletAuthInput {

@@ -15,6 +15,7 @@ import type { RouteOptions } from './routes/options.js';
 import { orderRoutes } from './routes/orders.js';
 import { serviceRoutes } from './routes/service.js';
 import { PACKAGE_VERSION } from '../version.js';
+import { registerWebApp } from './webApp.js';
 
 /** Orders are a few hundred bytes; 64 KiB leaves room and keeps abusive bodies cheap to refuse. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -82,6 +83,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(marketRoutes, options);
   app.register(adminRoutes, options);
   app.register(serviceRoutes, options);
+  registerWebApp(app);
   return app;
 }
 

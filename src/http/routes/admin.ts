@@ -14,12 +14,12 @@ const tags = ['admin'];
 const security = [{ adminToken: [] }];
 const count = z.number().int();
 
-const summary = z.object({
+export const summary = z.object({
   examined: count, completed: count, payout_pending: count, recovered: count, reverted: count,
   refunded: count, expired: count, locked: count, left: count,
 });
 
-const recoveryEntry = z.object({
+export const recoveryEntry = z.object({
   order_id: z.string(),
   status: z.string(),
   version: count,
@@ -30,7 +30,7 @@ const recoveryEntry = z.object({
   recovery_reason: z.string().nullable(),
 });
 
-const projection = z.object({
+export const projection = z.object({
   name: z.string(),
   position: z.string().meta({ description: 'Last global position applied' }),
   lag: count.meta({ description: 'Events behind the head of the log' }),

@@ -11,7 +11,7 @@ const decimal = z.string().meta({ description: 'decimal string' });
 const level = z.object({ price: decimal, total_rtc: decimal, order_count: z.number().int() });
 const openSide = z.object({ count: z.number().int(), total_rtc: decimal });
 
-const orderBookAnswer = z.object({
+export const orderBookAnswer = z.object({
   ok: z.literal(true),
   pair: z.string(),
   asks: z.array(level),
@@ -24,7 +24,7 @@ const orderBookAnswer = z.object({
   trades_24h: z.number().int(),
 });
 
-const trade = z.object({
+export const trade = z.object({
   trade_id: z.string(),
   order_id: z.string(),
   pair: z.string(),
@@ -39,7 +39,7 @@ const trade = z.object({
   completed_at: z.string().nullable(),
 });
 
-const statsAnswer = z.object({
+export const statsAnswer = z.object({
   ok: z.literal(true),
   pair: z.string(),
   total_trades: z.number().int(),

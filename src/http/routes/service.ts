@@ -8,7 +8,7 @@ import type { RouteOptions } from './options.js';
 const tags = ['service'];
 const DEFAULT_MAX_READY_LAG = 1000n;
 
-const readyAnswer = z.object({
+export const readyAnswer = z.object({
   ok: z.literal(true),
   head_position: z.string(),
   projections: z.array(z.object({ name: z.string(), lag: z.number().int(), state: z.string() })),
