@@ -22,7 +22,7 @@ import { ProjectionRunner } from './projections/runner.js';
 import { dueWork, matchedSample, recoveryList } from './projections/workQueue.js';
 import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
 import type { NodeGateway } from './gateways/node.js';
-import { createSqliteLeases, type Leases } from './settlement/leases.js';
+import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
 
@@ -41,7 +41,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const store = await openStore(config);
   const node = nodeFromConfig(config, (alert) => log.error({ alert: alert.code }, alert.message));
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
-  const leases = leasesFor(config, store);
+  const leases = leasesFor(config, store, (name, from) => log.warn({ lease: name, holder_pid: from.pid }, 'took over the lease of a process that is gone'));
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
   const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();
@@ -158,8 +158,8 @@ function gracefulClose(app: FastifyInstance): () => Promise<void> {
  * Order leases every driver of this installation shares: processes that share a data dir share its
  * lease file; instances that share only an EventStoreDB cluster take their leases in the store.
  */
-export function leasesFor(config: Config, store: EventStore): Leases {
-  return config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'));
+export function leasesFor(config: Config, store: EventStore, onTakeover?: SqliteLeasesOptions['onTakeover']): Leases {
+  return config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'), { onTakeover });
 }
 
 /** What every driver of this installation needs, whether it runs inline, in the reconciler or the CLI. */
