@@ -47,6 +47,9 @@ interface PendingAppend {
 
 type GroupOutcome = { readonly ok: true; readonly written: boolean; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
 
+/** SQLite's own upper limit of max_page_count (its default). */
+const SQLITE_MAX_PAGE_COUNT = 4_294_967_294;
+
 /** At most this many appends share one transaction; a longer queue commits in several. */
 const MAX_APPENDS_PER_COMMIT = 512;
 
@@ -319,6 +322,18 @@ export class SqliteEventStore implements EventStore {
 
   private notify(): void {
     for (const listener of [...this.listeners]) listener();
+  }
+
+  /**
+   * For drills and tests: makes this connection meet a machine fault without filling a disk.
+   * 'disk_full' caps the file at its current size (PRAGMA max_page_count), so an append that needs
+   * a new page fails with SQLITE_FULL as on a full disk; 'read_only' refuses every write
+   * (PRAGMA query_only) with SQLITE_READONLY as on a read-only mount; null lifts either.
+   */
+  simulateFault(fault: 'disk_full' | 'read_only' | null): void {
+    const pages = (this.db.pragma('page_count', { simple: true }) as number);
+    this.db.pragma(`max_page_count = ${fault === 'disk_full' ? pages : SQLITE_MAX_PAGE_COUNT}`);
+    this.db.pragma(`query_only = ${fault === 'read_only' ? 'ON' : 'OFF'}`);
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,11 @@ export interface RunnerOptions {
   readonly onError?: (error: unknown, projection: string | null) => void;
   /** Called after each committed batch with the last position in it (progress, tests). */
   readonly afterBatch?: (position: bigint) => void | Promise<void>;
+  /** How long the runner waits before following the log again after it failed (a full disk). */
+  readonly retryDelayMs?: number;
 }
+
+const DEFAULT_RETRY_DELAY_MS = 1000;
 
 /**
  * Feeds every projection from the global log. Each batch is applied to every projection and their
@@ -36,6 +40,9 @@ export class ProjectionRunner {
   private readonly afterBatch: RunnerOptions['afterBatch'];
   private readonly failed = new Map<string, string>();
   private subscription: Subscription | null = null;
+  private readonly retryDelayMs: number;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private stopRequested = false;
   private phase: 'stopped' | 'catching_up' | 'running' = 'stopped';
   /** The last position the subscription delivered and this runner applied up to. */
   private delivered = 0n;
@@ -52,6 +59,7 @@ export class ProjectionRunner {
     this.batchSize = options.batchSize ?? 1000;
     this.onError = options.onError;
     this.afterBatch = options.afterBatch;
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
     this.applyTx = this.db.transaction((events: readonly RecordedEvent[]) => this.applyInTransaction(events));
     for (const projection of this.projections) ensureProjection(this.db, projection);
   }
@@ -59,6 +67,7 @@ export class ProjectionRunner {
   /** Starts following the log from the lowest checkpoint; resolves once subscribed. */
   start(): void {
     if (this.subscription !== null) return;
+    this.stopRequested = false;
     this.delivered = this.lowestCheckpoint();
     this.phase = 'catching_up';
     this.subscription = this.store.subscribeAll(this.delivered, {
@@ -68,12 +77,38 @@ export class ProjectionRunner {
       },
       onError: (error) => {
         this.phase = 'stopped';
+        this.subscription = null;
         this.onError?.(error, null);
+        this.followAgainLater();
       },
     });
   }
 
+  /**
+   * A failed batch (a full disk, a locked or damaged file) stops the subscription; nothing of it
+   * committed. The runner follows the log again from its checkpoints after a pause, so it goes on
+   * by itself once the fault is gone, and /ready reports it stopped meanwhile.
+   */
+  private followAgainLater(): void {
+    if (this.stopRequested || this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopRequested) return;
+      try {
+        this.start();
+      } catch (error) {
+        // The read DB itself still fails (reading the checkpoints): report, and try again later.
+        this.onError?.(error, null);
+        this.followAgainLater();
+      }
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
   async stop(): Promise<void> {
+    this.stopRequested = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const subscription = this.subscription;
     this.subscription = null;
     if (subscription !== null) await subscription.stop();
