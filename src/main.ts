@@ -24,7 +24,8 @@ import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
 import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
-import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
+import { reconcilePass, startReconciler, type CandidateSource, type ReconcilerDeps } from './settlement/reconciler.js';
+import type { Database as Db } from 'better-sqlite3';
 
 export interface RunningLedger {
   readonly app: FastifyInstance;
@@ -52,17 +53,17 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
   });
 
-  const runner = new ProjectionRunner({ store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed') });
+  const runner = new ProjectionRunner({
+    store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed'),
+    onWaitersFull: atMostEvery(10_000, (waiting) => log.warn({ waiting }, 'min_position reads at their limit: answering read_model_lagging')),
+  });
   runner.start();
   const reconcilerDeps: ReconcilerDeps = {
     ...driverDeps,
     stuckMs: config.settlementStuckMs,
     now,
-    candidates: async (at, stuckMs) => {
-      const due = dueWork(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH });
-      const parked = recoveryList(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH }).map((r) => r.order_id);
-      return [...new Set([...due, ...parked])];
-    },
+    candidates: workQueueCandidates(() => runner.db, RECONCILE_BATCH, (kind, limit) =>
+      log.warn({ kind, limit }, 'reconciler batch full: the rest of the due orders wait for the next pass')),
     escrowWatch: async () => matchedSample(runner.db, ESCROW_WATCH_PER_PASS),
   };
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
@@ -127,6 +128,33 @@ function withoutUserinfo(url: string | null): string | null {
 }
 
 const RECONCILE_BATCH = 500;
+
+/**
+ * The reconciler's candidates from the work queue: at most `limit` due and `limit` parked orders
+ * per pass, oldest first, so a flood of due orders is worked through over several passes instead
+ * of being loaded at once. A full batch is reported, so a growing backlog is seen (the backlog
+ * gauges in /metrics show its size).
+ */
+export function workQueueCandidates(db: () => Db, limit: number, onFull: (kind: 'due' | 'recovery', limit: number) => void): CandidateSource {
+  return async (at, stuckMs) => {
+    const due = dueWork(db(), { now: at, stuckMs, limit });
+    const parked = recoveryList(db(), { now: at, stuckMs, limit }).map((r) => r.order_id);
+    if (due.length >= limit) onFull('due', limit);
+    if (parked.length >= limit) onFull('recovery', limit);
+    return [...new Set([...due, ...parked])];
+  };
+}
+
+/** A reporter that speaks at most once per interval: a flood must not become a flood of log lines. */
+function atMostEvery<A extends unknown[]>(intervalMs: number, report: (...args: A) => void): (...args: A) => void {
+  let lastMs = -Infinity;
+  return (...args) => {
+    const nowMs = Date.now();
+    if (nowMs - lastMs < intervalMs) return;
+    lastMs = nowMs;
+    report(...args);
+  };
+}
 /** Matched orders whose escrow job one reconciler pass looks up. */
 export const ESCROW_WATCH_PER_PASS = 100;
 

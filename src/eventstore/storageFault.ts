@@ -26,3 +26,12 @@ export function isCorruption(error: unknown): boolean {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB');
 }
+
+/** The group-commit queue is full: the append was refused, nothing written (503 store_busy). */
+export class StoreOverloaded extends Error {
+  readonly code = 'store_busy';
+  constructor(readonly pending: number) {
+    super(`${pending} appends already wait for the next commit`);
+    this.name = 'StoreOverloaded';
+  }
+}

@@ -3,7 +3,7 @@ import { VersionMismatch } from '../commands/handleCommand.js';
 import { WalletAuthError } from '../crypto/walletAuth.js';
 import { VersionConflict } from '../eventstore/types.js';
 import { RebuildBusy } from '../projections/rebuildLease.js';
-import { storageFaultOf } from '../eventstore/storageFault.js';
+import { storageFaultOf, StoreOverloaded } from '../eventstore/storageFault.js';
 
 /**
  * The one table from error codes to HTTP statuses. Validation codes not listed are 400; anything
@@ -41,6 +41,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   not_ready: 503,
   store_full: 503,
   store_unavailable: 503,
+  store_busy: 503,
   read_model_unavailable: 503,
   internal_error: 500,
 };
@@ -89,6 +90,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   internal_error: 'internal error',
   store_full: 'the ledger\'s disk is full; nothing was written, retry once space is freed',
   store_unavailable: 'the ledger\'s storage refuses writes (read-only, failing or locked); nothing was written, retry later',
+  store_busy: 'the ledger is overloaded; nothing was written, retry shortly',
   read_model_unavailable: 'the read model is missing or damaged and is being restored; the order itself is still readable at /api/orders/:id',
 };
 
@@ -151,6 +153,7 @@ export function toErrorReply(error: unknown): ErrorReply {
   }
   if (error instanceof RebuildBusy) return reply(error.code, 'a rebuild of this projection is already running');
   // A full or read-only disk is the machine's fault, not the request's nor a bug: 503, retry later.
+  if (error instanceof StoreOverloaded) return reply(error.code, messageOf(error.code));
   const fault = storageFaultOf(error);
   if (fault !== null) return reply(fault, messageOf(fault));
   return reply('internal_error', messageOf('internal_error'), {}, 500);

@@ -21,7 +21,14 @@ export interface RunnerOptions {
   readonly afterBatch?: (position: bigint) => void | Promise<void>;
   /** How long the runner waits before following the log again after it failed (a full disk). */
   readonly retryDelayMs?: number;
+  /** At most this many reads wait for a position at once; more are answered "not reached" at once. */
+  readonly maxWaiters?: number;
+  /** Told when a read was answered at once because maxWaiters were already waiting. */
+  readonly onWaitersFull?: (waiting: number) => void;
 }
+
+/** Each waiting read holds a timer and a poll; a flood of min_position reads must not pile them up. */
+const DEFAULT_MAX_WAITERS = 1000;
 
 const DEFAULT_RETRY_DELAY_MS = 1000;
 
@@ -46,6 +53,8 @@ export class ProjectionRunner {
   private readonly failed = new Map<string, string>();
   private subscription: Subscription | null = null;
   private readonly retryDelayMs: number;
+  private readonly maxWaiters: number;
+  private readonly onWaitersFull: RunnerOptions['onWaitersFull'];
   private retryTimer: NodeJS.Timeout | null = null;
   private stopRequested = false;
   private phase: 'stopped' | 'catching_up' | 'running' = 'stopped';
@@ -66,6 +75,8 @@ export class ProjectionRunner {
     this.onError = options.onError;
     this.afterBatch = options.afterBatch;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+    this.onWaitersFull = options.onWaitersFull;
     this.applyTx = this.compileApply();
     for (const projection of this.projections) ensureProjection(this.db, projection);
   }
@@ -289,6 +300,11 @@ export class ProjectionRunner {
       }
     };
     if (reached()) return Promise.resolve(true);
+    if (this.waiters.size >= this.maxWaiters) {
+      // The read answers as lagging (503 read_model_lagging, retry) instead of queueing.
+      this.onWaitersFull?.(this.waiters.size);
+      return Promise.resolve(false);
+    }
     return new Promise((resolve) => {
       const check = (): void => {
         if (!reached()) return;

@@ -35,3 +35,27 @@ describe('projection runner on a full disk', () => {
     await runner.close();
   });
 });
+
+describe('projection runner: bounded waiting reads', () => {
+  it('lets up to maxWaiters reads wait for a position, answers the next one "not reached" at once and reports it', async () => {
+    const ledger = Ledger.memory();
+    await buildMixedLedger(ledger, 1);
+    const full: number[] = [];
+    const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:', maxWaiters: 2, onWaitersFull: (n) => full.push(n) });
+    runner.start();
+    const head = await ledger.store.headPosition();
+    expect(await runner.waitFor(head, 5000)).toBe(true);
+    const future = head + 1n;
+    const waiting = [runner.waitFor(future, 5000), runner.waitFor(future, 5000)];
+    // Allowed while under the limit; refused (at once, not after its timeout) past it.
+    expect(await runner.waitFor(future, 60_000)).toBe(false);
+    expect(full).toEqual([2]);
+    // Reads of a position already applied never wait, so the limit does not touch them.
+    expect(await runner.waitFor(head, 5000)).toBe(true);
+    await ledger.placeSell('otc_0000000000002001', { priceNano: 130_000_000n });
+    expect(await Promise.all(waiting)).toEqual([true, true]);
+    expect(await runner.waitFor(future, 5000)).toBe(true);
+    expect(full).toEqual([2]);
+    await runner.close();
+  });
+});
