@@ -24,7 +24,7 @@ import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
 import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
-import { reconcilePass, startReconciler, type CandidateSource, type ReconcilerDeps } from './settlement/reconciler.js';
+import { reconcilePass, startReconciler, type CandidateSource, type ReconcilerDeps, type ReconcilerTimer, type ReconcileSummary } from './settlement/reconciler.js';
 import type { Database as Db } from 'better-sqlite3';
 
 export interface RunningLedger {
@@ -97,9 +97,19 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     await closeStores().catch(() => undefined);
     throw error;
   }
-  const reconciler = startReconciler(reconcilerDeps, config.reconcileIntervalMs, (result) => {
-    if (result instanceof Error) log.error({ err: result }, 'reconciler pass failed');
-    else if (result.examined > 0) log.info({ summary: result }, 'reconciler pass');
+  const reportPass = (result: ReconcileSummary | Error, extra: Record<string, unknown> = {}): void => {
+    if (result instanceof Error) log.error({ err: result, ...extra }, 'reconciler pass failed');
+    else if (result.examined > 0) log.info({ summary: result, ...extra }, 'reconciler pass');
+  };
+  // Drives a killed process left behind are resumed first, then the regular passes start.
+  let reconciler: ReconcilerTimer | null = null;
+  let stopping = false;
+  const resumed = resumeOrphanedDrives(reconcilerDeps, leases).then(
+    (summary) => summary && reportPass(summary, { resumed_orphaned_drives: true }),
+    (error: unknown) => reportPass(error instanceof Error ? error : new Error(String(error)), { resumed_orphaned_drives: true }),
+  );
+  void resumed.then(() => {
+    if (!stopping) reconciler = startReconciler(reconcilerDeps, config.reconcileIntervalMs, (result) => reportPass(result));
   });
   log.info({ url, store: store.name, node: node.sandbox ? 'embedded sandbox' : withoutUserinfo(config.rustchainNode) }, 'otc-ledger listening');
 
@@ -110,7 +120,9 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     close() {
       closing ??= (async () => {
         await closeApp();
-        await reconciler.stop();
+        stopping = true;
+        await resumed;
+        await reconciler?.stop();
         await closeStores();
       })();
       return closing;
@@ -128,6 +140,22 @@ function withoutUserinfo(url: string | null): string | null {
 }
 
 const RECONCILE_BATCH = 500;
+/** How driveOrder names an order's lease (`order-driver:<order id>`). */
+const ORDER_LEASE_PREFIX = 'order-driver:';
+
+/**
+ * One pass over the orders whose driver lease names a holder process that is gone (a ledger
+ * killed mid-settlement on this machine), right at start and whatever the stuck threshold: a
+ * dead holder's drive is certainly not running anywhere, so resuming it cannot race a live one
+ * (and if another instance got there first, the lease makes this pass a no-op). Null when none.
+ */
+export async function resumeOrphanedDrives(deps: ReconcilerDeps, leases: Leases): Promise<ReconcileSummary | null> {
+  const names = (await leases.orphaned?.(ORDER_LEASE_PREFIX)) ?? [];
+  if (names.length === 0) return null;
+  const orderIds = names.slice(0, RECONCILE_BATCH).map((name) => name.slice(ORDER_LEASE_PREFIX.length));
+  const { escrowWatch: _notThisPass, ...rest } = deps;
+  return reconcilePass({ ...rest, stuckMs: 0, candidates: async () => orderIds });
+}
 
 /**
  * The reconciler's candidates from the work queue: at most `limit` due and `limit` parked orders

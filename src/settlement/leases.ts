@@ -13,6 +13,11 @@ export interface Leases {
   /** True when taken (or already held by this owner, in which case it is extended). */
   acquire(name: string, owner: string, ttlMs: number, nowMs: number): boolean | Promise<boolean>;
   release(name: string, owner: string): void | Promise<void>;
+  /**
+   * Names (starting with `prefix`) of leases whose holder is proven gone: drives a crash cut short,
+   * which nobody else is running. Optional: stores that cannot prove a holder gone leave it out.
+   */
+  orphaned?(prefix: string): readonly string[] | Promise<readonly string[]>;
   close(): void;
 }
 
@@ -79,6 +84,7 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
   );
   const extend = db.prepare('UPDATE leases SET expires_at_ms = expires_at_ms + @byMs WHERE name = @name AND owner = @owner');
   const drop = db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?');
+  const withPrefix = db.prepare('SELECT name, holder FROM leases WHERE instr(name, ?) = 1 AND holder IS NOT NULL');
   const renewals = new Map<string, NodeJS.Timeout>();
 
   const takeFromTheGone = (name: string, owner: string, expires: number): boolean => {
@@ -122,6 +128,13 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
     release(name, owner) {
       stopRenewing(name, owner);
       drop.run(name, owner);
+    },
+    orphaned(prefix) {
+      const rows = withPrefix.all(prefix) as Array<{ name: string; holder: string }>;
+      return rows.filter((row) => {
+        const previous = decodeHolder(row.holder);
+        return previous !== null && isProvablyGone(previous);
+      }).map((row) => row.name);
     },
     close() {
       for (const timer of renewals.values()) clearInterval(timer);

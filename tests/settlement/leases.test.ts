@@ -139,4 +139,20 @@ describe('sqlite leases die with their holder process', () => {
       vi.useRealTimers();
     }
   });
+
+  it('lists the leases of holders that are gone (drives a crash cut short), never a live holder\'s', () => {
+    const path = file();
+    const dead = createSqliteLeases(path, { holder: { ...me, pid: exitedPid(), start: null } });
+    const live = createSqliteLeases(path);
+    expect(dead.acquire('order-driver:a', 'x', 60_000, 0)).toBe(true);
+    expect(dead.acquire('rebuild:b', 'x', 60_000, 0)).toBe(true);
+    expect(live.acquire('order-driver:c', 'y', 60_000, 0)).toBe(true);
+    expect(live.orphaned?.('order-driver:')).toEqual(['order-driver:a']);
+    // Once resumed (taken over and released) it is no longer an orphan.
+    expect(live.acquire('order-driver:a', 'y', 60_000, 1)).toBe(true);
+    live.release('order-driver:a', 'y');
+    expect(live.orphaned?.('order-driver:')).toEqual([]);
+    dead.close();
+    live.close();
+  });
 });
