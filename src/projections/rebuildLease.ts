@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database as Db } from 'better-sqlite3';
 import { cachedStatement, createTables, dropTables, hasRegistry } from './registry.js';
 import type { Projection } from './types.js';
-import { currentHolder, decodeHolder, encodeHolder, isProvablyGone, type LeaseHolder } from '../settlement/leaseHolder.js';
+import { currentHolder, decodeHolder, encodeHolder, holderFor, isProvablyGone, lockDirFor, type LeaseHolder } from '../settlement/leaseHolder.js';
 
 /**
  * One rebuild per projection at a time, across processes: a row in the read DB names the owner
@@ -81,7 +81,7 @@ export function acquireRebuild(db: Db, projection: Projection, options: LeaseOpt
       throw new RebuildBusy(projection.name, existing.owner);
     }
     const expires = options.nowMs + options.leaseMs;
-    const holder = encodeHolder(options.holder ?? currentHolder());
+    const holder = encodeHolder(options.holder ?? holderFor(lockDirFor(db.name)));
     if (existing !== null && existing.version === projection.version) {
       cachedStatement(db, 'UPDATE projection_rebuilds SET owner = ?, lease_expires_at_ms = ?, holder = ? WHERE name = ?').run(
         options.owner,
@@ -109,7 +109,7 @@ export function acquireRebuild(db: Db, projection: Projection, options: LeaseOpt
 function holderGone(db: Db, name: string): boolean {
   const row = cachedStatement(db, 'SELECT holder FROM projection_rebuilds WHERE name = ?').get(name) as { holder: string | null } | undefined;
   const holder = decodeHolder(row?.holder ?? null);
-  return holder !== null && isProvablyGone(holder);
+  return holder !== null && isProvablyGone(holder, currentHolder(), lockDirFor(db.name));
 }
 
 /** Inside a write transaction: the row if we still own it, else RebuildLeaseLost. */

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
-import { currentHolder, decodeHolder, encodeHolder, isProvablyGone, type LeaseHolder } from './leaseHolder.js';
+import { currentHolder, decodeHolder, encodeHolder, holderFor, isProvablyGone, lockDirFor, sweepAbandonedLocks, type LeaseHolder } from './leaseHolder.js';
 
 /**
  * A lease on one order's driver: only its holder calls the node for that order. Drivers in one
@@ -70,7 +70,9 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
   // Files from before holders were recorded: their rows (holder NULL) only expire.
   const columns = db.prepare('SELECT name FROM pragma_table_info(\'leases\')').all() as Array<{ name: string }>;
   if (!columns.some((c) => c.name === 'holder')) db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
-  const holder = encodeHolder(options.holder ?? currentHolder());
+  const lockDir = lockDirFor(path);
+  const holder = encodeHolder(options.holder ?? holderFor(lockDir));
+  const gone = (previous: LeaseHolder): boolean => isProvablyGone(previous, currentHolder(), lockDir);
   const take = db.prepare(
     `INSERT INTO leases (name, owner, expires_at_ms, holder) VALUES (@name, @owner, @expires, @holder)
      ON CONFLICT (name) DO UPDATE SET owner = @owner, expires_at_ms = @expires, holder = @holder
@@ -86,11 +88,13 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
   const drop = db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?');
   const withPrefix = db.prepare('SELECT name, holder FROM leases WHERE instr(name, ?) = 1 AND holder IS NOT NULL');
   const renewals = new Map<string, NodeJS.Timeout>();
+  const naming = db.prepare('SELECT 1 FROM leases WHERE instr(holder, ?) > 0 LIMIT 1');
+  sweepAbandonedLocks(lockDir, (name) => naming.get(name) !== undefined);
 
   const takeFromTheGone = (name: string, owner: string, expires: number): boolean => {
     const row = read.get(name) as { owner: string; holder: string | null } | undefined;
     const previous = decodeHolder(row?.holder ?? null);
-    if (row === undefined || previous === null || !isProvablyGone(previous)) return false;
+    if (row === undefined || previous === null || !gone(previous)) return false;
     const taken = takeOver.run({ name, owner, expires, holder, previousOwner: row.owner, previousHolder: row.holder }).changes === 1;
     if (taken) options.onTakeover?.(name, previous);
     return taken;
@@ -133,7 +137,7 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
       const rows = withPrefix.all(prefix) as Array<{ name: string; holder: string }>;
       return rows.filter((row) => {
         const previous = decodeHolder(row.holder);
-        return previous !== null && isProvablyGone(previous);
+        return previous !== null && gone(previous);
       }).map((row) => row.name);
     },
     close() {

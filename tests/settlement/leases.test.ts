@@ -1,13 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createMemoryLeases, createSqliteLeases, type Leases } from '../../src/settlement/leases.js';
 import { createStoreLeases } from '../../src/settlement/storeLeases.js';
-import { currentHolder, isProvablyGone } from '../../src/settlement/leaseHolder.js';
+import { currentHolder, holderFor, isProvablyGone } from '../../src/settlement/leaseHolder.js';
 
 const kinds: Array<[string, () => { a: Leases; b: Leases }]> = [
   ['memory (one process)', () => { const l = createMemoryLeases(); return { a: l, b: l }; }],
@@ -155,4 +155,34 @@ describe('sqlite leases die with their holder process', () => {
     dead.close();
     live.close();
   });
+
+  it('tells by its lock file whether a holder in another pid namespace (another container) lives: refused while it runs, taken once it is killed', async () => {
+    const path = file();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'leaseHolderChild.ts')], {
+      env: { ...process.env, LEASES_PATH: path }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('held')) resolve(); });
+        child.once('exit', () => reject(new Error('the holder process ended early')));
+      });
+      const leases = createSqliteLeases(path);
+      expect(leases.acquire('order-driver:x', 'here', 60_000, Date.now())).toBe(false);
+      expect(leases.orphaned?.('order-driver:')).toEqual([]);
+      child.kill('SIGKILL');
+      await exited;
+      expect(leases.orphaned?.('order-driver:')).toEqual(['order-driver:x']);
+      expect(leases.acquire('order-driver:x', 'here', 60_000, Date.now())).toBe(true);
+      // The dead holder's lock file, named by no lease now, is swept by the next process to open the file.
+      const lockDir = join(dirname(path), 'lease-holders');
+      expect(readdirSync(lockDir)).toHaveLength(2);
+      createSqliteLeases(path).close();
+      expect(readdirSync(lockDir)).toEqual([holderFor(lockDir).lock]);
+      leases.close();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    }
+  }, 30_000);
 });
