@@ -48,7 +48,8 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     async collect() {
       if (sources === null) return;
       this.reset();
-      for (const p of await sources.projectionLags()) this.set({ projection: p.name }, Number(p.lag));
+      const lags = await sources.projectionLags().catch(() => []);
+      for (const p of lags) this.set({ projection: p.name }, Number(p.lag));
     },
   });
   // Both backlog gauges come from one read per scrape: the first collect reads, the second reuses it.
@@ -67,7 +68,9 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     help: 'Orders with an external step in flight',
     registers: [registry],
     async collect() {
-      if (sources !== null) this.set((await backlog(sources)).inFlight);
+      // A read model that is down (deleted, damaged) must not take the whole scrape with it.
+      const read = sources === null ? null : await backlog(sources).catch(() => null);
+      if (read !== null) this.set(read.inFlight);
     },
   });
   new Gauge({
@@ -75,9 +78,9 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     help: 'Seconds since the oldest in-flight order last moved (0 when none)',
     registers: [registry],
     async collect() {
-      if (sources === null) return;
-      const oldestIdleMs = (await backlog(sources)).oldestIdleMs;
-      this.set(oldestIdleMs === null ? 0 : oldestIdleMs / 1000);
+      const read = sources === null ? null : await backlog(sources).catch(() => null);
+      if (read === null) return;
+      this.set(read.oldestIdleMs === null ? 0 : read.oldestIdleMs / 1000);
     },
   });
   return {

@@ -49,8 +49,9 @@ async function expectOutOfService(base: string, damage: string, orderId: string)
     const answer = await get(base, path);
     expect({ path, status: answer.status, error: answer.body.error }).toEqual({ path, status: 503, error: 'read_model_unavailable' });
   }
-  // The order's own stream is the truth for one order: still readable.
+  // The order's own stream is the truth for one order: still readable. Metrics still scrape.
   expect((await get(base, `/api/orders/${orderId}`)).status).toBe(200);
+  expect((await get(base, '/metrics')).status).toBe(200);
 }
 
 async function rebuildAndExpectRestored(base: string, orderIds: readonly string[]): Promise<void> {
