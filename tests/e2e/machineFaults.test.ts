@@ -87,16 +87,19 @@ describe('a full disk or a read-only data dir during appends (issue 13)', () => 
 
     store.simulateFault('read_only');
     const body = placeBuyBody(buyer, '11');
-    const refused = await post(base, '/api/orders', body);
+    const key = { 'idempotency-key': `read-only-${Date.now()}` };
+    const refused = await post(base, '/api/orders', body, key);
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({ ok: false, error: 'store_unavailable' });
     expect(await store.headPosition()).toBe(head);
     expect((await get(base, '/api/orders?status=all')).status).toBe(200);
 
     store.simulateFault(null);
-    // Not even the signature was recorded: the very same signed request now places the order.
-    const retried = await post(base, '/api/orders', body);
+    // Not even the signature was recorded, and the 503 was not kept under the Idempotency-Key:
+    // the very same request, key and all, now places the order.
+    const retried = await post(base, '/api/orders', body, key);
     expect(retried.status, JSON.stringify(retried.body)).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBeNull();
     await verifyAfterClose(ledger, path);
   });
 });
