@@ -169,9 +169,11 @@ export class ProjectionRunner {
       try {
         this.start();
       } catch (error) {
-        // The read DB itself still fails (reading the checkpoints): report, and try again later.
+        // The read DB itself still fails (reading the checkpoints): report, and try again later
+        // unless the file is damaged, which only restore() mends.
+        this.noteFault(error);
         this.onError?.(error, null);
-        this.followAgainLater();
+        if (this.health() === null) this.followAgainLater();
       }
     }, this.retryDelayMs);
     this.retryTimer.unref();
