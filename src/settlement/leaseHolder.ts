@@ -51,11 +51,11 @@ function holdLivenessLock(lockDir: string): string {
   mkdirSync(lockDir, { recursive: true });
   const name = `${process.pid}-${randomUUID()}.lock`;
   const db = new Database(join(lockDir, name));
-  // EXCLUSIVE locking mode keeps the lock of the first write until the connection closes, which
-  // for this connection is when the process ends, however it ends.
   // Its content does not matter, only its lock: no journal file beside it (OFF is refused on an
   // empty file; MEMORY is not).
   db.pragma('journal_mode = MEMORY');
+  // EXCLUSIVE locking mode keeps the lock of the first write until the connection closes, which
+  // for this connection is when the process ends, however it ends.
   db.pragma('locking_mode = EXCLUSIVE');
   db.exec('CREATE TABLE holder (pid INTEGER NOT NULL)');
   db.prepare('INSERT INTO holder VALUES (?)').run(process.pid);
