@@ -22,9 +22,10 @@ import { ProjectionRunner } from './projections/runner.js';
 import { dueWork, matchedSample, recoveryList } from './projections/workQueue.js';
 import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
 import type { NodeGateway } from './gateways/node.js';
-import { createSqliteLeases, type Leases } from './settlement/leases.js';
+import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
-import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
+import { reconcilePass, startReconciler, type CandidateSource, type ReconcilerDeps, type ReconcilerTimer, type ReconcileSummary } from './settlement/reconciler.js';
+import type { Database as Db } from 'better-sqlite3';
 
 export interface RunningLedger {
   readonly app: FastifyInstance;
@@ -41,7 +42,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const store = await openStore(config);
   const node = nodeFromConfig(config, (alert) => log.error({ alert: alert.code }, alert.message));
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
-  const leases = leasesFor(config, store);
+  const leases = leasesFor(config, store, (name, from) => log.warn({ lease: name, holder_pid: from.pid }, 'took over the lease of a process that is gone'));
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
   const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();
@@ -52,17 +53,17 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
   });
 
-  const runner = new ProjectionRunner({ store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed') });
+  const runner = new ProjectionRunner({
+    store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed'),
+    onWaitersFull: atMostEvery(10_000, (waiting) => log.warn({ waiting }, 'min_position reads at their limit: answering read_model_lagging')),
+  });
   runner.start();
   const reconcilerDeps: ReconcilerDeps = {
     ...driverDeps,
     stuckMs: config.settlementStuckMs,
     now,
-    candidates: async (at, stuckMs) => {
-      const due = dueWork(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH });
-      const parked = recoveryList(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH }).map((r) => r.order_id);
-      return [...new Set([...due, ...parked])];
-    },
+    candidates: workQueueCandidates(() => runner.db, RECONCILE_BATCH, (kind, limit) =>
+      log.warn({ kind, limit }, 'reconciler batch full: the rest of the due orders wait for the next pass')),
     escrowWatch: async () => matchedSample(runner.db, ESCROW_WATCH_PER_PASS),
   };
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
@@ -96,9 +97,19 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     await closeStores().catch(() => undefined);
     throw error;
   }
-  const reconciler = startReconciler(reconcilerDeps, config.reconcileIntervalMs, (result) => {
-    if (result instanceof Error) log.error({ err: result }, 'reconciler pass failed');
-    else if (result.examined > 0) log.info({ summary: result }, 'reconciler pass');
+  const reportPass = (result: ReconcileSummary | Error, extra: Record<string, unknown> = {}): void => {
+    if (result instanceof Error) log.error({ err: result, ...extra }, 'reconciler pass failed');
+    else if (result.examined > 0) log.info({ summary: result, ...extra }, 'reconciler pass');
+  };
+  // Drives a killed process left behind are resumed first, then the regular passes start.
+  let reconciler: ReconcilerTimer | null = null;
+  let stopping = false;
+  const resumed = resumeOrphanedDrives(reconcilerDeps, leases).then(
+    (summary) => summary && reportPass(summary, { resumed_orphaned_drives: true }),
+    (error: unknown) => reportPass(error instanceof Error ? error : new Error(String(error)), { resumed_orphaned_drives: true }),
+  );
+  void resumed.then(() => {
+    if (!stopping) reconciler = startReconciler(reconcilerDeps, config.reconcileIntervalMs, (result) => reportPass(result));
   });
   log.info({ url, store: store.name, node: node.sandbox ? 'embedded sandbox' : withoutUserinfo(config.rustchainNode) }, 'otc-ledger listening');
 
@@ -109,7 +120,9 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     close() {
       closing ??= (async () => {
         await closeApp();
-        await reconciler.stop();
+        stopping = true;
+        await resumed;
+        await reconciler?.stop();
         await closeStores();
       })();
       return closing;
@@ -127,6 +140,49 @@ function withoutUserinfo(url: string | null): string | null {
 }
 
 const RECONCILE_BATCH = 500;
+/** How driveOrder names an order's lease (`order-driver:<order id>`). */
+const ORDER_LEASE_PREFIX = 'order-driver:';
+
+/**
+ * One pass over the orders whose driver lease names a holder process that is gone (a ledger
+ * killed mid-settlement on this machine), right at start and whatever the stuck threshold: a
+ * dead holder's drive is certainly not running anywhere, so resuming it cannot race a live one
+ * (and if another instance got there first, the lease makes this pass a no-op). Null when none.
+ */
+export async function resumeOrphanedDrives(deps: ReconcilerDeps, leases: Leases): Promise<ReconcileSummary | null> {
+  const names = (await leases.orphaned?.(ORDER_LEASE_PREFIX)) ?? [];
+  if (names.length === 0) return null;
+  const orderIds = names.slice(0, RECONCILE_BATCH).map((name) => name.slice(ORDER_LEASE_PREFIX.length));
+  const { escrowWatch: _notThisPass, ...rest } = deps;
+  return reconcilePass({ ...rest, stuckMs: 0, candidates: async () => orderIds });
+}
+
+/**
+ * The reconciler's candidates from the work queue: at most `limit` due and `limit` parked orders
+ * per pass, oldest first, so a flood of due orders is worked through over several passes instead
+ * of being loaded at once. A full batch is reported, so a growing backlog is seen (the backlog
+ * gauges in /metrics show its size).
+ */
+export function workQueueCandidates(db: () => Db, limit: number, onFull: (kind: 'due' | 'recovery', limit: number) => void): CandidateSource {
+  return async (at, stuckMs) => {
+    const due = dueWork(db(), { now: at, stuckMs, limit });
+    const parked = recoveryList(db(), { now: at, stuckMs, limit }).map((r) => r.order_id);
+    if (due.length >= limit) onFull('due', limit);
+    if (parked.length >= limit) onFull('recovery', limit);
+    return [...new Set([...due, ...parked])];
+  };
+}
+
+/** A reporter that speaks at most once per interval: a flood must not become a flood of log lines. */
+function atMostEvery<A extends unknown[]>(intervalMs: number, report: (...args: A) => void): (...args: A) => void {
+  let lastMs = -Infinity;
+  return (...args) => {
+    const nowMs = Date.now();
+    if (nowMs - lastMs < intervalMs) return;
+    lastMs = nowMs;
+    report(...args);
+  };
+}
 /** Matched orders whose escrow job one reconciler pass looks up. */
 export const ESCROW_WATCH_PER_PASS = 100;
 
@@ -158,8 +214,8 @@ function gracefulClose(app: FastifyInstance): () => Promise<void> {
  * Order leases every driver of this installation shares: processes that share a data dir share its
  * lease file; instances that share only an EventStoreDB cluster take their leases in the store.
  */
-export function leasesFor(config: Config, store: EventStore): Leases {
-  return config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'));
+export function leasesFor(config: Config, store: EventStore, onTakeover?: SqliteLeasesOptions['onTakeover']): Leases {
+  return config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'), { onTakeover });
 }
 
 /** What every driver of this installation needs, whether it runs inline, in the reconciler or the CLI. */

@@ -13,6 +13,7 @@ import {
   type SubscriptionHandler,
 } from './types.js';
 import { followLog } from './follow.js';
+import { StoreOverloaded } from './storageFault.js';
 
 export interface SqliteEventStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -27,7 +28,15 @@ export interface SqliteEventStoreOptions {
    * far less CPU per event; a read model lags by at most this much more.
    */
   readonly coalesceMs?: number;
+  /**
+   * At most this many appends wait for one group commit; more in the same turn are refused with
+   * StoreOverloaded (503 store_busy, the client retries) rather than queued without limit.
+   */
+  readonly maxPendingAppends?: number;
 }
+
+/** Far above what one event-loop turn of HTTP requests produces; a bound on memory, not a throttle. */
+const DEFAULT_MAX_PENDING_APPENDS = 10_000;
 
 /** Where an event id is stored: enough to recognise a replay without reading the payload. */
 interface StoredIdRow {
@@ -46,6 +55,9 @@ interface PendingAppend {
 }
 
 type GroupOutcome = { readonly ok: true; readonly written: boolean; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
+
+/** SQLite's own upper limit of max_page_count (its default). */
+const SQLITE_MAX_PAGE_COUNT = 4_294_967_294;
 
 /** At most this many appends share one transaction; a longer queue commits in several. */
 const MAX_APPENDS_PER_COMMIT = 512;
@@ -107,6 +119,7 @@ export class SqliteEventStore implements EventStore {
   private readonly appendTx;
   private readonly groupTx;
   private pending: PendingAppend[] = [];
+  private readonly maxPendingAppends: number;
   private closed = false;
   /** Prepared on first use: only projection readers need it. */
   private readAllRaw: Statement | null = null;
@@ -121,6 +134,7 @@ export class SqliteEventStore implements EventStore {
     this.db.exec(EVENTS_SCHEMA);
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.coalesceMs = options.coalesceMs ?? 5;
+    this.maxPendingAppends = options.maxPendingAppends ?? DEFAULT_MAX_PENDING_APPENDS;
     this.stmts = prepareStatements(this.db);
     this.appendTx = this.db.transaction((stream: string, events: readonly NewEvent[], expected: ExpectedVersion) =>
       this.appendInTransaction(stream, events, expected),
@@ -139,6 +153,7 @@ export class SqliteEventStore implements EventStore {
     if (events.length === 0 || this.closed) {
       return new Promise((resolve) => resolve(this.appendSync(stream, events, expected)));
     }
+    if (this.pending.length >= this.maxPendingAppends) return Promise.reject(new StoreOverloaded(this.pending.length));
     return new Promise((resolve, reject) => {
       this.pending.push({ stream, events, expected, resolve, reject });
       if (this.pending.length === 1) scheduleFlush(this.flushPending);
@@ -319,6 +334,18 @@ export class SqliteEventStore implements EventStore {
 
   private notify(): void {
     for (const listener of [...this.listeners]) listener();
+  }
+
+  /**
+   * For drills and tests: makes this connection meet a machine fault without filling a disk.
+   * 'disk_full' caps the file at its current size (PRAGMA max_page_count), so an append that needs
+   * a new page fails with SQLITE_FULL as on a full disk; 'read_only' refuses every write
+   * (PRAGMA query_only) with SQLITE_READONLY as on a read-only mount; null lifts either.
+   */
+  simulateFault(fault: 'disk_full' | 'read_only' | null): void {
+    const pages = (this.db.pragma('page_count', { simple: true }) as number);
+    this.db.pragma(`max_page_count = ${fault === 'disk_full' ? pages : SQLITE_MAX_PAGE_COUNT}`);
+    this.db.pragma(`query_only = ${fault === 'read_only' ? 'ON' : 'OFF'}`);
   }
 
   async close(): Promise<void> {

@@ -105,6 +105,8 @@ export interface ProjectionStatusView {
 
 export interface ProjectionsAdmin {
   status(): Promise<readonly ProjectionStatusView[]>;
+  /** What is wrong with the read DB's file ('missing', 'replaced', 'corrupt'), or null; absent: never checked. */
+  readModelDamage?(): string | null;
   /** Starts a rebuild in the background; null when no projection has that name. */
   startRebuild(name: string): Promise<{ rebuildId: string } | null>;
 }

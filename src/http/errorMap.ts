@@ -3,6 +3,7 @@ import { VersionMismatch } from '../commands/handleCommand.js';
 import { WalletAuthError } from '../crypto/walletAuth.js';
 import { VersionConflict } from '../eventstore/types.js';
 import { RebuildBusy } from '../projections/rebuildLease.js';
+import { storageFaultOf, StoreOverloaded } from '../eventstore/storageFault.js';
 
 /**
  * The one table from error codes to HTTP statuses. Validation codes not listed are 400; anything
@@ -45,6 +46,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   settlement_recovery: 502,
   read_model_lagging: 503,
   not_ready: 503,
+  store_full: 503,
+  store_unavailable: 503,
+  store_busy: 503,
+  read_model_unavailable: 503,
   internal_error: 500,
 };
 
@@ -90,6 +95,10 @@ const MESSAGES: Readonly<Record<string, string>> = {
   unsupported_media_type: 'send JSON (Content-Type: application/json)',
   rate_limited: 'too many requests from this address; retry later',
   internal_error: 'internal error',
+  store_full: 'the ledger\'s disk is full; nothing was written, retry once space is freed',
+  store_unavailable: 'the ledger\'s storage refuses writes (read-only, failing or locked); nothing was written, retry later',
+  store_busy: 'the ledger is overloaded; nothing was written, retry shortly',
+  read_model_unavailable: 'the read model cannot be read (missing, damaged or locked) until an operator rebuilds it; /api/orders/:id still answers',
 };
 
 /** An answer the HTTP layer decides on itself (auth, idempotency, lagging reads, 404s). */
@@ -150,6 +159,10 @@ export function toErrorReply(error: unknown): ErrorReply {
     return reply('bad_request', 'the request could not be read', {}, shaped.statusCode);
   }
   if (error instanceof RebuildBusy) return reply(error.code, 'a rebuild of this projection is already running');
+  // A full or read-only disk is the machine's fault, not the request's nor a bug: 503, retry later.
+  if (error instanceof StoreOverloaded) return reply(error.code, messageOf(error.code));
+  const fault = storageFaultOf(error);
+  if (fault !== null) return reply(fault, messageOf(fault));
   return reply('internal_error', messageOf('internal_error'), {}, 500);
 }
 

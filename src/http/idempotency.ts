@@ -4,6 +4,7 @@ import type { Database as Db } from 'better-sqlite3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SecretBox } from '../crypto/preimage.js';
 import { ApiError } from './errorMap.js';
+import { currentHolder, decodeHolder, encodeHolder, holderFor, isProvablyGone, lockDirFor, type LeaseHolder } from '../settlement/leaseHolder.js';
 
 /** One Idempotency-Key use: the key is scoped to the method and path it was sent with. */
 export interface IdempotencyScope {
@@ -42,6 +43,8 @@ export interface IdempotencyOptions {
   readonly retentionMs?: number;
   /** A claim older than this without an answer is taken to be from a crashed process. Default 120 s. */
   readonly staleInFlightMs?: number;
+  /** This process as the claims' holder; tests pass another to stand for a process that has died. */
+  readonly holder?: LeaseHolder;
 }
 
 const DAY_MS = 86_400_000;
@@ -56,8 +59,18 @@ export function createIdempotencyStore(options: IdempotencyOptions): Idempotency
     key TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
     state TEXT NOT NULL, status INTEGER, body TEXT, headers TEXT, created_at_ms INTEGER NOT NULL,
     PRIMARY KEY (key, method, path))`);
-  const find = db.prepare('SELECT fingerprint, state, status, body, headers, created_at_ms FROM idempotency_keys WHERE key = ? AND method = ? AND path = ?');
-  const claim = db.prepare(`INSERT OR REPLACE INTO idempotency_keys (key, method, path, fingerprint, state, created_at_ms) VALUES (?, ?, ?, ?, 'in_flight', ?)`);
+  // A claim names the process that made it (as leases do, see settlement/leaseHolder.ts): the claim
+  // of a process proven gone is abandoned at once, not after staleInFlightMs. Older files get the column.
+  const columns = db.prepare("SELECT name FROM pragma_table_info('idempotency_keys')").all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'holder')) db.exec('ALTER TABLE idempotency_keys ADD COLUMN holder TEXT');
+  const lockDir = lockDirFor(options.path);
+  const holder = encodeHolder(options.holder ?? holderFor(lockDir));
+  const holderGone = (text: string | null): boolean => {
+    const claimant = decodeHolder(text);
+    return claimant !== null && isProvablyGone(claimant, currentHolder(), lockDir);
+  };
+  const find = db.prepare('SELECT fingerprint, state, status, body, headers, created_at_ms, holder FROM idempotency_keys WHERE key = ? AND method = ? AND path = ?');
+  const claim = db.prepare(`INSERT OR REPLACE INTO idempotency_keys (key, method, path, fingerprint, state, created_at_ms, holder) VALUES (?, ?, ?, ?, 'in_flight', ?, ?)`);
   const finish = db.prepare(`UPDATE idempotency_keys SET state = 'done', status = ?, body = ?, headers = ? WHERE key = ? AND method = ? AND path = ?`);
   const drop = db.prepare(`DELETE FROM idempotency_keys WHERE key = ? AND method = ? AND path = ? AND state = 'in_flight'`);
   const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at_ms < ?');
@@ -65,15 +78,15 @@ export function createIdempotencyStore(options: IdempotencyOptions): Idempotency
   const unseal = (text: string): string => (options.box ? Buffer.from(options.box.decrypt(text), 'hex').toString('utf8') : text);
   let begins = 0;
 
-  type Row = { fingerprint: string; state: string; status: number | null; body: string | null; headers: string | null; created_at_ms: number };
+  type Row = { fingerprint: string; state: string; status: number | null; body: string | null; headers: string | null; created_at_ms: number; holder: string | null };
   const beginTx = db.transaction((scope: IdempotencyScope, fingerprint: string, nowMs: number): BeginResult => {
     // Bounded housekeeping: every 100 claims, drop what is past retention.
     if (begins++ % 100 === 0) purge.run(nowMs - retentionMs);
     const row = find.get(scope.key, scope.method, scope.path) as Row | undefined;
     const expired = row !== undefined && row.created_at_ms < nowMs - retentionMs;
-    const abandoned = row !== undefined && row.state === 'in_flight' && row.created_at_ms < nowMs - staleMs;
+    const abandoned = row !== undefined && row.state === 'in_flight' && (row.created_at_ms < nowMs - staleMs || holderGone(row.holder));
     if (row === undefined || expired || abandoned) {
-      claim.run(scope.key, scope.method, scope.path, fingerprint, nowMs);
+      claim.run(scope.key, scope.method, scope.path, fingerprint, nowMs, holder);
       return { kind: 'started' };
     }
     if (row.fingerprint !== fingerprint) return { kind: 'reused' };

@@ -53,7 +53,8 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     async collect() {
       if (sources === null) return;
       this.reset();
-      for (const p of await sources.projectionLags()) this.set({ projection: p.name }, Number(p.lag));
+      const lags = await sources.projectionLags().catch(() => []);
+      for (const p of lags) this.set({ projection: p.name }, Number(p.lag));
     },
   });
   // Both backlog gauges come from one read per scrape: the first collect reads, the second reuses it.
@@ -72,7 +73,9 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     help: 'Orders with an external step in flight',
     registers: [registry],
     async collect() {
-      if (sources !== null) this.set((await backlog(sources)).inFlight);
+      // A read model that is down (deleted, damaged) must not take the whole scrape with it.
+      const read = sources === null ? null : await backlog(sources).catch(() => null);
+      if (read !== null) this.set(read.inFlight);
     },
   });
   new Gauge({
@@ -80,9 +83,9 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
     help: 'Seconds since the oldest in-flight order last moved (0 when none)',
     registers: [registry],
     async collect() {
-      if (sources === null) return;
-      const oldestIdleMs = (await backlog(sources)).oldestIdleMs;
-      this.set(oldestIdleMs === null ? 0 : oldestIdleMs / 1000);
+      const read = sources === null ? null : await backlog(sources).catch(() => null);
+      if (read === null) return;
+      this.set(read.oldestIdleMs === null ? 0 : read.oldestIdleMs / 1000);
     },
   });
   return {
@@ -102,10 +105,12 @@ export function createLedgerMetrics(registry: Registry): LedgerMetrics {
  * gauge of its own, the one an operator pages on.
  */
 function registerOrderGauges(registry: Registry, sourcesOf: () => MetricSources | null): void {
-  let countsRead: Promise<Readonly<Record<string, number>>> | null = null;
-  const counts = (from: MetricSources): Promise<Readonly<Record<string, number>>> => {
+  let countsRead: Promise<Readonly<Record<string, number>> | null> | null = null;
+  // A missing or damaged read model (503 read_model_unavailable) must not fail the whole scrape:
+  // the gauges are left unset, and /ready already says why.
+  const counts = (from: MetricSources): Promise<Readonly<Record<string, number>> | null> => {
     if (countsRead === null) {
-      countsRead = from.ordersByStatus();
+      countsRead = from.ordersByStatus().catch(() => null);
       setImmediate(() => {
         countsRead = null;
       });
@@ -121,6 +126,7 @@ function registerOrderGauges(registry: Registry, sourcesOf: () => MetricSources 
       const sources = sourcesOf();
       if (sources === null) return;
       const byStatus = await counts(sources);
+      if (byStatus === null) return;
       for (const status of ORDER_STATUSES) this.set({ status }, byStatus[status] ?? 0);
     },
   });
@@ -130,7 +136,8 @@ function registerOrderGauges(registry: Registry, sourcesOf: () => MetricSources 
     registers: [registry],
     async collect() {
       const sources = sourcesOf();
-      if (sources !== null) this.set((await counts(sources))['settlement_recovery'] ?? 0);
+      const byStatus = sources === null ? null : await counts(sources);
+      if (byStatus !== null) this.set(byStatus['settlement_recovery'] ?? 0);
     },
   });
 }

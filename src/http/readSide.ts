@@ -11,6 +11,8 @@ import { pairStats } from '../projections/stats.js';
 import { listTrades } from '../projections/trades.js';
 import { recoveryList, workBacklog } from '../projections/workQueue.js';
 import type { ProjectionsAdmin, ReadModels } from './deps.js';
+import { ApiError } from './errorMap.js';
+import { storageFaultOf } from '../eventstore/storageFault.js';
 
 export interface SqliteReadSideOptions {
   readonly runner: ProjectionRunner;
@@ -28,26 +30,44 @@ export interface SqliteReadSideOptions {
  */
 export function createSqliteReadSide(options: SqliteReadSideOptions): { readModels: ReadModels; projections: ProjectionsAdmin } {
   const { runner, store, ledger } = options;
-  const db = runner.db;
   // Each answer is read in one transaction: a snapshot of the read DB, tables included, so a
   // rebuild in another process that switches copies and drops the old tables meanwhile can never
-  // make a read fail or mix two copies (the count and the page of a list agree too).
-  const snapshot = <T>(read: () => T): T => db.transaction(read)();
+  // make a read fail or mix two copies (the count and the page of a list agree too). A read DB
+  // that is missing or damaged answers 503 read_model_unavailable, never stale rows or a 500.
+  const snapshot = <T>(read: () => T): T => {
+    if (runner.health() !== null) throw new ApiError('read_model_unavailable');
+    try {
+      return runner.db.transaction(read)();
+    } catch (error) {
+      if (storageFaultOf(error) === null) throw error;
+      runner.noteFault(error);
+      throw new ApiError('read_model_unavailable');
+    }
+  };
   const readModels: ReadModels = {
     waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
-    listOrders: (query, now) => snapshot(() => listOrders(db, query, { revealSecret: (state) => ledger.revealSecret(state), now })),
-    orderBook: (pair, now) => snapshot(() => orderBook(db, pair, now)),
-    trades: (query) => snapshot(() => listTrades(db, query)),
-    stats: (pair, now) => snapshot(() => pairStats(db, pair, now)),
-    recoveryList: (now) => snapshot(() => recoveryList(db, { now, stuckMs: options.stuckMs })),
-    backlog: (now) => snapshot(() => workBacklog(db, now)),
-    ordersByStatus: () => snapshot(() => countOrdersByStatus(db)),
+    listOrders: (query, now) => snapshot(() => listOrders(runner.db, query, { revealSecret: (state) => ledger.revealSecret(state), now })),
+    orderBook: (pair, now) => snapshot(() => orderBook(runner.db, pair, now)),
+    trades: (query) => snapshot(() => listTrades(runner.db, query)),
+    stats: (pair, now) => snapshot(() => pairStats(runner.db, pair, now)),
+    recoveryList: (now) => snapshot(() => recoveryList(runner.db, { now, stuckMs: options.stuckMs })),
+    backlog: (now) => snapshot(() => workBacklog(runner.db, now)),
+    ordersByStatus: () => snapshot(() => countOrdersByStatus(runner.db)),
   };
   const projections: ProjectionsAdmin = {
     status: () => runner.status(),
+    readModelDamage: () => runner.health(),
     async startRebuild(name) {
       const projection = projectionByName(name);
       if (projection === null) return null;
+      if (runner.health() !== null) {
+        // The whole read DB is gone or damaged: rebuilding one copy inside it cannot help, so the
+        // file is restored and every projection rebuilt from the event store.
+        const rebuildId = `restore-${randomUUID()}`;
+        runner.restore().catch((error: unknown) => options.onRebuildError?.(error, name));
+        return { rebuildId };
+      }
+      const db = runner.db;
       const running = readRebuild(db, name);
       if (running !== null) throw new RebuildBusy(name, running.owner);
       // The owner doubles as the rebuild's id: the admin answers before the rebuild has a suffix.

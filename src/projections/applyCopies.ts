@@ -1,3 +1,4 @@
+import { storageFaultOf } from '../eventstore/storageFault.js';
 import type { Database as Db } from 'better-sqlite3';
 import { isTerminal } from '../aggregates/order/state.js';
 import type { RecordedEvent } from '../eventstore/types.js';
@@ -176,6 +177,9 @@ function applyOne(db: Db, target: CopyTarget, fresh: readonly RecordedEvent[], f
     db.transaction(write)();
     return { target, position: end, error: null };
   } catch (error) {
+    // A full or failing disk is no bug of this projection (and SQLite may have rolled the whole
+    // transaction back): the batch fails as one, and the runner tries it again later.
+    if (storageFaultOf(error) !== null) throw error;
     return { target, position: target.position, error };
   }
 }

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Database as Db } from 'better-sqlite3';
 import { cachedStatement, createTables, dropTables, hasRegistry } from './registry.js';
 import type { Projection } from './types.js';
+import { currentHolder, decodeHolder, encodeHolder, holderFor, isProvablyGone, lockDirFor, type LeaseHolder } from '../settlement/leaseHolder.js';
 
 /**
  * One rebuild per projection at a time, across processes: a row in the read DB names the owner
- * and the lease's expiry. An owner that dies stops renewing; once the lease has expired another
- * process takes the row over and resumes from the row's own checkpoint.
+ * and the lease's expiry. An owner that dies stops renewing; once the lease has expired, or at once
+ * when the row's holder process is proven gone (same rule as the order leases), another process
+ * takes the row over and resumes from the row's own checkpoint.
  */
 export interface RebuildRow {
   readonly name: string;
@@ -42,6 +44,7 @@ interface RawRow {
   owner: string;
   lease_expires_at_ms: number;
   started_at: string;
+  holder: string | null;
 }
 
 export function readRebuild(db: Db, name: string): RebuildRow | null {
@@ -61,6 +64,8 @@ export function readRebuild(db: Db, name: string): RebuildRow | null {
 
 export interface LeaseOptions {
   readonly owner: string;
+  /** This process as holder; tests pass another to stand for a process that has died. */
+  readonly holder?: LeaseHolder;
   readonly leaseMs: number;
   readonly nowMs: number;
 }
@@ -72,14 +77,16 @@ export interface LeaseOptions {
 export function acquireRebuild(db: Db, projection: Projection, options: LeaseOptions): RebuildRow {
   const tx = db.transaction((): RebuildRow => {
     const existing = readRebuild(db, projection.name);
-    if (existing !== null && existing.owner !== options.owner && existing.leaseExpiresAtMs > options.nowMs) {
+    if (existing !== null && existing.owner !== options.owner && existing.leaseExpiresAtMs > options.nowMs && !holderGone(db, projection.name)) {
       throw new RebuildBusy(projection.name, existing.owner);
     }
     const expires = options.nowMs + options.leaseMs;
+    const holder = encodeHolder(options.holder ?? holderFor(lockDirFor(db.name)));
     if (existing !== null && existing.version === projection.version) {
-      cachedStatement(db, 'UPDATE projection_rebuilds SET owner = ?, lease_expires_at_ms = ? WHERE name = ?').run(
+      cachedStatement(db, 'UPDATE projection_rebuilds SET owner = ?, lease_expires_at_ms = ?, holder = ? WHERE name = ?').run(
         options.owner,
         expires,
+        holder,
         projection.name,
       );
       createTables(db, projection, existing.suffix);
@@ -91,11 +98,18 @@ export function acquireRebuild(db: Db, projection: Projection, options: LeaseOpt
     const startedAt = new Date(options.nowMs).toISOString();
     cachedStatement(
       db,
-      'INSERT OR REPLACE INTO projection_rebuilds (name, suffix, position, version, owner, lease_expires_at_ms, started_at) VALUES (?, ?, 0, ?, ?, ?, ?)',
-    ).run(projection.name, suffix, projection.version, options.owner, expires, startedAt);
+      'INSERT OR REPLACE INTO projection_rebuilds (name, suffix, position, version, owner, lease_expires_at_ms, started_at, holder) VALUES (?, ?, 0, ?, ?, ?, ?, ?)',
+    ).run(projection.name, suffix, projection.version, options.owner, expires, startedAt, holder);
     return { name: projection.name, suffix, position: 0n, version: projection.version, owner: options.owner, leaseExpiresAtMs: expires, startedAt };
   });
   return tx.immediate();
+}
+
+/** True when the rebuild row names a holder process proven gone (rows from before holders: never). */
+function holderGone(db: Db, name: string): boolean {
+  const row = cachedStatement(db, 'SELECT holder FROM projection_rebuilds WHERE name = ?').get(name) as { holder: string | null } | undefined;
+  const holder = decodeHolder(row?.holder ?? null);
+  return holder !== null && isProvablyGone(holder, currentHolder(), lockDirFor(db.name));
 }
 
 /** Inside a write transaction: the row if we still own it, else RebuildLeaseLost. */

@@ -46,8 +46,15 @@ export function openReadDb(path: string, options: ReadDbOptions = {}): Db {
     // Rows and their checkpoint commit together, so a lost tail after power loss is re-applied, never doubled.
     db.pragma('synchronous = NORMAL');
     db.exec(REGISTRY_DDL);
+    addRebuildHolderColumn(db);
   }
   return db;
+}
+
+/** The rebuild's holder process (see settlement/leaseHolder.ts); read DBs from before it get the column. */
+function addRebuildHolderColumn(db: Db): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('projection_rebuilds')").all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'holder')) db.exec('ALTER TABLE projection_rebuilds ADD COLUMN holder TEXT');
 }
 
 const statementCache = new WeakMap<Db, Map<string, Statement>>();

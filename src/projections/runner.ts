@@ -5,6 +5,8 @@ import { applyToCopies, FoldCache, type BatchOutcome, type CopyTarget } from './
 import { readEvents } from './eventSource.js';
 import { activeCopy, ensureProjection, openReadDb, setActivePosition } from './registry.js';
 import { readRebuild } from './rebuildLease.js';
+import { ReadDbFile, type ReadDbDamage } from './readDbFile.js';
+import { isCorruption } from '../eventstore/storageFault.js';
 import { tableNamesFor, type Projection, type ProjectionState, type ProjectionStatus } from './types.js';
 
 export interface RunnerOptions {
@@ -17,7 +19,18 @@ export interface RunnerOptions {
   readonly onError?: (error: unknown, projection: string | null) => void;
   /** Called after each committed batch with the last position in it (progress, tests). */
   readonly afterBatch?: (position: bigint) => void | Promise<void>;
+  /** How long the runner waits before following the log again after it failed (a full disk). */
+  readonly retryDelayMs?: number;
+  /** At most this many reads wait for a position at once; more are answered "not reached" at once. */
+  readonly maxWaiters?: number;
+  /** Told when a read was answered at once because maxWaiters were already waiting. */
+  readonly onWaitersFull?: (waiting: number) => void;
 }
+
+/** Each waiting read holds a timer and a poll; a flood of min_position reads must not pile them up. */
+const DEFAULT_MAX_WAITERS = 1000;
+
+const DEFAULT_RETRY_DELAY_MS = 1000;
 
 /**
  * Feeds every projection from the global log. Each batch is applied to every projection and their
@@ -27,8 +40,11 @@ export interface RunnerOptions {
  * switch a projection to a new copy at any time.
  */
 export class ProjectionRunner {
-  readonly db: Db;
+  private current: Db;
   private readonly ownsDb: boolean;
+  /** The read DB's file, watched by name (null for ':memory:' or a DB opened by the caller). */
+  private file: ReadDbFile | null;
+  private restoring: Promise<void> | null = null;
   private readonly store: EventStore;
   private readonly projections: readonly Projection[];
   private readonly batchSize: number;
@@ -36,29 +52,92 @@ export class ProjectionRunner {
   private readonly afterBatch: RunnerOptions['afterBatch'];
   private readonly failed = new Map<string, string>();
   private subscription: Subscription | null = null;
+  private readonly retryDelayMs: number;
+  private readonly maxWaiters: number;
+  private readonly onWaitersFull: RunnerOptions['onWaitersFull'];
+  private retryTimer: NodeJS.Timeout | null = null;
+  private stopRequested = false;
   private phase: 'stopped' | 'catching_up' | 'running' = 'stopped';
   /** The last position the subscription delivered and this runner applied up to. */
   private delivered = 0n;
   private readonly waiters = new Set<() => void>();
-  private readonly applyTx;
+  private applyTx: ReturnType<ProjectionRunner['compileApply']>;
   /** Folded order states carried from batch to batch (checked against the checkpoints each time). */
   private readonly cache = new FoldCache();
 
   constructor(options: RunnerOptions) {
     this.store = options.store;
     this.ownsDb = typeof options.db === 'string';
-    this.db = typeof options.db === 'string' ? openReadDb(options.db) : options.db;
+    this.current = typeof options.db === 'string' ? openReadDb(options.db) : options.db;
+    this.file = typeof options.db === 'string' && options.db !== ':memory:' ? new ReadDbFile(options.db) : null;
     this.projections = options.projections ?? ALL_PROJECTIONS;
     this.batchSize = options.batchSize ?? 1000;
     this.onError = options.onError;
     this.afterBatch = options.afterBatch;
-    this.applyTx = this.db.transaction((events: readonly RecordedEvent[]) => this.applyInTransaction(events));
+    this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+    this.onWaitersFull = options.onWaitersFull;
+    this.applyTx = this.compileApply();
     for (const projection of this.projections) ensureProjection(this.db, projection);
+  }
+
+  /** The read DB in use; another object after restore(), so callers read it each time. */
+  get db(): Db {
+    return this.current;
+  }
+
+  private compileApply() {
+    return this.current.transaction((events: readonly RecordedEvent[]) => this.applyInTransaction(events));
+  }
+
+  /** What is wrong with the read DB's file, or null (always null for a DB the runner does not own). */
+  health(): ReadDbDamage | null {
+    return this.file?.check() ?? null;
+  }
+
+  /** Reads and batches report what they met here: corruption makes the file damaged until restored. */
+  noteFault(error: unknown): void {
+    if (isCorruption(error)) this.file?.markCorrupt();
+  }
+
+  /**
+   * Gives the service its read models back after the file was deleted, replaced or damaged: the
+   * damaged file goes aside (kept), a fresh one is created, and every projection is rebuilt from
+   * the event store, which this never touches. Reads answer 503 until it has caught up.
+   */
+  restore(nowMs = Date.now()): Promise<void> {
+    // Two admins asking at once get the same restore.
+    this.restoring ??= this.reopen(nowMs).finally(() => {
+      this.restoring = null;
+    });
+    return this.restoring;
+  }
+
+  private async reopen(nowMs: number): Promise<void> {
+    const file = this.file;
+    if (file === null) throw new Error('only a read DB the runner opened from a path can be restored');
+    await this.stop();
+    const damage = file.check();
+    try {
+      this.current.close();
+    } catch {
+      // A damaged file may fail to close cleanly; it is moved aside below either way.
+    }
+    if (damage === 'corrupt' || damage === 'missing') file.moveAside(nowMs);
+    this.current = openReadDb(file.path);
+    this.file = new ReadDbFile(file.path);
+    this.applyTx = this.compileApply();
+    for (const projection of this.projections) ensureProjection(this.db, projection);
+    this.failed.clear();
+    this.cache.clear();
+    this.delivered = 0n;
+    this.start();
   }
 
   /** Starts following the log from the lowest checkpoint; resolves once subscribed. */
   start(): void {
     if (this.subscription !== null) return;
+    this.stopRequested = false;
     this.delivered = this.lowestCheckpoint();
     this.phase = 'catching_up';
     this.subscription = this.store.subscribeAll(this.delivered, {
@@ -68,12 +147,42 @@ export class ProjectionRunner {
       },
       onError: (error) => {
         this.phase = 'stopped';
+        this.subscription = null;
+        this.noteFault(error);
         this.onError?.(error, null);
+        // A damaged file fails every batch the same way: wait for restore() instead.
+        if (this.health() === null) this.followAgainLater();
       },
     });
   }
 
+  /**
+   * A failed batch (a full disk, a locked or damaged file) stops the subscription; nothing of it
+   * committed. The runner follows the log again from its checkpoints after a pause, so it goes on
+   * by itself once the fault is gone, and /ready reports it stopped meanwhile.
+   */
+  private followAgainLater(): void {
+    if (this.stopRequested || this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopRequested) return;
+      try {
+        this.start();
+      } catch (error) {
+        // The read DB itself still fails (reading the checkpoints): report, and try again later
+        // unless the file is damaged, which only restore() mends.
+        this.noteFault(error);
+        this.onError?.(error, null);
+        if (this.health() === null) this.followAgainLater();
+      }
+    }, this.retryDelayMs);
+    this.retryTimer.unref();
+  }
+
   async stop(): Promise<void> {
+    this.stopRequested = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     const subscription = this.subscription;
     this.subscription = null;
     if (subscription !== null) await subscription.stop();
@@ -183,8 +292,21 @@ export class ProjectionRunner {
    */
   waitFor(position: bigint, timeoutMs: number, names?: readonly string[]): Promise<boolean> {
     const targets = names ?? this.projections.map((p) => p.name);
-    const reached = () => targets.every((name) => this.positionOf(name) >= position);
+    const reached = (): boolean => {
+      try {
+        return targets.every((name) => this.positionOf(name) >= position);
+      } catch (error) {
+        // A damaged read DB: not reached (the poll runs on a timer, where a throw would end the process).
+        this.noteFault(error);
+        return false;
+      }
+    };
     if (reached()) return Promise.resolve(true);
+    if (this.waiters.size >= this.maxWaiters) {
+      // The read answers as lagging (503 read_model_lagging, retry) instead of queueing.
+      this.onWaitersFull?.(this.waiters.size);
+      return Promise.resolve(false);
+    }
     return new Promise((resolve) => {
       const check = (): void => {
         if (!reached()) return;

@@ -4,7 +4,9 @@ import { ALL_PROJECTIONS } from '../../src/projections/all.js';
 import { ordersProjection } from '../../src/projections/orders.js';
 import { activeCopy, openReadDb } from '../../src/projections/registry.js';
 import { rebuildProjection } from '../../src/projections/rebuild.js';
-import { RebuildBusy, readRebuild } from '../../src/projections/rebuildLease.js';
+import { acquireRebuild, RebuildBusy, readRebuild } from '../../src/projections/rebuildLease.js';
+import { currentHolder } from '../../src/settlement/leaseHolder.js';
+import { spawnSync } from 'node:child_process';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import type { Projection } from '../../src/projections/types.js';
 import { buildMixedLedger, Ledger } from './support/ledger.js';
@@ -123,5 +125,20 @@ describe('blue/green rebuild', () => {
     // Positions are contiguous here: a resume reads its first batch right after its own checkpoint.
     expect(seen[0]).toBe(first.position + 10n);
     await expectEqualsFreshRebuild(ledger.store, db);
+  });
+
+  it('takes over at once a rebuild whose holder process is gone, and never one whose holder lives', async () => {
+    const ledger = Ledger.memory();
+    await buildMixedLedger(ledger, 1);
+    const db = openReadDb(':memory:');
+    const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const nowMs = Date.now();
+    acquireRebuild(db, ordersProjection, { owner: 'crashed-cli', leaseMs: 60_000, nowMs, holder: { ...currentHolder(), pid: deadPid, start: null } });
+    const resumed = await rebuildProjection({ store: ledger.store, db, projection: ordersProjection, owner: 'successor' });
+    expect(resumed.switched).toBe(true);
+    // A holder that is alive (the parent process) keeps its lease until it expires.
+    acquireRebuild(db, ordersProjection, { owner: 'live-cli', leaseMs: 60_000, nowMs, holder: { ...currentHolder(), pid: process.ppid, start: null } });
+    await expect(rebuildProjection({ store: ledger.store, db, projection: ordersProjection, owner: 'successor' })).rejects.toBeInstanceOf(RebuildBusy);
+    db.close();
   });
 });

@@ -17,7 +17,9 @@ export const readyAnswer = z.object({
 /** Ready: the store answers and every read model is running within the allowed lag. */
 async function readiness(deps: AppDeps) {
   const head = await deps.store.headPosition().catch(() => notReady('the event store does not answer'));
-  const projections = await deps.projections.status();
+  const damage = deps.projections.readModelDamage?.() ?? null;
+  if (damage !== null) notReady(`the read model database is ${damage}: rebuild it (POST /admin/projections/:name/rebuild)`, { read_model: damage });
+  const projections = await deps.projections.status().catch(() => notReady('the read model database does not answer'));
   const maxLag = deps.maxReadyLag ?? DEFAULT_MAX_READY_LAG;
   const behind = projections.filter((p) => p.lag > maxLag || p.state === 'failed' || p.state === 'stopped');
   if (behind.length > 0) notReady(`read models not ready: ${behind.map((p) => p.name).join(', ')}`);
@@ -45,6 +47,6 @@ export const serviceRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 };
 
-function notReady(message: string): never {
-  throw new ApiError('not_ready', message);
+function notReady(message: string, extra: Record<string, unknown> = {}): never {
+  throw new ApiError('not_ready', message, extra);
 }

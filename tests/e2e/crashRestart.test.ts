@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { confirmBody, generateWallet, get, matchBody, placeSell, post, tempDir, until } from './support.js';
+
+/**
+ * Issue 13 part 2, against real processes: a ledger killed (SIGKILL) while its release call hangs
+ * at the node, the node completing the accept meanwhile, and a new ledger on the same data dir.
+ * The dead process's order lease must not hold the order: the restarted ledger's FIRST reconciler
+ * pass finishes the settlement, long before the lease's TTL (8 minutes with these settings).
+ */
+
+interface LedgerProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly logs: Array<Record<string, any>>;
+  readonly exited: Promise<void>;
+}
+
+const dir = tempDir('crash-restart');
+const children: ChildProcess[] = [];
+let sandbox: SandboxServer | null = null;
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await sandbox?.close();
+  dir.remove();
+});
+
+async function startLedgerProcess(nodeUrl: string): Promise<LedgerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'ledgerProcess.ts')], {
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: dir.path, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info',
+      RUSTCHAIN_NODE: nodeUrl, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY,
+      // Long enough that the hung accept is still in flight when the process dies; the order lease
+      // then lasts 16 node timeouts (8 minutes).
+      LEDGER_NODE_TIMEOUT_MS: '30000',
+      // Only the passes at start: the ones this test is about. The stuck threshold stays at its
+      // default (2 minutes): a drive whose holder is gone is resumed without waiting for it.
+      LEDGER_RECONCILE_INTERVAL_MS: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const logs: Array<Record<string, any>> = [];
+  let buffered = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, any>);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await until(() => logs.some((l) => l.msg === 'otc-ledger listening') || child.exitCode !== null, 'the ledger to listen', 30_000);
+  const listening = logs.find((l) => l.msg === 'otc-ledger listening');
+  if (listening === undefined) throw new Error(`the ledger did not start: ${stderr}`);
+  return { child, url: listening.url as string, logs, exited };
+}
+
+describe('a SIGKILLed ledger, restarted, resumes its settlement on the first reconciler pass (issue 13)', () => {
+  it('completes the order whose release hung at the node when the process died', async () => {
+    sandbox = await startSandboxServer({ node: new SandboxNode({ autoConfirm: 'immediate' }) });
+    const node = sandbox.node;
+    const seller = generateWallet();
+    const buyer = generateWallet();
+    node.fund(seller.wallet, 1_000_000_000n);
+
+    const first = await startLedgerProcess(sandbox.url);
+    const { orderId, secret } = await placeSell(first.url, seller, '10');
+    expect((await post(first.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId))).status).toBe(200);
+    // The node applies the accept (the escrow is released) and never answers it.
+    node.injectFault('POST /agent/jobs/:id/accept', 'timeout_after_effect', 1);
+    const confirming = post(first.url, `/api/orders/${orderId}/confirm`, confirmBody(seller, orderId, secret)).catch((e: unknown) => e);
+    const job = () => node.jobs().find((j) => j.title.includes(orderId));
+    await until(() => job()?.status === 'completed', 'the node to complete the accept');
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await confirming).toBeInstanceOf(Error);
+    expect(first.logs.some((l) => l.msg === 'reconciler pass' && l.summary.examined > 0)).toBe(false);
+
+    const second = await startLedgerProcess(sandbox.url);
+    try {
+      await until(() => second.logs.some((l) => /^reconciler pass/.test(l.msg as string)), 'the first reconciler pass', 30_000);
+      const pass = second.logs.find((l) => /^reconciler pass/.test(l.msg as string))!;
+      expect(pass.msg).toBe('reconciler pass');
+      expect(pass.summary).toMatchObject({ examined: 1, completed: 1, left: 0 });
+      expect(pass.resumed_orphaned_drives).toBe(true);
+      expect(second.logs.some((l) => l.msg === 'took over the lease of a process that is gone' && l.holder_pid === first.child.pid)).toBe(true);
+
+      const order = await get(second.url, `/api/orders/${orderId}`);
+      expect(order.body.order.status).toBe('completed');
+      expect(node.jobs().filter((j) => j.title.includes(orderId))).toHaveLength(1);
+      expect(node.transfers()).toHaveLength(1);
+      expect(node.keyRequestCount(`otc_payout:${orderId}`)).toBeGreaterThanOrEqual(1);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  }, 90_000);
+});
