@@ -15,8 +15,9 @@ Validation codes are checked in the order api.md lists them, and the first one f
 - \`eth_address\` and \`htlc_hash\`: absent, null and "" all mean "not given".
 - On match, \`eth_address\` may be either address form (the pair is the order's); \`htlc_hash\` on a sell
   order is 400 \`htlc_hash_not_allowed\`.
-- A body that is not a JSON object, empty, or not JSON is 400 \`invalid_json\`; a content type other than
-  JSON (or text/plain, read as not-JSON) is 415 \`unsupported_media_type\`; above 64 KiB is 413 \`payload_too_large\`.
+- A body that is not a JSON object, empty, or not JSON is 400 \`invalid_json\`. A \`text/plain\` body is read as
+  a string, never parsed as JSON, so it is 400 \`invalid_json\` too, even when its text is a JSON object; any
+  other content type is 415 \`unsupported_media_type\`; above 64 KiB is 413 \`payload_too_large\`.
 - \`limit\`/\`offset\` take at most 15 digits; \`limit\` above 200 is capped, not refused.
 - \`GET /api/orders/:id\` and its history read the order's own stream, so they are always current;
   \`min_position\` is validated there and already satisfied. Listing, book, trades, stats and recovery
@@ -27,11 +28,15 @@ Validation codes are checked in the order api.md lists them, and the first one f
   only time the seller can get it.
 - \`If-Match\` takes \`"3"\`, \`W/"3"\` or \`3\`; \`*\` means no check; anything else is 400 \`if_match_invalid\`.
 - **Idempotency-Key** (1..255 visible ASCII characters, else 400 \`idempotency_key_invalid\`) is scoped to
-  method and path. "Same body" means byte-identical JSON. The claim is taken after validation, so a
-  refused body is never stored. Every answer the route gives is stored and replayed, including 4xx and the
-  502 settlement outcomes; other 5xx are forgotten so a retry runs again. Stored answers are encrypted at
-  rest (they may hold a generated preimage) and kept 48 h. A claim left without an answer for 120 s (a
-  crashed process) may be taken over.
+  the signing wallet (the body's \`wallet\` on a signed request), the method and the path: another wallet
+  using the same key has a key of its own. "Same body" means byte-identical JSON. The claim is taken after
+  validation, so a refused body is never stored. Every answer the route gives is stored and replayed,
+  including 4xx and the 502 settlement outcomes, except 401 wallet-auth refusals (they prove nothing about
+  the wallet, so they must not occupy its key); other 5xx are forgotten so a retry runs again. Stored answers
+  are encrypted at rest (they may hold a generated preimage) and kept 48 h. A claim left without an answer
+  for twice the settlement lease, 2 × max(60 s, 16 × \`LEDGER_NODE_TIMEOUT_MS\`) (480 s with the default
+  15 s), is taken to be from a crashed process and may be taken over; until then a repeat is 409
+  \`idempotency_key_in_flight\`.
 - The rate limit applies to \`POST /api/orders\`, \`/match\`, \`/confirm\` and \`/cancel\`, per minute per client
   address; a replayed Idempotency-Key request also counts.
 - \`X-Request-Id\` (8..128 of \`[A-Za-z0-9._:-]\`) is honoured, else a UUID is generated; it is echoed back and
