@@ -27,7 +27,10 @@ export interface HarnessOptions {
   readonly adminToken?: string | null;
   readonly autoConfirm?: AutoConfirm;
   readonly corsOrigins?: readonly string[];
-  readonly trustProxy?: boolean;
+  /** LEDGER_TRUSTED_PROXIES: the proxies whose X-Forwarded-For is honoured. */
+  readonly trustedProxies?: readonly string[];
+  /** Any other configuration, applied last (slow-client limits, admin failure limit…). */
+  readonly config?: Partial<Config>;
   /** Capture the JSON log lines (level info) into `logs`. */
   readonly captureLogs?: boolean;
   /** A file for the idempotency table (restart tests); default ':memory:'. */
@@ -76,7 +79,8 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
     adminToken: options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 0,
     corsOrigins: options.corsOrigins ?? [],
-    trustProxy: options.trustProxy ?? false,
+    trustedProxies: options.trustedProxies ?? [],
+    ...options.config,
   });
   const idempotency = options.idempotency ?? createIdempotencyStore({ path: options.idempotencyPath ?? ':memory:', box: secretBox });
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: 0 });
