@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -25,6 +24,7 @@ import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
+import { checkedStore, createDependencyHealth, prepareDataDir } from './startChecks.js';
 
 export interface RunningLedger {
   readonly app: FastifyInstance;
@@ -37,9 +37,14 @@ export interface RunningLedger {
 
 /** The only wiring: config → stores → gateways → ledger → read side → app → listen. */
 export async function startLedger(config: Config, log: Logger = createLogger(config)): Promise<RunningLedger> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const store = await openStore(config);
-  const node = nodeFromConfig(config, (alert) => log.error({ alert: alert.code }, alert.message));
+  // Start checks (src/startChecks.ts): a usable data dir, and a store that answers, before any port opens.
+  prepareDataDir(config);
+  const store = await checkedStore(config, () => openStore(config));
+  const health = createDependencyHealth();
+  const node = nodeFromConfig(config, (alert) => {
+    health.report('RUSTCHAIN_NODE', alert.message);
+    log.error({ alert: alert.code }, alert.message);
+  });
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
   const leases = leasesFor(config, store);
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
@@ -75,6 +80,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     config, ledger, readModels, projections, store, metrics, idempotency,
     reconcile: () => reconcilePass(reconcilerDeps),
     logger: { level: config.logLevel },
+    dependencyProblem: health.problem,
   });
   if (node.sandbox) mountSandboxControls(app, node.sandbox);
   const closeApp = gracefulClose(app);

@@ -66,8 +66,10 @@ export function createIdempotencyStore(options: IdempotencyOptions): Idempotency
   const drop = db.prepare(`DELETE FROM ${TABLE} WHERE ${where} AND state = 'in_flight'`);
   const purge = db.prepare(`DELETE FROM ${TABLE} WHERE created_at_ms < ?`);
   const at = (scope: IdempotencyScope) => [scope.key, scope.wallet, scope.method, scope.path] as const;
-  const seal = (text: string): string => (options.box ? options.box.encrypt(Buffer.from(text, 'utf8').toString('hex')) : text);
-  const unseal = (text: string): string => (options.box ? Buffer.from(options.box.decrypt(text), 'hex').toString('utf8') : text);
+  // A stored answer is bound to its own key's scope: it cannot be replayed under another.
+  const binding = (scope: IdempotencyScope) => ({ purpose: 'idempotency_answer', key: scope.key, wallet: scope.wallet, method: scope.method, path: scope.path });
+  const seal = (scope: IdempotencyScope, text: string): string => (options.box ? options.box.encrypt(Buffer.from(text, 'utf8').toString('hex'), binding(scope)) : text);
+  const unseal = (scope: IdempotencyScope, text: string): string => (options.box ? Buffer.from(options.box.decrypt(text, binding(scope)), 'hex').toString('utf8') : text);
   let begins = 0;
 
   type Row = { fingerprint: string; state: string; status: number | null; body: string | null; headers: string | null; created_at_ms: number };
@@ -84,13 +86,13 @@ export function createIdempotencyStore(options: IdempotencyOptions): Idempotency
     if (row.fingerprint !== fingerprint) return { kind: 'reused' };
     if (row.state === 'in_flight') return { kind: 'in_flight' };
     const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
-    return { kind: 'replay', answer: { status: row.status ?? 200, body: unseal(row.body ?? ''), headers } };
+    return { kind: 'replay', answer: { status: row.status ?? 200, body: unseal(scope, row.body ?? ''), headers } };
   });
 
   return {
     begin: (scope, fingerprint, nowMs) => beginTx.immediate(scope, fingerprint, nowMs),
     complete(scope, answer) {
-      finish.run(answer.status, seal(answer.body), JSON.stringify(answer.headers), ...at(scope));
+      finish.run(answer.status, seal(scope, answer.body), JSON.stringify(answer.headers), ...at(scope));
     },
     abandon(scope) {
       drop.run(...at(scope));

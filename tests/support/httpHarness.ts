@@ -29,6 +29,8 @@ export interface HarnessOptions {
   readonly corsOrigins?: readonly string[];
   /** LEDGER_TRUSTED_PROXIES: the proxies whose X-Forwarded-For is honoured. */
   readonly trustedProxies?: readonly string[];
+  /** For /ready: a dependency known to be unusable. */
+  readonly dependencyProblem?: () => string | null;
   /** Any other configuration, applied last (slow-client limits, admin failure limit…). */
   readonly config?: Partial<Config>;
   /** Capture the JSON log lines (level info) into `logs`. */
@@ -89,6 +91,7 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
   const app = buildApp({
     config, ledger, readModels, projections, store, metrics, idempotency, now,
     ...(options.minPositionWaitMs === undefined ? {} : { minPositionWaitMs: options.minPositionWaitMs }),
+    ...(options.dependencyProblem === undefined ? {} : { dependencyProblem: options.dependencyProblem }),
     reconcile: () => reconcilePass({ ...driver, stuckMs: config.settlementStuckMs, now, candidates: scanAllOrders({ store }) }),
     logger: options.captureLogs ? { level: 'info', stream } : false,
   });
