@@ -173,3 +173,16 @@ describe('serve on a fresh data dir', () => {
     for (const file of files) expect([file, statSync(join(dir, file)).mode & 0o777]).toEqual([file, 0o600]);
   });
 });
+
+describe('sandbox-node alone', () => {
+  it('refuses a non-loopback --host unless LEDGER_SANDBOX_PUBLIC=1', async () => {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(LEDGER_|HOST)/.test(name)));
+    const child = spawn(process.execPath, [BIN, 'sandbox-node', '--host', '0.0.0.0', '--port', '0'], { cwd: ROOT, env: inherited, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const run: Run = { child, output: () => output, exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+    await refusesWith(run, 'LEDGER_SANDBOX_PUBLIC=1');
+  });
+});
