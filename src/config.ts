@@ -62,6 +62,12 @@ const PERIMETER_SCHEMA = {
   LEDGER_HTTP_CONNECTION_TIMEOUT_MS: int(1_000, 3_600_000).default(300_000),
   LEDGER_HTTP_MAX_REQUESTS_PER_SOCKET: int(1, 1_000_000).default(1_000),
   LEDGER_START_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  // Sane minimums: a node timeout under 100 ms fails every call on a real network, and a reconciler
+  // timer under 100 ms would drive the node continuously (0 still means "only at start and on demand").
+  LEDGER_NODE_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  LEDGER_RECONCILE_INTERVAL_MS: int(0, 86_400_000)
+    .refine((v) => v === 0 || v >= 100, 'must be 0 (off) or at least 100')
+    .default(10_000),
 } as const;
 
 const ConfigSchema = z.object({
@@ -72,11 +78,9 @@ const ConfigSchema = z.object({
   RUSTCHAIN_NODE: z.string().url().optional(),
   RC_ADMIN_KEY: z.string().optional(),
   RUSTCHAIN_ALLOW_INSECURE: flag.default(false),
-  LEDGER_NODE_TIMEOUT_MS: int(1, 600_000).default(15_000),
   LEDGER_SECRET_KEY: hex32.optional(),
   LEDGER_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(10),
   LEDGER_TRUST_PROXY: flag.default(false),
-  LEDGER_RECONCILE_INTERVAL_MS: int(0, 86_400_000).default(10_000),
   LEDGER_SETTLEMENT_STUCK_MS: int(0, 86_400_000).default(120_000),
   // At most 30 days less two hours: longer, and not even a one-hour order's escrow would fit the
   // node's 30-day job cap, so every order would be refused.

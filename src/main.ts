@@ -139,7 +139,7 @@ export const ESCROW_WATCH_PER_PASS = 100;
 /**
  * Graceful shutdown with keep-alive clients: fastify closes the connections idle when close()
  * starts, but a connection whose in-flight request finishes afterwards would stay open until the
- * keep-alive timeout (72 s) and hold close() that long. While closing, answers carry
+ * keep-alive timeout (LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS) and hold close() that long. While closing, answers carry
  * `Connection: close`, and connections that fall idle are closed.
  */
 function gracefulClose(app: FastifyInstance): () => Promise<void> {

@@ -43,7 +43,9 @@ describe('configuration from the environment', () => {
   it.each([
     [{ PORT: 'abc' }, 'invalid configuration: PORT must be an integer from 0 to 65535'],
     [{ PORT: '70000' }, 'invalid configuration: PORT must be an integer from 0 to 65535'],
-    [{ LEDGER_NODE_TIMEOUT_MS: '1.5' }, 'invalid configuration: LEDGER_NODE_TIMEOUT_MS must be an integer from 1 to 600000'],
+    [{ LEDGER_NODE_TIMEOUT_MS: '1.5' }, 'invalid configuration: LEDGER_NODE_TIMEOUT_MS must be an integer from 100 to 600000'],
+    [{ LEDGER_NODE_TIMEOUT_MS: '99' }, 'invalid configuration: LEDGER_NODE_TIMEOUT_MS must be an integer from 100 to 600000'],
+    [{ LEDGER_RECONCILE_INTERVAL_MS: '5' }, 'invalid configuration: LEDGER_RECONCILE_INTERVAL_MS must be 0 (off) or at least 100'],
     [{ LEDGER_STORE: 'postgres' }, 'LEDGER_STORE'],
     [{ LEDGER_STORE: 'esdb' }, 'EVENTSTORE_CONNECTION_STRING is required when LEDGER_STORE=esdb'],
     [{ LEDGER_SECRET_KEY: 'short' }, 'LEDGER_SECRET_KEY must be 64 hex digits'],

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/config.js';
+import { openStore } from '../src/main.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import type { EventStore } from '../src/eventstore/types.js';
 import { checkedStore, createDependencyHealth, prepareDataDir } from '../src/startChecks.js';
@@ -91,6 +92,14 @@ describe('the event store at start', () => {
     const error = (await checkedStore(config, open).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toBe('invalid configuration: EVENTSTORE_CONNECTION_STRING: the event store cannot be opened (bad connection string esdb://host:2113)');
+  });
+
+  it('refuses a connection string the EventStoreDB client cannot parse, through the real openStore', async () => {
+    const env = { LEDGER_STORE: 'esdb', EVENTSTORE_CONNECTION_STRING: 'esdb://127.0.0.1:abc?tls=false', LEDGER_START_TIMEOUT_MS: '500' };
+    const parsed = loadConfig(env);
+    await expect(checkedStore(parsed, () => openStore(parsed))).rejects.toThrow(
+      /^invalid configuration: EVENTSTORE_CONNECTION_STRING: the event store cannot be opened \(.*expected port number\.\)$/,
+    );
   });
 
   it('passes a store that answers', async () => {
