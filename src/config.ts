@@ -34,7 +34,7 @@ const hostName = z
   .string()
   .trim()
   .refine(
-    (v) => isIP(v.replace(/^\[(.*)\]$/, '$1')) !== 0 || /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(v),
+    (v) => isIP(v) !== 0 || /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(v),
     'must be an IP address or a host name',
   );
 

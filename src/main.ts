@@ -24,7 +24,7 @@ import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases } from './settlement/leases.js';
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type ReconcilerDeps } from './settlement/reconciler.js';
-import { checkedStore, createDependencyHealth, prepareDataDir } from './startChecks.js';
+import { checkedStore, createDependencyHealth, runStartChecks } from './startChecks.js';
 
 export interface RunningLedger {
   readonly app: FastifyInstance;
@@ -38,7 +38,7 @@ export interface RunningLedger {
 /** The only wiring: config → stores → gateways → ledger → read side → app → listen. */
 export async function startLedger(config: Config, log: Logger = createLogger(config)): Promise<RunningLedger> {
   // Start checks (src/startChecks.ts): a usable data dir, and a store that answers, before any port opens.
-  prepareDataDir(config);
+  runStartChecks(config);
   const store = await checkedStore(config, () => openStore(config));
   const health = createDependencyHealth();
   const node = nodeFromConfig(config, (alert) => {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError, type Config } from './config.js';
 import { checkSecretKeyFile } from './crypto/preimage.js';
 import type { EventStore } from './eventstore/types.js';
+import { leaseTtlMsFor } from './settlement/driver.js';
 
 /**
  * Checks that need the file system or the network, run by startLedger before anything is opened
@@ -13,6 +14,24 @@ import type { EventStore } from './eventstore/types.js';
 const refuse = (message: string): never => {
   throw new ConfigError(`invalid configuration: ${message}`);
 };
+
+/** Every check startLedger runs before it opens anything. */
+export function runStartChecks(config: Pick<Config, 'dataDir' | 'nodeTimeoutMs' | 'http'>): void {
+  checkConnectionTimeout(config);
+  prepareDataDir(config);
+}
+
+/**
+ * A socket silent both ways is closed after LEDGER_HTTP_CONNECTION_TIMEOUT_MS, and an inline
+ * settlement can keep a request silent for as long as the order's lease: shorter, and the client
+ * would lose answers the ledger still sends.
+ */
+function checkConnectionTimeout(config: Pick<Config, 'nodeTimeoutMs' | 'http'>): void {
+  const leaseMs = leaseTtlMsFor(config.nodeTimeoutMs);
+  if (config.http.connectionTimeoutMs < leaseMs) {
+    refuse(`LEDGER_HTTP_CONNECTION_TIMEOUT_MS must be at least ${leaseMs} (an order's lease at LEDGER_NODE_TIMEOUT_MS), or answers to inline settlements would be cut off`);
+  }
+}
 
 /** Pseudo file systems that accept a path but can hold no ledger. */
 const PSEUDO_FILE_SYSTEMS = ['/proc', '/sys'];

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../src/config.js';
 import { openStore } from '../src/main.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import type { EventStore } from '../src/eventstore/types.js';
-import { checkedStore, createDependencyHealth, prepareDataDir } from '../src/startChecks.js';
+import { checkedStore, createDependencyHealth, prepareDataDir, runStartChecks } from '../src/startChecks.js';
 import { startHttpHarness } from './support/httpHarness.js';
 
 const roots: string[] = [];
@@ -72,6 +72,22 @@ describe('the data dir at start', () => {
     chmodSync(join(dir, 'secret.key'), 0o644);
     expect(refusal(() => prepareDataDir({ dataDir: dir }))).toContain(`run chmod 600 ${join(dir, 'secret.key')}`);
     expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o644);
+  });
+});
+
+describe('the socket inactivity timeout at start', () => {
+  const http = { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, maxRequestsPerSocket: 1_000 };
+
+  it('refuses one shorter than an order\'s lease, which an inline settlement may keep a request silent for', () => {
+    const dataDir = scratch();
+    expect(refusal(() => runStartChecks({ dataDir, nodeTimeoutMs: 30_000, http: { ...http, connectionTimeoutMs: 300_000 } }))).toBe(
+      'invalid configuration: LEDGER_HTTP_CONNECTION_TIMEOUT_MS must be at least 480000 (an order\'s lease at LEDGER_NODE_TIMEOUT_MS), or answers to inline settlements would be cut off',
+    );
+  });
+
+  it('accepts the defaults, and one exactly at the lease', () => {
+    expect(refusal(() => runStartChecks({ dataDir: scratch(), nodeTimeoutMs: 15_000, http: { ...http, connectionTimeoutMs: 300_000 } }))).toBe('no error');
+    expect(refusal(() => runStartChecks({ dataDir: scratch(), nodeTimeoutMs: 30_000, http: { ...http, connectionTimeoutMs: 480_000 } }))).toBe('no error');
   });
 });
 
