@@ -107,6 +107,9 @@ export function buildCli(config: () => Config): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Every file a command creates (a data dir, a SQLite file and its -wal/-shm, a generated key) is
+  // the owner's alone, whichever command creates it first.
+  process.umask(0o077);
   const config = (): Config => {
     try {
       return loadConfig();

@@ -186,3 +186,14 @@ describe('sandbox-node alone', () => {
     await refusesWith(run, 'LEDGER_SANDBOX_PUBLIC=1');
   });
 });
+
+describe('one-shot commands', () => {
+  it('create their files 0600 too (verify on a fresh data dir creates the event log)', async () => {
+    const dir = join(dataDir(), 'fresh');
+    mkdirSync(dir);
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(LEDGER_|HOST|EVENTSTORE_|RUSTCHAIN_)/.test(name)));
+    const verify = spawnSync(process.execPath, [BIN, 'verify'], { cwd: ROOT, env: { ...inherited, LEDGER_DATA_DIR: dir }, encoding: 'utf8', timeout: 60_000 });
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(statSync(join(dir, 'events.db')).mode & 0o777).toBe(0o600);
+  });
+});
