@@ -115,9 +115,10 @@ function migrate(db: Db): void {
     key TEXT NOT NULL, wallet TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
     state TEXT NOT NULL, status INTEGER, body TEXT, headers TEXT, created_at_ms INTEGER NOT NULL,
     PRIMARY KEY (key, wallet, method, path))`);
-  const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'idempotency_keys'").get();
-  if (legacy === undefined) return;
+  // Checked inside the write transaction: processes sharing the file may start together.
   db.transaction(() => {
+    const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'idempotency_keys'").get();
+    if (legacy === undefined) return;
     db.exec(`INSERT OR IGNORE INTO ${TABLE} (key, wallet, method, path, fingerprint, state, status, body, headers, created_at_ms)
       SELECT key, '', method, path, fingerprint, state, status, body, headers, created_at_ms FROM idempotency_keys`);
     db.exec('DROP TABLE idempotency_keys');
