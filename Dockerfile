@@ -31,6 +31,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild bette
 
 # --- runtime ---------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# HOST=0.0.0.0 so the container's port can be published. The image sets no RUSTCHAIN_NODE and
+# deliberately not LEDGER_SANDBOX_PUBLIC: on a non-loopback HOST the ledger refuses to start on its
+# embedded sandbox node (whose /__sandbox/ controls fund wallets), so a deployment must name its
+# real node (RUSTCHAIN_NODE, RC_ADMIN_KEY), and only a development setup such as
+# docker-compose.yml opts in to a sandbox reachable through the published port.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=5580 \
@@ -43,7 +48,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-RUN mkdir -p /app/data && chown node:node /app/data
+# The data dir holds the event log, the idempotency answers and the generated key: 0700, and the
+# ledger keeps every file in it 0600 (it refuses to start with an exposed secret.key).
+RUN mkdir -p /app/data && chown node:node /app/data && chmod 0700 /app/data
 USER node
 VOLUME ["/app/data"]
 EXPOSE 5580

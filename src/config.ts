@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { parseDecimalUnits, RTC_DECIMALS } from './aggregates/order/money.js';
+import { isLoopbackHost, isTransportAllowed } from './gateways/transport.js';
 
 /** Environment flag: "1"/"true"/"yes" on, "0"/"false"/"no"/"" off; anything else is a start-up error. */
 const flag = z
@@ -19,23 +21,66 @@ const int = (min: number, max: number) => {
     .pipe(z.number().int().min(min, message).max(max, message));
 };
 
+const ADMIN_TOKEN_MIN_LENGTH = 32;
+/** Node calls in one release step (look up, claim, deliver, accept), each bounded by the node timeout. */
+export const RELEASE_NODE_CALLS = 4;
+const listOf = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
 const hex32 = z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits (32 bytes)');
+
+// ---- perimeter (issue 10): listen address, slow clients, admin, sandbox exposure, proxies, start bounds ----
+/** A hostname (RFC 1123 labels) or an IP address: what HOST may be. */
+const hostName = z
+  .string()
+  .trim()
+  .refine(
+    (v) => isIP(v) !== 0 || /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/.test(v),
+    'must be an IP address or a host name',
+  );
+
+/** An IPv4/IPv6 address or CIDR block, as proxy-addr (fastify's trustProxy) takes them. */
+const cidr = (v: string): boolean => {
+  const [address = '', bits, extra] = v.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+};
+
+const PERIMETER_SCHEMA = {
+  HOST: hostName.default('127.0.0.1'),
+  LEDGER_ADMIN_TOKEN: z.string().min(ADMIN_TOKEN_MIN_LENGTH, `must be at least ${ADMIN_TOKEN_MIN_LENGTH} characters (e.g. openssl rand -hex 32)`).optional(),
+  LEDGER_ADMIN_AUTH_FAILURES_PER_MINUTE: int(1, 10_000).default(10),
+  LEDGER_SANDBOX_PUBLIC: flag.default(false),
+  LEDGER_TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || listOf(v).every(cidr), 'must be a comma list of IP addresses or CIDR blocks'),
+  // Slow clients: each bounds what one socket can hold without sending a whole request.
+  LEDGER_HTTP_REQUEST_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+  LEDGER_HTTP_HEADERS_TIMEOUT_MS: int(1_000, 600_000).default(10_000),
+  LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  LEDGER_HTTP_CONNECTION_TIMEOUT_MS: int(1_000, 3_600_000).default(300_000),
+  LEDGER_HTTP_MAX_REQUESTS_PER_SOCKET: int(1, 1_000_000).default(1_000),
+  LEDGER_START_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  // Sane minimums: a node timeout under 100 ms fails every call on a real network, and a reconciler
+  // timer under 100 ms would drive the node continuously (0 still means "only at start and on demand").
+  LEDGER_NODE_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  LEDGER_RECONCILE_INTERVAL_MS: int(0, 86_400_000)
+    .refine((v) => v === 0 || v >= 100, 'must be 0 (off) or at least 100')
+    .default(10_000),
+} as const;
 
 const ConfigSchema = z.object({
   PORT: int(0, 65535).default(5580),
-  HOST: z.string().min(1).default('127.0.0.1'),
   LEDGER_DATA_DIR: z.string().min(1).default('./data'),
   LEDGER_STORE: z.enum(['sqlite', 'esdb']).default('sqlite'),
   EVENTSTORE_CONNECTION_STRING: z.string().optional(),
   RUSTCHAIN_NODE: z.string().url().optional(),
   RC_ADMIN_KEY: z.string().optional(),
   RUSTCHAIN_ALLOW_INSECURE: flag.default(false),
-  LEDGER_NODE_TIMEOUT_MS: int(1, 600_000).default(15_000),
-  LEDGER_ADMIN_TOKEN: z.string().min(1).optional(),
   LEDGER_SECRET_KEY: hex32.optional(),
   LEDGER_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(10),
   LEDGER_TRUST_PROXY: flag.default(false),
-  LEDGER_RECONCILE_INTERVAL_MS: int(0, 86_400_000).default(10_000),
   LEDGER_SETTLEMENT_STUCK_MS: int(0, 86_400_000).default(120_000),
   // At most 30 days less two hours: longer, and not even a one-hour order's escrow would fit the
   // node's 30-day job cap, so every order would be refused.
@@ -61,6 +106,7 @@ const ConfigSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   NO_COLOR: z.string().optional(),
   LEDGER_URL: z.string().url().optional(),
+  ...PERIMETER_SCHEMA,
 });
 
 export type Config = Readonly<{
@@ -76,7 +122,6 @@ export type Config = Readonly<{
   adminToken: string | null;
   secretKeyHex: string | null;
   rateLimitPerMinute: number;
-  trustProxy: boolean;
   reconcileIntervalMs: number;
   settlementStuckMs: number;
   settleWindowSeconds: number;
@@ -87,7 +132,23 @@ export type Config = Readonly<{
   logFormat: 'json' | 'pretty';
   noColor: boolean;
   ledgerUrl: string | null;
+  // perimeter (issue 10)
+  adminAuthFailuresPerMinute: number;
+  sandboxPublic: boolean;
+  /** Proxies whose X-Forwarded-For is honoured (addresses or CIDRs); empty = the socket peer is the client. */
+  trustedProxies: readonly string[];
+  http: HttpLimits;
+  startTimeoutMs: number;
 }>;
+
+/** What one client socket may hold (slow clients): see buildApp. */
+export interface HttpLimits {
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly connectionTimeoutMs: number;
+  readonly maxRequestsPerSocket: number;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -106,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.LEDGER_STORE === 'esdb' && !c.EVENTSTORE_CONNECTION_STRING) {
     throw new ConfigError('invalid configuration: EVENTSTORE_CONNECTION_STRING is required when LEDGER_STORE=esdb');
   }
+  checkCombinations(c);
   return Object.freeze({
     port: c.PORT,
     host: c.HOST,
@@ -119,7 +181,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: c.LEDGER_ADMIN_TOKEN ?? null,
     secretKeyHex: c.LEDGER_SECRET_KEY ?? null,
     rateLimitPerMinute: c.LEDGER_RATE_LIMIT_PER_MINUTE,
-    trustProxy: c.LEDGER_TRUST_PROXY,
     reconcileIntervalMs: c.LEDGER_RECONCILE_INTERVAL_MS,
     settlementStuckMs: c.LEDGER_SETTLEMENT_STUCK_MS,
     settleWindowSeconds: c.LEDGER_SETTLE_WINDOW_SECONDS,
@@ -130,5 +191,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logFormat: c.LOG_FORMAT,
     noColor: c.NO_COLOR !== undefined,
     ledgerUrl: c.LEDGER_URL ?? null,
+    adminAuthFailuresPerMinute: c.LEDGER_ADMIN_AUTH_FAILURES_PER_MINUTE,
+    sandboxPublic: c.LEDGER_SANDBOX_PUBLIC,
+    trustedProxies: listOf(c.LEDGER_TRUSTED_PROXIES ?? ''),
+    http: Object.freeze({
+      requestTimeoutMs: c.LEDGER_HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: c.LEDGER_HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: c.LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: c.LEDGER_HTTP_CONNECTION_TIMEOUT_MS,
+      maxRequestsPerSocket: c.LEDGER_HTTP_MAX_REQUESTS_PER_SOCKET,
+    }),
+    startTimeoutMs: c.LEDGER_START_TIMEOUT_MS,
   });
+}
+
+type ParsedConfig = z.infer<typeof ConfigSchema>;
+
+/**
+ * perimeter (issue 10): settings that are each valid alone but unsafe or unusable together. Each
+ * refusal is one line naming the variable to change, so start-up fails instead of the first order.
+ */
+function checkCombinations(c: ParsedConfig): void {
+  const refuse = (message: string): never => {
+    throw new ConfigError(`invalid configuration: ${message}`);
+  };
+  if (c.RUSTCHAIN_NODE !== undefined && !isTransportAllowed(c.RUSTCHAIN_NODE, c.RUSTCHAIN_ALLOW_INSECURE)) {
+    refuse('RUSTCHAIN_NODE must be https, or plain http to a loopback host; the admin key would cross the network in clear (set RUSTCHAIN_ALLOW_INSECURE=1 to allow it anyway)');
+  }
+  if (c.RUSTCHAIN_NODE === undefined && !isLoopbackHost(c.HOST) && !c.LEDGER_SANDBOX_PUBLIC) {
+    refuse(`HOST ${c.HOST} is not a loopback address and RUSTCHAIN_NODE is unset: the embedded sandbox node and its /__sandbox/ controls (which fund wallets) would be reachable from the network; set RUSTCHAIN_NODE, bind HOST=127.0.0.1, or set LEDGER_SANDBOX_PUBLIC=1 to expose the sandbox deliberately`);
+  }
+  if (c.EVENTSTORE_CONNECTION_STRING !== undefined && !/^esdb(\+discover)?:\/\/[^\s/?#]+/i.test(c.EVENTSTORE_CONNECTION_STRING)) {
+    refuse('EVENTSTORE_CONNECTION_STRING must look like esdb://host:2113?tls=false (or esdb+discover://)');
+  }
+  const minStuckMs = RELEASE_NODE_CALLS * c.LEDGER_NODE_TIMEOUT_MS;
+  if (c.LEDGER_SETTLEMENT_STUCK_MS < minStuckMs) {
+    refuse(`LEDGER_SETTLEMENT_STUCK_MS must be at least ${minStuckMs} (a whole release: ${RELEASE_NODE_CALLS} node calls at LEDGER_NODE_TIMEOUT_MS), or the reconciler would take over releases still running`);
+  }
+  if (c.LEDGER_HTTP_HEADERS_TIMEOUT_MS > c.LEDGER_HTTP_REQUEST_TIMEOUT_MS) {
+    refuse('LEDGER_HTTP_HEADERS_TIMEOUT_MS must not exceed LEDGER_HTTP_REQUEST_TIMEOUT_MS');
+  }
+  if (c.LEDGER_TRUST_PROXY && c.LEDGER_TRUSTED_PROXIES === undefined) {
+    refuse('LEDGER_TRUST_PROXY trusted any address as a proxy and is replaced: list the proxies in LEDGER_TRUSTED_PROXIES (addresses or CIDRs, e.g. 10.0.0.5,10.1.0.0/16)');
+  }
 }

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -26,6 +25,7 @@ import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './set
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type CandidateSource, type ReconcilerDeps, type ReconcilerTimer, type ReconcileSummary } from './settlement/reconciler.js';
 import type { Database as Db } from 'better-sqlite3';
+import { checkedStore, createDependencyHealth, runStartChecks } from './startChecks.js';
 
 export interface RunningLedger {
   readonly app: FastifyInstance;
@@ -38,9 +38,14 @@ export interface RunningLedger {
 
 /** The only wiring: config → stores → gateways → ledger → read side → app → listen. */
 export async function startLedger(config: Config, log: Logger = createLogger(config)): Promise<RunningLedger> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const store = await openStore(config);
-  const node = nodeFromConfig(config, (alert) => log.error({ alert: alert.code }, alert.message));
+  // Start checks (src/startChecks.ts): a usable data dir, and a store that answers, before any port opens.
+  runStartChecks(config);
+  const store = await checkedStore(config, () => openStore(config));
+  const health = createDependencyHealth();
+  const node = nodeFromConfig(config, (alert) => {
+    health.report('RUSTCHAIN_NODE', alert.message);
+    log.error({ alert: alert.code }, alert.message);
+  });
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
   const leases = leasesFor(config, store, (name, from) => log.warn({ lease: name, holder_pid: from.pid }, 'took over the lease of a process that is gone'));
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
@@ -76,6 +81,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     config, ledger, readModels, projections, store, metrics, idempotency,
     reconcile: () => reconcilePass(reconcilerDeps),
     logger: { level: config.logLevel, stream: logDestination(config) },
+    dependencyProblem: health.problem,
   });
   if (node.sandbox) mountSandboxControls(app, node.sandbox);
   const closeApp = gracefulClose(app);
@@ -189,7 +195,7 @@ export const ESCROW_WATCH_PER_PASS = 100;
 /**
  * Graceful shutdown with keep-alive clients: fastify closes the connections idle when close()
  * starts, but a connection whose in-flight request finishes afterwards would stay open until the
- * keep-alive timeout (72 s) and hold close() that long. While closing, answers carry
+ * keep-alive timeout (LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS) and hold close() that long. While closing, answers carry
  * `Connection: close`, and connections that fall idle are closed.
  */
 function gracefulClose(app: FastifyInstance): () => Promise<void> {

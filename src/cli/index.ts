@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { EventStore } from '../eventstore/types.js';
 import { SandboxNode, startSandboxServer } from '../gateways/sandbox/index.js';
+import { isLoopbackHost } from '../gateways/transport.js';
 import { createLogger, openStore, startLedger } from '../main.js';
 import { runProjectionsRebuild, runProjectionsStatus } from './projectionsCommand.js';
 import { runReplay } from './replayCommand.js';
@@ -44,7 +45,12 @@ export function buildCli(config: () => Config): Command {
   program.command('serve').description('run the HTTP service (what npm start runs)').action(async () => {
     const cfg = config();
     const log = createLogger(cfg);
-    const running = await startLedger(cfg, log);
+    // A refused start exits at once: a half-opened client (an EventStoreDB channel still
+    // retrying) must not keep the process alive after its one line.
+    const running = await startLedger(cfg, log).catch((error: unknown) => {
+      process.stderr.write(`otc-ledger: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    });
     const shutdown = (signal: string) => {
       const startedMs = Date.now();
       log.info({ signal }, 'shutting down: finishing in-flight requests');
@@ -98,6 +104,12 @@ export function buildCli(config: () => Config): Command {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--auto-confirm <ms>', 'confirm queued transfers after this many ms ("off" to confirm by hand)', 'off')
     .action(async (opts: { port: number; host: string; autoConfirm: string }) => {
+      // Its /__sandbox/ controls fund wallets: never on the network unless said so explicitly.
+      if (!isLoopbackHost(opts.host) && !config().sandboxPublic) {
+        process.stderr.write(`invalid configuration: --host ${opts.host} is not a loopback address; the sandbox node's /__sandbox/ controls fund wallets (set LEDGER_SANDBOX_PUBLIC=1 to expose it deliberately)\n`);
+        process.exitCode = 2;
+        return;
+      }
       const autoConfirm = opts.autoConfirm === 'off' ? 'off' : /^\d+$/.test(opts.autoConfirm) ? Number(opts.autoConfirm) : 'off';
       const server = await startSandboxServer({ node: new SandboxNode({ autoConfirm }), host: opts.host, port: opts.port });
       out.write(`SANDBOX RustChain node (not a real chain) listening on ${server.url}\n`);
@@ -110,6 +122,9 @@ export function buildCli(config: () => Config): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Every file a command creates (a data dir, a SQLite file and its -wal/-shm, a generated key) is
+  // the owner's alone, whichever command creates it first.
+  process.umask(0o077);
   const config = (): Config => {
     try {
       return loadConfig();

@@ -7,7 +7,7 @@ import {
   type Pair,
   type Side,
 } from '../aggregates/order/index.js';
-import { generatePreimage, htlcHashOf, type SecretBox } from '../crypto/preimage.js';
+import { generatePreimage, htlcHashOf, preimageBinding, type SecretBox } from '../crypto/preimage.js';
 import { verifyWalletAuth, type WalletAction } from '../crypto/walletAuth.js';
 import type { EventStore, JsonValue } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
@@ -167,7 +167,7 @@ export function createLedger(deps: LedgerDeps) {
       const seller = await authenticate('confirm_settlement', orderId, input.wallet, bound, input.walletAuth, req);
       const command: OrderCommand = {
         type: 'ConfirmSettlement', wallet: seller, quoteTx: input.quoteTx, secret,
-        secretCiphertext: deps.secretBox.encrypt(secret), now: deps.now(),
+        secretCiphertext: deps.secretBox.encrypt(secret, preimageBinding(orderId)), now: deps.now(),
       };
       return commandThenDrive(orderId, command, context(req, seller), req, 'inline');
     },
@@ -190,7 +190,7 @@ export function createLedger(deps: LedgerDeps) {
     revealSecret(state: OrderState): string | null {
       if (state.status !== 'completed' || state.secretCiphertext === null) return null;
       try {
-        return deps.secretBox.decrypt(state.secretCiphertext);
+        return deps.secretBox.decrypt(state.secretCiphertext, preimageBinding(state.orderId ?? ''));
       } catch {
         deps.onSecretUnreadable?.(state.orderId ?? '');
         return null;

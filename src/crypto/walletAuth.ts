@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { Point } from '@noble/ed25519';
 import { canonicalJson } from '../eventstore/hashChain.js';
 import { WALLET_PATTERN } from '../aggregates/order/wallet.js';
 import type { JsonObject, JsonValue } from '../eventstore/types.js';
@@ -107,24 +108,46 @@ const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 /**
  * Parsed public keys of recent wallets. Parsing the DER costs as much as the verification itself,
  * and a trader signs many requests with one key. A KeyObject is immutable, so sharing it is safe;
- * the oldest entry goes when the cache is full.
+ * the oldest entry goes when the cache is full. A refused key is kept as null.
  */
 const KEY_CACHE_SIZE = 10_000;
-const keyCache = new Map<string, KeyObject>();
+const keyCache = new Map<string, KeyObject | null>();
 
-function publicKeyOf(publicKeyHex: string): KeyObject {
+/**
+ * A public key no signature may be accepted under: an encoding that is not canonical (y ≥ p, or a
+ * negative zero x) or a point with a small-order component. OpenSSL's verify takes both: under the
+ * identity `01 00…00`, or any of the eight torsion points, anyone can forge a signature for any
+ * message in a few tries, and so sign for that key's wallet. An honest key is a multiple of the
+ * base point, so it always passes; noble's strict (RFC 8032) decoding and its torsion check decide.
+ */
+export function isAcceptablePublicKey(publicKeyHex: string): boolean {
+  try {
+    const point = Point.fromHex(publicKeyHex, false);
+    // The identity is torsion-free too (it is in every subgroup), hence the small-order check.
+    return !point.isSmallOrder() && point.isTorsionFree();
+  } catch {
+    return false;
+  }
+}
+
+function publicKeyOf(publicKeyHex: string): KeyObject | null {
   const id = publicKeyHex.toLowerCase();
   const cached = keyCache.get(id);
   if (cached !== undefined) return cached;
-  const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, 'hex')]), format: 'der', type: 'spki' });
+  // The strict check costs more than a verification, so refused keys are cached too.
+  const key = isAcceptablePublicKey(id)
+    ? createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from(id, 'hex')]), format: 'der', type: 'spki' })
+    : null;
   if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
   keyCache.set(id, key);
   return key;
 }
 
 function verifyEd25519(publicKeyHex: string, message: string, signatureHex: string): boolean {
+  const key = publicKeyOf(publicKeyHex);
+  if (key === null) return false;
   try {
-    return verify(null, Buffer.from(message, 'utf8'), publicKeyOf(publicKeyHex), Buffer.from(signatureHex, 'hex'));
+    return verify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signatureHex, 'hex'));
   } catch {
     return false;
   }

@@ -1,5 +1,5 @@
 import { v4 as uuidv4 } from 'uuid';
-import { chainHash, GENESIS_HASH } from './hashChain.js';
+import { chainHashV2, CURRENT_CHAIN_VERSION, GENESIS_HASH } from './hashChain.js';
 import type { JsonObject, NewEvent } from './types.js';
 
 export const SCHEMA_VERSION = 1;
@@ -21,7 +21,8 @@ export interface EventContext {
 
 /**
  * Events ready to append: each gets a fresh id and the metadata of domain.md §5, and is linked
- * into the stream's hash chain after `start`. Every writer of every stream (orders, signature
+ * into the stream's hash chain after `start`, under the current chain version (which covers the
+ * actor, correlation and causation ids and recorded_at as well as the content). Every writer of every stream (orders, signature
  * uses, leases) goes through here, so every stream verifies the same way.
  */
 export function chainedEvents(
@@ -34,15 +35,14 @@ export function chainedEvents(
   let version = start.version;
   return events.map(({ type, data }) => {
     version += 1n;
-    const hash = chainHash(prevHash, { stream, version, type, data });
+    const covered = { actor: ctx.actor, correlation_id: ctx.correlationId, causation_id: ctx.causationId, recorded_at: ctx.recordedAt };
+    const hash = chainHashV2(prevHash, { stream, version, type, data }, covered);
     const eventId = uuidv4();
     const metadata = {
       event_id: eventId,
-      correlation_id: ctx.correlationId,
-      causation_id: ctx.causationId,
-      actor: ctx.actor,
-      recorded_at: ctx.recordedAt,
+      ...covered,
       schema_version: SCHEMA_VERSION,
+      chain_version: CURRENT_CHAIN_VERSION,
       prev_hash: prevHash,
       hash,
     };

@@ -30,7 +30,24 @@ export interface ChainInput {
   readonly data: JsonObject;
 }
 
-/** hash = sha256(prev_hash || canonical JSON of {data, stream, type, version}) as lowercase hex. */
+/** The metadata chain version 2 covers: who wrote the event, why, and when. */
+export interface ChainedMetadata {
+  readonly actor: string;
+  readonly correlation_id: string;
+  readonly causation_id: string | null;
+  readonly recorded_at: string;
+}
+
+/**
+ * Chain versions. 1 (events without `chain_version`) covers data, stream, type and version; its
+ * metadata could be edited unnoticed. 2 covers the actor, correlation id, causation id and
+ * recorded_at too. Events keep verifying under the version they were written with.
+ */
+export const CHAIN_V1 = 1;
+export const CHAIN_V2 = 2;
+export const CURRENT_CHAIN_VERSION = CHAIN_V2;
+
+/** Chain version 1: hash = sha256(prev_hash || canonical JSON of {data, stream, type, version}) as lowercase hex. */
 export function chainHash(prevHash: string, event: ChainInput): string {
   const body = canonicalJson({
     data: event.data,
@@ -41,19 +58,61 @@ export function chainHash(prevHash: string, event: ChainInput): string {
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
+/**
+ * Chain version 2: hash = sha256(prev_hash || canonical JSON of {actor, causation_id, chain_version,
+ * correlation_id, data, recorded_at, stream, type, version}). The version is inside the hashed
+ * text, so a v2 event relabelled as v1 no longer verifies.
+ */
+export function chainHashV2(prevHash: string, event: ChainInput, metadata: ChainedMetadata): string {
+  const body = canonicalJson({
+    actor: metadata.actor,
+    causation_id: metadata.causation_id,
+    chain_version: CHAIN_V2,
+    correlation_id: metadata.correlation_id,
+    data: event.data,
+    recorded_at: metadata.recorded_at,
+    stream: event.stream,
+    type: event.type,
+    version: event.version.toString(),
+  });
+  return createHash('sha256').update(prevHash).update(body).digest('hex');
+}
+
+/** A recorded event's chain version: 1 when its metadata names none. */
+export const chainVersionOf = (event: RecordedEvent): unknown => event.metadata.chain_version ?? CHAIN_V1;
+
+/** The hash a recorded event must carry, under its own chain version; null for a version unknown here. */
+export function expectedHash(prevHash: string, event: RecordedEvent): string | null {
+  const version = chainVersionOf(event);
+  if (version === CHAIN_V1) return chainHash(prevHash, event);
+  if (version === CHAIN_V2) return chainHashV2(prevHash, event, event.metadata);
+  return null;
+}
+
 export type ChainFinding =
   | { readonly ok: true }
   | { readonly ok: false; readonly version: bigint; readonly eventId: string; readonly problem: string };
 
-/** Verifies a whole stream's chain and names the first event that breaks it. */
+/**
+ * Verifies a whole stream's chain and names the first event that breaks it. Versions only go up
+ * within a stream: a v1 event after a v2 one is a downgrade (an edited event relabelled so that its
+ * metadata would no longer be covered), and is reported.
+ */
 export function verifyChain(events: readonly RecordedEvent[]): ChainFinding {
   let prev = GENESIS_HASH;
   let expectedVersion = 1n;
+  let highestChainVersion = CHAIN_V1;
   for (const event of events) {
     const fail = (problem: string): ChainFinding => ({ ok: false, version: event.version, eventId: event.eventId, problem });
     if (event.version !== expectedVersion) return fail(`version ${event.version} where ${expectedVersion} was expected`);
     if (event.metadata.prev_hash !== prev) return fail('prev_hash does not match the previous event');
-    if (chainHash(prev, event) !== event.metadata.hash) return fail('hash does not match the event content');
+    const chainVersion = chainVersionOf(event);
+    const hash = expectedHash(prev, event);
+    if (hash === null) return fail(`chain_version ${String(chainVersion)} is not known`);
+    if ((chainVersion as number) < highestChainVersion) return fail(`chain_version ${String(chainVersion)} after an event of chain_version ${highestChainVersion}`);
+    // Under version 2 "content" includes the covered metadata; one wording keeps the API's text stable.
+    if (hash !== event.metadata.hash) return fail('hash does not match the event content');
+    highestChainVersion = chainVersion as number;
     prev = event.metadata.hash;
     expectedVersion += 1n;
   }

@@ -21,6 +21,8 @@ export interface EventMetadata {
   readonly actor: string;
   readonly recorded_at: string;
   readonly schema_version: number;
+  /** The hash chain's version (hashChain.ts); absent on events written before version 2. */
+  readonly chain_version?: number;
   readonly prev_hash: string;
   readonly hash: string;
 }

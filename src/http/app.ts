@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { HttpLimits } from '../config.js';
 import type { AppDeps } from './deps.js';
 import { ApiError } from './errorMap.js';
 import { frameworkErrorHandler, installErrorHandling } from './errorHandler.js';
@@ -29,10 +30,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     logger: loggerOptions(deps.logger),
     bodyLimit: BODY_LIMIT_BYTES,
-    // Trust only the socket's peer (our own proxy), so the client is the address that proxy
-    // appended last. Trusting every hop would let a client pick its rate-limit key by writing
-    // X-Forwarded-For itself.
-    trustProxy: deps.config.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
+    // X-Forwarded-For is honoured only when the socket's peer is a listed proxy, and read from the
+    // right up to the first address that is not one: a client can neither pick its rate-limit key
+    // by writing the header itself nor, connecting directly, pass for a proxy.
+    trustProxy: deps.config.trustedProxies.length > 0 ? [...deps.config.trustedProxies] : false,
+    ...serverLimits(deps.config.http),
     genReqId: requestIdOf,
     // One line per request, from installRequestLog, instead of fastify's two.
     disableRequestLogging: true,
@@ -67,7 +69,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (limit > 0) {
     app.register(rateLimit, {
       global: false,
-      // request.ip is the socket's address unless LEDGER_TRUST_PROXY makes fastify read X-Forwarded-For.
+      // request.ip is the socket's address unless it is a LEDGER_TRUSTED_PROXIES proxy's.
       keyGenerator: (request: FastifyRequest) => request.ip,
       errorResponseBuilder: (_request, context) => new ApiError('rate_limited', `too many requests; retry in ${context.after}`),
     });
@@ -85,6 +87,26 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.register(serviceRoutes, options);
   registerWebApp(app);
   return app;
+}
+
+/**
+ * Slow clients: a socket that trickles its headers or body is cut off once the headers or the
+ * whole request take too long (node answers 408 and closes), an idle keep-alive socket is closed,
+ * and one socket serves a bounded number of requests. Node checks the header and request timeouts
+ * on a timer, every connectionsCheckingInterval (30 s by default); a fraction of the shorter
+ * timeout keeps the cut-off near the configured value.
+ */
+export function serverLimits(limits: HttpLimits) {
+  const shorter = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Socket inactivity in both directions; it must outlast the longest request a handler serves
+    // (an inline settlement drive), so its default is generous.
+    connectionTimeout: limits.connectionTimeoutMs,
+    maxRequestsPerSocket: limits.maxRequestsPerSocket,
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(shorter / 4))) },
+  };
 }
 
 /** JSON as fastify parses it (prototype poisoning refused), keeping the raw text for idempotency. */

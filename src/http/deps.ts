@@ -134,6 +134,8 @@ export interface AppDeps {
   readonly now?: () => Date;
   /** How long a read with min_position waits; api.md says 5 s (the default). Tests shorten it. */
   readonly minPositionWaitMs?: number;
+  /** A dependency known to be unusable (e.g. a node the gateway refuses to call): /ready is 503 while set. */
+  readonly dependencyProblem?: () => string | null;
   /** /ready fails when any projection lags the log by more than this many events. */
   readonly maxReadyLag?: bigint;
 }

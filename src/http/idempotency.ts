@@ -6,9 +6,15 @@ import type { SecretBox } from '../crypto/preimage.js';
 import { ApiError } from './errorMap.js';
 import { currentHolder, decodeHolder, encodeHolder, holderFor, isProvablyGone, lockDirFor, type LeaseHolder } from '../settlement/leaseHolder.js';
 
-/** One Idempotency-Key use: the key is scoped to the method and path it was sent with. */
+/**
+ * One Idempotency-Key use: the key is scoped to the wallet that signs the request ("" for a
+ * request no wallet signs), and to the method and path it was sent with. Without the wallet, keys
+ * were global: one client could burn another's key, or learn that it had been used.
+ */
 export interface IdempotencyScope {
   readonly key: string;
+  /** The signing wallet, lowercase; "" when the request is not wallet-signed. */
+  readonly wallet: string;
   readonly method: string;
   readonly path: string;
 }
@@ -55,58 +61,81 @@ export function createIdempotencyStore(options: IdempotencyOptions): Idempotency
   const db: Db = new Database(options.path);
   db.pragma('busy_timeout = 5000');
   if (options.path !== ':memory:') db.pragma('journal_mode = WAL');
-  db.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
-    key TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
-    state TEXT NOT NULL, status INTEGER, body TEXT, headers TEXT, created_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (key, method, path))`);
+  migrate(db);
   // A claim names the process that made it (as leases do, see settlement/leaseHolder.ts): the claim
-  // of a process proven gone is abandoned at once, not after staleInFlightMs. Older files get the column.
-  const columns = db.prepare("SELECT name FROM pragma_table_info('idempotency_keys')").all() as Array<{ name: string }>;
-  if (!columns.some((c) => c.name === 'holder')) db.exec('ALTER TABLE idempotency_keys ADD COLUMN holder TEXT');
+  // of a process proven gone is abandoned at once, not after staleInFlightMs.
   const lockDir = lockDirFor(options.path);
   const holder = encodeHolder(options.holder ?? holderFor(lockDir));
   const holderGone = (text: string | null): boolean => {
     const claimant = decodeHolder(text);
     return claimant !== null && isProvablyGone(claimant, currentHolder(), lockDir);
   };
-  const find = db.prepare('SELECT fingerprint, state, status, body, headers, created_at_ms, holder FROM idempotency_keys WHERE key = ? AND method = ? AND path = ?');
-  const claim = db.prepare(`INSERT OR REPLACE INTO idempotency_keys (key, method, path, fingerprint, state, created_at_ms, holder) VALUES (?, ?, ?, ?, 'in_flight', ?, ?)`);
-  const finish = db.prepare(`UPDATE idempotency_keys SET state = 'done', status = ?, body = ?, headers = ? WHERE key = ? AND method = ? AND path = ?`);
-  const drop = db.prepare(`DELETE FROM idempotency_keys WHERE key = ? AND method = ? AND path = ? AND state = 'in_flight'`);
-  const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at_ms < ?');
-  const seal = (text: string): string => (options.box ? options.box.encrypt(Buffer.from(text, 'utf8').toString('hex')) : text);
-  const unseal = (text: string): string => (options.box ? Buffer.from(options.box.decrypt(text), 'hex').toString('utf8') : text);
+  const where = 'key = ? AND wallet = ? AND method = ? AND path = ?';
+  const find = db.prepare(`SELECT fingerprint, state, status, body, headers, created_at_ms, holder FROM ${TABLE} WHERE ${where}`);
+  const claim = db.prepare(`INSERT OR REPLACE INTO ${TABLE} (key, wallet, method, path, fingerprint, state, created_at_ms, holder) VALUES (?, ?, ?, ?, ?, 'in_flight', ?, ?)`);
+  const finish = db.prepare(`UPDATE ${TABLE} SET state = 'done', status = ?, body = ?, headers = ? WHERE ${where}`);
+  const drop = db.prepare(`DELETE FROM ${TABLE} WHERE ${where} AND state = 'in_flight'`);
+  const purge = db.prepare(`DELETE FROM ${TABLE} WHERE created_at_ms < ?`);
+  const at = (scope: IdempotencyScope) => [scope.key, scope.wallet, scope.method, scope.path] as const;
+  // A stored answer is bound to its own key's scope: it cannot be replayed under another.
+  const binding = (scope: IdempotencyScope) => ({ purpose: 'idempotency_answer', key: scope.key, wallet: scope.wallet, method: scope.method, path: scope.path });
+  const seal = (scope: IdempotencyScope, text: string): string => (options.box ? options.box.encrypt(Buffer.from(text, 'utf8').toString('hex'), binding(scope)) : text);
+  const unseal = (scope: IdempotencyScope, text: string): string => (options.box ? Buffer.from(options.box.decrypt(text, binding(scope)), 'hex').toString('utf8') : text);
   let begins = 0;
 
   type Row = { fingerprint: string; state: string; status: number | null; body: string | null; headers: string | null; created_at_ms: number; holder: string | null };
   const beginTx = db.transaction((scope: IdempotencyScope, fingerprint: string, nowMs: number): BeginResult => {
     // Bounded housekeeping: every 100 claims, drop what is past retention.
     if (begins++ % 100 === 0) purge.run(nowMs - retentionMs);
-    const row = find.get(scope.key, scope.method, scope.path) as Row | undefined;
+    const row = find.get(...at(scope)) as Row | undefined;
     const expired = row !== undefined && row.created_at_ms < nowMs - retentionMs;
     const abandoned = row !== undefined && row.state === 'in_flight' && (row.created_at_ms < nowMs - staleMs || holderGone(row.holder));
     if (row === undefined || expired || abandoned) {
-      claim.run(scope.key, scope.method, scope.path, fingerprint, nowMs, holder);
+      claim.run(...at(scope), fingerprint, nowMs, holder);
       return { kind: 'started' };
     }
     if (row.fingerprint !== fingerprint) return { kind: 'reused' };
     if (row.state === 'in_flight') return { kind: 'in_flight' };
     const headers = JSON.parse(row.headers ?? '{}') as Record<string, string>;
-    return { kind: 'replay', answer: { status: row.status ?? 200, body: unseal(row.body ?? ''), headers } };
+    return { kind: 'replay', answer: { status: row.status ?? 200, body: unseal(scope, row.body ?? ''), headers } };
   });
 
   return {
     begin: (scope, fingerprint, nowMs) => beginTx.immediate(scope, fingerprint, nowMs),
     complete(scope, answer) {
-      finish.run(answer.status, seal(answer.body), JSON.stringify(answer.headers), scope.key, scope.method, scope.path);
+      finish.run(answer.status, seal(scope, answer.body), JSON.stringify(answer.headers), ...at(scope));
     },
     abandon(scope) {
-      drop.run(scope.key, scope.method, scope.path);
+      drop.run(...at(scope));
     },
     close() {
       db.close();
     },
   };
+}
+
+const TABLE = 'idempotency_keys_by_wallet';
+
+/**
+ * The table keyed by wallet too. Rows of the earlier wallet-less table are carried over under the
+ * unsigned scope (""): their bodies are not stored, so their wallet cannot be recovered; a
+ * signed retry of one of them runs again and meets the signature's own one-use rule.
+ */
+function migrate(db: Db): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS ${TABLE} (
+    key TEXT NOT NULL, wallet TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL, status INTEGER, body TEXT, headers TEXT, created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (key, wallet, method, path))`);
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('${TABLE}')`).all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'holder')) db.exec(`ALTER TABLE ${TABLE} ADD COLUMN holder TEXT`);
+  // Checked inside the write transaction: processes sharing the file may start together.
+  db.transaction(() => {
+    const legacy = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'idempotency_keys'").get();
+    if (legacy === undefined) return;
+    db.exec(`INSERT OR IGNORE INTO ${TABLE} (key, wallet, method, path, fingerprint, state, status, body, headers, created_at_ms)
+      SELECT key, '', method, path, fingerprint, state, status, body, headers, created_at_ms FROM idempotency_keys`);
+    db.exec('DROP TABLE idempotency_keys');
+  }).immediate();
 }
 
 declare module 'fastify' {
@@ -117,13 +146,24 @@ declare module 'fastify' {
   }
 }
 
+/** The wallet a signed body names (lowercase), or "" for a body without wallet_auth. */
+export function signingWalletOf(body: unknown): string {
+  if (typeof body !== 'object' || body === null) return '';
+  const { wallet, wallet_auth: auth } = body as { wallet?: unknown; wallet_auth?: unknown };
+  return auth !== undefined && auth !== null && typeof wallet === 'string' ? wallet.toLowerCase() : '';
+}
+
+const isWalletAuthRefusal = (code: string | null): boolean =>
+  code !== null && (code.startsWith('wallet_auth_') || code === 'wallet_must_be_native_rtc_address');
+
 /** Headers of an answer that a replay must repeat. */
 const REPLAYED_HEADERS = ['etag', 'content-type'] as const;
 
 /**
- * Idempotency-Key on every POST. The claim is taken after validation (a refused body is never
- * stored), the answer is stored as it is sent. Everything the route decided is kept, including
- * 4xx and the 502 settlement outcomes, which are facts; other 5xx are forgotten so a retry runs.
+ * Idempotency-Key on every POST, scoped to the signing wallet, method and path. The claim is taken
+ * after validation (a refused body is never stored), the answer is stored as it is sent. Everything
+ * the route decided is kept, including 4xx and the 502 settlement outcomes, which are facts; other
+ * 5xx are forgotten so a retry runs, and so are wallet-auth refusals (see onSend).
  * "Same body" means byte-identical JSON: a client retry resends what it sent.
  */
 export function installIdempotency(app: FastifyInstance, store: IdempotencyStore, now: () => Date): void {
@@ -131,7 +171,7 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || typeof key !== 'string') return;
-    const scope: IdempotencyScope = { key, method: request.method, path: request.url.split('?')[0] ?? '' };
+    const scope: IdempotencyScope = { key, wallet: signingWalletOf(request.body), method: request.method, path: request.url.split('?')[0] ?? '' };
     const fingerprint = createHash('sha256').update(request.rawBody ?? '').digest('hex');
     const result = store.begin(scope, fingerprint, now().getTime());
     if (result.kind === 'reused') throw new ApiError('idempotency_key_reused', 'this Idempotency-Key was used with a different body');
@@ -151,7 +191,9 @@ export function installIdempotency(app: FastifyInstance, store: IdempotencyStore
     if (scope === null) return payload;
     request.idempotencyScope = null;
     const status = reply.statusCode;
-    if (status >= 500 && status !== 502) {
+    // A wallet-auth refusal proved nothing about the wallet it names: kept under that wallet's
+    // scope, anyone could burn the wallet's key by sending it with a bad signature first.
+    if ((status >= 500 && status !== 502) || isWalletAuthRefusal(request.errorCode)) {
       store.abandon(scope);
       return payload;
     }

@@ -82,8 +82,9 @@ const CHOICES = `
 - \`eth_address\` and \`htlc_hash\`: absent, null and "" all mean "not given".
 - On match, \`eth_address\` may be either address form (the pair is the order's); \`htlc_hash\` on a sell
   order is 400 \`htlc_hash_not_allowed\`.
-- A body that is not a JSON object, empty, or not JSON is 400 \`invalid_json\`; a content type other than
-  JSON (or text/plain, read as not-JSON) is 415 \`unsupported_media_type\`; above 64 KiB is 413 \`payload_too_large\`.
+- A body that is not a JSON object, empty, or not JSON is 400 \`invalid_json\`. A \`text/plain\` body is read as
+  a string, never parsed as JSON, so it is 400 \`invalid_json\` too, even when its text is a JSON object; any
+  other content type is 415 \`unsupported_media_type\`; above 64 KiB is 413 \`payload_too_large\`.
 - \`limit\`/\`offset\` take at most 15 digits; \`limit\` above 200 is capped, not refused.
 - \`POST /api/orders/:id/confirm\` when the release or payout outcome is still unknown (status \`settling\`)
   answers 202 \`settled: false\`, like a queued payout: the reconciler finishes it.
@@ -92,6 +93,7 @@ const CHOICES = `
 - The rate limit (when configured) applies to \`POST /api/orders\`, \`/match\`, \`/confirm\` and \`/cancel\`, one budget
   per minute per client address; a replayed Idempotency-Key request also counts. Refusals are 429 \`rate_limited\`
   with \`Retry-After\`.
+- \`If-Match\` takes \`"3"\`, \`W/"3"\` or \`3\`; \`*\` means no check; anything else is 400 \`if_match_invalid\`.
 - \`X-Request-Id\` (8..128 of \`[A-Za-z0-9._:-]\`) is honoured, else a UUID is generated; it is echoed back and
   becomes the \`correlation_id\` of every event the request writes.
 - \`GET /ready\` is 503 \`not_ready\` when the store does not answer or a read model is failed, stopped, or
@@ -102,13 +104,16 @@ const CHOICES = `
 
 const IDEMPOTENCY = `
 **Idempotency-Key** (optional header on every POST; 1..255 visible ASCII characters, else 400 \`idempotency_key_invalid\`)
-- The key is scoped to the method and path: the same key on another order is another key.
+- The key is scoped to the signing wallet (the body's \`wallet\` on a signed request), the method and the path:
+  another wallet using the same key, or the same key on another order, is another key.
 - A repeat with the same key and a byte-identical JSON body gets the stored status, body and ETag again, with
   \`Idempotent-Replayed: true\`; nothing runs twice. The same key with a different body is 422 \`idempotency_key_reused\`;
   a repeat while the first request still runs is 409 \`idempotency_key_in_flight\` (retry after a moment).
 - The claim is taken after validation, so a refused body is never stored. Every answer the route gives is stored
-  and replayed, including 4xx and the 502 settlement outcomes (they are facts); other 5xx are forgotten, so a retry
-  runs again. A claim left without an answer for 120 s (a crashed process) may be taken over.
+  and replayed, including 4xx and the 502 settlement outcomes (they are facts), except 401 wallet-auth refusals (they
+  prove nothing about the wallet, so they must not occupy its key); other 5xx are forgotten, so a retry runs again.
+  A claim left without an answer for twice the settlement lease, 2 × max(60 s, 16 × \`LEDGER_NODE_TIMEOUT_MS\`)
+  (480 s with the default 15 s), may be taken over; at once when the process that made it is provably gone.
 - Stored answers are encrypted at rest (they may hold a generated preimage) and kept 48 h (at least 24 h is promised).
 `.trim();
 

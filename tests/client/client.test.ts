@@ -79,7 +79,7 @@ describe('LedgerClient over real HTTP', () => {
   let buyer: WalletKey;
 
   beforeAll(async () => {
-    running = await startFromEnv(baseEnv(dir.path, { LEDGER_ADMIN_TOKEN: 'client-test-token-123' }));
+    running = await startFromEnv(baseEnv(dir.path, { LEDGER_ADMIN_TOKEN: 'client-test-token-123-0123456789abcdef' }));
     client = new LedgerClient({ baseUrl: running.url });
     seller = generateWalletKey();
     buyer = generateWalletKey();
@@ -112,7 +112,7 @@ describe('LedgerClient over real HTTP', () => {
     expect([200, 202]).toContain(confirmed.httpStatus);
     if (confirmed.order.status === 'payout_pending') {
       expectOk(await client.sandbox.confirmPayout(confirmed.order.payout.key as string));
-      expectOk(await client.admin('client-test-token-123').reconcile());
+      expectOk(await client.admin('client-test-token-123-0123456789abcdef').reconcile());
     }
     const done = expectOk(await client.getOrder(orderId));
     expect(done.order.status).toBe('completed');

@@ -36,6 +36,8 @@ async function startLedgerProcess(nodeUrl: string): Promise<LedgerProcess> {
       // Long enough that the hung accept is still in flight when the process dies; the order lease
       // then lasts 16 node timeouts (8 minutes).
       LEDGER_NODE_TIMEOUT_MS: '30000',
+      // Start refuses a socket timeout shorter than an order's lease, which inline settlements may take.
+      LEDGER_HTTP_CONNECTION_TIMEOUT_MS: '960000',
       // Only the passes at start: the ones this test is about. The stuck threshold stays at its
       // default (2 minutes): a drive whose holder is gone is resumed without waiting for it.
       LEDGER_RECONCILE_INTERVAL_MS: '0',

@@ -13,7 +13,7 @@ import { baseEnv, generateWallet, get, placeBuyBody, post, startFromEnv, tempDir
  * stream), commands go on, and a rebuild restores every read model from the untouched event store.
  */
 
-const ADMIN_TOKEN = 'read-model-faults-admin-token';
+const ADMIN_TOKEN = 'read-model-faults-admin-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const dirs: Array<{ remove(): void }> = [];
 const running: RunningLedger[] = [];

@@ -14,9 +14,14 @@ async function sharedNode(): Promise<SandboxServer> {
   return sandbox;
 }
 
+const NODE_TIMEOUT_MS = 500;
+const STUCK_MS = 4 * NODE_TIMEOUT_MS;
+
 async function start(dataDir: string, sandbox: SandboxServer, extra: Record<string, string> = {}): Promise<RunningLedger> {
   const running = await startFromEnv(baseEnv(dataDir, {
-    RUSTCHAIN_NODE: sandbox.url, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY, LEDGER_SETTLEMENT_STUCK_MS: '0', ...extra,
+    // The shortest stuck threshold start-up accepts: a whole release (4 node calls) at the node timeout.
+    RUSTCHAIN_NODE: sandbox.url, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY, LEDGER_NODE_TIMEOUT_MS: String(NODE_TIMEOUT_MS),
+    LEDGER_SETTLEMENT_STUCK_MS: String(STUCK_MS), ...extra,
   }));
   cleanups.push(() => running.close());
   return running;
@@ -46,6 +51,8 @@ describe('the reconciler as the service runs it', () => {
     expect(placed.status).toBe(202);
     const orderId = placed.body.order.order_id as string;
     await first.close();
+    // The order must have sat in flight for the stuck threshold before the pass at start acts on it.
+    await new Promise((r) => setTimeout(r, STUCK_MS + 100));
 
     // A second run on the same data dir, with no timer (interval 0): only the pass at start.
     const second = await start(dir.path, sandbox);

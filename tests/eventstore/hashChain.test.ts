@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import { handleOrderCommand } from '../../src/commands/handleCommand.js';
-import { canonicalJson, chainHash, GENESIS_HASH, verifyChain } from '../../src/eventstore/hashChain.js';
+import { verifyLedger } from '../../src/audit/verify.js';
+import { canonicalJson, CHAIN_V2, chainHash, chainHashV2, GENESIS_HASH, verifyChain } from '../../src/eventstore/hashChain.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import type { RecordedEvent } from '../../src/eventstore/types.js';
 import { context, match, nodeCallFailed, placeBuy, TAKER_B, takerLockFailed } from '../commands/commandFixtures.js';
@@ -118,6 +119,95 @@ describe('verifyChain', () => {
         .run('RTC' + 'f'.repeat(40), orderStream(ORDER_ID));
       raw.close();
       expect(verifyChain(await store.readStream(orderStream(ORDER_ID)))).toMatchObject({ ok: false, version: 2n });
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('chain version 2: the metadata is covered', () => {
+  it('writes new events under chain version 2, and they verify', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    expect(events.every((e) => e.metadata.chain_version === CHAIN_V2)).toBe(true);
+    expect(events[0]?.metadata.hash).toBe(chainHashV2(GENESIS_HASH, events[0] as RecordedEvent, events[0]!.metadata));
+    expect(verifyChain(events)).toEqual({ ok: true });
+    await store.close();
+  });
+
+  it.each([
+    ['actor', { actor: 'operator:mallory' }],
+    ['correlation_id', { correlation_id: 'req-forged' }],
+    ['causation_id', { causation_id: 'evt-forged' }],
+    ['recorded_at', { recorded_at: '2020-01-01T00:00:00.000Z' }],
+  ])('reports an edited %s', async (_field, edit) => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    const edited = withEvent(events, 2n, (e) => ({ ...e, metadata: { ...e.metadata, ...edit } }));
+    expect(verifyChain(edited)).toMatchObject({ ok: false, version: 2n, problem: 'hash does not match the event content' });
+    await store.close();
+  });
+
+  it('keeps verifying events written under chain version 1, and a stream that goes on under version 2', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const v2 = await recordHistory(store);
+    // The same stream as the first format wrote it for its first two events: no chain_version, v1 hashes.
+    let prev = GENESIS_HASH;
+    const legacy = v2.slice(0, 2).map((e) => {
+      const { chain_version: _dropped, ...metadata } = e.metadata;
+      const hash = chainHash(prev, e);
+      const event = { ...e, metadata: { ...metadata, prev_hash: prev, hash } };
+      prev = hash;
+      return event;
+    });
+    expect(verifyChain(legacy)).toEqual({ ok: true });
+    const goesOn = v2.slice(2).map((e) => {
+      const hash = chainHashV2(prev, e, e.metadata);
+      const event = { ...e, metadata: { ...e.metadata, prev_hash: prev, hash } };
+      prev = hash;
+      return event;
+    });
+    expect(verifyChain([...legacy, ...goesOn])).toEqual({ ok: true });
+    // Under version 1 the actor was not covered: the known weakness version 2 removes.
+    expect(verifyChain(withEvent(legacy, 2n, (e) => ({ ...e, metadata: { ...e.metadata, actor: 'someone' } })))).toEqual({ ok: true });
+    await store.close();
+  });
+
+  it('reports a version 2 event relabelled as version 1, with or without its hash recomputed', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    const relabel = (e: RecordedEvent, rehash: boolean): RecordedEvent => {
+      const { chain_version: _dropped, ...metadata } = e.metadata;
+      const edited = { ...metadata, actor: 'operator:mallory' };
+      return { ...e, metadata: { ...edited, hash: rehash ? chainHash(e.metadata.prev_hash, e) : e.metadata.hash } };
+    };
+    expect(verifyChain(withEvent(events, 2n, (e) => relabel(e, false)))).toMatchObject({ ok: false, version: 2n });
+    // The last event rewritten as version 1 with a fresh v1 hash: caught because versions only go up.
+    expect(verifyChain(withEvent(events, 5n, (e) => relabel(e, true)))).toMatchObject({ ok: false, version: 5n, problem: expect.stringMatching(/chain_version 1 after/) });
+    await store.close();
+  });
+
+  it('reports an unknown chain version', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    const future = withEvent(events, 1n, (e) => ({ ...e, metadata: { ...e.metadata, chain_version: 9 } }));
+    expect(verifyChain(future)).toMatchObject({ ok: false, version: 1n, problem: 'chain_version 9 is not known' });
+    await store.close();
+  });
+
+  it('verify reports an actor edited in the database file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otc-ledger-chain-'));
+    const path = join(dir, 'events.db');
+    try {
+      const store = new SqliteEventStore({ path });
+      await recordHistory(store);
+      expect((await verifyLedger({ store, readDb: null })).findings).toEqual([]);
+      const raw = new Database(path);
+      raw.prepare("UPDATE events SET metadata = json_set(metadata, '$.actor', 'operator:mallory') WHERE stream = ? AND version = 3").run(orderStream(ORDER_ID));
+      raw.close();
+      const { findings } = await verifyLedger({ store, readDb: null });
+      expect(findings).toEqual([expect.objectContaining({ kind: 'hash_chain_broken', stream: orderStream(ORDER_ID), version: 3 })]);
       await store.close();
     } finally {
       await rm(dir, { recursive: true, force: true });

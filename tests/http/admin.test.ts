@@ -5,7 +5,8 @@ import { ADMIN_TOKEN, confirmBody, json, matchedSell, startHttpHarness, until, t
 
 let h: HttpHarness;
 beforeAll(async () => {
-  h = await startHttpHarness();
+  // The refusal tests below fail twenty times from one address; the limit has its own tests.
+  h = await startHttpHarness({ config: { adminAuthFailuresPerMinute: 1_000 } });
 });
 afterAll(async () => {
   await h.close();
@@ -13,6 +14,38 @@ afterAll(async () => {
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const redrive = { operator: 'alice', reason: 'node fixed' };
+
+describe('failed admin authentications, limited per client address', () => {
+  const from = (address: string, token: string) => ({ authorization: `Bearer ${token}`, 'x-forwarded-for': address });
+
+  it('refuses an address with 429 after its failures, even with the right token, until the minute is over', async () => {
+    const limited = await startHttpHarness({ config: { adminAuthFailuresPerMinute: 3 }, trustedProxies: ['127.0.0.0/8'] });
+    try {
+      for (let i = 0; i < 3; i++) expect((await limited.get('/admin/projections', from('198.51.100.7', 'wrong'))).statusCode).toBe(401);
+      const blocked = await limited.get('/admin/projections', from('198.51.100.7', ADMIN_TOKEN));
+      expect(blocked.statusCode).toBe(429);
+      expect(json(blocked).error).toBe('rate_limited');
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      // Another client is not affected by the first one's failures.
+      expect((await limited.get('/admin/projections', from('198.51.100.8', ADMIN_TOKEN))).statusCode).toBe(200);
+      limited.clock.nowMs += 60_000;
+      expect((await limited.get('/admin/projections', from('198.51.100.7', ADMIN_TOKEN))).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('counts only failures: any number of authenticated calls stays allowed', async () => {
+    const limited = await startHttpHarness({ config: { adminAuthFailuresPerMinute: 2 } });
+    try {
+      for (let i = 0; i < 10; i++) expect((await limited.get('/admin/projections', auth)).statusCode).toBe(200);
+      expect((await limited.get('/admin/projections', { authorization: 'Bearer wrong' })).statusCode).toBe(401);
+      expect((await limited.get('/admin/projections', auth)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
 
 describe('admin authentication', () => {
   const calls: Array<[string, string]> = [

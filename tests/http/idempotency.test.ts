@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { createIdempotencyStore } from '../../src/http/idempotency.js';
-import { json, placeBody, startHttpHarness, until, type HttpHarness } from '../support/httpHarness.js';
+import { apiDescription } from '../../src/http/openapiDescription.js';
+import { leaseTtlMsFor } from '../../src/settlement/driver.js';
+import { cancelBody, json, placeBody, startHttpHarness, until, type HttpHarness } from '../support/httpHarness.js';
 
 let h: HttpHarness;
 beforeAll(async () => {
@@ -34,16 +38,44 @@ describe('Idempotency-Key', () => {
 
   it('replays a refusal too (the route ran), but never a validation failure', async () => {
     const headers = key('refusal');
-    const forged = { ...placeBody(h, h.seller), amount_rtc: '12' };
-    expect((await h.post('/api/orders', forged, headers)).statusCode).toBe(401);
-    const again = await h.post('/api/orders', forged, headers);
-    expect(again.statusCode).toBe(401);
+    const placed = await h.post('/api/orders', placeBody(h, h.buyer, { side: 'buy' }), key('refusal-order'));
+    const orderId = (json(placed).order as { order_id: string }).order_id;
+    const notMaker = cancelBody(h, h.stranger, orderId);
+    expect((await h.post(`/api/orders/${orderId}/cancel`, notMaker, headers)).statusCode).toBe(403);
+    const again = await h.post(`/api/orders/${orderId}/cancel`, notMaker, headers);
+    expect(again.statusCode).toBe(403);
     expect(again.headers['idempotent-replayed']).toBe('true');
 
     const invalidKey = key('invalid');
     expect((await h.post('/api/orders', { side: 'x' }, invalidKey)).statusCode).toBe(400);
     const valid = await h.post('/api/orders', placeBody(h, h.buyer, { side: 'buy' }), invalidKey);
     expect(valid.statusCode).toBe(201);
+  });
+
+  it('scopes a key to the signing wallet: another wallet with the same key runs its own request', async () => {
+    const headers = key('wallets');
+    const myBody = placeBody(h, h.buyer, { side: 'buy' });
+    const mine = await h.post('/api/orders', myBody, headers);
+    expect(mine.statusCode).toBe(201);
+    const theirs = await h.post('/api/orders', placeBody(h, h.stranger, { side: 'buy' }), headers);
+    expect(theirs.statusCode).toBe(201);
+    expect(theirs.headers['idempotent-replayed']).toBeUndefined();
+    expect((json(theirs).order as { order_id: string }).order_id).not.toBe((json(mine).order as { order_id: string }).order_id);
+    // The first wallet's key still replays its own answer.
+    const repeat = await h.post('/api/orders', myBody, headers);
+    expect(repeat.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('keeps no wallet-auth refusal, so a forged request cannot burn the wallet\'s key', async () => {
+    const headers = key('burn');
+    const real = placeBody(h, h.buyer, { side: 'buy' });
+    const forged = { ...real, amount_rtc: '12' };
+    const refused = await h.post('/api/orders', forged, headers);
+    expect(refused.statusCode).toBe(401);
+    expect(json(refused).error).toBe('wallet_auth_invalid_signature');
+    const placed = await h.post('/api/orders', real, headers);
+    expect(placed.statusCode).toBe(201);
+    expect(placed.headers['idempotent-replayed']).toBeUndefined();
   });
 
   it('refuses the same key with a different body: 422 idempotency_key_reused', async () => {
@@ -90,7 +122,7 @@ describe('the idempotency table', () => {
     const dir = mkdtempSync(join(tmpdir(), 'otc-idem-'));
     const path = join(dir, 'idempotency.db');
     try {
-      const scope = { key: 'k1', method: 'POST', path: '/api/orders' };
+      const scope = { key: 'k1', wallet: '', method: 'POST', path: '/api/orders' };
       const box = { encrypt: (s: string) => `sealed:${s}`, decrypt: (s: string) => s.slice(7) };
       const before = createIdempotencyStore({ path, box });
       expect(before.begin(scope, 'f1', 1_000).kind).toBe('started');
@@ -105,9 +137,30 @@ describe('the idempotency table', () => {
     }
   });
 
+  it('carries the rows of the wallet-less table over under the unsigned scope', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otc-idem-'));
+    const path = join(dir, 'idempotency.db');
+    try {
+      const legacy = new Database(path);
+      legacy.exec(`CREATE TABLE idempotency_keys (
+        key TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL, status INTEGER, body TEXT, headers TEXT, created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (key, method, path))`);
+      legacy.prepare(`INSERT INTO idempotency_keys VALUES ('old', 'POST', '/admin/reconcile', 'f', 'done', 200, '{}', '{}', 1000)`).run();
+      legacy.close();
+      const store = createIdempotencyStore({ path });
+      const scope = { key: 'old', wallet: '', method: 'POST', path: '/admin/reconcile' };
+      expect(store.begin(scope, 'f', 2_000)).toEqual({ kind: 'replay', answer: { status: 200, body: '{}', headers: {} } });
+      expect(store.begin({ ...scope, wallet: 'rtcabc' }, 'f', 2_000).kind).toBe('started');
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lets a claim abandoned by a crashed process be taken over, and forgets expired answers', () => {
     const store = createIdempotencyStore({ path: ':memory:', staleInFlightMs: 1000, retentionMs: 86_400_000 });
-    const scope = { key: 'k', method: 'POST', path: '/p' };
+    const scope = { key: 'k', wallet: '', method: 'POST', path: '/p' };
     expect(store.begin(scope, 'f', 0).kind).toBe('started');
     expect(store.begin(scope, 'f', 500).kind).toBe('in_flight');
     expect(store.begin(scope, 'f', 1_500).kind).toBe('started');
@@ -115,5 +168,20 @@ describe('the idempotency table', () => {
     expect(store.begin(scope, 'other', 86_400_000).kind).toBe('reused');
     expect(store.begin(scope, 'other', 1_500 + 86_400_001).kind).toBe('started');
     store.close();
+  });
+});
+
+describe('what the OpenAPI description says of it', () => {
+  it('states the take-over window main.ts configures (twice the lease at the default node timeout)', () => {
+    const takeOverS = (leaseTtlMsFor(loadConfig({}).nodeTimeoutMs) * 2) / 1000;
+    expect(apiDescription()).toContain(`(${takeOverS} s with the default`);
+    expect(apiDescription()).not.toContain('120 s');
+  });
+
+  it('states the text/plain answer the code gives: 400 invalid_json, even for JSON text', async () => {
+    const res = await h.app.inject({ method: 'POST', url: '/api/orders', headers: { 'content-type': 'text/plain' }, payload: JSON.stringify(placeBody(h, h.buyer, { side: 'buy' })) });
+    expect(res.statusCode).toBe(400);
+    expect(json(res).error).toBe('invalid_json');
+    expect(apiDescription()).toMatch(/`text\/plain` body is read as\s+a string, never parsed as JSON, so it is 400 `invalid_json`/);
   });
 });

@@ -12,7 +12,7 @@ import { currentHolder } from '../../src/settlement/leaseHolder.js';
  * runs instead of answering 409 idempotency_key_in_flight for two minutes; a live claim still holds.
  */
 describe('idempotency claims die with the process that made them', () => {
-  const scope = { key: 'k-1', method: 'POST', path: '/api/orders' };
+  const scope = { key: 'k-1', method: 'POST', path: '/api/orders', wallet: '' };
   const path = () => join(mkdtempSync(join(tmpdir(), 'otc-idem-holder-')), 'idempotency.db');
 
   it('takes over at once the claim of an exited process, and never a live one before it is stale', () => {

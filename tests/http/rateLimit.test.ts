@@ -29,8 +29,9 @@ describe('rate limit on public POSTs', () => {
     for (let i = 0; i < 5; i++) expect((await h.get('/api/orders')).statusCode).toBe(200);
   });
 
-  it('keys on the forwarded address only when trust proxy is on', async () => {
-    const proxied = await startHttpHarness({ rateLimitPerMinute: 1, trustProxy: true });
+  it('keys on the forwarded address when the socket peer is a listed proxy', async () => {
+    // inject() connects from 127.0.0.1: here that is the proxy.
+    const proxied = await startHttpHarness({ rateLimitPerMinute: 1, trustedProxies: ['127.0.0.0/8'] });
     try {
       const a = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.1' });
       const b = await proxied.post('/api/orders', placeBody(proxied, proxied.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.2' });
@@ -41,6 +42,28 @@ describe('rate limit on public POSTs', () => {
       expect(forged.statusCode).toBe(429);
     } finally {
       await proxied.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a listed proxy', async () => {
+    const direct = await startHttpHarness({ rateLimitPerMinute: 1, trustedProxies: ['10.9.9.0/24'] });
+    try {
+      const a = await direct.post('/api/orders', placeBody(direct, direct.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.1' });
+      // A new forwarded address would be a fresh key if the header were believed.
+      const b = await direct.post('/api/orders', placeBody(direct, direct.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.2' });
+      expect([a.statusCode, b.statusCode]).toEqual([201, 429]);
+    } finally {
+      await direct.close();
+    }
+  });
+
+  it('with no proxies listed, the socket peer is the client whatever the header says', async () => {
+    const direct = await startHttpHarness({ rateLimitPerMinute: 1 });
+    try {
+      expect((await direct.post('/api/orders', placeBody(direct, direct.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.1' })).statusCode).toBe(201);
+      expect((await direct.post('/api/orders', placeBody(direct, direct.buyer, { side: 'buy' }), { 'x-forwarded-for': '10.0.0.2' })).statusCode).toBe(429);
+    } finally {
+      await direct.close();
     }
   });
 });

@@ -27,7 +27,12 @@ export interface HarnessOptions {
   readonly adminToken?: string | null;
   readonly autoConfirm?: AutoConfirm;
   readonly corsOrigins?: readonly string[];
-  readonly trustProxy?: boolean;
+  /** LEDGER_TRUSTED_PROXIES: the proxies whose X-Forwarded-For is honoured. */
+  readonly trustedProxies?: readonly string[];
+  /** For /ready: a dependency known to be unusable. */
+  readonly dependencyProblem?: () => string | null;
+  /** Any other configuration, applied last (slow-client limits, admin failure limit…). */
+  readonly config?: Partial<Config>;
   /** Capture the JSON log lines (level info) into `logs`. */
   readonly captureLogs?: boolean;
   /** A file for the idempotency table (restart tests); default ':memory:'. */
@@ -76,7 +81,8 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
     adminToken: options.adminToken === undefined ? ADMIN_TOKEN : options.adminToken,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 0,
     corsOrigins: options.corsOrigins ?? [],
-    trustProxy: options.trustProxy ?? false,
+    trustedProxies: options.trustedProxies ?? [],
+    ...options.config,
   });
   const idempotency = options.idempotency ?? createIdempotencyStore({ path: options.idempotencyPath ?? ':memory:', box: secretBox });
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: 0 });
@@ -85,6 +91,7 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
   const app = buildApp({
     config, ledger, readModels, projections, store, metrics, idempotency, now,
     ...(options.minPositionWaitMs === undefined ? {} : { minPositionWaitMs: options.minPositionWaitMs }),
+    ...(options.dependencyProblem === undefined ? {} : { dependencyProblem: options.dependencyProblem }),
     reconcile: () => reconcilePass({ ...driver, stuckMs: config.settlementStuckMs, now, candidates: scanAllOrders({ store }) }),
     logger: options.captureLogs ? { level: 'info', stream } : false,
   });

@@ -11,7 +11,7 @@ import {
  * mode over HTTP: a whole trade signed in the page, an operator's re-drive, a keyboard-only place.
  */
 
-const ADMIN_TOKEN = 'web-test-admin-token-42';
+const ADMIN_TOKEN = 'web-test-admin-token-42-0123456789abcdef';
 const skipReason = browserSkipReason();
 
 if (skipReason !== null) {

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { awaitPosition, requestContext, send } from '../context.js';
+import { createAuthFailureLimiter } from '../authFailures.js';
 import { ApiError } from '../errorMap.js';
 import { presentRedrive } from '../present.js';
 import { minPositionQuery, orderIdParam } from '../schemas/fields.js';
@@ -52,9 +53,20 @@ export function bearerMatches(header: unknown, token: string | null): boolean {
 
 /** Operator endpoints, all behind `Authorization: Bearer <LEDGER_ADMIN_TOKEN>`. */
 export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { deps, view, now }) => {
-  // onRequest: refused before the body is even read.
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (!bearerMatches(request.headers.authorization, deps.config.adminToken)) throw new ApiError('unauthorized');
+  const failures = createAuthFailureLimiter({ maxPerWindow: deps.config.adminAuthFailuresPerMinute });
+  // onRequest: refused before the body is even read. request.ip is the client as the trusted
+  // proxies report it, so failures behind a proxy count per client, not per proxy.
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const nowMs = now().getTime();
+    const waitMs = failures.blockedForMs(request.ip, nowMs);
+    if (waitMs > 0) {
+      reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+      throw new ApiError('rate_limited', 'too many failed admin authentications from this address; retry later');
+    }
+    if (!bearerMatches(request.headers.authorization, deps.config.adminToken)) {
+      failures.recordFailure(request.ip, nowMs);
+      throw new ApiError('unauthorized');
+    }
   });
 
   app.post('/admin/reconcile', {

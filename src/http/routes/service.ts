@@ -16,6 +16,8 @@ export const readyAnswer = z.object({
 
 /** Ready: the store answers and every read model is running within the allowed lag. */
 async function readiness(deps: AppDeps) {
+  const unusable = deps.dependencyProblem?.() ?? null;
+  if (unusable !== null) notReady(`a dependency is unusable: ${unusable}`);
   const head = await deps.store.headPosition().catch(() => notReady('the event store does not answer'));
   const damage = deps.projections.readModelDamage?.() ?? null;
   if (damage !== null) notReady(`the read model database is ${damage}: rebuild it (POST /admin/projections/:name/rebuild)`, { read_model: damage });
