@@ -42,7 +42,7 @@ import {
   type ReadPosition,
 } from '@eventstore/db-client';
 import { commitPositionOf, isSystemStream, toEventData, toExpectedRevision, toRecordedEvent, toVersion, toVersionConflict } from './esdbMapping.js';
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './esdbRetry.js';
+import { DEFAULT_RETRY_POLICY, isTransient, withRetry, type RetryPolicy } from './esdbRetry.js';
 import { catchUpSubscription, type CatchUpRun, type ResubscribePolicy } from './esdbSubscription.js';
 import { StreamUnreadable } from './streamErrors.js';
 import { VersionConflict, type AppendResult, type EventStore, type ExpectedVersion, type NewEvent, type RecordedEvent, type StoreHealth, type Subscription, type SubscriptionHandler } from './types.js';
@@ -201,11 +201,24 @@ export class EsdbEventStore implements EventStore {
    */
   async headPosition(): Promise<bigint> {
     const memory = this.headMemory;
+    // While a subscription already knows the server is gone, one try is enough: waiting out the
+    // retries would stall /ready and /metrics for as long. The last head found is still a true
+    // lower bound of the ledger's head.
+    if (memory !== null && this.health().subscriptionsReconnecting > 0) {
+      return this.scanHead(memory, { ...this.retry, maxAttempts: 1 }).catch((error: unknown) => {
+        if (isTransient(error)) return memory.ledgerHead;
+        throw error;
+      });
+    }
+    return this.scanHead(memory, this.retry);
+  }
+
+  private async scanHead(memory: { readonly ledgerHead: bigint; readonly scannedFrom: bigint } | null, retry: RetryPolicy): Promise<bigint> {
     let from: ReadPosition = END;
     let rawHead: bigint | null = null;
     let previous: bigint | null = null;
     for (let page = 0; page < MAX_SCAN_PAGES; page++) {
-      const events = await this.readAllPage(from, BACKWARDS, this.pageSize);
+      const events = await this.readAllPage(from, BACKWARDS, this.pageSize, retry);
       for (const resolved of events) {
         const position = commitPositionOf(resolved);
         if (previous !== null && position >= previous) continue;
@@ -316,8 +329,8 @@ export class EsdbEventStore implements EventStore {
     throw new Error('$all scan exceeded its page bound without reaching the end of the log');
   }
 
-  private readAllPage(fromPosition: ReadPosition, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: number): Promise<AllStreamResolvedEvent[]> {
-    return this.withRetry(async () => {
+  private readAllPage(fromPosition: ReadPosition, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: number, retry = this.retry): Promise<AllStreamResolvedEvent[]> {
+    return withRetry(retry, async () => {
       const events: AllStreamResolvedEvent[] = [];
       for await (const resolved of this.client.readAll({ fromPosition, direction, maxCount })) events.push(resolved);
       return events;
