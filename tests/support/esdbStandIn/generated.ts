@@ -30,3 +30,5 @@ export const anyPb = require('google-protobuf/google/protobuf/any_pb.js') as typ
 export const emptyPb = require('google-protobuf/google/protobuf/empty_pb.js') as typeof import('google-protobuf/google/protobuf/empty_pb.js');
 export type BatchAppendReq = InstanceType<StreamsPb['BatchAppendReq']>;
 export type BatchAppendResp = InstanceType<StreamsPb['BatchAppendResp']>;
+/** Delete and Tombstone requests share their shape (options with a stream identifier). */
+export type DeleteReq = InstanceType<StreamsPb['DeleteReq']> | InstanceType<StreamsPb['TombstoneReq']>;

@@ -28,14 +28,17 @@ import {
   type ServerWritableStream,
 } from '@grpc/grpc-js';
 import {
+  emptyPb,
   serverFeaturesGrpc,
   serverFeaturesPb,
+  streamsPb,
   sharedPb,
   streamsGrpc,
   type AppendReq,
   type AppendResp,
   type BatchAppendReq,
   type BatchAppendResp,
+  type DeleteReq,
   type ReadReq,
   type ReadResp,
 } from './generated.js';
@@ -179,10 +182,25 @@ export class EsdbStandIn {
     return {
       read: (call: ServerWritableStream<ReadReq, ReadResp>) => this.read(call),
       append: (call: ServerReadableStream<AppendReq, AppendResp>, callback: sendUnaryData<AppendResp>) => this.append(call, callback),
-      delete: unimplemented,
-      tombstone: unimplemented,
+      delete: (call: ServerUnaryCall<DeleteReq, unknown>, callback: sendUnaryData<unknown>) => this.deleteStream(call, callback, 'soft'),
+      tombstone: (call: ServerUnaryCall<DeleteReq, unknown>, callback: sendUnaryData<unknown>) => this.deleteStream(call, callback, 'tombstone'),
       batchAppend: (call: ServerDuplexStream<BatchAppendReq, BatchAppendResp>) => this.batchAppend(call),
     };
+  }
+
+  /**
+   * Streams.Delete (soft: `$tb` past the end, writable again) and Streams.Tombstone (for ever).
+   * The expected revision is not checked: the ledger never deletes; tests delete to see it cope.
+   */
+  private deleteStream(call: ServerUnaryCall<DeleteReq, unknown>, callback: sendUnaryData<unknown>, kind: 'soft' | 'tombstone'): void {
+    this.callCount += 1;
+    if (this.rejectAsFollower(call.metadata, (error) => callback(error))) return;
+    const stream = streamNameOf(call.request.getOptions()?.getStreamIdentifier());
+    if (kind === 'soft') this.log.softDelete(stream);
+    else this.log.tombstone(stream);
+    const response = kind === 'soft' ? new streamsPb.DeleteResp() : new streamsPb.TombstoneResp();
+    response.setNoPosition(new emptyPb.Empty());
+    callback(null, response);
   }
 
   /**
