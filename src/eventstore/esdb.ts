@@ -22,13 +22,18 @@
  * may omit the position on such an answer; the adapter then reads the last event back, so the
  * caller gets the original { nextVersion, position } either way.
  *
- * Resilience. Transient failures (node restart, UNAVAILABLE, NotLeader after a leader change) are
- * retried with bounded backoff; the client itself reconnects, to the new leader when told of one.
- * Subscriptions resubscribe from the last delivered position (see esdbSubscription.ts).
+ * Resilience. Transient failures (node restart, UNAVAILABLE, NotLeader after a leader change,
+ * BatchAppend refused as NotReady / Busy / Timeout) are retried with bounded backoff; the client
+ * itself reconnects, to the new leader when told of one. Appends and stream reads require the
+ * leader, so no decision rests on a lagging follower. Subscriptions resubscribe for ever from
+ * their resume point (see esdbSubscription.ts).
  *
- * Requires EventStoreDB 22.6 or newer (positions on stream reads); docker-compose.yml pins
- * KurrentDB 25. Verified only against the test stand-in in tests/support/esdbStandIn, see
- * docs/SCALING.md.
+ * Integrity. A stream that no longer starts where it is read from ($maxCount, $tb, soft delete) or
+ * was tombstoned raises StreamUnreadable instead of being handed out in part.
+ *
+ * Supports KurrentDB 25.0.1+ / EventStoreDB 24.10.5+ (docker-compose.yml pins 25.0.1); needs 22.6+
+ * for positions on stream reads. Verified only against the test stand-in in
+ * tests/support/esdbStandIn, see docs/SCALING.md.
  */
 import {
   BACKWARDS,

@@ -4,16 +4,19 @@
  * (generated/*_grpc_pb.js) over insecure HTTP/2 on 127.0.0.1, keeps everything in memory, and
  * implements only what the ledger's esdb adapter uses:
  *
- * - ServerFeatures.GetSupportedMethods: lists Streams.Read and Streams.Append only, so the client
- *   does not use BatchAppend (it checks this list before every append; see the README);
- * - Streams.Append: expected revision, idempotent retries, wrong-expected-version answers;
- * - Streams.Read: one stream forwards/backwards, $all forwards/backwards, stream_not_found, and
- *   catch-up subscriptions to $all with stream-name/event-type filters, checkpoints and caught_up.
+ * - ServerFeatures.GetSupportedMethods: lists Streams.Read, Append and BatchAppend, so client 6.x
+ *   appends through BatchAppend as it does against a real node;
+ * - Streams.BatchAppend and Streams.Append: expected revision, idempotent retries, wrong expected
+ *   version, stream deleted, and (BatchAppend) NotReady / Busy / Timeout refusals on demand;
+ * - Streams.Read: one stream forwards/backwards ($maxCount / $tb honoured), $all forwards/backwards,
+ *   stream_not_found, stream-deleted, and catch-up subscriptions to $all with stream-name/event-type
+ *   filters, prepare-0 checkpoints (optionally KurrentDB 25.0.0's end-of-log one) and caught_up;
+ * - Streams.Delete and Streams.Tombstone.
  *
  * Everything else answers UNIMPLEMENTED. stop() drops every connection like a crashed node;
  * start() again serves the same in-memory log on the same port. A node can be told it is a
  * follower, so Streams calls answer NotLeader with the leader's address, as a real follower does
- * to requests that require the leader.
+ * to requests that require the leader; a lagging follower serves the others from a stale log.
  */
 import { randomUUID } from 'node:crypto';
 import {
