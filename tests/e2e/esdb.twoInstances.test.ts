@@ -45,6 +45,12 @@ beforeAll(async () => {
   node = await startSandboxServer({ node: new SandboxNode({ autoConfirm: 'immediate', maxActiveJobsPerPoster: 1_000_000 }), host: '127.0.0.1' });
   a = await startInstance('instance-a', standIn.connectionString);
   b = await startInstance('instance-b', follower.connectionString);
+  // b's first leader-only read is answered NotLeader by the follower and moves b to the leader.
+  // Done before any race: client 6.2.1 keeps BatchAppend's pending answers in one map per process
+  // and a stream error in one client rejects (and forgets) every client's, so with two instances
+  // in one test process b's NotLeader would break a's in-flight appends. Production runs one
+  // client per process.
+  await b.store.readStream('order-warm-up');
 });
 
 afterAll(async () => {
