@@ -176,6 +176,32 @@ describe('4. a subscription outlives an outage longer than its retry budget', ()
   }, 20_000);
 });
 
+describe('4. a subscription outlives a real 30 s outage', () => {
+  it('with the default retry budget (it gave up after 8–15 s): no gap, no duplicate, no error', async () => {
+    const standIn = await startStandIn();
+    // The adapter's default retry policy, as in production; only the resubscribe cap is short.
+    const store = new EsdbEventStore({ connectionString: standIn.connectionString, resubscribe: { initialDelayMs: 100, maxDelayMs: 1_000 } });
+    cleanups.push(() => store.close());
+    const before = newEvents(3, 'before');
+    await store.append('order-30s', before, 'no_stream');
+    const probe = new SubscriptionProbe('order-');
+    subscribe(store, probe);
+    await probe.until((p) => p.ids().length === 3);
+    await standIn.stop();
+    const during = newEvents(3, 'during');
+    appendDirectly(standIn.log, 'order-30s', during);
+    await delay(30_000);
+    expect(probe.errors).toEqual([]);
+    await standIn.start();
+    await probe.until((p) => p.ids().length >= 6 || p.errors.length > 0);
+    const after = newEvents(2, 'after');
+    await store.append('order-30s', after, 6n);
+    await probe.until((p) => p.ids().length >= 8 || p.errors.length > 0);
+    expect(probe.errors).toEqual([]);
+    expect(probe.ids()).toEqual(idsOf([...before, ...during, ...after]));
+  }, 60_000);
+});
+
 describe('5. $all mostly not ledger events', () => {
   it('the head is the last ledger event even with 10,001 lease events after it', async () => {
     const standIn = await startStandIn();
