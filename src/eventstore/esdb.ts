@@ -265,7 +265,6 @@ export class EsdbEventStore implements EventStore {
         prefixes: this.prefixes,
         isLedgerStream: (stream) => this.isLedgerStream(stream),
         headPosition: () => this.headPosition(),
-        retry: this.retry,
         resubscribe: { ...DEFAULT_RESUBSCRIBE_POLICY, ...this.options.resubscribe },
         batchSize: this.options.subscriptionBatchSize ?? 500,
         checkpointInterval: this.options.checkpointInterval ?? 1,

@@ -6,7 +6,7 @@ import {
   type EventStoreDBClient,
   type Position,
 } from '@eventstore/db-client';
-import { backoffDelayMs, isTransient, sleep, type RetryPolicy } from './esdbRetry.js';
+import { backoffDelayMs, isTransient, sleep } from './esdbRetry.js';
 import { commitPositionOf, toRecordedEvent } from './esdbMapping.js';
 import type { RecordedEvent, Subscription, SubscriptionHandler } from './types.js';
 
@@ -16,7 +16,6 @@ export interface CatchUpOptions {
   readonly prefixes: readonly string[];
   readonly isLedgerStream: (stream: string) => boolean;
   readonly headPosition: () => Promise<bigint>;
-  readonly retry: RetryPolicy;
   /** Back-off between resubscribes; there is no last attempt. */
   readonly resubscribe: ResubscribePolicy;
   readonly batchSize: number;
