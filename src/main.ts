@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createLedger, type Ledger } from './commands/ledger.js';
 import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
+import { registerStoreHealthMetrics } from './eventstore/storeMetrics.js';
 import { ORDER_STREAM_PREFIX } from './aggregates/order/events.js';
 import { SIGNATURE_STREAM_PREFIX } from './commands/signatures.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
@@ -42,15 +43,17 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   runStartChecks(config);
   const store = await checkedStore(config, () => openStore(config));
   const health = createDependencyHealth();
+  const metricsRegistry = new Registry();
   const node = nodeFromConfig(config, (alert) => {
     health.report('RUSTCHAIN_NODE', alert.message);
     log.error({ alert: alert.code }, alert.message);
   });
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
-  const leases = leasesFor(config, store, (name, from) => log.warn({ lease: name, holder_pid: from.pid }, 'took over the lease of a process that is gone'));
-  const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
-  const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();
+  const leases = leasesFor(config, store, () => now().getTime(), (name, from) => log.warn({ lease: name, holder_pid: from.pid }, 'took over the lease of a process that is gone'));
+  registerStoreHealthMetrics(metricsRegistry, store);
+  const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
+  const metrics = createLedgerMetrics(metricsRegistry);
   // Inline drives and reconciler passes alike report their node calls to the metrics.
   const driverDeps = driverDepsFor(config, store, node.gateway, leases, metrics.onStep);
   const ledger = createLedger({
@@ -96,7 +99,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   try {
     url = await app.listen({ host: config.host, port: config.port });
     // Projections first catch up, so the first reconciler pass sees the whole work queue.
-    await runner.waitFor(await store.headPosition(), 30_000);
+    await runner.waitForCaughtUp(30_000);
   } catch (error) {
     // A busy port or a store that never catches up: release everything, or the process stays up.
     await closeApp().catch(() => undefined);
@@ -220,8 +223,15 @@ function gracefulClose(app: FastifyInstance): () => Promise<void> {
  * Order leases every driver of this installation shares: processes that share a data dir share its
  * lease file; instances that share only an EventStoreDB cluster take their leases in the store.
  */
-export function leasesFor(config: Config, store: EventStore, onTakeover?: SqliteLeasesOptions['onTakeover']): Leases {
-  return config.store === 'esdb' ? createStoreLeases(store) : createSqliteLeases(join(config.dataDir, 'leases.db'), { onTakeover });
+export function leasesFor(
+  config: Config,
+  store: EventStore,
+  clockMs: () => number = Date.now,
+  onTakeover?: SqliteLeasesOptions['onTakeover'],
+): Leases {
+  return config.store === 'esdb'
+    ? createStoreLeases(store, { clockMs })
+    : createSqliteLeases(join(config.dataDir, 'leases.db'), { onTakeover });
 }
 
 /** What every driver of this installation needs, whether it runs inline, in the reconciler or the CLI. */

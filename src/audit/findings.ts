@@ -22,4 +22,7 @@ export type FindingKind =
   | 'read_model_row_unexpected'
   | 'read_model_behind'
   | 'malformed_event'
-  | 'payout_without_release';
+  | 'payout_without_release'
+  // A ledger stream deleted or truncated in the event store (streamIntegrity.ts).
+  | 'stream_deleted'
+  | 'stream_truncated';

@@ -10,6 +10,7 @@ import type { Finding } from './findings.js';
 import { chainFindings, checkOrderStream } from './invariants.js';
 import { streamsWithPrefix } from '../eventstore/streams.js';
 import { SIGNATURE_STREAM_PREFIX } from '../commands/signatures.js';
+import { readForAudit } from './streamIntegrity.js';
 
 export type VerifyPhase = 'streams' | 'read_models';
 export type VerifyProgress = (phase: VerifyPhase, done: number, total: number) => void;
@@ -46,7 +47,7 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
   let events = 0;
   findings.push(...(await checkSignatureChains(options.store)));
   for (const [i, stream] of streams.entries()) {
-    const recorded = await options.store.readStream(stream);
+    const recorded = await readForAudit(options.store, stream, findings);
     events += recorded.length;
     findings.push(...checkOrderStream(stream, recorded));
     if (recorded.some((e) => e.type === 'PayoutConfirmed')) confirmedOrders.add(orderIdFromStream(stream));
@@ -69,7 +70,7 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
 async function checkSignatureChains(store: EventStore): Promise<Finding[]> {
   const findings: Finding[] = [];
   for await (const stream of streamsWithPrefix(store, SIGNATURE_STREAM_PREFIX)) {
-    findings.push(...chainFindings(stream, await store.readStream(stream)));
+    findings.push(...chainFindings(stream, await readForAudit(store, stream, findings)));
   }
   return findings;
 }

@@ -22,19 +22,35 @@
  * may omit the position on such an answer; the adapter then reads the last event back, so the
  * caller gets the original { nextVersion, position } either way.
  *
- * Resilience. Transient failures (node restart, UNAVAILABLE, NotLeader after a leader change) are
- * retried with bounded backoff; the client itself reconnects, to the new leader when told of one.
- * Subscriptions resubscribe from the last delivered position (see esdbSubscription.ts).
+ * Resilience. Transient failures (node restart, UNAVAILABLE, NotLeader after a leader change,
+ * BatchAppend refused as NotReady / Busy / Timeout) are retried with bounded backoff; the client
+ * itself reconnects, to the new leader when told of one. Appends and stream reads require the
+ * leader, so no decision rests on a lagging follower. Subscriptions resubscribe for ever from
+ * their resume point (see esdbSubscription.ts).
  *
- * Requires EventStoreDB 22.6 or newer (positions on stream reads); docker-compose.yml pins
- * KurrentDB 25. Verified only against the test stand-in in tests/support/esdbStandIn, see
- * docs/SCALING.md.
+ * Integrity. A stream that no longer starts where it is read from ($maxCount, $tb, soft delete) or
+ * was tombstoned raises StreamUnreadable instead of being handed out in part.
+ *
+ * Supports KurrentDB 25.0.1+ / EventStoreDB 24.10.5+ (docker-compose.yml pins 25.0.1); needs 22.6+
+ * for positions on stream reads. Verified only against the test stand-in in
+ * tests/support/esdbStandIn, see docs/SCALING.md.
  */
-import { BACKWARDS, END, EventStoreDBClient, FORWARDS, START, StreamNotFoundError, type AllStreamResolvedEvent, type ReadPosition } from '@eventstore/db-client';
+import {
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  START,
+  StreamDeletedError,
+  StreamNotFoundError,
+  type AllStreamResolvedEvent,
+  type ReadPosition,
+} from '@eventstore/db-client';
 import { commitPositionOf, isSystemStream, toEventData, toExpectedRevision, toRecordedEvent, toVersion, toVersionConflict } from './esdbMapping.js';
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './esdbRetry.js';
-import { catchUpSubscription } from './esdbSubscription.js';
-import type { AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Subscription, SubscriptionHandler } from './types.js';
+import { DEFAULT_RETRY_POLICY, isTransient, withRetry, type RetryPolicy } from './esdbRetry.js';
+import { catchUpSubscription, type CatchUpRun, type ResubscribePolicy } from './esdbSubscription.js';
+import { StreamUnreadable } from './streamErrors.js';
+import { VersionConflict, type AppendResult, type EventStore, type ExpectedVersion, type NewEvent, type RecordedEvent, type StoreHealth, type Subscription, type SubscriptionHandler } from './types.js';
 
 /** The ledger's own streams: orders and used wallet signatures. */
 export const LEDGER_STREAM_PREFIXES: readonly string[] = ['order-', 'sig-'];
@@ -50,9 +66,15 @@ export interface EsdbEventStoreOptions {
   readonly subscriptionBatchSize?: number;
   /** The filter's checkpoint interval multiplier (the server's unit is its search window). */
   readonly checkpointInterval?: number;
-  /** How many $all events headPosition scans backwards for one of ours before settling for the raw head. */
-  readonly headScanLimit?: number;
+  /** How subscriptions resubscribe after losing the server: forever, with this capped back-off. */
+  readonly resubscribe?: Partial<ResubscribePolicy>;
 }
+
+/** Every call that leads to a decision must see the leader's log, never a follower's lagging copy. */
+const LEADER = { requiresLeader: true } as const;
+
+/** A subscription's back-off between resubscribes: starts small, never exceeds the cap, never stops. */
+export const DEFAULT_RESUBSCRIBE_POLICY: ResubscribePolicy = { initialDelayMs: 100, maxDelayMs: 5_000 };
 
 /** A bound on every scan loop: far beyond any real log, it only stops a broken server spinning us. */
 const MAX_SCAN_PAGES = 10_000_000;
@@ -67,8 +89,14 @@ export class EsdbEventStore implements EventStore {
   private readonly prefixes: readonly string[];
   private readonly retry: RetryPolicy;
   private readonly pageSize: number;
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new Map<Subscription, CatchUpRun>();
   private closed = false;
+  /**
+   * What headPosition learnt last time: the newest ledger event then, and the raw head it scanned
+   * down from. Nothing between them was ours, so the next scan stops there instead of walking
+   * back through every lease or foreign event again.
+   */
+  private headMemory: { readonly ledgerHead: bigint; readonly scannedFrom: bigint } | null = null;
 
   constructor(private readonly options: EsdbEventStoreOptions) {
     this.client = EventStoreDBClient.connectionString(options.connectionString);
@@ -82,29 +110,81 @@ export class EsdbEventStore implements EventStore {
     const expectedRevision = toExpectedRevision(expected);
     const payload = events.map(toEventData);
     try {
-      const result = await this.withRetry(() => this.client.appendToStream(stream, payload, { expectedRevision }));
+      const result = await this.withRetry(() => this.client.appendToStream(stream, payload, { expectedRevision, ...LEADER }));
       const revision = result.nextExpectedRevision;
       const position = result.position?.commit ?? (await this.positionOfRevision(stream, revision));
-      return { nextVersion: toVersion(revision), position };
+      const nextVersion = toVersion(revision);
+      // A soft-deleted stream takes no_stream again and continues its old revisions: the stream
+      // did exist (a signature already used, an order already placed), so this is a conflict.
+      if (expected === 'no_stream' && nextVersion !== BigInt(events.length)) throw new VersionConflict(stream, expected, nextVersion);
+      return { nextVersion, position };
     } catch (error) {
+      if (error instanceof StreamDeletedError) throw new StreamUnreadable('stream_deleted', stream, 'the stream was deleted (tombstoned); ledger streams must never be deleted');
       throw toVersionConflict(stream, expected, error) ?? error;
     }
   }
 
+  /**
+   * Refuses a stream that does not start where asked ($maxCount / $tb / a soft delete hid its
+   * beginning) or was tombstoned: folding what is left would be a different, wrong order.
+   */
   async readStream(stream: string, fromVersion = 1n): Promise<RecordedEvent[]> {
-    const fromRevision = fromVersion > 1n ? fromVersion - 1n : 0n;
-    return this.withRetry(async () => {
-      const events: RecordedEvent[] = [];
+    const start = fromVersion > 1n ? fromVersion : 1n;
+    const events = await this.withRetry(async () => {
+      const found: RecordedEvent[] = [];
       try {
-        for await (const resolved of this.client.readStream(stream, { fromRevision, direction: FORWARDS })) {
-          events.push(toRecordedEvent(resolved));
+        for await (const resolved of this.client.readStream(stream, { fromRevision: start - 1n, direction: FORWARDS, ...LEADER })) {
+          found.push(toRecordedEvent(resolved));
         }
       } catch (error) {
         if (error instanceof StreamNotFoundError) return [];
+        if (error instanceof StreamDeletedError) throw new StreamUnreadable('stream_deleted', stream, 'the stream was deleted (tombstoned); ledger streams must never be deleted');
         throw error;
       }
-      return events;
+      return found;
     });
+    const first = events[0];
+    if (first !== undefined && first.version !== start) {
+      throw new StreamUnreadable('stream_truncated', stream, `reading from version ${start} returned version ${first.version} first; ledger streams must never be truncated ($maxCount, $tb) or soft-deleted`);
+    }
+    return events;
+  }
+
+  /**
+   * The newest event of a stream, read backwards one event from the leader, with the server's
+   * commit time: what a lease needs, however long its stream has grown. Null for no stream.
+   */
+  async readLastEvent(stream: string): Promise<{ readonly event: RecordedEvent; readonly committedAtMs: number } | null> {
+    return this.withRetry(async () => {
+      let last: { event: RecordedEvent; committedAtMs: number } | null = null;
+      try {
+        // Read to the end of the (one-event) answer: leaving a for-await early leaves the call open.
+        for await (const resolved of this.client.readStream(stream, { fromRevision: END, direction: BACKWARDS, maxCount: 1, ...LEADER })) {
+          last ??= { event: toRecordedEvent(resolved), committedAtMs: resolved.event?.created.getTime() ?? 0 };
+        }
+      } catch (error) {
+        if (error instanceof StreamNotFoundError) return null;
+        throw error;
+      }
+      return last;
+    });
+  }
+
+  /** Sets `$maxCount` on a stream that only its newest events matter for (lease streams, never ledger streams). */
+  async limitStreamLength(stream: string, maxCount: number): Promise<void> {
+    if (this.isLedgerStream(stream)) throw new Error(`${stream} is a ledger stream: ledger streams must never be truncated`);
+    await this.withRetry(() => this.client.setStreamMetadata(stream, { maxCount }, LEADER));
+  }
+
+  /** Subscriptions that lost the server and are resubscribing, and how often that happened. */
+  health(): StoreHealth {
+    let reconnecting = 0;
+    let resubscribes = 0;
+    for (const run of this.subscriptions.values()) {
+      if (run.reconnecting) reconnecting += 1;
+      resubscribes += run.resubscribes;
+    }
+    return { subscriptionsReconnecting: reconnecting, resubscribes: resubscribes + this.endedResubscribes };
   }
 
   async readAll(afterPosition: bigint, maxCount: number): Promise<RecordedEvent[]> {
@@ -118,28 +198,50 @@ export class EsdbEventStore implements EventStore {
     return found;
   }
 
-  /** The position of the newest ledger event (0n for none), scanning back past system events. */
+  /**
+   * The position of the newest ledger event (0n for none), scanning $all back past lease, system
+   * and other applications' events. Never the raw head: no projection checkpoint could reach that
+   * (it is not a ledger event), so readiness and start-up would wait for ever. The walk stops
+   * where the previous one started, so only what was written since is scanned again.
+   */
   async headPosition(): Promise<bigint> {
-    const limit = this.options.headScanLimit ?? 10_000;
+    const memory = this.headMemory;
+    // While a subscription already knows the server is gone, one try is enough: waiting out the
+    // retries would stall /ready and /metrics for as long. The last head found is still a true
+    // lower bound of the ledger's head.
+    if (memory !== null && this.health().subscriptionsReconnecting > 0) {
+      return this.scanHead(memory, { ...this.retry, maxAttempts: 1 }).catch((error: unknown) => {
+        if (isTransient(error)) return memory.ledgerHead;
+        throw error;
+      });
+    }
+    return this.scanHead(memory, this.retry);
+  }
+
+  private async scanHead(memory: { readonly ledgerHead: bigint; readonly scannedFrom: bigint } | null, retry: RetryPolicy): Promise<bigint> {
     let from: ReadPosition = END;
-    let newest: bigint | null = null;
+    let rawHead: bigint | null = null;
     let previous: bigint | null = null;
-    for (let scanned = 0; scanned < limit; ) {
-      const page = await this.readAllPage(from, BACKWARDS, this.pageSize);
-      for (const resolved of page) {
+    for (let page = 0; page < MAX_SCAN_PAGES; page++) {
+      const events = await this.readAllPage(from, BACKWARDS, this.pageSize, retry);
+      for (const resolved of events) {
         const position = commitPositionOf(resolved);
         if (previous !== null && position >= previous) continue;
         previous = position;
-        newest ??= position;
-        scanned += 1;
+        rawHead ??= position;
+        if (memory !== null && position <= memory.scannedFrom) return this.rememberHead(memory.ledgerHead, rawHead);
         const stream = resolved.event?.streamId;
-        if (stream !== undefined && this.isLedgerStream(stream)) return position;
+        if (stream !== undefined && this.isLedgerStream(stream)) return this.rememberHead(position, rawHead);
       }
-      if (page.length < this.pageSize || previous === null) return 0n;
+      if (events.length < this.pageSize || previous === null) return this.rememberHead(0n, rawHead ?? 0n);
       from = { commit: previous, prepare: previous };
     }
-    // Only system events this far back: the raw head still bounds every ledger event.
-    return newest ?? 0n;
+    throw new Error('$all scan exceeded its page bound without reaching the start of the log');
+  }
+
+  private rememberHead(ledgerHead: bigint, scannedFrom: bigint): bigint {
+    this.headMemory = { ledgerHead, scannedFrom };
+    return ledgerHead;
   }
 
   /** Streams whose first event (revision 0) lies after `afterPosition`, found by scanning $all. */
@@ -163,7 +265,7 @@ export class EsdbEventStore implements EventStore {
         prefixes: this.prefixes,
         isLedgerStream: (stream) => this.isLedgerStream(stream),
         headPosition: () => this.headPosition(),
-        retry: this.retry,
+        resubscribe: { ...DEFAULT_RESUBSCRIBE_POLICY, ...this.options.resubscribe },
         batchSize: this.options.subscriptionBatchSize ?? 500,
         checkpointInterval: this.options.checkpointInterval ?? 1,
       },
@@ -172,19 +274,22 @@ export class EsdbEventStore implements EventStore {
     );
     const subscription: Subscription = {
       stop: async () => {
-        this.subscriptions.delete(subscription);
+        if (this.subscriptions.delete(subscription)) this.endedResubscribes += inner.resubscribes;
         await inner.stop();
       },
     };
-    this.subscriptions.add(subscription);
+    this.subscriptions.set(subscription, inner);
     return subscription;
   }
+
+  /** Resubscribes of subscriptions since stopped, so the metric only ever grows. */
+  private endedResubscribes = 0;
 
   /** Stops every subscription, then cancels whatever the client still has open. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.subscriptions].map((s) => s.stop()));
+    await Promise.all([...this.subscriptions.keys()].map((s) => s.stop()));
     await this.client.dispose();
   }
 
@@ -200,7 +305,7 @@ export class EsdbEventStore implements EventStore {
   private async positionOfRevision(stream: string, revision: bigint): Promise<bigint> {
     const [event] = await this.withRetry(async () => {
       const found: RecordedEvent[] = [];
-      for await (const resolved of this.client.readStream(stream, { fromRevision: revision, maxCount: 1 })) found.push(toRecordedEvent(resolved));
+      for await (const resolved of this.client.readStream(stream, { fromRevision: revision, maxCount: 1, ...LEADER })) found.push(toRecordedEvent(resolved));
       return found;
     });
     if (event === undefined) throw new Error(`${stream} has no revision ${revision} right after appending it`);
@@ -228,8 +333,8 @@ export class EsdbEventStore implements EventStore {
     throw new Error('$all scan exceeded its page bound without reaching the end of the log');
   }
 
-  private readAllPage(fromPosition: ReadPosition, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: number): Promise<AllStreamResolvedEvent[]> {
-    return this.withRetry(async () => {
+  private readAllPage(fromPosition: ReadPosition, direction: typeof FORWARDS | typeof BACKWARDS, maxCount: number, retry = this.retry): Promise<AllStreamResolvedEvent[]> {
+    return withRetry(retry, async () => {
       const events: AllStreamResolvedEvent[] = [];
       for await (const resolved of this.client.readAll({ fromPosition, direction, maxCount })) events.push(resolved);
       return events;

@@ -1,4 +1,4 @@
-import { CancelledError, DeadlineExceededError, NotLeaderError, UnavailableError } from '@eventstore/db-client';
+import { CancelledError, DeadlineExceededError, NotLeaderError, UnavailableError, UnknownError } from '@eventstore/db-client';
 
 /**
  * Bounded retry for calls to EventStoreDB. The client library drops its channel on UNAVAILABLE,
@@ -21,10 +21,19 @@ const GRPC_UNAVAILABLE = 14;
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 3_000 };
 
-/** The node is gone, restarting, or no longer the leader: the same call may succeed shortly. */
+/**
+ * A BatchAppend the node refused before writing because it is starting, electing or overloaded.
+ * KurrentDB answers these with a Status whose detail is an Empty, which client 6.2.1 cannot
+ * recognise, so it throws UnknownError("Could not recognize Server Is Not Ready") (see
+ * dist/streams/appendToStream/unpackError.js); the message is all there is to go by.
+ */
+const REFUSED_NOT_WRITTEN = /Server Is (Not Ready|Busy|Too Busy)/i;
+
+/** The node is gone, restarting, refusing for now, or no longer the leader: the same call may succeed shortly. */
 export function isTransient(error: unknown): boolean {
   if (error instanceof NotLeaderError || error instanceof UnavailableError) return true;
   if (error instanceof CancelledError || error instanceof DeadlineExceededError) return true;
+  if (error instanceof UnknownError && REFUSED_NOT_WRITTEN.test(error.message)) return true;
   // A connection torn down mid-call can surface as a bare gRPC status the client did not map.
   const code = (error as { code?: unknown } | null)?.code;
   return code === GRPC_UNAVAILABLE || code === GRPC_INTERNAL;

@@ -6,7 +6,7 @@ import {
   type EventStoreDBClient,
   type Position,
 } from '@eventstore/db-client';
-import { backoffDelayMs, isTransient, sleep, withRetry, type RetryPolicy } from './esdbRetry.js';
+import { backoffDelayMs, isTransient, sleep } from './esdbRetry.js';
 import { commitPositionOf, toRecordedEvent } from './esdbMapping.js';
 import type { RecordedEvent, Subscription, SubscriptionHandler } from './types.js';
 
@@ -16,10 +16,20 @@ export interface CatchUpOptions {
   readonly prefixes: readonly string[];
   readonly isLedgerStream: (stream: string) => boolean;
   readonly headPosition: () => Promise<bigint>;
-  readonly retry: RetryPolicy;
+  /** Back-off between resubscribes; there is no last attempt. */
+  readonly resubscribe: ResubscribePolicy;
   readonly batchSize: number;
   /** Checkpoint interval multiplier passed to the server's filter. */
   readonly checkpointInterval: number;
+}
+
+/**
+ * A subscription that loses the server resubscribes for ever: a ledger whose read models stop
+ * following the log is worse than one that waits. The wait between tries doubles up to the cap.
+ */
+export interface ResubscribePolicy {
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
 }
 
 /** Markers pushed into the client's stream in order with its events (see `open`). */
@@ -41,30 +51,43 @@ class ServerEndedSubscription extends Error {
 }
 
 /**
- * A catch-up subscription to $all that survives the server: when the node restarts or leadership
- * moves, it resubscribes (bounded backoff) from the last position the handler finished, so nothing
- * is lost; events the server sends again are dropped by position, so nothing is duplicated.
- * Checkpoints move that resume point past long runs of filtered-out events.
+ * A catch-up subscription to $all that survives the server: when the node restarts, leadership
+ * moves or the cluster is gone for a while, it resubscribes (capped back-off, for ever) from its
+ * resume point, so nothing is lost; events the server sends again are dropped by their full
+ * (commit, prepare) position, so nothing is duplicated.
+ *
+ * Two positions, kept apart on purpose. `lastDelivered` is the position of the last event the
+ * handler finished: only events move it, and it alone decides what is a repeat. `resumeFrom` is
+ * where the next subscription starts: events and checkpoints move it, so a long run of filtered-out
+ * events is not read again. A checkpoint never moves `lastDelivered`: a real server's checkpoints
+ * carry prepare position 0, and KurrentDB 25.0.0 sends one at the commit position of the *next*
+ * record; comparing commit positions alone would drop that record.
  */
-export function catchUpSubscription(options: CatchUpOptions, afterPosition: bigint, handler: SubscriptionHandler): Subscription {
+export function catchUpSubscription(options: CatchUpOptions, afterPosition: bigint, handler: SubscriptionHandler): CatchUpRun {
   return new CatchUpRun(options, afterPosition, handler);
 }
 
-class CatchUpRun implements Subscription {
+export class CatchUpRun implements Subscription {
   private readonly controller = new AbortController();
   private readonly done: Promise<void>;
-  private cursor: Position | null;
+  private lastDelivered: Position | null;
+  private resumeFrom: Position | null;
   private current: AllStreamSubscription | null = null;
   /** Our head when the run began: reaching it means "caught up" even on servers that never say so. */
   private caughtUpTarget: bigint | null = null;
   private caughtUp = false;
+  /** True from losing the server until the next subscription answers. */
+  reconnecting = false;
+  resubscribes = 0;
 
   constructor(
     private readonly options: CatchUpOptions,
     afterPosition: bigint,
     private readonly handler: SubscriptionHandler,
   ) {
-    this.cursor = afterPosition === 0n ? null : { commit: afterPosition, prepare: afterPosition };
+    const start = afterPosition === 0n ? null : { commit: afterPosition, prepare: afterPosition };
+    this.lastDelivered = start;
+    this.resumeFrom = start;
     this.done = this.run().catch((error: unknown) => {
       if (!this.stopped) this.handler.onError?.(error instanceof HandlerFailed ? error.error : error);
     });
@@ -81,8 +104,8 @@ class CatchUpRun implements Subscription {
   }
 
   private async run(): Promise<void> {
-    const { retry } = this.options;
-    this.caughtUpTarget = await withRetry(retry, this.options.headPosition, this.controller.signal);
+    this.caughtUpTarget = await this.untilItAnswers(this.options.headPosition);
+    if (this.caughtUpTarget === null) return;
     this.checkCaughtUp();
     let failures = 0;
     while (!this.stopped) {
@@ -93,10 +116,30 @@ class CatchUpRun implements Subscription {
         if (error instanceof HandlerFailed || this.stopped) throw error;
         if (!isTransient(error) && !(error instanceof ServerEndedSubscription)) throw error;
         failures = progress.made ? 1 : failures + 1;
-        if (failures >= retry.maxAttempts) throw error;
-        await sleep(backoffDelayMs(retry, failures), this.controller.signal);
+        this.reconnecting = true;
+        this.resubscribes += 1;
+        await sleep(this.resubscribeDelayMs(failures), this.controller.signal);
       }
     }
+  }
+
+  /** Calls `action` until it succeeds or a non-transient error; null once stopped. */
+  private async untilItAnswers<T>(action: () => Promise<T>): Promise<T | null> {
+    for (let failures = 1; !this.stopped; failures++) {
+      try {
+        return await action();
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        this.reconnecting = true;
+        await sleep(this.resubscribeDelayMs(failures), this.controller.signal);
+      }
+    }
+    return null;
+  }
+
+  private resubscribeDelayMs(failures: number): number {
+    const { initialDelayMs, maxDelayMs } = this.options.resubscribe;
+    return backoffDelayMs({ maxAttempts: Number.POSITIVE_INFINITY, initialDelayMs, maxDelayMs }, failures);
   }
 
   /** One server subscription, read in batches until it fails, ends, or we stop. */
@@ -106,10 +149,12 @@ class CatchUpRun implements Subscription {
     const state: { error: unknown; ended: boolean } = { error: null, ended: false };
     subscription.on('error', (error) => (state.error = error));
     subscription.on('end', () => (state.ended = true));
+    subscription.on('confirmation', () => (this.reconnecting = false));
     try {
       while (!this.stopped) {
         const items = readAvailable(subscription, this.options.batchSize);
         if (items.length > 0) {
+          this.reconnecting = false;
           await this.process(items, progress);
           continue;
         }
@@ -131,7 +176,7 @@ class CatchUpRun implements Subscription {
   private open(): AllStreamSubscription {
     const subscription = this.options.client.subscribeToAll(
       {
-        fromPosition: this.cursor ?? START,
+        fromPosition: this.resumeFrom ?? START,
         filter: streamNameFilter({
           prefixes: [...this.options.prefixes],
           checkpointInterval: this.options.checkpointInterval,
@@ -155,11 +200,14 @@ class CatchUpRun implements Subscription {
         this.applyMarker(item, progress);
         continue;
       }
-      const commit = commitPositionOf(item);
-      const lastSeen = pending[pending.length - 1]?.position.commit ?? this.cursor?.commit ?? -1n;
+      if (item.event === undefined) continue;
+      // Refuses a server that reports no $all position (older than 22.6) before anything relies on one.
+      const position = { commit: commitPositionOf(item), prepare: item.event.position?.prepare ?? 0n };
+      const lastSeen = pending[pending.length - 1]?.position ?? this.lastDelivered;
       // After a resubscribe the server may send again what was already handled: drop it.
-      if (commit <= lastSeen || item.event === undefined || !this.options.isLedgerStream(item.event.streamId)) continue;
-      pending.push({ event: toRecordedEvent(item), position: item.event.position });
+      if (lastSeen !== null && !isAfter(position, lastSeen)) continue;
+      if (!this.options.isLedgerStream(item.event.streamId)) continue;
+      pending.push({ event: toRecordedEvent(item), position });
     }
     await this.deliver(pending, progress);
   }
@@ -172,7 +220,8 @@ class CatchUpRun implements Subscription {
     } catch (error) {
       throw new HandlerFailed(error);
     }
-    this.cursor = last.position;
+    this.lastDelivered = last.position;
+    if (this.resumeFrom === null || isAfter(last.position, this.resumeFrom)) this.resumeFrom = last.position;
     progress.made = true;
     this.checkCaughtUp();
   }
@@ -180,23 +229,30 @@ class CatchUpRun implements Subscription {
   private applyMarker(marker: Marker, progress: { made: boolean }): void {
     if (this.stopped) return;
     if (marker.kind === 'caught_up') return this.reportCaughtUp();
-    if (this.cursor === null || marker.position.commit > this.cursor.commit) {
-      // Every ledger event up to a checkpoint has been handled by now, so resuming after it is safe.
-      this.cursor = marker.position;
+    if (this.resumeFrom === null || isAfter(marker.position, this.resumeFrom)) {
+      // Every ledger event before a checkpoint has been handled by now, so resuming from it is
+      // safe; the server's resume from a position is exclusive of exactly that position only.
+      this.resumeFrom = marker.position;
       progress.made = true;
+      this.checkCaughtUp();
     }
   }
 
   private checkCaughtUp(): void {
-    const at = this.cursor?.commit ?? 0n;
+    const at = this.resumeFrom?.commit ?? 0n;
     if (this.caughtUpTarget !== null && at >= this.caughtUpTarget) this.reportCaughtUp();
   }
 
   private reportCaughtUp(): void {
     if (this.caughtUp || this.stopped) return;
     this.caughtUp = true;
-    this.handler.onCaughtUp?.(this.cursor?.commit ?? 0n);
+    this.handler.onCaughtUp?.(this.lastDelivered?.commit ?? 0n);
   }
+}
+
+/** $all order: by commit position, then prepare position (events of one transaction share a commit). */
+export function isAfter(a: Position, b: Position): boolean {
+  return a.commit > b.commit || (a.commit === b.commit && a.prepare > b.prepare);
 }
 
 function readAvailable(subscription: AllStreamSubscription, max: number): Item[] {

@@ -77,7 +77,16 @@ export interface EventStore {
   listStreams(prefix: string, afterPosition?: bigint, maxCount?: number): Promise<{ stream: string; position: bigint }[]>;
   /** Catch-up subscription: delivers everything after `afterPosition`, then follows new appends. */
   subscribeAll(afterPosition: bigint, handler: SubscriptionHandler): Subscription;
+  /** A networked store's subscriptions (esdb): for /ready and /metrics. A local store has none. */
+  health?(): StoreHealth;
   close(): Promise<void>;
+}
+
+export interface StoreHealth {
+  /** Subscriptions that lost the server and are resubscribing (with capped back-off, for ever). */
+  readonly subscriptionsReconnecting: number;
+  /** Resubscribes since start: grows with every outage. */
+  readonly resubscribes: number;
 }
 
 /** The one typed optimistic-concurrency failure; `actual` is the stream's version (0n = no stream). */

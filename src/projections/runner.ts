@@ -144,6 +144,7 @@ export class ProjectionRunner {
       onEvents: (events) => this.handleBatch(events),
       onCaughtUp: () => {
         this.phase = 'running';
+        this.notify();
       },
       onError: (error) => {
         this.phase = 'stopped';
@@ -320,6 +321,27 @@ export class ProjectionRunner {
       };
       const timer = setTimeout(() => finish(reached()), timeoutMs);
       const poll = setInterval(check, 50);
+      this.waiters.add(check);
+    });
+  }
+
+  /**
+   * Resolves true once the subscription has delivered, and this runner applied, everything the log
+   * held when it subscribed; false after `timeoutMs`. Start-up waits for this, not for a head
+   * position: on a shared EventStoreDB the raw head is usually not a ledger event at all.
+   */
+  waitForCaughtUp(timeoutMs: number): Promise<boolean> {
+    if (this.phase === 'running') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.phase === 'running') finish(true);
+      };
+      const finish = (value: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      const timer = setTimeout(() => finish(this.phase === 'running'), timeoutMs);
       this.waiters.add(check);
     });
   }

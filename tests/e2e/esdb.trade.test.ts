@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLedger } from '../../src/main.js';
-import { EsdbStandIn } from '../support/esdbStandIn/server.js';
+import { EsdbStandIn, HOSTILE_SERVER } from '../support/esdbStandIn/server.js';
 import { baseEnv, confirmBody, fundViaLedger, generateWallet, get, matchBody, placeSell, post, startFromEnv, tempDir } from './support.js';
 
 /**
  * The whole ledger through its composition root on the esdb adapter, against the EventStoreDB
  * stand-in (a test double of the gRPC protocol, not a real server): a full trade over real HTTP.
- * Read models are local SQLite under the data dir; they follow the stand-in's $all.
+ * Read models are local SQLite under the data dir; they follow the stand-in's $all. The stand-in
+ * behaves like a real KurrentDB node (HOSTILE_SERVER: refused appends, end-of-log checkpoints).
  */
 
 let standIn: EsdbStandIn;
@@ -14,7 +15,7 @@ let dir: ReturnType<typeof tempDir>;
 let running: RunningLedger;
 
 beforeAll(async () => {
-  standIn = await EsdbStandIn.start();
+  standIn = await EsdbStandIn.start({ faults: HOSTILE_SERVER });
   dir = tempDir('esdb-trade');
   running = await startFromEnv(baseEnv(dir.path, { LEDGER_STORE: 'esdb', EVENTSTORE_CONNECTION_STRING: standIn.connectionString }));
 });
@@ -67,6 +68,8 @@ describe('the ledger on the esdb adapter (stand-in), end to end over HTTP', () =
     // The events went to the stand-in, not anywhere local.
     expect(standIn.callCount).toBeGreaterThan(callsBefore);
     expect(standIn.log.streamEvents(`order-${orderId}`)?.length ?? 0).toBeGreaterThan(0);
+    // Some of those appends were refused once (NotReady / Busy / Timeout) and retried.
+    expect(standIn.refusedAppends).toBeGreaterThan(0);
 
     // The position of the confirm: every read that asks for it waits until the projections,
     // following $all on the stand-in, have caught up with it.

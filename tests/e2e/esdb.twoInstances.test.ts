@@ -1,16 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/gateways/sandbox/index.js';
 import type { RunningLedger } from '../../src/main.js';
-import { EsdbStandIn } from '../support/esdbStandIn/server.js';
+import { EsdbStandIn, HOSTILE_SERVER } from '../support/esdbStandIn/server.js';
 import { baseEnv, confirmBody, generateWallet, get, matchBody, placeSell, post, startFromEnv, tempDir, type ClientWallet } from './support.js';
 
 /**
  * Two stateless ledger instances (own data dirs, own read models) writing to one EventStoreDB
  * stand-in (a test double of the gRPC protocol, not a real server), sharing one sandbox node over
  * HTTP, so the node sees every call of both. Racing commands on one order: exactly one winner.
+ * The stand-in behaves like a real KurrentDB node (HOSTILE_SERVER), and instance b connects to a
+ * lagging follower of it, as an instance may after an election.
  */
 
 let standIn: EsdbStandIn;
+let follower: EsdbStandIn;
 let node: SandboxServer;
 const dirs: ReturnType<typeof tempDir>[] = [];
 let a: RunningLedger;
@@ -21,12 +24,12 @@ const CLAIM = 'POST /agent/jobs/:id/claim';
 const ACCEPT = 'POST /agent/jobs/:id/accept';
 const TRANSFER = 'POST /wallet/transfer';
 
-async function startInstance(name: string): Promise<RunningLedger> {
+async function startInstance(name: string, connectionString: string): Promise<RunningLedger> {
   const dir = tempDir(name);
   dirs.push(dir);
   return startFromEnv(baseEnv(dir.path, {
     LEDGER_STORE: 'esdb',
-    EVENTSTORE_CONNECTION_STRING: standIn.connectionString,
+    EVENTSTORE_CONNECTION_STRING: connectionString,
     RUSTCHAIN_NODE: node.url,
     RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY,
     LEDGER_NODE_TIMEOUT_MS: '10000',
@@ -36,16 +39,25 @@ async function startInstance(name: string): Promise<RunningLedger> {
 }
 
 beforeAll(async () => {
-  standIn = await EsdbStandIn.start();
+  standIn = await EsdbStandIn.start({ faults: HOSTILE_SERVER });
+  follower = await EsdbStandIn.start({ log: standIn.log, faults: HOSTILE_SERVER });
+  follower.followLeader({ host: '127.0.0.1', port: standIn.port }, { lagging: true });
   node = await startSandboxServer({ node: new SandboxNode({ autoConfirm: 'immediate', maxActiveJobsPerPoster: 1_000_000 }), host: '127.0.0.1' });
-  a = await startInstance('instance-a');
-  b = await startInstance('instance-b');
+  a = await startInstance('instance-a', standIn.connectionString);
+  b = await startInstance('instance-b', follower.connectionString);
+  // b's first leader-only read is answered NotLeader by the follower and moves b to the leader.
+  // Done before any race: client 6.2.1 keeps BatchAppend's pending answers in one map per process
+  // and a stream error in one client rejects (and forgets) every client's, so with two instances
+  // in one test process b's NotLeader would break a's in-flight appends. Production runs one
+  // client per process.
+  await b.store.readStream('order-warm-up');
 });
 
 afterAll(async () => {
   await a?.close();
   await b?.close();
   await node?.close();
+  await follower?.stop();
   await standIn?.stop();
   for (const dir of dirs) dir.remove();
 });

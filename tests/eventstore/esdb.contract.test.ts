@@ -1,5 +1,5 @@
 import { EsdbEventStore } from '../../src/eventstore/esdb.js';
-import { EsdbStandIn } from '../support/esdbStandIn/server.js';
+import { EsdbStandIn, HOSTILE_SERVER, StandInLog } from '../support/esdbStandIn/server.js';
 import { runEventStoreContract } from './contract.js';
 
 /**
@@ -19,6 +19,26 @@ runEventStoreContract('esdb on the stand-in', async () => {
     cleanup: async () => {
       await store.close();
       await standIn.stop();
+    },
+  };
+});
+
+// The same contract with every real-server behaviour of issue 15 switched on: appends refused now
+// and then with NotReady / Busy / Timeout, KurrentDB 25.0.0's end-of-log checkpoints (prepare 0),
+// and the adapter connected to a lagging follower, not to the leader.
+const FAST_RETRY = { maxAttempts: 10, initialDelayMs: 5, maxDelayMs: 50 };
+runEventStoreContract('esdb through a lagging follower of a hostile stand-in', async () => {
+  const log = new StandInLog();
+  const leader = await EsdbStandIn.start({ log, faults: HOSTILE_SERVER });
+  const follower = await EsdbStandIn.start({ log, faults: HOSTILE_SERVER });
+  follower.followLeader({ host: '127.0.0.1', port: leader.port }, { lagging: true });
+  const store = new EsdbEventStore({ connectionString: follower.connectionString, streamPrefixes: CONTRACT_PREFIXES, retry: FAST_RETRY });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await follower.stop();
+      await leader.stop();
     },
   };
 });

@@ -14,10 +14,12 @@ export const readyAnswer = z.object({
   projections: z.array(z.object({ name: z.string(), lag: z.number().int(), state: z.string() })),
 });
 
-/** Ready: the store answers and every read model is running within the allowed lag. */
+/** Ready: the store answers, its subscription is live, and every read model is running within the allowed lag. */
 async function readiness(deps: AppDeps) {
   const unusable = deps.dependencyProblem?.() ?? null;
   if (unusable !== null) notReady(`a dependency is unusable: ${unusable}`);
+  // Asked first: while the store is unreachable a head read would wait out its retries.
+  if ((deps.store.health?.().subscriptionsReconnecting ?? 0) > 0) notReady('the event store subscription is reconnecting');
   const head = await deps.store.headPosition().catch(() => notReady('the event store does not answer'));
   const damage = deps.projections.readModelDamage?.() ?? null;
   if (damage !== null) notReady(`the read model database is ${damage}: rebuild it (POST /admin/projections/:name/rebuild)`, { read_model: damage });

@@ -23,3 +23,12 @@ export type ReadReq = InstanceType<StreamsPb['ReadReq']>;
 export type ReadResp = InstanceType<StreamsPb['ReadResp']>;
 export type AppendReq = InstanceType<StreamsPb['AppendReq']>;
 export type AppendResp = InstanceType<StreamsPb['AppendResp']>;
+
+/** google.rpc.Status and the protobuf well-known types a BatchAppend answer is built from. */
+export const statusPb = require('@eventstore/db-client/generated/status_pb.js') as typeof import('@eventstore/db-client/generated/status_pb.js');
+export const anyPb = require('google-protobuf/google/protobuf/any_pb.js') as typeof import('google-protobuf/google/protobuf/any_pb.js');
+export const emptyPb = require('google-protobuf/google/protobuf/empty_pb.js') as typeof import('google-protobuf/google/protobuf/empty_pb.js');
+export type BatchAppendReq = InstanceType<StreamsPb['BatchAppendReq']>;
+export type BatchAppendResp = InstanceType<StreamsPb['BatchAppendResp']>;
+/** Delete and Tombstone requests share their shape (options with a stream identifier). */
+export type DeleteReq = InstanceType<StreamsPb['DeleteReq']> | InstanceType<StreamsPb['TombstoneReq']>;

@@ -49,7 +49,27 @@ export type ExpectedRevision =
 export type AppendOutcome =
   | { readonly kind: 'written'; readonly currentRevision: bigint; readonly position: bigint }
   | { readonly kind: 'idempotent'; readonly currentRevision: bigint }
-  | { readonly kind: 'wrong_expected_version'; readonly currentRevision: bigint | null };
+  | { readonly kind: 'wrong_expected_version'; readonly currentRevision: bigint | null }
+  | { readonly kind: 'stream_deleted' };
+
+/**
+ * What the server keeps in a stream's metadata stream (`$$<stream>`, event type `$metadata`) that
+ * changes reads: `$maxCount` keeps the newest n events readable, `$tb` (truncate before) hides
+ * revisions below it. A soft delete is `$tb` = last revision + 1; the events stay in $all until a
+ * scavenge, and the stream can be written again, continuing its revisions.
+ */
+interface StreamState {
+  maxCount: number | null;
+  truncateBefore: bigint;
+  softDeleted: boolean;
+  tombstoned: boolean;
+}
+
+export interface StandInLogOptions {
+  readonly seedSystemEvents?: boolean;
+  /** The server's clock for `created` (commit time), in Unix ms; default Date.now. */
+  readonly clockMs?: () => number;
+}
 
 /** Log positions are byte offsets on a real server: strictly increasing, never contiguous. */
 const FIRST_POSITION = 1_024n;
@@ -59,11 +79,20 @@ export class StandInLog {
   private readonly all: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly listeners = new Set<(events: readonly StoredEvent[]) => void>();
+  private readonly states = new Map<string, StreamState>();
   private nextPosition = FIRST_POSITION;
+  /** The server's clock; a test may move it to play skew between the server and an instance. */
+  clockMs: () => number;
 
   /** A real node's $all starts with its own system events; seeding a few keeps adapters honest. */
-  constructor(options: { readonly seedSystemEvents?: boolean } = {}) {
+  constructor(options: StandInLogOptions = {}) {
+    this.clockMs = options.clockMs ?? Date.now;
     if (options.seedSystemEvents ?? true) this.seedSystemEvents();
+  }
+
+  /** The commit position the next record will get: where v25.0.0 puts its end-of-log checkpoint. */
+  get endOfLogPosition(): bigint {
+    return this.nextPosition;
   }
 
   get size(): number {
@@ -71,21 +100,86 @@ export class StandInLog {
   }
 
   append(stream: string, expected: ExpectedRevision, proposed: readonly ProposedEvent[]): AppendOutcome {
+    const state = this.stateOf(stream);
+    if (state.tombstoned) return { kind: 'stream_deleted' };
     const existing = this.streams.get(stream) ?? [];
     const current = BigInt(existing.length) - 1n;
-    const decision = decide(existing, current, expected, proposed.map((p) => p.id));
+    // A soft-deleted stream takes no_stream (or any) again and continues its revisions: the
+    // server's reading of "recreate", and how a deleted `sig-` stream would let a signature be used twice.
+    const recreating = state.softDeleted && (expected.kind === 'no_stream' || expected.kind === 'any');
+    const decision = recreating ? ({ kind: 'write' } as const) : decide(existing, current, expected, proposed.map((p) => p.id));
     if (decision.kind !== 'write') return decision;
     if (proposed.length === 0) return { kind: 'idempotent', currentRevision: current };
+    state.softDeleted = false;
     const written = proposed.map((p, i) => this.store(stream, current + 1n + BigInt(i), p));
     existing.push(...written);
     this.streams.set(stream, existing);
+    if (stream.startsWith('$$')) for (const event of written) this.applyMetadata(stream.slice(2), event);
     for (const listener of [...this.listeners]) listener(written);
     const last = written[written.length - 1] as StoredEvent;
     return { kind: 'written', currentRevision: last.revision, position: last.position };
   }
 
+  /** Every event ever written to the stream, truncated or not (what the log holds). */
   streamEvents(stream: string): readonly StoredEvent[] | null {
     return this.streams.get(stream) ?? null;
+  }
+
+  /**
+   * What a stream read returns: 'deleted' for a tombstone, null for no stream (or a soft-deleted
+   * one with nothing written since), else the events $maxCount and $tb leave readable.
+   */
+  readableEvents(stream: string): readonly StoredEvent[] | null | 'deleted' {
+    const state = this.stateOf(stream);
+    if (state.tombstoned) return 'deleted';
+    const events = this.streams.get(stream);
+    if (events === undefined) return null;
+    const byCount = state.maxCount === null ? 0n : BigInt(events.length - state.maxCount);
+    const from = byCount > state.truncateBefore ? byCount : state.truncateBefore;
+    const visible = events.filter((e) => e.revision >= from);
+    return visible.length === 0 && state.softDeleted ? null : visible;
+  }
+
+  /** The stream's current metadata as the server would answer it (tests). */
+  metadataOf(stream: string): { readonly maxCount: number | null; readonly truncateBefore: bigint } {
+    const state = this.stateOf(stream);
+    return { maxCount: state.maxCount, truncateBefore: state.truncateBefore };
+  }
+
+  /** Streams.Delete: `$tb` past the last event; the stream may be written again. */
+  softDelete(stream: string): void {
+    const events = this.streams.get(stream) ?? [];
+    this.writeMetadata(stream, { $tb: events.length });
+    this.stateOf(stream).softDeleted = true;
+  }
+
+  /** Streams.Tombstone: reads and writes answer "stream deleted" for ever. */
+  tombstone(stream: string): void {
+    this.stateOf(stream).tombstoned = true;
+  }
+
+  /** Sets `$maxCount` or `$tb` as an operator (or a retention policy) would. */
+  writeMetadata(stream: string, metadata: { readonly $maxCount?: number; readonly $tb?: number }): void {
+    const data = new TextEncoder().encode(JSON.stringify(metadata));
+    this.append(`$$${stream}`, { kind: 'any' }, [{ id: randomUUID(), type: '$metadata', contentType: 'application/json', data, customMetadata: new Uint8Array() }]);
+  }
+
+  private stateOf(stream: string): StreamState {
+    let state = this.states.get(stream);
+    if (state === undefined) {
+      state = { maxCount: null, truncateBefore: 0n, softDeleted: false, tombstoned: false };
+      this.states.set(stream, state);
+    }
+    return state;
+  }
+
+  /** The newest `$metadata` event replaces the stream's settings, as on the server. */
+  private applyMetadata(stream: string, event: StoredEvent): void {
+    if (event.type !== '$metadata') return;
+    const parsed = JSON.parse(new TextDecoder().decode(event.data)) as { $maxCount?: number; $tb?: number };
+    const state = this.stateOf(stream);
+    state.maxCount = typeof parsed.$maxCount === 'number' ? parsed.$maxCount : null;
+    state.truncateBefore = typeof parsed.$tb === 'number' ? BigInt(parsed.$tb) : 0n;
   }
 
   allEvents(): readonly StoredEvent[] {
@@ -116,7 +210,7 @@ export class StandInLog {
       id: proposed.id,
       type: proposed.type,
       contentType: proposed.contentType,
-      createdTicks: BigInt(Date.now()) * 10_000n,
+      createdTicks: BigInt(Math.round(this.clockMs())) * 10_000n,
       data: proposed.data,
       customMetadata: proposed.customMetadata,
       position: this.nextPosition,
@@ -136,7 +230,7 @@ export class StandInLog {
   }
 }
 
-type Decision = { readonly kind: 'write' } | Exclude<AppendOutcome, { kind: 'written' }>;
+type Decision = { readonly kind: 'write' } | Exclude<AppendOutcome, { kind: 'written' } | { kind: 'stream_deleted' }>;
 
 function decide(existing: readonly StoredEvent[], current: bigint, expected: ExpectedRevision, ids: readonly string[]): Decision {
   const wrong: Decision = { kind: 'wrong_expected_version', currentRevision: current < 0n ? null : current };

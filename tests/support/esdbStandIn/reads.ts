@@ -9,6 +9,7 @@ import {
   filterOf,
   readCountOf,
   streamNameOf,
+  streamDeletedError,
   streamNotFoundResponse,
   type EventFilter,
 } from './wire.js';
@@ -17,33 +18,66 @@ type ReadCall = ServerWritableStream<ReadReq, ReadResp>;
 type ReadOptions = InstanceType<typeof streamsPb.ReadReq.Options>;
 const BACKWARDS = streamsPb.ReadReq.Options.ReadDirection.BACKWARDS;
 
+/**
+ * What a node sees of the log: a leader sees all of it; a lagging follower only what had been
+ * replicated to it (events before `visibleBefore`).
+ */
+export interface LogView {
+  readonly visibleBefore: bigint | null;
+}
+
+export const LEADER_VIEW: LogView = { visibleBefore: null };
+
+function visibleIn(view: LogView, event: StoredEvent): boolean {
+  return view.visibleBefore === null || event.position < view.visibleBefore;
+}
+
+/** How this node's subscriptions shape checkpoints. */
+export interface CheckpointShape {
+  /**
+   * KurrentDB 25.0.0: an empty last catch-up page yields a checkpoint at the end of the log, the
+   * commit position of the *next* record (fixed in 25.0.1 / 24.10.5).
+   */
+  readonly endOfLogCheckpoint: boolean;
+}
+
 /** Streams.Read for one stream: forwards from a revision or the start, backwards from a revision or the end. */
-export function readStream(log: StandInLog, options: ReadOptions, call: ReadCall): void {
+export function readStream(log: StandInLog, options: ReadOptions, call: ReadCall, view: LogView = LEADER_VIEW): void {
   const streamOptions = options.getStream();
   const stream = streamNameOf(streamOptions?.getStreamIdentifier());
-  const events = log.streamEvents(stream);
-  if (events === null) {
+  const readable = log.readableEvents(stream);
+  if (readable === 'deleted') return void call.emit('error', streamDeletedError(stream));
+  const events = readable?.filter((e) => visibleIn(view, e)) ?? null;
+  if (events === null || (events.length === 0 && readable !== null && readable.length > 0)) {
     call.write(streamNotFoundResponse(stream));
     call.end();
     return;
   }
   const count = readCountOf(options);
   const backwards = options.getReadDirection() === BACKWARDS;
-  const last = events.length - 1;
-  const from = streamOptions?.hasRevision() ? Number(BigInt(streamOptions.getRevision())) : streamOptions?.hasEnd() ? last : 0;
-  const selected = backwards
-    ? events.slice(Math.max(0, Math.min(from, last) - count + 1), Math.min(from, last) + 1).reverse()
-    : events.slice(Math.min(from, events.length), Math.min(from, events.length) + count);
+  // Revisions, not indexes: a truncated stream's first readable event is not revision 0.
+  const revision = streamOptions?.hasRevision() ? BigInt(streamOptions.getRevision()) : null;
+  const ordered = backwards ? [...events].reverse() : events;
+  const selected = ordered
+    .filter((e) => revision === null || (backwards ? e.revision <= revision : e.revision >= revision))
+    .slice(0, count);
+  eventsServed += selected.length;
   for (const event of selected) call.write(eventResponse(event));
   call.end();
+}
+
+/** Events this process's stand-ins have sent for single-stream reads: lets tests see how much a read costs. */
+let eventsServed = 0;
+export function streamEventsServed(): number {
+  return eventsServed;
 }
 
 /**
  * Streams.Read of $all with a count: forwards from a position (inclusive, as the server does) or
  * the start; backwards from the end or from before a position.
  */
-export function readAll(log: StandInLog, options: ReadOptions, call: ReadCall): void {
-  const all = log.allEvents();
+export function readAll(log: StandInLog, options: ReadOptions, call: ReadCall, view: LogView = LEADER_VIEW): void {
+  const all = view.visibleBefore === null ? log.allEvents() : log.allEvents().slice(0, log.indexAtOrAfter(view.visibleBefore));
   const allOptions = options.getAll();
   const count = readCountOf(options);
   const filter = filterOf(options);
@@ -72,13 +106,16 @@ function pushIfMatching(into: StoredEvent[], event: StoredEvent | undefined, fil
  * filtered, `caught_up`, then live appends until the call ends. Catch-up and the switch to live
  * happen in one synchronous step, so no append can fall between them.
  */
-export function subscribeAll(log: StandInLog, options: ReadOptions, call: ReadCall, subscriptionId: string): () => void {
+export function subscribeAll(log: StandInLog, options: ReadOptions, call: ReadCall, subscriptionId: string, shape: CheckpointShape): () => void {
   const all = log.allEvents();
   const allOptions = options.getAll();
   const filter = filterOf(options);
   let start = 0;
   if (allOptions?.hasEnd()) start = all.length;
-  else if (allOptions?.hasPosition()) start = indexAfter(log, BigInt(allOptions.getPosition()?.getCommitPosition() ?? '0'));
+  else if (allOptions?.hasPosition()) {
+    const position = allOptions.getPosition();
+    start = indexAfter(log, BigInt(position?.getCommitPosition() ?? '0'), BigInt(position?.getPreparePosition() ?? '0'));
+  }
   let scanned = 0;
   const send = (event: StoredEvent) => {
     if (filter === null || filter.matches(event)) call.write(eventResponse(event));
@@ -87,6 +124,7 @@ export function subscribeAll(log: StandInLog, options: ReadOptions, call: ReadCa
   };
   call.write(confirmationResponse(subscriptionId));
   for (let index = start; index < all.length; index++) send(all[index] as StoredEvent);
+  if (filter !== null && shape.endOfLogCheckpoint) call.write(checkpointResponse(log.endOfLogPosition));
   call.write(caughtUpResponse());
   const unsubscribe = log.onAppend((events) => {
     for (const event of events) send(event);
@@ -96,7 +134,13 @@ export function subscribeAll(log: StandInLog, options: ReadOptions, call: ReadCa
   return unsubscribe;
 }
 
-function indexAfter(log: StandInLog, position: bigint): number {
-  const index = log.indexAtOrAfter(position);
-  return log.allEvents()[index]?.position === position ? index + 1 : index;
+/**
+ * The first event strictly after (commit, prepare), comparing both as the server does: an event
+ * at commit c (prepare c) comes after a checkpoint (c, 0), so resuming from that checkpoint
+ * delivers it.
+ */
+function indexAfter(log: StandInLog, commit: bigint, prepare: bigint): number {
+  const index = log.indexAtOrAfter(commit);
+  const event = log.allEvents()[index];
+  return event !== undefined && event.position === commit && event.position <= prepare ? index + 1 : index;
 }

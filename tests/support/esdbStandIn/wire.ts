@@ -1,4 +1,5 @@
-import { sharedPb, streamsPb, type AppendReq, type AppendResp, type ReadReq, type ReadResp } from './generated.js';
+import { Metadata } from '@grpc/grpc-js';
+import { anyPb, emptyPb, sharedPb, statusPb, streamsPb, type AppendReq, type AppendResp, type ReadReq, type ReadResp, type StreamsPb } from './generated.js';
 import type { AppendOutcome, ExpectedRevision, ProposedEvent, StoredEvent } from './log.js';
 
 /** Translation between the client's protobuf messages and the stand-in log. No logic lives here. */
@@ -42,7 +43,7 @@ export function proposedEventOf(request: AppendReq): ProposedEvent | null {
 }
 
 /** The server's answer: current revision and position on success, both sides on a mismatch. */
-export function appendResponse(outcome: AppendOutcome, expected: ExpectedRevision): AppendResp {
+export function appendResponse(outcome: Exclude<AppendOutcome, { kind: 'stream_deleted' }>, expected: ExpectedRevision): AppendResp {
   const response = new streamsPb.AppendResp();
   if (outcome.kind === 'wrong_expected_version') {
     const wrong = new streamsPb.AppendResp.WrongExpectedVersion();
@@ -110,10 +111,11 @@ export function confirmationResponse(subscriptionId: string): ReadResp {
   return response;
 }
 
-export function checkpointResponse(position: bigint): ReadResp {
+/** A real server's checkpoints carry prepare position 0 (KurrentDB 25.0 `Checkpoint`); the commit position is the one that counts. */
+export function checkpointResponse(commit: bigint, prepare = 0n): ReadResp {
   const checkpoint = new streamsPb.ReadResp.Checkpoint();
-  checkpoint.setCommitPosition(position.toString());
-  checkpoint.setPreparePosition(position.toString());
+  checkpoint.setCommitPosition(commit.toString());
+  checkpoint.setPreparePosition(prepare.toString());
   const response = new streamsPb.ReadResp();
   response.setCheckpoint(checkpoint);
   return response;
@@ -158,3 +160,111 @@ export function readCountOf(options: ReadOptions): number {
 }
 
 export type { ReadReq };
+
+type BatchAppendReq = InstanceType<StreamsPb['BatchAppendReq']>;
+type BatchAppendResp = InstanceType<StreamsPb['BatchAppendResp']>;
+type BatchOptions = InstanceType<typeof streamsPb.BatchAppendReq.Options>;
+
+export function batchExpectedRevisionOf(options: BatchOptions): ExpectedRevision {
+  if (options.hasStreamPosition()) return { kind: 'revision', revision: BigInt(options.getStreamPosition()) };
+  if (options.hasNoStream()) return { kind: 'no_stream' };
+  if (options.hasStreamExists()) return { kind: 'stream_exists' };
+  return { kind: 'any' };
+}
+
+export function batchProposedEventsOf(request: BatchAppendReq): ProposedEvent[] {
+  return request.getProposedMessagesList().map((message) => {
+    const metadata = message.getMetadataMap();
+    return {
+      id: parseUuid(message.getId()),
+      type: metadata.get('type') ?? '',
+      contentType: metadata.get('content-type') ?? 'application/octet-stream',
+      data: message.getData_asU8(),
+      customMetadata: message.getCustomMetadata_asU8(),
+    };
+  });
+}
+
+/** Transient refusals a real node answers a BatchAppend with (KurrentDB Streams.BatchAppend.cs). */
+export type BatchAppendRefusal = 'not_ready' | 'busy' | 'timeout';
+
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_FAILED_PRECONDITION = 9;
+
+function packed(message: { serializeBinary(): Uint8Array }, typeName: string): InstanceType<typeof anyPb.Any> {
+  const any = new anyPb.Any();
+  any.pack(message.serializeBinary(), typeName);
+  return any;
+}
+
+function batchResponse(correlationId: InstanceType<typeof sharedPb.UUID>, stream: string): BatchAppendResp {
+  const response = new streamsPb.BatchAppendResp();
+  response.setCorrelationId(correlationId);
+  const identifier = new sharedPb.StreamIdentifier();
+  identifier.setStreamName(Buffer.from(stream, 'utf8'));
+  response.setStreamIdentifier(identifier);
+  return response;
+}
+
+function batchError(correlationId: InstanceType<typeof sharedPb.UUID>, stream: string, code: number, message: string, details: InstanceType<typeof anyPb.Any>): BatchAppendResp {
+  const status = new statusPb.Status();
+  status.setCode(code);
+  status.setMessage(message);
+  status.setDetails(details);
+  const response = batchResponse(correlationId, stream);
+  response.setError(status);
+  return response;
+}
+
+/**
+ * NotReady and TooBusy come back as a Status whose details are an Empty, so client 6.2.1 cannot
+ * recognise them and throws UnknownError("Could not recognize Server Is Not Ready"); a commit
+ * timeout carries a `Timeout` detail, which the client turns into DeadlineExceededError.
+ */
+export function batchRefusalResponse(correlationId: InstanceType<typeof sharedPb.UUID>, stream: string, refusal: BatchAppendRefusal): BatchAppendResp {
+  if (refusal === 'timeout') return batchError(correlationId, stream, GRPC_DEADLINE_EXCEEDED, 'Timeout', packed(new sharedPb.Timeout(), 'event_store.client.Timeout'));
+  const message = refusal === 'not_ready' ? 'Server Is Not Ready' : 'Server Is Busy';
+  return batchError(correlationId, stream, GRPC_UNAVAILABLE, message, packed(new sharedPb.Empty(), 'google.protobuf.Empty'));
+}
+
+export function batchAppendResponse(correlationId: InstanceType<typeof sharedPb.UUID>, stream: string, outcome: AppendOutcome, expected: ExpectedRevision): BatchAppendResp {
+  if (outcome.kind === 'stream_deleted') {
+    const deleted = new sharedPb.StreamDeleted();
+    const identifier = new sharedPb.StreamIdentifier();
+    identifier.setStreamName(Buffer.from(stream, 'utf8'));
+    deleted.setStreamIdentifier(identifier);
+    return batchError(correlationId, stream, GRPC_FAILED_PRECONDITION, `Event stream '${stream}' is deleted.`, packed(deleted, 'event_store.client.StreamDeleted'));
+  }
+  if (outcome.kind === 'wrong_expected_version') {
+    const wrong = new sharedPb.WrongExpectedVersion();
+    if (outcome.currentRevision === null) wrong.setCurrentNoStream(new emptyPb.Empty());
+    else wrong.setCurrentStreamRevision(outcome.currentRevision.toString());
+    if (expected.kind === 'revision') wrong.setExpectedStreamPosition(expected.revision.toString());
+    else if (expected.kind === 'no_stream') wrong.setExpectedNoStream(new emptyPb.Empty());
+    else if (expected.kind === 'stream_exists') wrong.setExpectedStreamExists(new emptyPb.Empty());
+    else wrong.setExpectedAny(new emptyPb.Empty());
+    return batchError(correlationId, stream, GRPC_FAILED_PRECONDITION, 'Wrong expected version', packed(wrong, 'event_store.client.WrongExpectedVersion'));
+  }
+  const success = new streamsPb.BatchAppendResp.Success();
+  success.setCurrentRevision(outcome.currentRevision.toString());
+  if (outcome.kind === 'written') {
+    const position = new sharedPb.AllStreamPosition();
+    position.setCommitPosition(outcome.position.toString());
+    position.setPreparePosition(outcome.position.toString());
+    success.setPosition(position);
+  } else {
+    success.setNoPosition(new emptyPb.Empty());
+  }
+  const response = batchResponse(correlationId, stream);
+  response.setSuccess(success);
+  return response;
+}
+
+/** A read of a tombstoned stream: the trailers name the exception the client maps to StreamDeletedError. */
+export function streamDeletedError(stream: string): { code: number; details: string; metadata: Metadata } {
+  const metadata = new Metadata();
+  metadata.set('exception', 'stream-deleted');
+  metadata.set('stream-name', stream);
+  return { code: GRPC_FAILED_PRECONDITION, details: `Event stream '${stream}' is deleted.`, metadata };
+}
