@@ -22,4 +22,6 @@ export type FindingKind =
   | 'read_model_row_unexpected'
   | 'read_model_behind'
   | 'malformed_event'
+  /** A readable event that cannot follow the order's state: the stream was not written by this decider. */
+  | 'event_does_not_apply'
   | 'payout_without_release';

@@ -1,3 +1,4 @@
+import { describeProblem } from '../orderStream/fold.js';
 import { orderStream } from '../aggregates/order/events.js';
 import { historyOf, orderAt, type HistoryEntry } from '../audit/replay.js';
 import type { EventStore, JsonValue } from '../eventstore/types.js';
@@ -26,20 +27,24 @@ export async function runReplay(args: ReplayArgs, out: Output): Promise<number> 
   if (args.at !== undefined) {
     const at = orderAt(events, args.at);
     if (at.kind !== 'found') {
-      const reason = at.kind === 'beyond_stream' ? `the stream ends at version ${at.latestVersion}` : 'versions start at 1';
+      const reason = at.kind === 'beyond_stream' ? `the stream ends at version ${at.latestVersion}`
+        : at.kind === 'corrupt' ? `the stream cannot be read at ${describeProblem(at.problem)}` : 'versions start at 1';
       out.write(args.json ? `${JSON.stringify({ ok: false, error: 'at_version_invalid', message: reason })}\n` : `no version ${args.at}: ${reason}\n`);
       return 1;
     }
-    const order = toOrderResource(at.state, at.version);
+    const order = toOrderResource(at.state, at.version, { updatedAt: at.updatedAt });
     out.write(args.json ? `${JSON.stringify({ ok: true, order, chain_valid: history.chain_valid }, null, 2)}\n` : describeOrder(order));
   } else if (args.json) {
     out.write(`${JSON.stringify({ ok: true, ...history }, null, 2)}\n`);
   } else {
     out.write(`order ${args.orderId}, ${events.length} events\n`);
-    for (const entry of history.events) out.write(`${timelineLine(entry)}\n`);
+    for (const entry of history.events) {
+      out.write(`${timelineLine(entry)}\n`);
+      if (entry.problem !== null) out.write(`      ! ${entry.problem.kind}: ${entry.problem.reason}\n`);
+    }
   }
   if (!args.json) out.write(chainLine(history.chain_valid, history.chain_problem));
-  return history.chain_valid ? 0 : 2;
+  return history.chain_valid && history.events.every((e) => e.problem === null) ? 0 : 2;
 }
 
 function chainLine(valid: boolean, problem: { version: number; problem: string } | null): string {

@@ -4,6 +4,7 @@ import {
   dueStep,
   type OrderCommand,
   type OrderState,
+  type PlacedOrder,
   type Pair,
   type Side,
 } from '../aggregates/order/index.js';
@@ -16,6 +17,7 @@ import type { Leases } from '../settlement/leases.js';
 import { handleOrderCommand, VersionMismatch, type CommandContext } from './handleCommand.js';
 import { loadOrder, type LoadedOrder } from './loadOrder.js';
 import { recordSignatureUse } from './signatures.js';
+import { readable } from '../orderStream/fold.js';
 import { parkIfEscrowGone } from '../settlement/escrowWatch.js';
 
 export interface LedgerDeps {
@@ -42,6 +44,7 @@ export interface RequestContext {
 export interface OrderResult {
   readonly state: OrderState;
   readonly version: bigint;
+  readonly updatedAt: string | null;
   /** Global position of the last event written for this request. */
   readonly position: bigint | null;
   /** The generated preimage, shown to its seller this once and never stored in clear. */
@@ -113,9 +116,11 @@ export function createLedger(deps: LedgerDeps) {
   ): Promise<OrderResult> {
     const decided = await handleOrderCommand(deps.store, orderId, command, ctx, { ifMatchVersion: req.ifMatchVersion, maxAttempts: 5, loaded });
     // Nothing external is due (a buy placed, a sell matched): no lease to take, no second read.
-    if (dueStep(decided.state) === null) return { state: decided.state, version: decided.version, position: decided.position, htlcSecret };
+    if (dueStep(decided.state) === null) {
+      return { state: decided.state, version: decided.version, updatedAt: decided.updatedAt, position: decided.position, htlcSecret };
+    }
     const driven = await driveOrder(driverDeps, orderId, ctx, mode);
-    return { state: driven.state, version: driven.version, position: driven.position ?? decided.position, htlcSecret };
+    return { state: driven.state, version: driven.version, updatedAt: driven.updatedAt, position: driven.position ?? decided.position, htlcSecret };
   }
 
   return {
@@ -147,7 +152,8 @@ export function createLedger(deps: LedgerDeps) {
       // Before anyone takes a sell order, its maker's escrow must still be at the node.
       await parkIfEscrowGone(deps, orderId, current.state, context(req, taker));
       // The taker of a buy order sells: without a hash of their own, they get a generated preimage.
-      const generated = current.state.side === 'buy' && input.htlcHash === null ? generatePreimage() : null;
+      const buyOrder = current.state.status !== 'none' && current.state.side === 'buy';
+      const generated = buyOrder && input.htlcHash === null ? generatePreimage() : null;
       const command: OrderCommand = {
         type: 'MatchOrder', takerWallet: taker, takerEthAddress: input.ethAddress,
         htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null,
@@ -177,9 +183,10 @@ export function createLedger(deps: LedgerDeps) {
       return commandThenDrive(orderId, { type: 'RequestRedrive', operator: input.operator, reason: input.reason }, context(req, actor), req, 'resume');
     },
 
-    async getOrder(orderId: string): Promise<{ state: OrderState; version: bigint } | null> {
-      const loaded = await loadOrder(deps.store, orderId);
-      return loaded.version === 0n ? null : { state: loaded.state, version: loaded.version };
+    async getOrder(orderId: string): Promise<{ state: PlacedOrder; version: bigint; updatedAt: string | null } | null> {
+      const loaded = readable(orderId, await loadOrder(deps.store, orderId));
+      if (loaded.state.status === 'none') return null;
+      return { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt };
     },
 
     /**
@@ -188,11 +195,11 @@ export function createLedger(deps: LedgerDeps) {
      * listing that contains the order.
      */
     revealSecret(state: OrderState): string | null {
-      if (state.status !== 'completed' || state.secretCiphertext === null) return null;
+      if (state.status !== 'completed') return null;
       try {
-        return deps.secretBox.decrypt(state.secretCiphertext);
+        return deps.secretBox.decrypt(state.claim.secretCiphertext);
       } catch {
-        deps.onSecretUnreadable?.(state.orderId ?? '');
+        deps.onSecretUnreadable?.(state.orderId);
         return null;
       }
     },

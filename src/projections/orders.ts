@@ -1,6 +1,8 @@
 import type { Database as Db } from 'better-sqlite3';
 import { canonicalWallet } from '../aggregates/order/wallet.js';
-import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
+import { orderFacts } from '../aggregates/order/facts.js';
+import { assert, type OrderStatus, type PlacedOrder } from '../aggregates/order/state.js';
+import { recordedAtOf } from './eventSource.js';
 import type { Pair, Side } from '../aggregates/order/events.js';
 import { toOrderResource, type OrderResource } from '../views/orderResource.js';
 import { decodeState, loadStateFrom, type FoldedBatch, type StoredState } from './orderFold.js';
@@ -15,7 +17,7 @@ import { tableName, type Projection, type TableNames } from './types.js';
  */
 export const ordersProjection: Projection = orderProjection({
   name: 'orders',
-  version: 1,
+  version: 2,
   tables: [
     {
       base: 'orders',
@@ -23,10 +25,19 @@ export const ordersProjection: Projection = orderProjection({
       ddl: (t) => `
         CREATE TABLE IF NOT EXISTS ${t} (
           order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL, side TEXT, pair TEXT,
-          maker_wallet TEXT, taker_wallet TEXT, price_nano INTEGER NOT NULL, created_at TEXT, state TEXT NOT NULL);
+          maker_wallet TEXT, taker_wallet TEXT, price_nano INTEGER NOT NULL, created_at TEXT, expires_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL, state TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS ${t}_listing ON ${t} (status, pair, side, price_nano, created_at);
         CREATE INDEX IF NOT EXISTS ${t}_maker ON ${t} (maker_wallet);
         CREATE INDEX IF NOT EXISTS ${t}_taker ON ${t} (taker_wallet);`,
+    },
+    {
+      // Streams the one fold could not read to the end: recorded, never a reason to stop projecting.
+      base: 'order_stream_problems',
+      key: ['order_id'],
+      ddl: (t) => `
+        CREATE TABLE IF NOT EXISTS ${t} (
+          order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL);`,
     },
   ],
   // Terminal orders keep their row (the API lists them), so this table also remembers that they ended.
@@ -38,12 +49,20 @@ function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
   const table = tableName(tables, 'orders');
   const upsert = cachedStatement(
     db,
-    `INSERT OR REPLACE INTO ${table} (order_id, version, status, side, pair, maker_wallet, taker_wallet, price_nano, created_at, state)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO ${table} (order_id, version, status, side, pair, maker_wallet, taker_wallet, price_nano, created_at, expires_at, updated_at, state)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const problem = cachedStatement(
+    db,
+    `INSERT OR IGNORE INTO ${tableName(tables, 'order_stream_problems')} (order_id, version, kind, type, reason) VALUES (?, ?, ?, ?, ?)`,
   );
   for (const f of batch.changes.values()) {
-    const s = f.state;
-    upsert.run(f.orderId, f.version, s.status, s.side, s.pair, s.makerWallet, s.takerWallet, s.pricePerRtcNanoQuote, s.createdAt, f.stateJson);
+    if (f.problem !== null) problem.run(f.orderId, f.problem.version, f.problem.kind, f.problem.type, f.problem.reason);
+    // A stream that broke on its first event never had an order to list.
+    if (f.state.status === 'none') continue;
+    const s = orderFacts(f.state);
+    const at = recordedAtOf(f.lastEvent);
+    upsert.run(f.orderId, f.version, s.status, s.side, s.pair, s.makerWallet, s.takerWallet, s.pricePerRtcNanoQuote, s.createdAt, s.expiresAt, at, f.stateJson);
   }
 }
 
@@ -71,7 +90,7 @@ export interface OrdersPage {
 
 export interface ListOptions {
   /** Decrypts the preimage of a completed order; omitted → htlc_secret stays null. */
-  readonly revealSecret?: (state: OrderState) => string | null;
+  readonly revealSecret?: (state: PlacedOrder) => string | null;
   /**
    * The time "open" is judged at: an open order past expires_at that the reconciler has not swept
    * yet is not listed as open (taking it would be refused with 410), like the order book.
@@ -94,14 +113,15 @@ export function listOrders(db: Db, query: OrdersQuery, options: ListOptions = {}
       ? "CASE side WHEN 'sell' THEN 0 ELSE 1 END, CASE side WHEN 'sell' THEN price_nano ELSE -price_nano END, created_at, order_id"
       : 'created_at DESC, order_id DESC';
   const total = (cachedStatement(db, `SELECT count(*) AS n FROM ${table} ${where}`).get(...params) as { n: number }).n;
-  const rows = cachedStatement(db, `SELECT version, state FROM ${table} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
+  const rows = cachedStatement(db, `SELECT version, updated_at, state FROM ${table} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
     ...params,
     query.limit,
     query.offset,
-  ) as { version: number; state: string }[];
+  ) as { version: number; updated_at: string; state: string }[];
   const orders = rows.map((row) => {
-    const state = decodeState(row.state);
-    return toOrderResource(state, BigInt(row.version), { revealSecret: options.revealSecret?.(state) ?? null });
+    const { state } = decodeState(row.state, BigInt(row.version));
+    assert(state.status !== 'none', 'the orders table lists only orders that exist');
+    return toOrderResource(state, BigInt(row.version), { revealSecret: options.revealSecret?.(state) ?? null, updatedAt: row.updated_at });
   });
   return { orders, total };
 }
@@ -116,7 +136,7 @@ function ordersWhere(query: OrdersQuery, now: Date | null): { where: string; par
   }
   if (status === 'open' && now !== null) {
     // ISO-8601 UTC strings of one format order like the instants they name.
-    clauses.push("json_extract(state, '$.expiresAt') > ?");
+    clauses.push('expires_at > ?');
     params.push(now.toISOString());
   }
   if (query.pair !== undefined) {

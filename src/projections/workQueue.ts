@@ -1,4 +1,5 @@
 import type { Database as Db } from 'better-sqlite3';
+import { orderFacts } from '../aggregates/order/facts.js';
 import { IN_FLIGHT_STATUSES, isTerminal, type OrderStatus } from '../aggregates/order/state.js';
 import { recordedAtOf } from './eventSource.js';
 import { toMs, type FoldedBatch } from './orderFold.js';
@@ -15,7 +16,7 @@ const IN_FLIGHT_SQL = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
  */
 export const workQueueProjection: Projection = orderProjection({
   name: 'work_queue',
-  version: 1,
+  version: 2,
   tables: [
     {
       base: 'work_queue',
@@ -42,13 +43,14 @@ function writeWork(db: Db, batch: FoldedBatch, tables: TableNames): void {
        expires_at, expires_at_ms, settle_by, settle_by_ms, recovery_reason, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const f of batch.changes.values()) {
-    const s = f.state;
     // Terminal orders need no more work and receive no more events: they leave the queue (an
-    // order that began and ended within the batch never entered it).
-    if (isTerminal(s.status)) {
+    // order that began and ended within the batch never entered it). A stream that broke on its
+    // first event never had an order to work on.
+    if (f.state.status === 'none' || isTerminal(f.state.status)) {
       if (f.before !== null) remove.run(f.orderId);
       continue;
     }
+    const s = orderFacts(f.state);
     const at = recordedAtOf(f.lastEvent);
     upsert.run(f.orderId, f.version, s.status, at, toMs(at) ?? 0, s.attempts, s.lastError, s.expiresAt, toMs(s.expiresAt), s.settleBy, toMs(s.settleBy), s.recoveryReason, f.stateJson);
   }

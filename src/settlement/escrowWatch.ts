@@ -1,4 +1,4 @@
-import type { OrderState } from '../aggregates/order/index.js';
+import { heldEscrow, type OrderState } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import type { EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
@@ -16,9 +16,9 @@ export async function parkIfEscrowGone(
   state: OrderState,
   ctx: CommandContext,
 ): Promise<void> {
-  const holds = (state.status === 'open' || state.status === 'matched') && state.escrow.status === 'locked';
-  if (!holds || state.escrow.jobId === null) return;
-  const lookup = await deps.node.getJob(state.escrow.jobId);
+  const held = state.status === 'open' || state.status === 'matched' ? heldEscrow(state) : null;
+  if (held === null) return;
+  const lookup = await deps.node.getJob(held.jobId);
   if (lookup.kind !== 'ok' || lookup.value?.status === 'open') return;
   const status = lookup.value?.status ?? 'missing';
   const command = { type: 'RequireRecovery' as const, reason: `escrow_job_${status}`, detail: `the escrow job is ${status} at the node` };

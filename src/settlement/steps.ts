@@ -1,4 +1,4 @@
-import type { DueStep, OrderCommand, OrderState } from '../aggregates/order/index.js';
+import type { DueStep, OrderCommand, PlacedOrder } from '../aggregates/order/index.js';
 import { escrowJobTitle, MAX_JOB_TTL_SECONDS, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
 import { releaseEscrow } from './release.js';
 
@@ -28,7 +28,7 @@ export function maxOrderTtlSecondsFor(settleWindowSeconds: number): number {
 
 export async function runStep(
   deps: StepDeps,
-  state: OrderState,
+  state: PlacedOrder,
   step: DueStep,
   mode: 'inline' | 'resume',
   settleWindowSeconds: number,
@@ -51,13 +51,13 @@ const failed = (step: string, key: string, outcome: 'rejected' | 'unknown', reas
 
 async function lockStep(
   node: NodeGateway,
-  state: OrderState,
+  state: PlacedOrder,
   step: Extract<DueStep, { kind: 'lock' }>,
   mode: 'inline' | 'resume',
   settleWindowSeconds: number,
   now: Date,
 ): Promise<StepResult> {
-  const orderId = state.orderId ?? '';
+  const orderId = state.orderId;
   const title = escrowJobTitle(orderId, step.party);
   const ours = isOurEscrow(step);
   if (mode === 'resume') {
@@ -105,11 +105,11 @@ function locked(step: Extract<DueStep, { kind: 'lock' }>, jobId: string, now: Da
 
 async function releaseStep(
   node: NodeGateway,
-  state: OrderState,
+  state: PlacedOrder,
   step: Extract<DueStep, { kind: 'release' }>,
   now: Date,
 ): Promise<StepResult> {
-  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: step.wallet, orderId: state.orderId ?? '' });
+  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: step.wallet, orderId: state.orderId });
   switch (outcome.kind) {
     case 'released':
       return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };

@@ -1,3 +1,4 @@
+import { placed as existing } from '../support/orderFixtures.js';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,7 @@ describe('audit replay', () => {
     expect(at3.kind).toBe('found');
     if (at3.kind === 'found') {
       expect(at3.version).toBe(3n);
-      expect(toOrderResource(at3.state, at3.version)).toMatchObject({ status: 'matched', taker_wallet: BUYER, version: 3, htlc_secret: null });
+      expect(toOrderResource(existing(at3.state), at3.version)).toMatchObject({ status: 'matched', taker_wallet: BUYER, version: 3, htlc_secret: null });
     }
     expect(orderAt(events, 8n)).toEqual({ kind: 'beyond_stream', latestVersion: 7n });
     expect(orderAt(events, 0n)).toEqual({ kind: 'invalid_version' });
@@ -74,7 +75,7 @@ describe('order resource', () => {
     const ledger = Ledger.memory();
     await ledger.placeSell(ORDER, { amountMicroRtc: 100_000_000n, priceNano: 100_000_000n, pair: 'RTC/ETH' });
     const matched = await ledger.match(ORDER, BUYER.toUpperCase().replace('RTC', 'RTC'));
-    const resource = toOrderResource(matched.state, matched.version, { revealSecret: SECRET });
+    const resource = toOrderResource(existing(matched.state), matched.version, { revealSecret: SECRET, updatedAt: matched.updatedAt });
     expect(resource).toEqual({
       order_id: ORDER, side: 'sell', pair: 'RTC/ETH', quote_currency: 'ETH', status: 'matched', version: 3,
       maker_wallet: SELLER, taker_wallet: BUYER, seller_wallet: SELLER, buyer_wallet: BUYER,
@@ -88,15 +89,15 @@ describe('order resource', () => {
       updated_at: '2026-03-01T10:00:03.000Z',
     });
     const done = await ledger.settle(ORDER, SELLER);
-    expect(toOrderResource(done.state, done.version, { revealSecret: SECRET })).toMatchObject({ status: 'completed', htlc_secret: SECRET, payout: { status: 'confirmed', tx_hash: `tx-${ORDER}` } });
-    expect(toOrderResource(done.state, done.version).htlc_secret).toBeNull();
+    expect(toOrderResource(existing(done.state), done.version, { revealSecret: SECRET })).toMatchObject({ status: 'completed', htlc_secret: SECRET, payout: { status: 'confirmed', tx_hash: `tx-${ORDER}` } });
+    expect(toOrderResource(existing(done.state), done.version).htlc_secret).toBeNull();
   });
 
   it('derives seller and buyer from the side: a buy order is sold by its taker', async () => {
     const ledger = Ledger.memory();
     const placed = await ledger.placeBuy(ORDER);
-    expect(toOrderResource(placed.state, placed.version)).toMatchObject({ seller_wallet: null, buyer_wallet: BUYER, quote_currency: 'USDC', escrow: { job_id: null, status: 'none' } });
+    expect(toOrderResource(existing(placed.state), placed.version)).toMatchObject({ seller_wallet: null, buyer_wallet: BUYER, quote_currency: 'USDC', escrow: { job_id: null, status: 'none' } });
     const matched = await ledger.match(ORDER, SELLER, HTLC_HASH);
-    expect(toOrderResource(matched.state, matched.version)).toMatchObject({ seller_wallet: SELLER, buyer_wallet: BUYER, status: 'matching' });
+    expect(toOrderResource(existing(matched.state), matched.version)).toMatchObject({ seller_wallet: SELLER, buyer_wallet: BUYER, status: 'matching' });
   });
 });

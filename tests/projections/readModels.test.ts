@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldRecorded } from '../../src/commands/loadOrder.js';
+import { foldOrderStream } from '../../src/orderStream/fold.js';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import { getOrder, listOrders } from '../../src/projections/orders.js';
 import { orderBook } from '../../src/projections/orderBook.js';
@@ -29,7 +29,7 @@ describe('orders read model', () => {
     for (const step of steps) {
       await step();
       await runner.catchUp();
-      const stream = foldRecorded(await ledger.store.readStream(orderStream(id(1))));
+      const stream = foldOrderStream(await ledger.store.readStream(orderStream(id(1))));
       const stored = getOrder(runner.db, id(1));
       expect(stored?.version).toBe(stream.version);
       expect(stored?.state).toEqual(stream.state);

@@ -1,3 +1,4 @@
+import { facts } from '../support/orderFixtures.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { createLedger, type Ledger, type RequestContext } from '../../src/commands/ledger.js';
@@ -97,7 +98,7 @@ export function trader(h: SettlementHarness) {
 export async function matchedSell(h: SettlementHarness) {
   const t = trader(h);
   const placed = await t.place(h.seller, 'sell');
-  const orderId = placed.state.orderId as string;
+  const orderId = facts(placed.state).orderId as string;
   await t.match(h.buyer, orderId);
   return { orderId, secret: placed.htlcSecret as string };
 }

@@ -1,5 +1,5 @@
 import type { Party } from './events.js';
-import { buyerWallet, escrowWallet, sellerWallet, type OrderState } from './state.js';
+import { buyerWallet, escrowWallet, type OrderState, type PayoutHistory } from './state.js';
 
 /**
  * The driver's view of an order: the one external step that is due, with the deterministic key
@@ -23,44 +23,28 @@ export const refundKey = (orderId: string, party: Party): string => `otc_refund:
  * re-driven after a void needs a fresh key; the suffix counts voids, and only ever follows a void,
  * so no two keys of one order can both be confirmed.
  */
-export function payoutKeyFor(state: OrderState): string {
-  const base = `otc_payout:${state.orderId ?? ''}`;
-  return state.payout.voidedCount === 0 ? base : `${base}:redrive-${state.payout.voidedCount}`;
+export function payoutKeyFor(state: { readonly orderId: string; readonly payouts: PayoutHistory }): string {
+  const base = `otc_payout:${state.orderId}`;
+  return state.payouts.voidedCount === 0 ? base : `${base}:redrive-${state.payouts.voidedCount}`;
 }
 
 export function dueStep(state: OrderState): DueStep | null {
-  const orderId = state.orderId ?? '';
   switch (state.status) {
     case 'escrow_pending':
-    case 'matching': {
-      const party: Party = state.status === 'escrow_pending' ? 'maker' : 'taker';
-      const wallet = sellerWallet(state) ?? '';
-      return { kind: 'lock', party, key: escrowKey(orderId, party), wallet, amountMicroRtc: state.amountMicroRtc };
-    }
+      return { kind: 'lock', party: 'maker', key: escrowKey(state.orderId, 'maker'), wallet: state.makerWallet, amountMicroRtc: state.amountMicroRtc };
+    case 'matching':
+      return { kind: 'lock', party: 'taker', key: escrowKey(state.orderId, 'taker'), wallet: state.taker.wallet, amountMicroRtc: state.amountMicroRtc };
     case 'settling':
-      return settlingStep(state, orderId);
+      return state.released
+        ? { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state), amountMicroRtc: state.escrow.amountMicroRtc }
+        : { kind: 'release', key: releaseKey(state.orderId), jobId: state.escrow.jobId, wallet: escrowWallet(state) };
     case 'payout_pending':
-      return {
-        kind: 'payout_lookup',
-        key: state.payout.key ?? payoutKeyFor(state),
-        to: buyerWallet(state) ?? '',
-        amountMicroRtc: state.escrow.releasedMicroRtc,
-      };
+      return { kind: 'payout_lookup', key: state.payout.key, to: buyerWallet(state), amountMicroRtc: state.escrow.amountMicroRtc };
     case 'refund_pending': {
-      const party = state.escrow.party ?? 'maker';
-      return { kind: 'refund', party, key: refundKey(orderId, party), jobId: state.escrow.jobId ?? '', wallet: escrowWallet(state) ?? '' };
+      const party = state.escrow.party;
+      return { kind: 'refund', party, key: refundKey(state.orderId, party), jobId: state.escrow.jobId, wallet: escrowWallet(state) };
     }
     default:
       return null;
   }
-}
-
-function settlingStep(state: OrderState, orderId: string): DueStep | null {
-  if (state.escrow.status === 'locked') {
-    return { kind: 'release', key: releaseKey(orderId), jobId: state.escrow.jobId ?? '', wallet: escrowWallet(state) ?? '' };
-  }
-  if (state.escrow.status === 'released' && state.payout.status !== 'queued' && state.payout.status !== 'confirmed') {
-    return { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state) ?? '', amountMicroRtc: state.escrow.releasedMicroRtc };
-  }
-  return null;
 }
