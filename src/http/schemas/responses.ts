@@ -96,6 +96,8 @@ export const historyAnswer = z.object({
       actor: z.string(),
       data: z.record(z.string(), z.unknown()),
       status_after: z.string(),
+      /** Set on the event where the order's fold broke (unreadable, or it cannot follow the order). */
+      problem: z.object({ kind: z.string(), reason: z.string() }).nullable(),
     }),
   ),
 });
