@@ -18,7 +18,6 @@ import { handleOrderCommand, VersionMismatch, type CommandContext } from './hand
 import { loadOrder, type LoadedOrder } from './loadOrder.js';
 import { recordSignatureUse } from './signatures.js';
 import { readable } from '../orderStream/fold.js';
-import { parkIfEscrowGone } from '../settlement/escrowWatch.js';
 
 export interface LedgerDeps {
   readonly store: EventStore;
@@ -148,9 +147,12 @@ export function createLedger(deps: LedgerDeps) {
     async matchOrder(orderId: string, input: MatchOrderRequest, req: RequestContext): Promise<OrderResult> {
       const bound = { eth_address: input.ethAddress ?? '', htlc_hash: input.htlcHash ?? '' };
       const taker = await authenticate('match_order', orderId, input.wallet, bound, input.walletAuth, req);
-      const current = await loadOrder(deps.store, orderId);
+      let current = await loadOrder(deps.store, orderId);
       // Before anyone takes a sell order, its maker's escrow must still be at the node.
-      await parkIfEscrowGone(deps, orderId, current.state, context(req, taker));
+      if (dueStep(current.state, 'watch') !== null) {
+        await driveOrder(driverDeps, orderId, context(req, taker), 'watch');
+        current = await loadOrder(deps.store, orderId);
+      }
       // The taker of a buy order sells: without a hash of their own, they get a generated preimage.
       const buyOrder = current.state.status !== 'none' && current.state.side === 'buy';
       const generated = buyOrder && input.htlcHash === null ? generatePreimage() : null;

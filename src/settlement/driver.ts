@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { dueStep, OrderRefused, type DueStep, type OrderCommand, type OrderState } from '../aggregates/order/index.js';
+import { dueStep, OrderRefused, type DueStep, type OrderCommand, type OrderState, type StepMode } from '../aggregates/order/index.js';
 import { handleOrderCommand, VersionMismatch, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { isVersionConflict, type EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { Leases } from './leases.js';
-import { runStep, type StepResult } from './steps.js';
+import { runStep, type StepOutcome, type StepResult } from './steps.js';
 
 export interface DriverDeps {
   readonly store: EventStore;
@@ -17,17 +17,13 @@ export interface DriverDeps {
   readonly onStep?: (report: StepReport) => void;
 }
 
-/**
- * `inline`: a request just appended the claim, so the fast path calls the node straight away.
- * `resume`: anything may have happened since the last event (a crash, a timeout), so every step
- * starts by looking its outcome up at the node.
- */
-export type DriveMode = 'inline' | 'resume';
+/** inline, resume or watch: see StepMode (the decider's dueStep picks the step for it). */
+export type DriveMode = StepMode;
 
 export interface StepReport {
   readonly orderId: string;
   readonly step: DueStep['kind'];
-  readonly outcome: string;
+  readonly outcome: StepOutcome;
 }
 
 export interface DriveResult {
@@ -58,6 +54,9 @@ export function leaseTtlMsFor(nodeTimeoutMs: number): number {
  * append is checked against the version its decision was made on.
  */
 export async function driveOrder(deps: DriverDeps, orderId: string, ctx: CommandContext, mode: DriveMode): Promise<DriveResult> {
+  // A watch only reads the job (no effect at the node) and appends with the version it read, so it
+  // needs no lease, and must not hold one: a cancel racing a match would find its refund leased away.
+  if (mode === 'watch') return driveHoldingLease(deps, orderId, ctx, mode, () => true);
   const owner = randomUUID();
   const leaseName = `order-driver:${orderId}`;
   if (!(await deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime()))) {
@@ -88,7 +87,7 @@ async function driveHoldingLease(
   let updatedAt = loaded.updatedAt;
   let stepMode = mode;
   for (let i = 0; i < MAX_STEPS_PER_DRIVE; i++) {
-    const step = dueStep(state);
+    const step = dueStep(state, stepMode);
     // The lease was just taken for the first step; only later steps need it renewed.
     if (step === null || state.status === 'none' || (i > 0 && !(await renewLease()))) break;
     const result = await runStep(deps, state, step, stepMode, deps.settleWindowSeconds, ctx.now());

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { claimOf, decide, escrowFacts, heldEscrow, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
+import { decide, escrowFacts, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder, type LoadedOrder } from '../commands/loadOrder.js';
 import { isCorrupt } from '../orderStream/fold.js';
 import { driveOrder, type DriverDeps } from './driver.js';
-import { parkIfEscrowGone } from './escrowWatch.js';
 import { streamsWithPrefix } from '../eventstore/streams.js';
 
 export interface ReconcileSummary {
@@ -62,31 +61,15 @@ async function reconcileOrder(deps: ReconcilerDeps, orderId: string, loaded: Loa
     if (expired.written.some((e) => e.type === 'OrderExpired')) summary.expired += 1;
     return (await driveOrder(deps, orderId, ctx, 'inline')).state;
   }
-  if (state.status === 'settlement_recovery') return recoverByLookup(deps, orderId, state, ctx);
+  // In recovery the driver only looks up what a look-up can prove (a release that did happen).
+  if (state.status === 'settlement_recovery') return (await driveOrder(deps, orderId, ctx, 'resume')).state;
   if (!isDue(loaded, now, deps.stuckMs)) return state;
   return (await driveOrder(deps, orderId, ctx, 'resume')).state;
 }
 
-/**
- * A release whose outcome was unknown is resolved by looking the job up, which changes nothing at
- * the node: completed there means released here, and settlement goes on to the payout. Anything
- * else in recovery waits for an operator's re-drive.
- */
-async function recoverByLookup(deps: ReconcilerDeps, orderId: string, state: OrderState, ctx: CommandContext): Promise<OrderState> {
-  const jobId = heldEscrow(state)?.jobId;
-  if (jobId === undefined || claimOf(state) === null) return state;
-  const lookup = await deps.node.getJob(jobId);
-  if (lookup.kind !== 'ok' || lookup.value?.status !== 'completed') return state;
-  const released = await handleOrderCommand(deps.store, orderId, { type: 'RecordEscrowReleased', jobId, now: deps.now() }, ctx).catch(() => null);
-  if (released === null) return state;
-  return (await driveOrder(deps, orderId, ctx, 'resume')).state;
-}
-
-/** The sample of matched orders whose escrow this pass looks up (see parkIfEscrowGone). */
+/** The held escrow of every open and matched order this pass looks at: the driver's watch step. */
 async function watchEscrows(deps: ReconcilerDeps, ctx: CommandContext): Promise<void> {
-  for (const orderId of (await deps.escrowWatch?.()) ?? []) {
-    await parkIfEscrowGone(deps, orderId, (await loadOrder(deps.store, orderId)).state, ctx);
-  }
+  for (const orderId of (await deps.escrowWatch?.()) ?? []) await driveOrder(deps, orderId, ctx, 'watch');
 }
 
 function isDue({ state, updatedAt }: LoadedOrder, now: Date, stuckMs: number): boolean {

@@ -287,8 +287,32 @@ describe('dueStep', () => {
         expect(dueStep(stateAfter(...s.completed()))).toBeNull();
         expect(dueStep(stateAfter(...s.expiredRefunded()))).toBeNull();
       });
+
+      it('resume: a release parked in recovery under a claim is looked up, one released or unclaimed is not', () => {
+        const parked = stateAfter(...s.settling(), recoveryRequired());
+        expect(dueStep(parked, 'resume')).toEqual({ kind: 'release_lookup', key: `otc_release:${ORDER_ID}`, jobId: s.sellerJob, wallet: s.seller });
+        expect(dueStep(stateAfter(...s.recoveryAfterVoid()), 'resume')).toBeNull();
+        expect(dueStep(stateAfter(...s.matched(), recoveryRequired('escrow_job_cancelled')), 'resume')).toBeNull();
+      });
+
+      it('watch: the held escrow of a matched order is looked up; nothing else is watched', () => {
+        expect(dueStep(stateAfter(...s.matched()), 'watch')).toEqual({ kind: 'escrow_watch', key: `otc_escrow:${ORDER_ID}:${s.sellerParty}`, jobId: s.sellerJob, wallet: s.seller });
+        expect(dueStep(stateAfter(...s.settling()), 'watch')).toBeNull();
+        expect(dueStep(stateAfter(...s.completed()), 'watch')).toBeNull();
+      });
     });
   }
+
+  it('resume: a lock whose answer may be lost is looked up first, with the lock\'s own key', () => {
+    expect(dueStep(stateAfter(placedSell()), 'resume')).toEqual({
+      kind: 'lock_lookup', party: 'maker', key: `otc_escrow:${ORDER_ID}:maker`, wallet: MAKER, amountMicroRtc: AMOUNT_MICRO_RTC,
+    });
+  });
+
+  it('watch: an open sell order\'s escrow is watched, an open buy order has none', () => {
+    expect(dueStep(stateAfter(...SELL.open()), 'watch')).toMatchObject({ kind: 'escrow_watch', jobId: MAKER_JOB, wallet: MAKER });
+    expect(dueStep(stateAfter(placedBuy()), 'watch')).toBeNull();
+  });
 
   it('refund_pending after a cancel: refund the maker under otc_refund:<id>:maker', () => {
     expect(dueStep(stateAfter(...SELL.open(), orderCancelled()))).toEqual({

@@ -1,5 +1,5 @@
 import type { Party } from './events.js';
-import { buyerWallet, escrowWallet, type OrderState, type PayoutHistory } from './state.js';
+import { buyerWallet, escrowWallet, takerOf, type OrderState, type PayoutHistory, type RecoveryOrder } from './state.js';
 
 /**
  * The driver's view of an order: the one external step that is due, with the deterministic key
@@ -9,7 +9,13 @@ import { buyerWallet, escrowWallet, type OrderState, type PayoutHistory } from '
  */
 export type DueStep =
   | { readonly kind: 'lock'; readonly party: Party; readonly key: string; readonly wallet: string; readonly amountMicroRtc: bigint }
+  /** A lock whose answer may have been lost: find the job it may have created before locking again. */
+  | { readonly kind: 'lock_lookup'; readonly party: Party; readonly key: string; readonly wallet: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'release'; readonly key: string; readonly jobId: string; readonly wallet: string }
+  /** A release parked with its outcome unknown: the job's status at the node may prove it happened. */
+  | { readonly kind: 'release_lookup'; readonly key: string; readonly jobId: string; readonly wallet: string }
+  /** The held escrow of an order on the book or matched: still open at the node, or gone behind our back. */
+  | { readonly kind: 'escrow_watch'; readonly key: string; readonly jobId: string; readonly wallet: string }
   | { readonly kind: 'payout'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'payout_lookup'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'refund'; readonly party: Party; readonly key: string; readonly jobId: string; readonly wallet: string };
@@ -28,12 +34,23 @@ export function payoutKeyFor(state: { readonly orderId: string; readonly payouts
   return state.payouts.voidedCount === 0 ? base : `${base}:redrive-${state.payouts.voidedCount}`;
 }
 
-export function dueStep(state: OrderState): DueStep | null {
+/**
+ * Why the driver asks. `inline`: a request just appended the claim, so the step is called straight
+ * away. `resume`: anything may have happened since the last event (a crash, a timeout, a recovery),
+ * so a step whose earlier call may have taken effect is looked up first. `watch`: only look the
+ * held escrow up (a GET, no effect at the node).
+ */
+export type StepMode = 'inline' | 'resume' | 'watch';
+
+export function dueStep(state: OrderState, mode: StepMode = 'inline'): DueStep | null {
+  if (mode === 'watch') return watchStep(state);
   switch (state.status) {
     case 'escrow_pending':
-      return { kind: 'lock', party: 'maker', key: escrowKey(state.orderId, 'maker'), wallet: state.makerWallet, amountMicroRtc: state.amountMicroRtc };
+      return { kind: mode === 'resume' ? 'lock_lookup' : 'lock', party: 'maker', key: escrowKey(state.orderId, 'maker'), wallet: state.makerWallet, amountMicroRtc: state.amountMicroRtc };
     case 'matching':
-      return { kind: 'lock', party: 'taker', key: escrowKey(state.orderId, 'taker'), wallet: state.taker.wallet, amountMicroRtc: state.amountMicroRtc };
+      return { kind: mode === 'resume' ? 'lock_lookup' : 'lock', party: 'taker', key: escrowKey(state.orderId, 'taker'), wallet: state.taker.wallet, amountMicroRtc: state.amountMicroRtc };
+    case 'settlement_recovery':
+      return mode === 'resume' ? releaseLookupStep(state) : null;
     case 'settling':
       return state.released
         ? { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state), amountMicroRtc: state.escrow.amountMicroRtc }
@@ -47,4 +64,20 @@ export function dueStep(state: OrderState): DueStep | null {
     default:
       return null;
   }
+}
+
+/** Only a claimed escrow still held in recovery can be proven released by a look-up. */
+function releaseLookupStep(state: RecoveryOrder): DueStep | null {
+  const claimed = state.parked;
+  const held = (claimed.status === 'settling' && !claimed.released) || (claimed.status === 'matched' && claimed.claim !== null);
+  if (!held) return null;
+  return { kind: 'release_lookup', key: releaseKey(state.orderId), jobId: claimed.escrow.jobId, wallet: escrowWallet(claimed) };
+}
+
+function watchStep(state: OrderState): DueStep | null {
+  if (state.status === 'matched' || (state.status === 'open' && state.escrow !== null)) {
+    const escrow = state.escrow;
+    return { kind: 'escrow_watch', key: escrowKey(state.orderId, escrow.party), jobId: escrow.jobId, wallet: escrowWallet({ ...state, taker: takerOf(state), escrow }) };
+  }
+  return null;
 }
