@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { Config } from './config.js';
-import { createLedger, type Ledger } from './commands/ledger.js';
+import { createLedger, type Ledger } from './app/ledger.js';
 import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
 import { ORDER_STREAM_PREFIX } from './aggregates/order/events.js';

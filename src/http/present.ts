@@ -1,5 +1,5 @@
 import { assert, type OrderState, type OrderStatus } from '../aggregates/order/state.js';
-import type { Ledger, OrderResult } from '../commands/ledger.js';
+import type { Ledger, OrderResult } from '../app/ledger.js';
 import { toOrderResource, type OrderResource } from '../views/orderResource.js';
 import { messageOf, statusOfCode } from './errorMap.js';
 

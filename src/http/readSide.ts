@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Ledger } from '../commands/ledger.js';
+import type { Ledger } from '../app/ledger.js';
 import type { EventStore } from '../eventstore/types.js';
 import { projectionByName } from '../projections/all.js';
 import { orderBook } from '../projections/orderBook.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
-import { createLedger } from '../../src/commands/ledger.js';
+import { createLedger } from '../../src/app/ledger.js';
 import { createSecretBox, generatePreimage, sha256Hex } from '../../src/crypto/preimage.js';
 import { walletFromSeed } from '../../src/crypto/signer.js';
 import { verifyChain } from '../../src/eventstore/hashChain.js';

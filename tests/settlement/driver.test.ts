@@ -2,7 +2,7 @@ import { facts } from '../support/orderFixtures.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import type { NodeGateway } from '../../src/gateways/node.js';
-import { createLedger } from '../../src/commands/ledger.js';
+import { createLedger } from '../../src/app/ledger.js';
 import { createSecretBox } from '../../src/crypto/preimage.js';
 import { matchedSell, startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
 

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { parseDecimalUnits } from '../../src/aggregates/order/money.js';
-import { createLedger, type Ledger } from '../../src/commands/ledger.js';
+import { createLedger, type Ledger } from '../../src/app/ledger.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';

@@ -1,7 +1,7 @@
 import { facts } from '../support/orderFixtures.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
-import { createLedger, type Ledger, type RequestContext } from '../../src/commands/ledger.js';
+import { createLedger, type Ledger, type RequestContext } from '../../src/app/ledger.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type FaultMode, type SandboxServer } from '../../src/gateways/sandbox/index.js';
