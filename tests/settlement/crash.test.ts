@@ -10,7 +10,7 @@ import { walletFromSeed } from '../../src/crypto/signer.js';
 import { verifyChain } from '../../src/eventstore/hashChain.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway } from '../../src/gateways/rustchain.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
 import { createSqliteLeases } from '../../src/settlement/leases.js';
 import { reconcilePass, scanAllOrders } from '../../src/settlement/reconciler.js';
 

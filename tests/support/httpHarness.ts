@@ -8,7 +8,7 @@ import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type AutoConfirm, type FaultMode, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type AutoConfirm, type FaultMode, type SandboxServer } from '../../src/sandbox/index.js';
 import { buildApp } from '../../src/http/app.js';
 import { createIdempotencyStore, type IdempotencyStore } from '../../src/http/idempotency.js';
 import { createLedgerMetrics } from '../../src/http/metrics.js';

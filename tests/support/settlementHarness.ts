@@ -4,7 +4,7 @@ import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { createLedger, type Ledger, type RequestContext } from '../../src/app/ledger.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type FaultMode, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type FaultMode, type SandboxServer } from '../../src/sandbox/index.js';
 import { createMemoryLeases, type Leases } from '../../src/settlement/leases.js';
 import { reconcilePass, scanAllOrders, type ReconcileSummary } from '../../src/settlement/reconciler.js';
 import type { NodeGateway } from '../../src/gateways/node.js';
