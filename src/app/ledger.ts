@@ -4,7 +4,7 @@ import { confirmSettlement, type ConfirmSettlementRequest } from './confirmSettl
 import type { LedgerDeps, RequestContext } from './deps.js';
 import { matchOrder, type MatchOrderRequest } from './matchOrder.js';
 import { placeOrder, type PlaceOrderRequest } from './placeOrder.js';
-import { getOrder, revealSecret } from './readOrder.js';
+import { getOrder, revealSecret, revealStored } from './readOrder.js';
 import { redrive, type RedriveRequest } from './redrive.js';
 
 export type { LedgerDeps, OrderResult, RequestContext } from './deps.js';
@@ -24,6 +24,7 @@ export function createLedger(deps: LedgerDeps) {
     redrive: (orderId: string, input: RedriveRequest, req: RequestContext) => redrive(deps, orderId, input, req),
     getOrder: (orderId: string) => getOrder(deps, orderId),
     revealSecret: (state: OrderState) => revealSecret(deps, state),
+    revealStored: (orderId: string, ciphertext: string) => revealStored(deps, orderId, ciphertext),
   };
 }
 

@@ -16,11 +16,15 @@ export async function getOrder(deps: LedgerDeps, orderId: string): Promise<{ sta
  * listing that contains the order.
  */
 export function revealSecret(deps: LedgerDeps, state: OrderState): string | null {
-  if (state.status !== 'completed') return null;
+  return state.status === 'completed' ? revealStored(deps, state.orderId, state.claim.secretCiphertext) : null;
+}
+
+/** The same for an order a read model holds: the caller has checked that it is completed. */
+export function revealStored(deps: LedgerDeps, orderId: string, ciphertext: string): string | null {
   try {
-    return deps.secretBox.decrypt(state.claim.secretCiphertext);
+    return deps.secretBox.decrypt(ciphertext);
   } catch {
-    deps.onSecretUnreadable?.(state.orderId);
+    deps.onSecretUnreadable?.(orderId);
     return null;
   }
 }

@@ -11,6 +11,7 @@ import { pairStats } from '../projections/stats.js';
 import { listTrades } from '../projections/trades.js';
 import { recoveryList, workBacklog } from '../projections/workQueue.js';
 import type { ProjectionsAdmin, ReadModels } from './deps.js';
+import { resourceOfStored } from '../views/orderResource.js';
 
 export interface SqliteReadSideOptions {
   readonly runner: ProjectionRunner;
@@ -35,7 +36,10 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
   const snapshot = <T>(read: () => T): T => db.transaction(read)();
   const readModels: ReadModels = {
     waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
-    listOrders: (query, now) => snapshot(() => listOrders(db, query, { revealSecret: (state) => ledger.revealSecret(state), now })),
+    listOrders: (query, now) => snapshot(() => {
+      const page = listOrders(db, query, { now });
+      return { orders: page.orders.map((stored) => resourceOfStored(stored, ledger.revealStored)), total: page.total };
+    }),
     orderBook: (pair, now) => snapshot(() => orderBook(db, pair, now)),
     trades: (query) => snapshot(() => listTrades(db, query)),
     stats: (pair, now) => snapshot(() => pairStats(db, pair, now)),

@@ -1,4 +1,4 @@
-import { orderFacts, type EscrowStatus, type OrderFacts, type PayoutStatus } from '../aggregates/order/facts.js';
+import { orderFacts, type EscrowStatus, type OrderSummary, type PayoutStatus } from '../aggregates/order/facts.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
 import type { OrderStatus, PlacedOrder } from '../aggregates/order/state.js';
 
@@ -55,8 +55,8 @@ export function toOrderResource(state: PlacedOrder, version: bigint, options: Or
   return resourceOfFacts(orderFacts(state), version, options);
 }
 
-/** The resource from an order's facts, as the orders read model stores them. */
-export function resourceOfFacts(f: OrderFacts, version: bigint, options: OrderResourceOptions = {}): OrderResource {
+/** The resource from an order's summary. */
+export function resourceOfFacts(f: OrderSummary, version: bigint, options: OrderResourceOptions = {}): OrderResource {
   const secret = f.status === 'completed' ? (options.revealSecret ?? null) : null;
   return {
     order_id: f.orderId,
@@ -89,4 +89,19 @@ export function resourceOfFacts(f: OrderFacts, version: bigint, options: OrderRe
     completed_at: f.completedAt,
     updated_at: options.updatedAt ?? null,
   };
+}
+
+/** An order as a read model stores it (see projections/orders.ts). */
+export interface StoredOrderView {
+  readonly summary: OrderSummary;
+  readonly version: bigint;
+  readonly updatedAt: string;
+  readonly secretCiphertext: string | null;
+}
+
+/** The resource of a stored order; `reveal` decrypts the preimage, asked only for completed orders. */
+export function resourceOfStored(stored: StoredOrderView, reveal?: (orderId: string, ciphertext: string) => string | null): OrderResource {
+  const { summary, secretCiphertext } = stored;
+  const revealSecret = summary.status === 'completed' && secretCiphertext !== null ? (reveal?.(summary.orderId, secretCiphertext) ?? null) : null;
+  return resourceOfFacts(summary, stored.version, { revealSecret, updatedAt: stored.updatedAt });
 }

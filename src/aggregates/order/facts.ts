@@ -66,6 +66,12 @@ export interface OrderFacts {
   readonly tradeId: string | null;
 }
 
+/** What is shown of an order: its facts less the bookkeeping, as the orders read model keeps them. */
+export type OrderSummary = Omit<OrderFacts, 'escrow' | 'payout' | 'secretCiphertext' | 'endingAs' | 'recoveryReason' | 'lastError' | 'attempts' | 'tradeId' | 'ttlSeconds'> & {
+  readonly escrow: Pick<EscrowFacts, 'jobId' | 'status'>;
+  readonly payout: Pick<PayoutFacts, 'key' | 'status' | 'txHash'>;
+};
+
 export function orderFacts(state: PlacedOrder): OrderFacts {
   const taker = takerOf(state);
   const claim = claimOf(state);
