@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { decide, escrowFacts, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
+import { decide, escrowFacts, OrderRefused, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder, type LoadedOrder } from '../commands/loadOrder.js';
 import { isCorrupt } from '../orderStream/fold.js';
 import { driveOrder, type DriverDeps } from './driver.js';
 import { streamsWithPrefix } from '../eventstore/streams.js';
+import { isVersionConflict } from '../eventstore/types.js';
 
 export interface ReconcileSummary {
   examined: number;
@@ -56,7 +57,7 @@ async function reconcileOrder(deps: ReconcilerDeps, orderId: string, loaded: Loa
   const now = deps.now();
   // The decider owns the deadlines: asking it (pure, no I/O) says whether expiry is due at all.
   if (decide({ type: 'ExpireOrder', now }, state).length > 0) {
-    const expired = await handleOrderCommand(deps.store, orderId, { type: 'ExpireOrder', now }, ctx).catch(() => null);
+    const expired = await expireLosingRace(deps, orderId, now, ctx);
     if (expired === null) return state;
     if (expired.written.some((e) => e.type === 'OrderExpired')) summary.expired += 1;
     return (await driveOrder(deps, orderId, ctx, 'inline')).state;
@@ -70,6 +71,16 @@ async function reconcileOrder(deps: ReconcilerDeps, orderId: string, loaded: Loa
 /** The held escrow of every open and matched order this pass looks at: the driver's watch step. */
 async function watchEscrows(deps: ReconcilerDeps, ctx: CommandContext): Promise<void> {
   for (const orderId of (await deps.escrowWatch?.()) ?? []) await driveOrder(deps, orderId, ctx, 'watch');
+}
+
+/** Expires the order; null when it moved meanwhile and the decider now refuses (the mover owns it). */
+async function expireLosingRace(deps: ReconcilerDeps, orderId: string, now: Date, ctx: CommandContext) {
+  try {
+    return await handleOrderCommand(deps.store, orderId, { type: 'ExpireOrder', now }, ctx);
+  } catch (error) {
+    if (error instanceof OrderRefused || isVersionConflict(error)) return null;
+    throw error;
+  }
 }
 
 function isDue({ state, updatedAt }: LoadedOrder, now: Date, stuckMs: number): boolean {

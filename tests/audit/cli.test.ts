@@ -8,7 +8,7 @@ import { runReplay } from '../../src/cli/replayCommand.js';
 import { runVerify } from '../../src/cli/verifyCommand.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { buildMixedLedger, Ledger } from '../projections/support/ledger.js';
+import { buildMixedLedger, TestLedger } from '../projections/support/ledger.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -26,7 +26,7 @@ async function setup() {
   const storePath = join(dir, 'events.db');
   const readDbPath = join(dir, 'read.db');
   const store = new SqliteEventStore({ path: storePath });
-  await buildMixedLedger(new Ledger(store), 1);
+  await buildMixedLedger(new TestLedger(store), 1);
   const runner = new ProjectionRunner({ store, db: readDbPath });
   await runner.catchUp();
   await runner.close();

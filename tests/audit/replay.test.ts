@@ -8,13 +8,13 @@ import { orderStream } from '../../src/aggregates/order/index.js';
 import { loadOrderAt, orderAt, orderHistory } from '../../src/audit/replay.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { toOrderResource } from '../../src/views/orderResource.js';
-import { BUYER, HTLC_HASH, Ledger, SECRET, SELLER } from '../projections/support/ledger.js';
+import { BUYER, HTLC_HASH, TestLedger, SECRET, SELLER } from '../projections/support/ledger.js';
 
 const ORDER = 'otc_00000000000000a1';
 
 describe('audit replay', () => {
   it('gives the timeline with the status after each event and never the preimage or its ciphertext', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(ORDER);
     const history = await orderHistory(ledger.store, ORDER);
     expect(history?.chain_valid).toBe(true);
@@ -36,7 +36,7 @@ describe('audit replay', () => {
   });
 
   it('returns the order as it stood at a version, and says when the version is beyond the stream', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(ORDER);
     const events = await ledger.store.readStream(orderStream(ORDER));
     const at3 = orderAt(events, 3n);
@@ -55,7 +55,7 @@ describe('audit replay', () => {
     const dir = mkdtempSync(join(tmpdir(), 'otc-replay-'));
     try {
       const path = join(dir, 'events.db');
-      const ledger = new Ledger(new SqliteEventStore({ path }));
+      const ledger = new TestLedger(new SqliteEventStore({ path }));
       await ledger.completedSell(ORDER);
       const raw = new Database(path);
       raw.prepare("UPDATE events SET data = json_set(data, '$.tx_hash', 'tx-forged') WHERE stream = ? AND version = 7").run(orderStream(ORDER));
@@ -72,7 +72,7 @@ describe('audit replay', () => {
 
 describe('order resource', () => {
   it('has every field of api.md with money in both forms and the secret only when completed', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(ORDER, { amountMicroRtc: 100_000_000n, priceNano: 100_000_000n, pair: 'RTC/ETH' });
     const matched = await ledger.match(ORDER, BUYER.toUpperCase().replace('RTC', 'RTC'));
     const resource = toOrderResource(existing(matched.state), matched.version, { revealSecret: SECRET, updatedAt: matched.updatedAt });
@@ -94,7 +94,7 @@ describe('order resource', () => {
   });
 
   it('derives seller and buyer from the side: a buy order is sold by its taker', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     const placed = await ledger.placeBuy(ORDER);
     expect(toOrderResource(existing(placed.state), placed.version)).toMatchObject({ seller_wallet: null, buyer_wallet: BUYER, quote_currency: 'USDC', escrow: { job_id: null, status: 'none' } });
     const matched = await ledger.match(ORDER, SELLER, HTLC_HASH);

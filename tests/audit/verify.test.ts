@@ -10,7 +10,7 @@ import { toNewEvents } from '../../src/commands/handleCommand.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { activeCopy, openReadDb } from '../../src/projections/registry.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { buildMixedLedger, Ledger } from '../projections/support/ledger.js';
+import { buildMixedLedger, TestLedger } from '../projections/support/ledger.js';
 import { facts } from '../support/orderFixtures.js';
 
 const dirs: string[] = [];
@@ -24,7 +24,7 @@ async function projectedLedger() {
   dirs.push(dir);
   const storePath = join(dir, 'events.db');
   const readPath = join(dir, 'read.db');
-  const ledger = new Ledger(new SqliteEventStore({ path: storePath }));
+  const ledger = new TestLedger(new SqliteEventStore({ path: storePath }));
   await buildMixedLedger(ledger, 2);
   const runner = new ProjectionRunner({ store: ledger.store, db: readPath });
   await runner.catchUp();

@@ -9,11 +9,11 @@ import { listTrades } from '../../src/projections/trades.js';
 import { pairStats } from '../../src/projections/stats.js';
 import { findUsedSignature, listUsedSignatures } from '../../src/projections/signatures.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { BUYER, HTLC_HASH, Ledger, SELLER, wallet } from './support/ledger.js';
+import { BUYER, HTLC_HASH, TestLedger, SELLER, wallet } from './support/ledger.js';
 
 const id = (n: number): string => `otc_${n.toString(16).padStart(16, '0')}`;
 
-async function projected(ledger: Ledger): Promise<ProjectionRunner> {
+async function projected(ledger: TestLedger): Promise<ProjectionRunner> {
   const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
   await runner.catchUp();
   return runner;
@@ -21,7 +21,7 @@ async function projected(ledger: Ledger): Promise<ProjectionRunner> {
 
 describe('orders read model', () => {
   it('follows an order event by event with the status its stream folds to', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     const steps = [
       () => ledger.placeSell(id(1)),
@@ -43,7 +43,7 @@ describe('orders read model', () => {
   });
 
   it('lists open asks by price ascending then bids by price descending, oldest first within a price', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1), { priceNano: 300n });
     await ledger.placeSell(id(2), { priceNano: 100n });
     await ledger.placeSell(id(3), { priceNano: 100n });
@@ -60,7 +60,7 @@ describe('orders read model', () => {
   });
 
   it('filters by pair, side, status and wallet in any hex case', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1));
     await ledger.placeBuy(id(2), { pair: 'RTC/ETH' });
     await ledger.placeBuy(id(3), { maker: wallet('c') });
@@ -81,7 +81,7 @@ describe('orders read model', () => {
 
 describe('order book read model', () => {
   it('groups open orders by exact price, excludes expired ones at query time and reports the last trade', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1), { priceNano: 120_000_000n, amountMicroRtc: 1_000_000n });
     await ledger.placeSell(id(2), { priceNano: 120_000_000n, amountMicroRtc: 2_500_000n });
     await ledger.placeSell(id(3), { priceNano: 130_000_000n, ttlSeconds: 3600 });
@@ -104,7 +104,7 @@ describe('order book read model', () => {
   });
 
   it('shows at most 50 levels a side', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     for (let i = 1; i <= 52; i++) await ledger.placeBuy(id(i), { priceNano: BigInt(i) * 1_000_000n });
     const runner = await projected(ledger);
     const book = orderBook(runner.db, 'RTC/USDC', ledger.now());
@@ -115,7 +115,7 @@ describe('order book read model', () => {
 
 describe('trades and stats read models', () => {
   it('lists trades newest first with a before cursor and a deterministic trade id', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(id(1), { priceNano: 100_000_000n });
     await ledger.completedSell(id(2), { priceNano: 200_000_000n, pair: 'RTC/ETH' });
     await ledger.completedSell(id(3), { priceNano: 300_000_000n });
@@ -135,7 +135,7 @@ describe('trades and stats read models', () => {
   });
 
   it('computes per-pair stats with 24h and 7d windows at the given now', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(id(1), { priceNano: 100_000_000n, amountMicroRtc: 1_000_000n });
     ledger.advance(3 * 86_400_000);
     await ledger.completedSell(id(2), { priceNano: 300_000_000n, amountMicroRtc: 2_000_000n });
@@ -156,7 +156,7 @@ describe('trades and stats read models', () => {
 
 describe('used signatures read model', () => {
   it('records each sig stream once with wallet, action and order', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.useSignature('ab'.repeat(32), id(1));
     const runner = await projected(ledger);
     expect(findUsedSignature(runner.db, 'ab'.repeat(32))).toMatchObject({ wallet: SELLER, action: 'create_order', order_id: id(1) });

@@ -7,7 +7,7 @@ import { rebuildProjection } from '../../src/projections/rebuild.js';
 import { RebuildBusy, readRebuild } from '../../src/projections/rebuildLease.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import type { Projection } from '../../src/projections/types.js';
-import { buildMixedLedger, Ledger } from './support/ledger.js';
+import { buildMixedLedger, TestLedger } from './support/ledger.js';
 import type { Database } from 'better-sqlite3';
 import type { EventStore } from '../../src/eventstore/types.js';
 
@@ -20,7 +20,7 @@ async function expectEqualsFreshRebuild(store: EventStore, db: Database) {
 
 describe('projection runner', () => {
   it('follows appends through the subscription and answers waitFor', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     runner.start();
@@ -38,7 +38,7 @@ describe('projection runner', () => {
   });
 
   it('keeps the other projections going when one projection throws', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const broken: Projection = { name: 'broken', version: 1, tables: [], apply: () => { throw new Error('bug in apply'); } };
     const errors: string[] = [];
@@ -54,7 +54,7 @@ describe('projection runner', () => {
 
 describe('blue/green rebuild', () => {
   it('builds a new copy, switches the registry and drops the old tables', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 2);
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     await runner.catchUp();
@@ -73,7 +73,7 @@ describe('blue/green rebuild', () => {
   });
 
   it('loses nothing when events are appended while it runs and the runner keeps serving', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 2);
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     runner.start();
@@ -96,7 +96,7 @@ describe('blue/green rebuild', () => {
   });
 
   it('allows one rebuild per projection at a time and resumes an abandoned one from its checkpoint', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 2);
     const db = openReadDb(':memory:');
     const runner = new ProjectionRunner({ store: ledger.store, db });

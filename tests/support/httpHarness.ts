@@ -175,11 +175,4 @@ export async function matchedSell(h: HttpHarness, o: PlaceOptions = {}): Promise
   return { orderId, secret };
 }
 
-/** Waits until the condition holds (polling); for ordering a concurrent step, never for a timing claim. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { until } from './until.js';
