@@ -121,9 +121,9 @@ function advance(order: LiveOrder, now: Date, write: (stream: string, events: re
   const decided = decide(step(order.state, now), order.state);
   if (decided.length === 0) return;
   const ctx = { correlationId: randomUUID(), causationId: null, actor: 'bench', now: () => now };
-  const events = toNewEvents(order.orderId, { state: order.state, version: order.version, lastHash: order.lastHash, events: [] }, decided, ctx);
+  const events = toNewEvents(order.orderId, { version: order.version, lastHash: order.lastHash }, decided, ctx);
   write(`order-${order.orderId}`, events, order.version + 1n);
-  for (const event of decided) order.state = evolve(order.state, event, now.toISOString());
+  for (const event of decided) order.state = evolve(order.state, event);
   order.version += BigInt(events.length);
   order.lastHash = events[events.length - 1]?.metadata.hash ?? order.lastHash;
 }

@@ -22,6 +22,8 @@ export type FindingKind =
   | 'read_model_row_unexpected'
   | 'read_model_behind'
   | 'malformed_event'
+  /** A readable event that cannot follow the order's state: the stream was not written by this decider. */
+  | 'event_does_not_apply'
   | 'payout_without_release'
   // A ledger stream deleted or truncated in the event store (streamIntegrity.ts).
   | 'stream_deleted'

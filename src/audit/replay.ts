@@ -1,9 +1,8 @@
 import { orderStream } from '../aggregates/order/events.js';
-import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
+import { assert, type OrderStatus, type PlacedOrder } from '../aggregates/order/state.js';
 import { verifyChain } from '../eventstore/hashChain.js';
 import type { EventStore, JsonObject, JsonValue, RecordedEvent } from '../eventstore/types.js';
-import { foldStep, type StoredState } from '../projections/orderFold.js';
-import { initialState } from '../aggregates/order/state.js';
+import { EMPTY_FOLD, foldOrderEvent, type OrderFold, type StreamProblem } from '../orderStream/fold.js';
 
 export interface HistoryEntry {
   version: number;
@@ -18,6 +17,8 @@ export interface HistoryEntry {
   causation_id: string | null;
   prev_hash: string;
   hash: string;
+  /** Set when this event cannot be read or cannot follow the order: the fold stops there. */
+  problem: { kind: string; reason: string } | null;
 }
 
 export interface OrderHistory {
@@ -46,38 +47,34 @@ function redactValue(value: JsonValue): JsonValue {
   return value;
 }
 
-/**
- * The state after each event, folded the way the read models fold it: an event after the order
- * ended, or one that cannot be read, leaves the state as it was. History and `at_version` both use
- * it, so they can never disagree, and a tampered stream is shown rather than failing.
- */
-function statesAfter(events: readonly RecordedEvent[]): OrderState[] {
-  let prior: StoredState | null = null;
-  return events.map((event) => {
-    const step = foldStep(event, prior);
-    if (step !== null) prior = { state: step.after, version: event.version };
-    return prior?.state ?? initialState;
-  });
+/** The one fold after each event: history and `at_version` use it, so they never disagree with a read. */
+function foldsAfter(events: readonly RecordedEvent[]): OrderFold[] {
+  let fold = EMPTY_FOLD;
+  return events.map((event) => (fold = foldOrderEvent(fold, event)));
 }
+
+const problemAt = (fold: OrderFold, version: bigint): StreamProblem | undefined => fold.problems.find((p) => p.version === version);
 
 /** The timeline of one order's stream, oldest first, with the status after each event. */
 export function historyOf(orderId: string, events: readonly RecordedEvent[]): OrderHistory {
   const chain = verifyChain(events);
-  const states = statesAfter(events);
+  const folds = foldsAfter(events);
   const entries = events.map((event, i): HistoryEntry => {
-    const state = states[i] ?? initialState;
+    const fold = folds[i] ?? EMPTY_FOLD;
+    const problem = problemAt(fold, event.version);
     return {
       version: Number(event.version),
       type: event.type,
       recorded_at: event.metadata.recorded_at,
       actor: event.metadata.actor,
       data: redactSecrets(event.data),
-      status_after: state.status,
+      status_after: fold.state.status,
       event_id: event.eventId,
       correlation_id: event.metadata.correlation_id,
       causation_id: event.metadata.causation_id,
       prev_hash: event.metadata.prev_hash,
       hash: event.metadata.hash,
+      problem: problem === undefined ? null : { kind: problem.kind, reason: problem.reason },
     };
   });
   return {
@@ -95,7 +92,9 @@ export async function orderHistory(store: EventStore, orderId: string): Promise<
 }
 
 export type OrderAt =
-  | { readonly kind: 'found'; readonly state: OrderState; readonly version: bigint }
+  | { readonly kind: 'found'; readonly state: PlacedOrder; readonly version: bigint; readonly updatedAt: string | null }
+  /** The stream cannot be read up to that version: the first problem on the way. */
+  | { readonly kind: 'corrupt'; readonly problem: StreamProblem }
   | { readonly kind: 'beyond_stream'; readonly latestVersion: bigint }
   | { readonly kind: 'invalid_version' };
 
@@ -104,8 +103,12 @@ export function orderAt(events: readonly RecordedEvent[], version: bigint): Orde
   if (version < 1n) return { kind: 'invalid_version' };
   const latest = events[events.length - 1]?.version ?? 0n;
   if (version > latest) return { kind: 'beyond_stream', latestVersion: latest };
-  const upTo = events.filter((e) => e.version <= version);
-  return { kind: 'found', state: statesAfter(upTo).at(-1) ?? initialState, version };
+  const fold = foldsAfter(events.filter((e) => e.version <= version)).at(-1) ?? EMPTY_FOLD;
+  const problem = fold.problems.find((p) => p.kind !== 'event_after_terminal');
+  if (problem !== undefined) return { kind: 'corrupt', problem };
+  // A readable first event that is not OrderPlaced does not apply, so a fold with no problem has an order.
+  assert(fold.state.status !== 'none', 'a stream folded without a problem holds an order');
+  return { kind: 'found', state: fold.state, version, updatedAt: fold.updatedAt };
 }
 
 /** orderAt for a stored order; null when the order does not exist at all. */

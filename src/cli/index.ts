@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import type { EventStore } from '../eventstore/types.js';
-import { SandboxNode, startSandboxServer } from '../gateways/sandbox/index.js';
+import { SandboxNode, startSandboxServer } from '../sandbox/index.js';
 import { isLoopbackHost } from '../gateways/transport.js';
 import { createLogger, openStore, startLedger } from '../main.js';
 import { runProjectionsRebuild, runProjectionsStatus } from './projectionsCommand.js';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openReadDb } from '../projections/registry.js';
 import { matchedSample } from '../projections/workQueue.js';
-import { nodeFromConfig } from '../gateways/fromConfig.js';
+import { nodeFromConfig } from '../nodeFromConfig.js';
 import { reconcilePass, scanAllOrders, type ReconcileSummary } from '../settlement/reconciler.js';
 import type { Output } from './progress.js';
 import { paint, renderTable, type Paint } from './table.js';

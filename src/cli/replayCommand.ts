@@ -1,3 +1,4 @@
+import { describeProblem } from '../orderStream/fold.js';
 import { orderStream } from '../aggregates/order/events.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
 import { historyOf, orderAt, type HistoryEntry } from '../audit/replay.js';
@@ -34,20 +35,25 @@ export async function runReplay(args: ReplayArgs, out: Output): Promise<number> 
   if (args.at !== undefined) {
     const at = orderAt(events, args.at);
     if (at.kind !== 'found') {
-      const reason = at.kind === 'beyond_stream' ? `the stream ends at version ${at.latestVersion}` : 'versions start at 1';
+      const reason = at.kind === 'beyond_stream' ? `the stream ends at version ${at.latestVersion}`
+        : at.kind === 'corrupt' ? `the stream cannot be read at ${describeProblem(at.problem)}` : 'versions start at 1';
       out.write(args.json ? `${JSON.stringify({ ok: false, error: 'at_version_invalid', message: reason })}\n` : `no version ${args.at}: ${reason}\n`);
       return REPLAY_EXIT.notFound;
     }
-    const order = toOrderResource(at.state, at.version);
+    const order = toOrderResource(at.state, at.version, { updatedAt: at.updatedAt });
     out.write(args.json ? `${JSON.stringify({ ok: true, order, chain_valid: history.chain_valid }, null, 2)}\n` : describeOrder(order));
   } else if (args.json) {
     out.write(`${JSON.stringify({ ok: true, ...history }, null, 2)}\n`);
   } else {
     out.write(`${headline(args.orderId, history.events, p)}\n`);
     out.write(timelineTable(history.events, p));
+    for (const entry of history.events) {
+      if (entry.problem !== null) out.write(`${p('red', `! ${entry.problem.kind}: ${entry.problem.reason} (version ${entry.version})`)}\n`);
+    }
   }
   if (!args.json) out.write(chainLine(history.chain_valid, history.chain_problem, p));
-  return history.chain_valid ? REPLAY_EXIT.ok : REPLAY_EXIT.chainBroken;
+  // A broken chain, or an event the fold could not read, is the same verdict: do not trust this history.
+  return history.chain_valid && history.events.every((e) => e.problem === null) ? REPLAY_EXIT.ok : REPLAY_EXIT.chainBroken;
 }
 
 function chainLine(valid: boolean, problem: { version: number; problem: string } | null, p: Paint): string {

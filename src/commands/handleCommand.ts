@@ -2,6 +2,7 @@ import { chainedEvents } from '../eventstore/chainedEvents.js';
 import { decide, evolve, orderStream, type OrderCommand, type OrderEvent, type OrderState } from '../aggregates/order/index.js';
 import { isVersionConflict, type EventStore, type JsonObject, type NewEvent } from '../eventstore/types.js';
 import { loadOrder, type LoadedOrder } from './loadOrder.js';
+import { readable } from '../orderStream/fold.js';
 
 export { SCHEMA_VERSION } from '../eventstore/chainedEvents.js';
 
@@ -30,6 +31,8 @@ export interface CommandOptions {
 export interface CommandOutcome {
   readonly state: OrderState;
   readonly version: bigint;
+  /** When the order last changed: its last event's recorded_at. */
+  readonly updatedAt: string | null;
   readonly written: readonly NewEvent[];
   /** Global position of the last event written, or null when the command decided nothing. */
   readonly position: bigint | null;
@@ -68,15 +71,19 @@ export async function handleOrderCommand(
     if (options.ifMatchVersion !== undefined && options.ifMatchVersion !== loaded.version) {
       throw new VersionMismatch(options.ifMatchVersion, loaded.version);
     }
+    readable(orderId, loaded);
     const cmd = typeof command === 'function' ? command(loaded.state) : command;
     const decided = decide(cmd, loaded.state);
-    if (decided.length === 0) return { state: loaded.state, version: loaded.version, written: [], position: null, before: loaded.state };
+    if (decided.length === 0) {
+      return { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt, written: [], position: null, before: loaded.state };
+    }
     const newEvents = toNewEvents(orderId, loaded, decided, ctx);
     try {
       const expected = loaded.version === 0n ? 'no_stream' : loaded.version;
       const result = await store.append(orderStream(orderId), newEvents, expected);
       return {
-        state: applyDecided(loaded, decided, newEvents),
+        state: decided.reduce(evolve, loaded.state),
+        updatedAt: newEvents.at(-1)?.metadata.recorded_at ?? loaded.updatedAt,
         version: result.nextVersion,
         written: newEvents,
         position: result.position,
@@ -88,17 +95,8 @@ export async function handleOrderCommand(
   }
 }
 
-function applyDecided(loaded: LoadedOrder, decided: readonly OrderEvent[], newEvents: readonly NewEvent[]): OrderState {
-  let state = loaded.state;
-  decided.forEach((event, i) => {
-    state = evolve(state, event, newEvents[i]?.metadata.recorded_at ?? null);
-  });
-  return state;
-}
-
-
 /** Wraps decided events with metadata and links each into the order stream's hash chain. */
-export function toNewEvents(orderId: string, loaded: LoadedOrder, decided: readonly OrderEvent[], ctx: CommandContext): NewEvent[] {
+export function toNewEvents(orderId: string, loaded: Pick<LoadedOrder, 'version' | 'lastHash'>, decided: readonly OrderEvent[], ctx: CommandContext): NewEvent[] {
   const events = decided.map((event) => ({ type: event.type, data: event.data as unknown as JsonObject }));
   return chainedEvents(orderStream(orderId), { version: loaded.version, hash: loaded.lastHash }, events, {
     correlationId: ctx.correlationId,

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RequestContext } from '../commands/ledger.js';
+import type { RequestContext } from '../app/ledger.js';
 import type { ReadModels } from './deps.js';
 import { ApiError } from './errorMap.js';
 import type { Answer } from './present.js';

@@ -1,7 +1,7 @@
 import type { DestinationStream } from 'pino';
 import type { Pair, Side } from '../aggregates/order/events.js';
 import type { OrderStatus } from '../aggregates/order/state.js';
-import type { Ledger } from '../commands/ledger.js';
+import type { Ledger } from '../app/ledger.js';
 import type { Config } from '../config.js';
 import type { EventStore } from '../eventstore/types.js';
 import type { ReconcileSummary } from '../settlement/reconciler.js';

@@ -4,6 +4,7 @@ import { WalletAuthError } from '../crypto/walletAuth.js';
 import { VersionConflict } from '../eventstore/types.js';
 import { RebuildBusy } from '../projections/rebuildLease.js';
 import { storageFaultOf, StoreOverloaded } from '../eventstore/storageFault.js';
+import { OrderStreamCorrupt } from '../orderStream/fold.js';
 
 /**
  * The one table from error codes to HTTP statuses. Validation codes not listed are 400; anything
@@ -30,6 +31,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   order_terminal: 409,
   order_exists: 409,
   order_not_in_recovery: 409,
+  order_stream_corrupt: 409,
   step_not_due: 409,
   version_conflict: 409,
   idempotency_key_in_flight: 409,
@@ -148,6 +150,7 @@ export function toErrorReply(error: unknown): ErrorReply {
   if (error instanceof OrderRefused) return reply(error.code, error.message, error.status === null ? {} : { status: error.status });
   if (error instanceof WalletAuthError) return reply(error.code, error.message, {}, 401);
   if (error instanceof VersionMismatch) return reply(error.code, error.message, { version: Number(error.actual) });
+  if (error instanceof OrderStreamCorrupt) return reply(error.code, error.message, { version: Number(error.problem.version) });
   if (error instanceof VersionConflict) return reply('version_conflict', 'the order changed concurrently; read it again and retry');
   const shaped = (typeof error === 'object' && error !== null ? error : {}) as Shaped;
   if (Array.isArray(shaped.validation)) return validationReply(shaped.validation);

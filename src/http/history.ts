@@ -1,6 +1,7 @@
 import { loadOrderAt, orderHistory as auditHistory } from '../audit/replay.js';
 import type { EventStore } from '../eventstore/types.js';
 import { ApiError } from './errorMap.js';
+import { OrderStreamCorrupt } from '../orderStream/fold.js';
 import type { OrderView } from './present.js';
 
 /**
@@ -19,5 +20,6 @@ export async function orderAtVersion(store: EventStore, orderId: string, atVersi
   if (at === null) throw new ApiError('order_not_found', 'no such order');
   if (at.kind === 'beyond_stream') throw new ApiError('version_not_found', `the order has ${at.latestVersion} events`);
   if (at.kind === 'invalid_version') throw new ApiError('at_version_invalid', 'at_version must be a positive integer');
-  return { ok: true as const, order: view(at.state, at.version) };
+  if (at.kind === 'corrupt') throw new OrderStreamCorrupt(orderId, at.problem);
+  return { ok: true as const, order: view(at.state, at.version, at.updatedAt) };
 }

@@ -1,5 +1,5 @@
-import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
-import type { Ledger, OrderResult } from '../commands/ledger.js';
+import { assert, type OrderState, type OrderStatus } from '../aggregates/order/state.js';
+import type { Ledger, OrderResult } from '../app/ledger.js';
 import { toOrderResource, type OrderResource } from '../views/orderResource.js';
 import { messageOf, statusOfCode } from './errorMap.js';
 
@@ -14,11 +14,13 @@ export interface Answer {
   readonly etag: string;
 }
 
-export type OrderView = (state: OrderState, version: bigint) => OrderResource;
+export type OrderView = (state: OrderState, version: bigint, updatedAt: string | null) => OrderResource;
 
 /** The order resource, with the preimage only when the ledger says it may be read. */
-export const orderViewOf = (ledger: Ledger): OrderView => (state, version) =>
-  toOrderResource(state, version, { revealSecret: ledger.revealSecret(state) });
+export const orderViewOf = (ledger: Ledger): OrderView => (state, version, updatedAt) => {
+  assert(state.status !== 'none', 'only an order that exists is shown');
+  return toOrderResource(state, version, { revealSecret: ledger.revealSecret(state), updatedAt });
+};
 
 export const etagOf = (version: bigint): string => `"${version}"`;
 
@@ -54,7 +56,7 @@ const CONFIRM: Partial<Record<OrderStatus, Outcome>> = {
 };
 
 function answer(result: OrderResult, view: OrderView, outcome: Outcome, extra: Record<string, unknown>): Answer {
-  const order = view(result.state, result.version);
+  const order = view(result.state, result.version, result.updatedAt);
   const position = (result.position ?? 0n).toString();
   const etag = etagOf(result.version);
   if (outcome.error !== undefined) {
@@ -76,7 +78,7 @@ export const presentMatch = (result: OrderResult, view: OrderView): Answer =>
 
 export function presentConfirm(result: OrderResult, view: OrderView): Answer {
   const outcome = CONFIRM[result.state.status] ?? { status: 202, settled: false };
-  const trade = result.state.tradeId === null ? {} : { trade_id: result.state.tradeId };
+  const trade = result.state.status === 'completed' ? { trade_id: result.state.tradeId } : {};
   return answer(result, view, outcome, { settled: outcome.settled ?? false, ...trade });
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Ledger } from '../commands/ledger.js';
+import type { Ledger } from '../app/ledger.js';
 import type { EventStore } from '../eventstore/types.js';
 import { projectionByName } from '../projections/all.js';
 import { orderBook } from '../projections/orderBook.js';
@@ -13,6 +13,7 @@ import { recoveryList, workBacklog } from '../projections/workQueue.js';
 import type { ProjectionsAdmin, ReadModels } from './deps.js';
 import { ApiError } from './errorMap.js';
 import { storageFaultOf } from '../eventstore/storageFault.js';
+import { resourceOfStored } from '../views/orderResource.js';
 
 export interface SqliteReadSideOptions {
   readonly runner: ProjectionRunner;
@@ -46,7 +47,10 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
   };
   const readModels: ReadModels = {
     waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
-    listOrders: (query, now) => snapshot(() => listOrders(runner.db, query, { revealSecret: (state) => ledger.revealSecret(state), now })),
+    listOrders: (query, now) => snapshot(() => {
+      const page = listOrders(runner.db, query, { now });
+      return { orders: page.orders.map((stored) => resourceOfStored(stored, ledger.revealStored)), total: page.total };
+    }),
     orderBook: (pair, now) => snapshot(() => orderBook(runner.db, pair, now)),
     trades: (query) => snapshot(() => listTrades(runner.db, query)),
     stats: (pair, now) => snapshot(() => pairStats(runner.db, pair, now)),

@@ -54,7 +54,7 @@ export class FoldCache {
       // Delete first so a refreshed entry moves to the young end of the Map's insertion order.
       this.entries.delete(orderId);
       // Ended orders fold nothing more: a miss loads them (or nothing) with the same result.
-      if (!isTerminal(fold.state.status)) this.entries.set(orderId, { state: fold.state, version: fold.version });
+      if (!isTerminal(fold.state.status)) this.entries.set(orderId, { state: fold.state, version: fold.version, problem: fold.problem });
     }
     for (const orderId of this.entries.keys()) {
       if (this.entries.size <= this.capacity) break;

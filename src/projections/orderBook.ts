@@ -14,7 +14,7 @@ export const BOOK_DEPTH = 50;
 /** The order book: resting open orders per pair, grouped into price levels at query time. */
 export const orderBookProjection: Projection = orderProjection({
   name: 'orderbook',
-  version: 1,
+  version: 2,
   tables: [
     { base: 'book_state', key: ['order_id'], ddl: stateTableDdl },
     { base: 'book_orders', key: ['order_id'], ddl: restingDdl },

@@ -1,89 +1,76 @@
 import type { Database as Db } from 'better-sqlite3';
-import { evolve, ORDER_EVENT_TYPES, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderEventType } from '../aggregates/order/index.js';
-import { initialState, isTerminal, type OrderState } from '../aggregates/order/state.js';
-import { toOrderEvent } from '../commands/loadOrder.js';
+import { ORDER_STREAM_PREFIX, orderIdFromStream } from '../aggregates/order/index.js';
+import { initialState, isTerminal, type CompletedOrder, type OrderState } from '../aggregates/order/state.js';
 import type { RecordedEvent } from '../eventstore/types.js';
-import { recordedAtOf } from './eventSource.js';
+import { EMPTY_FOLD, foldOrderEvent, type StreamProblem } from '../orderStream/fold.js';
 import { cachedStatement } from './registry.js';
 
-/** One step of an order's fold as a projection sees it. */
+/** One step of an order's fold as a projection sees it; `problem` when this event broke the fold. */
 export interface FoldedStep {
   readonly orderId: string;
   readonly before: OrderState;
   readonly after: OrderState;
   readonly version: bigint;
+  readonly problem: StreamProblem | null;
 }
 
+/** An order's fold as a state table keeps it: the state, its version, and the break that froze it, if any. */
 export interface StoredState {
   readonly state: OrderState;
   readonly version: bigint;
+  readonly problem: StreamProblem | null;
 }
 
-const KNOWN_TYPES = new Set<string>(ORDER_EVENT_TYPES);
-
 export function isOrderEvent(event: RecordedEvent): boolean {
-  return event.stream.startsWith(ORDER_STREAM_PREFIX) && KNOWN_TYPES.has(event.type as OrderEventType);
+  return event.stream.startsWith(ORDER_STREAM_PREFIX);
 }
 
 /**
- * Folds one recorded event onto the stored state. Null when there is nothing to apply: another
- * stream, an unknown type, a version already applied (idempotence), an event after the order ended,
- * or an event of an order whose state is not held (a stream that did not start with OrderPlaced).
+ * Folds one recorded event onto the stored state with the one fold (foldOrderEvent). Null when
+ * there is nothing to apply: another stream, a version already applied (idempotence), an event
+ * after the order ended or after its stream broke, or an event of an order whose state is not held
+ * (a stream that did not start with OrderPlaced). An event that breaks the fold is kept as the
+ * step's `problem`; a projection never stops on a recorded fact.
  */
 export function foldStep(event: RecordedEvent, prior: StoredState | null): FoldedStep | null {
   if (!isOrderEvent(event)) return null;
   if (prior !== null && event.version <= prior.version) return null;
   // Terminal orders receive no further events (invariant 5). Folding a late one anyway would make
   // read models depend on batch boundaries, since state tables forget terminal orders; verify
-  // reports such an event instead.
-  if (prior !== null && isTerminal(prior.state.status)) return null;
+  // reports such an event instead. A broken stream stays at its last readable state.
+  if (prior !== null && (isTerminal(prior.state.status) || prior.problem !== null)) return null;
   // A fold starts at the stream's first event. A late OrderPlaced after the order ended must not
   // start it again: state tables have forgotten the ended order, the orders table has not, and both
   // must agree whichever of them (or the in-memory cache) the prior state was read from.
-  if (prior === null && (event.type !== 'OrderPlaced' || event.version !== 1n)) return null;
+  if (prior === null && event.version !== 1n) return null;
   const before = prior?.state ?? initialState;
-  let after: OrderState;
-  try {
-    after = evolve(before, toOrderEvent(event), recordedAtOf(event));
-  } catch {
-    // An event the decider cannot read (corrupted or forged in the store) is skipped here, the
-    // same way in every batch and every rebuild, and reported by verify as malformed_event; a
-    // projection never stops on a recorded fact.
-    return null;
-  }
-  return { orderId: orderIdFromStream(event.stream), before, after, version: event.version };
+  const folded = foldOrderEvent({ ...EMPTY_FOLD, state: before, version: prior?.version ?? 0n }, event);
+  const problem = folded.problems[0] ?? null;
+  return { orderId: orderIdFromStream(event.stream), before, after: folded.state, version: event.version, problem };
 }
 
 /**
- * OrderState as JSON with its bigints as decimal strings. Written field by field rather than with
- * a replacer/reviver: this runs for every order a batch touches, and the generic hooks are slow.
+ * A fold as stored JSON: bigints tagged as `{"$n": "123"}` so any shape of the state round-trips.
+ * Read back by `decodeState`, which refuses a snapshot of another codec version, loudly.
  */
-export function encodeState(state: OrderState): string {
-  const e = state.escrow;
-  return JSON.stringify({
-    ...state,
-    amountMicroRtc: state.amountMicroRtc.toString(),
-    pricePerRtcNanoQuote: state.pricePerRtcNanoQuote.toString(),
-    totalQuoteNano: state.totalQuoteNano.toString(),
-    escrow: { ...e, lockedMicroRtc: e.lockedMicroRtc.toString(), releasedMicroRtc: e.releasedMicroRtc.toString(), refundedMicroRtc: e.refundedMicroRtc.toString() },
-  });
+const CODEC_VERSION = 2;
+
+export function encodeState(stored: Omit<StoredState, 'version'>): string {
+  return JSON.stringify({ codec: CODEC_VERSION, state: stored.state, problem: stored.problem }, (_key, value: unknown) =>
+    typeof value === 'bigint' ? { $n: value.toString() } : value,
+  );
 }
 
-export function decodeState(text: string): OrderState {
-  const raw = JSON.parse(text) as Record<string, unknown> & { escrow: Record<string, unknown> };
-  const e = raw.escrow;
-  return {
-    ...(raw as unknown as OrderState),
-    amountMicroRtc: BigInt(raw.amountMicroRtc as string),
-    pricePerRtcNanoQuote: BigInt(raw.pricePerRtcNanoQuote as string),
-    totalQuoteNano: BigInt(raw.totalQuoteNano as string),
-    escrow: {
-      ...(e as unknown as OrderState['escrow']),
-      lockedMicroRtc: BigInt(e.lockedMicroRtc as string),
-      releasedMicroRtc: BigInt(e.releasedMicroRtc as string),
-      refundedMicroRtc: BigInt(e.refundedMicroRtc as string),
-    },
-  };
+export function decodeState(text: string, version: bigint): StoredState {
+  const raw: unknown = JSON.parse(text, (_key, value: unknown) =>
+    value !== null && typeof value === 'object' && '$n' in value && typeof value.$n === 'string' ? BigInt(value.$n) : value,
+  );
+  if (!isSnapshot(raw)) throw new Error(`a stored order state is not of codec ${CODEC_VERSION}: rebuild the read models`);
+  return { state: raw.state, version, problem: raw.problem };
+}
+
+function isSnapshot(raw: unknown): raw is { codec: number; state: OrderState; problem: StreamProblem | null } {
+  return raw !== null && typeof raw === 'object' && 'codec' in raw && raw.codec === CODEC_VERSION && 'state' in raw;
 }
 
 /**
@@ -98,18 +85,20 @@ export class BatchFold {
     readonly state: OrderState,
     readonly version: bigint,
     readonly lastEvent: RecordedEvent,
+    /** The event that broke this order's fold, if one did (in this batch or before). */
+    readonly problem: StreamProblem | null,
   ) {}
 
   /** The state as stored, encoded once however many tables store it. */
   get stateJson(): string {
-    this.json ??= encodeState(this.state);
+    this.json ??= encodeState({ state: this.state, problem: this.problem });
     return this.json;
   }
 }
 
 /** A step that completes a trade, and where in the log it happened. */
 export interface Completion {
-  readonly step: FoldedStep;
+  readonly trade: CompletedOrder;
   readonly position: bigint;
 }
 
@@ -142,10 +131,11 @@ export function foldBatch(events: readonly RecordedEvent[], load: StateLoader, o
     const orderId = orderIdFromStream(event.stream);
     const current = changes.get(orderId);
     const before = current === undefined ? loadBefore(event, orderId, load, options) : current.before;
-    const step = foldStep(event, current ?? before);
+    const step = foldStep(event, current === undefined ? before : { state: current.state, version: current.version, problem: current.problem });
     if (step === null) continue;
-    if (completesTrade(step)) completions.push({ step, position: event.position });
-    changes.set(orderId, new BatchFold(orderId, before, step.after, step.version, event));
+    const trade = completedBy(step);
+    if (trade !== null) completions.push({ trade, position: event.position });
+    changes.set(orderId, new BatchFold(orderId, before, step.after, step.version, event, step.problem));
   }
   return { changes, completions };
 }
@@ -155,8 +145,8 @@ function loadBefore(event: RecordedEvent, orderId: string, load: StateLoader, op
 }
 
 /** The step that completes an order records its trade; any other step leaves trades alone. */
-export function completesTrade(step: FoldedStep): boolean {
-  return step.after.status === 'completed' && step.before.status !== 'completed';
+export function completedBy(step: FoldedStep): CompletedOrder | null {
+  return step.after.status === 'completed' && step.before.status !== 'completed' ? step.after : null;
 }
 
 /** Reads a stored state from any table with (order_id, version, state) columns. */
@@ -164,7 +154,7 @@ export function loadStateFrom(db: Db, table: string): StateLoader {
   const stmt = cachedStatement(db, `SELECT version, state FROM ${table} WHERE order_id = ?`);
   return (orderId) => {
     const row = stmt.get(orderId) as { version: number; state: string } | undefined;
-    return row === undefined ? null : { version: BigInt(row.version), state: decodeState(row.state) };
+    return row === undefined ? null : decodeState(row.state, BigInt(row.version));
   };
 }
 

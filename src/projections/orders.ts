@@ -1,49 +1,88 @@
 import type { Database as Db } from 'better-sqlite3';
 import { canonicalWallet } from '../aggregates/order/wallet.js';
-import type { OrderState, OrderStatus } from '../aggregates/order/state.js';
-import type { Pair, Side } from '../aggregates/order/events.js';
-import { toOrderResource, type OrderResource } from '../views/orderResource.js';
-import { decodeState, loadStateFrom, type FoldedBatch, type StoredState } from './orderFold.js';
+import { orderFacts, type EscrowStatus, type OrderFacts, type OrderSummary, type PayoutStatus } from '../aggregates/order/facts.js';
+import { assert, ORDER_STATUSES, type OrderStatus } from '../aggregates/order/state.js';
+import { recordedAtOf } from './eventSource.js';
+import { PAIRS, type Pair, type Side } from '../aggregates/order/events.js';
+import { saveStates, stateTableDdl, type FoldedBatch } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
 
 /**
- * Every order as the API shows it. The row keeps the whole folded state (so the next event folds
- * onto it) plus the columns the listing filters and sorts on; price_nano is an integer column
- * because prices (at most 1000 quote = 10^12 nano) fit in int64 and must sort numerically.
+ * Every order as the API shows it, in columns of its own derived from the order's facts: a renamed
+ * field of the aggregate's state cannot change what a stored row means. The fold it continues from
+ * is kept apart, in orders_state (like every order read model's). price_nano is an integer column
+ * because prices (at most 1000 quote = 10^12 nano) fit in int64 and must sort numerically; other
+ * amounts are decimal strings.
  */
 export const ordersProjection: Projection = orderProjection({
   name: 'orders',
-  version: 1,
+  version: 3,
   tables: [
+    { base: 'orders_state', key: ['order_id'], ddl: stateTableDdl },
     {
       base: 'orders',
       key: ['order_id'],
       ddl: (t) => `
         CREATE TABLE IF NOT EXISTS ${t} (
-          order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL, side TEXT, pair TEXT,
-          maker_wallet TEXT, taker_wallet TEXT, price_nano INTEGER NOT NULL, created_at TEXT, state TEXT NOT NULL);
+          order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL, side TEXT NOT NULL, pair TEXT NOT NULL,
+          maker_wallet TEXT NOT NULL, taker_wallet TEXT, seller_wallet TEXT, buyer_wallet TEXT,
+          maker_eth_address TEXT, taker_eth_address TEXT, amount_micro TEXT NOT NULL, price_nano INTEGER NOT NULL,
+          total_quote_nano TEXT NOT NULL, htlc_hash TEXT, escrow_job_id TEXT, escrow_status TEXT NOT NULL,
+          payout_key TEXT, payout_status TEXT NOT NULL, payout_tx_hash TEXT, quote_tx TEXT, secret_ciphertext TEXT,
+          created_at TEXT NOT NULL, expires_at TEXT NOT NULL, matched_at TEXT, settle_by TEXT, completed_at TEXT,
+          updated_at TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS ${t}_listing ON ${t} (status, pair, side, price_nano, created_at);
         CREATE INDEX IF NOT EXISTS ${t}_maker ON ${t} (maker_wallet);
         CREATE INDEX IF NOT EXISTS ${t}_taker ON ${t} (taker_wallet);`,
     },
+    {
+      // Streams the one fold could not read to the end: recorded, never a reason to stop projecting.
+      base: 'order_stream_problems',
+      key: ['order_id'],
+      ddl: (t) => `
+        CREATE TABLE IF NOT EXISTS ${t} (
+          order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL);`,
+    },
   ],
-  // Terminal orders keep their row (the API lists them), so this table also remembers that they ended.
-  stateTable: 'orders',
+  stateTable: 'orders_state',
   write: writeOrders,
 });
 
+const COLUMNS = [
+  'order_id', 'version', 'status', 'side', 'pair', 'maker_wallet', 'taker_wallet', 'seller_wallet', 'buyer_wallet',
+  'maker_eth_address', 'taker_eth_address', 'amount_micro', 'price_nano', 'total_quote_nano', 'htlc_hash', 'escrow_job_id',
+  'escrow_status', 'payout_key', 'payout_status', 'payout_tx_hash', 'quote_tx', 'secret_ciphertext', 'created_at',
+  'expires_at', 'matched_at', 'settle_by', 'completed_at', 'updated_at',
+] as const;
+
+type OrderRow = { readonly [C in (typeof COLUMNS)[number]]: C extends 'version' | 'price_nano' ? number | bigint : string | null };
+
+function rowOf(f: OrderFacts, version: bigint, updatedAt: string): unknown[] {
+  return [
+    f.orderId, version, f.status, f.side, f.pair, f.makerWallet, f.takerWallet, f.sellerWallet, f.buyerWallet,
+    f.makerEthAddress, f.takerEthAddress, f.amountMicroRtc.toString(), f.pricePerRtcNanoQuote, f.totalQuoteNano.toString(),
+    f.htlcHash, f.escrow.jobId, f.escrow.status, f.payout.key, f.payout.status, f.payout.txHash, f.quoteTx, f.secretCiphertext,
+    f.createdAt, f.expiresAt, f.matchedAt, f.settleBy, f.completedAt, updatedAt,
+  ];
+}
+
 function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
-  const table = tableName(tables, 'orders');
+  saveStates(db, tableName(tables, 'orders_state'), batch);
   const upsert = cachedStatement(
     db,
-    `INSERT OR REPLACE INTO ${table} (order_id, version, status, side, pair, maker_wallet, taker_wallet, price_nano, created_at, state)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT OR REPLACE INTO ${tableName(tables, 'orders')} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
+  );
+  const problem = cachedStatement(
+    db,
+    `INSERT OR IGNORE INTO ${tableName(tables, 'order_stream_problems')} (order_id, version, kind, type, reason) VALUES (?, ?, ?, ?, ?)`,
   );
   for (const f of batch.changes.values()) {
-    const s = f.state;
-    upsert.run(f.orderId, f.version, s.status, s.side, s.pair, s.makerWallet, s.takerWallet, s.pricePerRtcNanoQuote, s.createdAt, f.stateJson);
+    if (f.problem !== null) problem.run(f.orderId, f.problem.version, f.problem.kind, f.problem.type, f.problem.reason);
+    // A stream that broke on its first event never had an order to list.
+    if (f.state.status === 'none') continue;
+    upsert.run(...rowOf(orderFacts(f.state), f.version, recordedAtOf(f.lastEvent)));
   }
 }
 
@@ -55,10 +94,52 @@ export function countOrdersByStatus(db: Db): Record<string, number> {
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
+/** An order as the orders read model holds it. */
+export interface StoredOrder {
+  readonly summary: OrderSummary;
+  readonly version: bigint;
+  readonly updatedAt: string;
+  /** The preimage, encrypted at rest; the caller decides whether it may be revealed. */
+  readonly secretCiphertext: string | null;
+}
+
+const text = (value: string | null): string => {
+  assert(value !== null, 'a NOT NULL column holds a value');
+  return value;
+};
+
+function storedOrderOf(r: OrderRow): StoredOrder {
+  const summary: OrderSummary = {
+    orderId: text(r.order_id), status: parseStatus(text(r.status)), side: text(r.side) === 'buy' ? 'buy' : 'sell', pair: parsePair(text(r.pair)),
+    makerWallet: text(r.maker_wallet), takerWallet: r.taker_wallet, sellerWallet: r.seller_wallet, buyerWallet: r.buyer_wallet,
+    makerEthAddress: r.maker_eth_address, takerEthAddress: r.taker_eth_address,
+    amountMicroRtc: BigInt(text(r.amount_micro)), pricePerRtcNanoQuote: BigInt(r.price_nano), totalQuoteNano: BigInt(text(r.total_quote_nano)),
+    htlcHash: r.htlc_hash, escrow: { jobId: r.escrow_job_id, status: parseEscrowStatus(text(r.escrow_status)) },
+    payout: { key: r.payout_key, status: parsePayoutStatus(text(r.payout_status)), txHash: r.payout_tx_hash },
+    quoteTx: r.quote_tx, createdAt: text(r.created_at), expiresAt: text(r.expires_at), matchedAt: r.matched_at,
+    settleBy: r.settle_by, completedAt: r.completed_at,
+  };
+  return { summary, version: BigInt(r.version), updatedAt: text(r.updated_at), secretCiphertext: r.secret_ciphertext };
+}
+
+function oneOf<T extends string>(values: readonly T[], what: string): (value: string) => T {
+  return (value) => {
+    const found = values.find((v) => v === value);
+    assert(found !== undefined, `the orders table holds a ${what} this build does not know: ${value}`);
+    return found;
+  };
+}
+const parseStatus = oneOf<OrderStatus>(ORDER_STATUSES, 'status');
+const parsePair = oneOf<Pair>(PAIRS, 'pair');
+const parseEscrowStatus = oneOf<EscrowStatus>(['none', 'locking', 'locked', 'released', 'refunded'], 'escrow status');
+const parsePayoutStatus = oneOf<PayoutStatus>(['none', 'queued', 'confirmed', 'voided'], 'payout status');
+
 /** One order as the orders read model holds it; null when it has none. */
-export function getOrder(db: Db, orderId: string): StoredState | null {
+export function getOrder(db: Db, orderId: string): StoredOrder | null {
   const tables = activeTables(db, ordersProjection);
-  return tables === null ? null : loadStateFrom(db, tableName(tables, 'orders'))(orderId);
+  if (tables === null) return null;
+  const row = cachedStatement(db, `SELECT * FROM ${tableName(tables, 'orders')} WHERE order_id = ?`).get(orderId) as OrderRow | undefined;
+  return row === undefined ? null : storedOrderOf(row);
 }
 
 export interface OrdersQuery {
@@ -73,13 +154,11 @@ export interface OrdersQuery {
 }
 
 export interface OrdersPage {
-  readonly orders: OrderResource[];
+  readonly orders: StoredOrder[];
   readonly total: number;
 }
 
 export interface ListOptions {
-  /** Decrypts the preimage of a completed order; omitted → htlc_secret stays null. */
-  readonly revealSecret?: (state: OrderState) => string | null;
   /**
    * The time "open" is judged at: an open order past expires_at that the reconciler has not swept
    * yet is not listed as open (taking it would be refused with 410), like the order book.
@@ -102,16 +181,12 @@ export function listOrders(db: Db, query: OrdersQuery, options: ListOptions = {}
       ? "CASE side WHEN 'sell' THEN 0 ELSE 1 END, CASE side WHEN 'sell' THEN price_nano ELSE -price_nano END, created_at, order_id"
       : 'created_at DESC, order_id DESC';
   const total = (cachedStatement(db, `SELECT count(*) AS n FROM ${table} ${where}`).get(...params) as { n: number }).n;
-  const rows = cachedStatement(db, `SELECT version, state FROM ${table} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
+  const rows = cachedStatement(db, `SELECT * FROM ${table} ${where} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
     ...params,
     query.limit,
     query.offset,
-  ) as { version: number; state: string }[];
-  const orders = rows.map((row) => {
-    const state = decodeState(row.state);
-    return toOrderResource(state, BigInt(row.version), { revealSecret: options.revealSecret?.(state) ?? null });
-  });
-  return { orders, total };
+  ) as OrderRow[];
+  return { orders: rows.map(storedOrderOf), total };
 }
 
 function ordersWhere(query: OrdersQuery, now: Date | null): { where: string; params: unknown[] } {
@@ -124,7 +199,7 @@ function ordersWhere(query: OrdersQuery, now: Date | null): { where: string; par
   }
   if (status === 'open' && now !== null) {
     // ISO-8601 UTC strings of one format order like the instants they name.
-    clauses.push("json_extract(state, '$.expiresAt') > ?");
+    clauses.push('expires_at > ?');
     params.push(now.toISOString());
   }
   if (query.pair !== undefined) {

@@ -1,5 +1,5 @@
 import type { Database as Db } from 'better-sqlite3';
-import type { OrderState } from '../aggregates/order/state.js';
+import type { OpenOrder, OrderState } from '../aggregates/order/state.js';
 import type { Completion, FoldedBatch } from './orderFold.js';
 import { toMs } from './orderFold.js';
 import { cachedStatement } from './registry.js';
@@ -17,7 +17,7 @@ export function restingDdl(table: string): string {
     CREATE INDEX IF NOT EXISTS ${table}_level ON ${table} (pair, side, price_nano);`;
 }
 
-const isOpen = (state: OrderState | undefined): boolean => state?.status === 'open';
+const openOf = (state: OrderState | undefined): OpenOrder | null => (state?.status === 'open' ? state : null);
 
 /**
  * A row exists exactly while the stored state is open, so an order that was not open before the
@@ -32,18 +32,18 @@ export function applyResting(db: Db, table: string, batch: FoldedBatch): void {
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const fold of batch.changes.values()) {
-    const s = fold.state;
-    const wasOpen = isOpen(fold.before?.state);
-    if (!isOpen(s)) {
-      if (wasOpen) remove.run(fold.orderId);
-    } else if (!wasOpen || !sameRestingRow(fold.before?.state, s)) {
-      upsert.run(fold.orderId, s.pair, s.side, s.pricePerRtcNanoQuote, s.amountMicroRtc, toMs(s.expiresAt) ?? 0, s.createdAt ?? '');
+    const s = openOf(fold.state);
+    const was = openOf(fold.before?.state);
+    if (s === null) {
+      if (was !== null) remove.run(fold.orderId);
+    } else if (was === null || !sameRestingRow(was, s)) {
+      upsert.run(fold.orderId, s.pair, s.side, s.pricePerRtcNanoQuote, s.amountMicroRtc, toMs(s.expiresAt) ?? 0, s.createdAt);
     }
   }
 }
 
-function sameRestingRow(a: OrderState | undefined, b: OrderState): boolean {
-  return a !== undefined && a.pair === b.pair && a.side === b.side && a.pricePerRtcNanoQuote === b.pricePerRtcNanoQuote
+function sameRestingRow(a: OpenOrder, b: OpenOrder): boolean {
+  return a.pair === b.pair && a.side === b.side && a.pricePerRtcNanoQuote === b.pricePerRtcNanoQuote
     && a.amountMicroRtc === b.amountMicroRtc && a.expiresAt === b.expiresAt && a.createdAt === b.createdAt;
 }
 
@@ -63,8 +63,7 @@ export function insertTradeRows(db: Db, table: string, completions: readonly Com
     db,
     `INSERT OR IGNORE INTO ${table} (order_id, pair, amount_micro, price_nano, completed_at_ms, position) VALUES (?, ?, ?, ?, ?, ?)`,
   );
-  for (const { step, position } of completions) {
-    const s = step.after;
-    insert.run(step.orderId, s.pair, s.amountMicroRtc, s.pricePerRtcNanoQuote, toMs(s.completedAt) ?? 0, position);
+  for (const { trade, position } of completions) {
+    insert.run(trade.orderId, trade.pair, trade.amountMicroRtc, trade.pricePerRtcNanoQuote, toMs(trade.completedAt) ?? 0, position);
   }
 }

@@ -15,7 +15,7 @@ export const DAY_MS = 86_400_000;
  */
 export const statsProjection: Projection = orderProjection({
   name: 'stats',
-  version: 1,
+  version: 2,
   tables: [
     { base: 'stats_state', key: ['order_id'], ddl: stateTableDdl },
     { base: 'stats_open', key: ['order_id'], ddl: restingDdl },

@@ -13,7 +13,7 @@ import { tableName, type Projection } from './types.js';
  */
 export const tradesProjection: Projection = orderProjection({
   name: 'trades',
-  version: 1,
+  version: 2,
   tables: [
     { base: 'trades_state', key: ['order_id'], ddl: stateTableDdl },
     {
@@ -44,11 +44,10 @@ function insertTrades(db: Db, table: string, completions: readonly Completion[])
        seller_wallet, buyer_wallet, quote_tx, payout_tx_hash, completed_at, position)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  for (const { step, position } of completions) {
-    const s = step.after;
+  for (const { trade: s, position } of completions) {
     insert.run(
-      tradeIdFor(step.orderId),
-      step.orderId,
+      tradeIdFor(s.orderId),
+      s.orderId,
       s.pair,
       s.side,
       s.amountMicroRtc.toString(),
@@ -56,7 +55,7 @@ function insertTrades(db: Db, table: string, completions: readonly Completion[])
       s.totalQuoteNano.toString(),
       sellerWallet(s),
       buyerWallet(s),
-      s.quoteTx,
+      s.claim.quoteTx,
       s.payout.txHash,
       s.completedAt,
       position,

@@ -1,7 +1,8 @@
 import type { Database as Db } from 'better-sqlite3';
+import { orderFacts } from '../aggregates/order/facts.js';
 import { IN_FLIGHT_STATUSES, isTerminal, type OrderStatus } from '../aggregates/order/state.js';
 import { recordedAtOf } from './eventSource.js';
-import { toMs, type FoldedBatch } from './orderFold.js';
+import { saveStates, stateTableDdl, toMs, type FoldedBatch } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
@@ -15,8 +16,9 @@ const IN_FLIGHT_SQL = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
  */
 export const workQueueProjection: Projection = orderProjection({
   name: 'work_queue',
-  version: 1,
+  version: 3,
   tables: [
+    { base: 'work_queue_state', key: ['order_id'], ddl: stateTableDdl },
     {
       base: 'work_queue',
       key: ['order_id'],
@@ -24,33 +26,34 @@ export const workQueueProjection: Projection = orderProjection({
         CREATE TABLE IF NOT EXISTS ${t} (
           order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL,
           last_event_at TEXT NOT NULL, last_event_at_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, last_error TEXT,
-          expires_at TEXT, expires_at_ms INTEGER, settle_by TEXT, settle_by_ms INTEGER, recovery_reason TEXT,
-          state TEXT NOT NULL);
+          expires_at TEXT, expires_at_ms INTEGER, settle_by TEXT, settle_by_ms INTEGER, recovery_reason TEXT);
         CREATE INDEX IF NOT EXISTS ${t}_status ON ${t} (status, last_event_at_ms);`,
     },
   ],
-  stateTable: 'work_queue',
+  stateTable: 'work_queue_state',
   write: writeWork,
 });
 
 function writeWork(db: Db, batch: FoldedBatch, tables: TableNames): void {
+  saveStates(db, tableName(tables, 'work_queue_state'), batch);
   const table = tableName(tables, 'work_queue');
   const remove = cachedStatement(db, `DELETE FROM ${table} WHERE order_id = ?`);
   const upsert = cachedStatement(
     db,
     `INSERT OR REPLACE INTO ${table} (order_id, version, status, last_event_at, last_event_at_ms, attempts, last_error,
-       expires_at, expires_at_ms, settle_by, settle_by_ms, recovery_reason, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       expires_at, expires_at_ms, settle_by, settle_by_ms, recovery_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const f of batch.changes.values()) {
-    const s = f.state;
     // Terminal orders need no more work and receive no more events: they leave the queue (an
-    // order that began and ended within the batch never entered it).
-    if (isTerminal(s.status)) {
+    // order that began and ended within the batch never entered it). A stream that broke on its
+    // first event never had an order to work on.
+    if (f.state.status === 'none' || isTerminal(f.state.status)) {
       if (f.before !== null) remove.run(f.orderId);
       continue;
     }
+    const s = orderFacts(f.state);
     const at = recordedAtOf(f.lastEvent);
-    upsert.run(f.orderId, f.version, s.status, at, toMs(at) ?? 0, s.attempts, s.lastError, s.expiresAt, toMs(s.expiresAt), s.settleBy, toMs(s.settleBy), s.recoveryReason, f.stateJson);
+    upsert.run(f.orderId, f.version, s.status, at, toMs(at) ?? 0, s.attempts, s.lastError, s.expiresAt, toMs(s.expiresAt), s.settleBy, toMs(s.settleBy), s.recoveryReason);
   }
 }
 

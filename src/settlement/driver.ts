@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { dueStep, OrderRefused, type DueStep, type OrderCommand, type OrderState } from '../aggregates/order/index.js';
+import { dueStep, OrderRefused, type DueStep, type OrderCommand, type OrderState, type StepMode } from '../aggregates/order/index.js';
 import { handleOrderCommand, VersionMismatch, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { isVersionConflict, type EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { Leases } from './leases.js';
-import { runStep, type StepResult } from './steps.js';
+import { runStep, type StepOutcome, type StepResult } from './steps.js';
 
 export interface DriverDeps {
   readonly store: EventStore;
@@ -17,22 +17,19 @@ export interface DriverDeps {
   readonly onStep?: (report: StepReport) => void;
 }
 
-/**
- * `inline`: a request just appended the claim, so the fast path calls the node straight away.
- * `resume`: anything may have happened since the last event (a crash, a timeout), so every step
- * starts by looking its outcome up at the node.
- */
-export type DriveMode = 'inline' | 'resume';
+/** inline, resume or watch: see StepMode (the decider's dueStep picks the step for it). */
+export type DriveMode = StepMode;
 
 export interface StepReport {
   readonly orderId: string;
   readonly step: DueStep['kind'];
-  readonly outcome: string;
+  readonly outcome: StepOutcome;
 }
 
 export interface DriveResult {
   readonly state: OrderState;
   readonly version: bigint;
+  readonly updatedAt: string | null;
   /** Global position of the last event this drive wrote, if any. */
   readonly position: bigint | null;
   readonly steps: readonly StepReport[];
@@ -57,11 +54,14 @@ export function leaseTtlMsFor(nodeTimeoutMs: number): number {
  * append is checked against the version its decision was made on.
  */
 export async function driveOrder(deps: DriverDeps, orderId: string, ctx: CommandContext, mode: DriveMode): Promise<DriveResult> {
+  // A watch only reads the job (no effect at the node) and appends with the version it read, so it
+  // needs no lease, and must not hold one: a cancel racing a match would find its refund leased away.
+  if (mode === 'watch') return driveHoldingLease(deps, orderId, ctx, mode, () => true);
   const owner = randomUUID();
   const leaseName = `order-driver:${orderId}`;
   if (!(await deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime()))) {
     const loaded = await loadOrder(deps.store, orderId);
-    return { state: loaded.state, version: loaded.version, position: null, steps: [], leased: true };
+    return { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt, position: null, steps: [], leased: true };
   }
   try {
     return await driveHoldingLease(deps, orderId, ctx, mode, () =>
@@ -84,11 +84,12 @@ async function driveHoldingLease(
   let loaded = await loadOrder(deps.store, orderId);
   let state = loaded.state;
   let version = loaded.version;
+  let updatedAt = loaded.updatedAt;
   let stepMode = mode;
   for (let i = 0; i < MAX_STEPS_PER_DRIVE; i++) {
-    const step = dueStep(state);
+    const step = dueStep(state, stepMode);
     // The lease was just taken for the first step; only later steps need it renewed.
-    if (step === null || (i > 0 && !(await renewLease()))) break;
+    if (step === null || state.status === 'none' || (i > 0 && !(await renewLease()))) break;
     const result = await runStep(deps, state, step, stepMode, deps.settleWindowSeconds, ctx.now());
     const report = { orderId, step: step.kind, outcome: result.outcome };
     steps.push(report);
@@ -98,11 +99,12 @@ async function driveHoldingLease(
     if (appended.position !== null) position = appended.position;
     state = appended.state;
     version = appended.version;
+    updatedAt = appended.updatedAt;
     if (!result.continue) break;
     // After the first step, later steps follow fresh results: no look-up needed.
     stepMode = result.outcome === 'ok' ? 'inline' : 'resume';
   }
-  return { state, version, position, steps, leased: false };
+  return { state, version, updatedAt, position, steps, leased: false };
 }
 
 /** Appends the step's result commands in order; null when the order moved under us (stop). */
@@ -112,15 +114,15 @@ async function appendResults(
   result: StepResult,
   ctx: CommandContext,
   versionRead: bigint,
-): Promise<{ state: OrderState; version: bigint; position: bigint | null } | null> {
+): Promise<{ state: OrderState; version: bigint; updatedAt: string | null; position: bigint | null } | null> {
   let position: bigint | null = null;
   let ifMatch: bigint | undefined = versionRead;
-  let last: { state: OrderState; version: bigint } | null = null;
+  let last: { state: OrderState; version: bigint; updatedAt: string | null } | null = null;
   for (const command of result.commands) {
     try {
       const outcome = await handleOrderCommand(store, orderId, command as OrderCommand, ctx, { ifMatchVersion: ifMatch, maxAttempts: 1 });
       if (outcome.position !== null) position = outcome.position;
-      last = { state: outcome.state, version: outcome.version };
+      last = { state: outcome.state, version: outcome.version, updatedAt: outcome.updatedAt };
       ifMatch = outcome.version;
     } catch (error) {
       if (error instanceof OrderRefused || isConflictLike(error)) return null;
@@ -129,7 +131,7 @@ async function appendResults(
   }
   if (last === null) {
     const loaded = await loadOrder(store, orderId);
-    last = { state: loaded.state, version: loaded.version };
+    last = { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt };
   }
   return { ...last, position };
 }

@@ -1,7 +1,6 @@
-import type { OrderState } from '../aggregates/order/index.js';
-import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
-import type { EventStore } from '../eventstore/types.js';
+import type { DueStep } from '../aggregates/order/index.js';
 import type { NodeGateway } from '../gateways/node.js';
+import type { StepResult } from './steps.js';
 
 /**
  * Looks the held escrow of an open or matched order up (a GET: no effect at the node). A job that
@@ -10,18 +9,14 @@ import type { NodeGateway } from '../gateways/node.js';
  * operator sees it. A look-up that fails changes nothing: the release checks the job again before
  * any RTC moves.
  */
-export async function parkIfEscrowGone(
-  deps: { readonly store: EventStore; readonly node: NodeGateway },
-  orderId: string,
-  state: OrderState,
-  ctx: CommandContext,
-): Promise<void> {
-  const holds = (state.status === 'open' || state.status === 'matched') && state.escrow.status === 'locked';
-  if (!holds || state.escrow.jobId === null) return;
-  const lookup = await deps.node.getJob(state.escrow.jobId);
-  if (lookup.kind !== 'ok' || lookup.value?.status === 'open') return;
+export async function watchEscrow(node: NodeGateway, step: Extract<DueStep, { kind: 'escrow_watch' }>): Promise<StepResult> {
+  const lookup = await node.getJob(step.jobId);
+  if (lookup.kind !== 'ok') return { commands: [], outcome: 'unknown', continue: false };
+  if (lookup.value?.status === 'open') return { commands: [], outcome: 'ok', continue: false };
   const status = lookup.value?.status ?? 'missing';
-  const command = { type: 'RequireRecovery' as const, reason: `escrow_job_${status}`, detail: `the escrow job is ${status} at the node` };
-  // A lost race (the order moved meanwhile) leaves it to whoever moved it.
-  await handleOrderCommand(deps.store, orderId, command, ctx).catch(() => undefined);
+  return {
+    commands: [{ type: 'RequireRecovery', reason: `escrow_job_${status}`, detail: `the escrow job is ${status} at the node` }],
+    outcome: 'ok',
+    continue: false,
+  };
 }

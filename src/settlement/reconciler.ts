@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { decide, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
+import { decide, escrowFacts, OrderRefused, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
-import { loadOrder } from '../commands/loadOrder.js';
+import { loadOrder, type LoadedOrder } from '../commands/loadOrder.js';
+import { isCorrupt } from '../orderStream/fold.js';
 import { driveOrder, type DriverDeps } from './driver.js';
-import { parkIfEscrowGone } from './escrowWatch.js';
 import { streamsWithPrefix } from '../eventstore/streams.js';
+import { isVersionConflict } from '../eventstore/types.js';
 
 export interface ReconcileSummary {
   examined: number;
@@ -42,55 +43,51 @@ export async function reconcilePass(deps: ReconcilerDeps): Promise<ReconcileSumm
   await watchEscrows(deps, ctx);
   for (const orderId of await deps.candidates(deps.now(), deps.stuckMs)) {
     summary.examined += 1;
-    const before = (await loadOrder(deps.store, orderId)).state;
-    if (isTerminal(before.status) || before.status === 'none') continue;
-    const after = await reconcileOrder(deps, orderId, before, ctx, summary);
+    const loaded = await loadOrder(deps.store, orderId);
+    const before = loaded.state;
+    if (isTerminal(before.status) || before.status === 'none' || isCorrupt(loaded)) continue;
+    const after = await reconcileOrder(deps, orderId, loaded, ctx, summary);
     count(summary, before, after);
   }
   return summary;
 }
 
-async function reconcileOrder(deps: ReconcilerDeps, orderId: string, state: OrderState, ctx: CommandContext, summary: ReconcileSummary): Promise<OrderState> {
+async function reconcileOrder(deps: ReconcilerDeps, orderId: string, loaded: LoadedOrder, ctx: CommandContext, summary: ReconcileSummary): Promise<OrderState> {
+  const { state } = loaded;
   const now = deps.now();
   // The decider owns the deadlines: asking it (pure, no I/O) says whether expiry is due at all.
   if (decide({ type: 'ExpireOrder', now }, state).length > 0) {
-    const expired = await handleOrderCommand(deps.store, orderId, { type: 'ExpireOrder', now }, ctx).catch(() => null);
+    const expired = await expireLosingRace(deps, orderId, now, ctx);
     if (expired === null) return state;
     if (expired.written.some((e) => e.type === 'OrderExpired')) summary.expired += 1;
     return (await driveOrder(deps, orderId, ctx, 'inline')).state;
   }
-  if (state.status === 'settlement_recovery') return recoverByLookup(deps, orderId, state, ctx);
-  if (!isDue(state, now, deps.stuckMs)) return state;
+  // In recovery the driver only looks up what a look-up can prove (a release that did happen).
+  if (state.status === 'settlement_recovery') return (await driveOrder(deps, orderId, ctx, 'resume')).state;
+  if (!isDue(loaded, now, deps.stuckMs)) return state;
   return (await driveOrder(deps, orderId, ctx, 'resume')).state;
 }
 
-/**
- * A release whose outcome was unknown is resolved by looking the job up, which changes nothing at
- * the node: completed there means released here, and settlement goes on to the payout. Anything
- * else in recovery waits for an operator's re-drive.
- */
-async function recoverByLookup(deps: ReconcilerDeps, orderId: string, state: OrderState, ctx: CommandContext): Promise<OrderState> {
-  const jobId = state.escrow.jobId;
-  if (state.escrow.status !== 'locked' || jobId === null || state.secretCiphertext === null) return state;
-  const lookup = await deps.node.getJob(jobId);
-  if (lookup.kind !== 'ok' || lookup.value?.status !== 'completed') return state;
-  const released = await handleOrderCommand(deps.store, orderId, { type: 'RecordEscrowReleased', jobId, now: deps.now() }, ctx).catch(() => null);
-  if (released === null) return state;
-  return (await driveOrder(deps, orderId, ctx, 'resume')).state;
-}
-
-/** The sample of matched orders whose escrow this pass looks up (see parkIfEscrowGone). */
+/** The held escrow of every open and matched order this pass looks at: the driver's watch step. */
 async function watchEscrows(deps: ReconcilerDeps, ctx: CommandContext): Promise<void> {
-  for (const orderId of (await deps.escrowWatch?.()) ?? []) {
-    await parkIfEscrowGone(deps, orderId, (await loadOrder(deps.store, orderId)).state, ctx);
+  for (const orderId of (await deps.escrowWatch?.()) ?? []) await driveOrder(deps, orderId, ctx, 'watch');
+}
+
+/** Expires the order; null when it moved meanwhile and the decider now refuses (the mover owns it). */
+async function expireLosingRace(deps: ReconcilerDeps, orderId: string, now: Date, ctx: CommandContext) {
+  try {
+    return await handleOrderCommand(deps.store, orderId, { type: 'ExpireOrder', now }, ctx);
+  } catch (error) {
+    if (error instanceof OrderRefused || isVersionConflict(error)) return null;
+    throw error;
   }
 }
 
-function isDue(state: OrderState, now: Date, stuckMs: number): boolean {
+function isDue({ state, updatedAt }: LoadedOrder, now: Date, stuckMs: number): boolean {
   // A queued payout is only looked up, which changes nothing at the node: do it every pass.
   if (state.status === 'payout_pending') return true;
   if (!IN_FLIGHT_STATUSES.includes(state.status)) return false;
-  const lastEventMs = state.updatedAt === null ? 0 : Date.parse(state.updatedAt);
+  const lastEventMs = updatedAt === null ? 0 : Date.parse(updatedAt);
   return now.getTime() - lastEventMs >= stuckMs;
 }
 
@@ -99,8 +96,9 @@ function count(summary: ReconcileSummary, before: OrderState, after: OrderState)
   else if (after.status === 'payout_pending' && before.status !== 'payout_pending') summary.payout_pending += 1;
   if (before.status === 'settlement_recovery' && after.status !== 'settlement_recovery') summary.recovered += 1;
   if (before.status === 'settling' && after.status === 'matched') summary.reverted += 1;
-  if (before.escrow.status !== 'refunded' && after.escrow.status === 'refunded') summary.refunded += 1;
-  if (before.escrow.status === 'locking' && after.escrow.status === 'locked') summary.locked += 1;
+  const [was, is] = [escrowFacts(before).status, escrowFacts(after).status];
+  if (was !== 'refunded' && is === 'refunded') summary.refunded += 1;
+  if (was === 'locking' && is === 'locked') summary.locked += 1;
   if (IN_FLIGHT_STATUSES.includes(after.status) || after.status === 'settlement_recovery') summary.left += 1;
 }
 

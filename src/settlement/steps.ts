@@ -1,11 +1,15 @@
-import type { DueStep, OrderCommand, OrderState } from '../aggregates/order/index.js';
+import type { DueStep, OrderCommand, PlacedOrder, StepMode } from '../aggregates/order/index.js';
+import { watchEscrow } from './escrowWatch.js';
 import { escrowJobTitle, MAX_JOB_TTL_SECONDS, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
 import { releaseEscrow } from './release.js';
+
+/** How a node call ended (see gateways/node.ts); a look-up that learned nothing new is `ok`. */
+export type StepOutcome = 'ok' | 'rejected' | 'unknown';
 
 /** What one external step produced: result commands to append, and whether to go on driving. */
 export interface StepResult {
   readonly commands: readonly OrderCommand[];
-  readonly outcome: string;
+  readonly outcome: StepOutcome;
   readonly continue: boolean;
 }
 
@@ -28,44 +32,53 @@ export function maxOrderTtlSecondsFor(settleWindowSeconds: number): number {
 
 export async function runStep(
   deps: StepDeps,
-  state: OrderState,
+  state: PlacedOrder,
   step: DueStep,
-  mode: 'inline' | 'resume',
+  mode: StepMode,
   settleWindowSeconds: number,
   now: Date,
 ): Promise<StepResult> {
   switch (step.kind) {
-    case 'lock': return lockStep(deps.node, state, step, mode, settleWindowSeconds, now);
+    case 'lock': return lockStep(deps.node, state, step, settleWindowSeconds, now);
+    case 'lock_lookup': return lockLookupStep(deps.node, state, step, now);
     case 'release': return releaseStep(deps.node, state, step, now);
+    case 'release_lookup': return releaseLookupStep(deps.node, step, now);
+    case 'escrow_watch': return watchEscrow(deps.node, step);
     case 'payout':
     case 'payout_lookup': return payoutStep(deps.node, step, now);
     case 'refund': return refundStep(deps.node, step, mode, now);
   }
 }
 
-const failed = (step: string, key: string, outcome: 'rejected' | 'unknown', reason: string): StepResult => ({
+const failed = (step: DueStep['kind'], key: string, outcome: 'rejected' | 'unknown', reason: string): StepResult => ({
   commands: [{ type: 'RecordNodeCallFailed', step, key, outcome, reason }],
   outcome,
   continue: false,
 });
 
+type LockStep = Extract<DueStep, { kind: 'lock' | 'lock_lookup' }>;
+
+/** A lock whose answer was lost may have created the job: find it, else lock (the next step). */
+async function lockLookupStep(node: NodeGateway, state: PlacedOrder, step: LockStep, now: Date): Promise<StepResult> {
+  const found = await node.findJobByTitle(escrowJobTitle(state.orderId, step.party), isOurEscrow(step));
+  if (found.kind !== 'ok') return failed('lock_lookup', step.key, 'unknown', reasonOf(found));
+  if (found.value) return locked(step, found.value.jobId, now);
+  return NOTHING_FOUND;
+}
+
+/** A look-up that found nothing to record: the driver goes on with the step itself. */
+const NOTHING_FOUND: StepResult = { commands: [], outcome: 'ok', continue: true };
+
 async function lockStep(
   node: NodeGateway,
-  state: OrderState,
-  step: Extract<DueStep, { kind: 'lock' }>,
-  mode: 'inline' | 'resume',
+  state: PlacedOrder,
+  step: LockStep,
   settleWindowSeconds: number,
   now: Date,
 ): Promise<StepResult> {
-  const orderId = state.orderId ?? '';
+  const orderId = state.orderId;
   const title = escrowJobTitle(orderId, step.party);
   const ours = isOurEscrow(step);
-  if (mode === 'resume') {
-    // A lock whose answer was lost may have created the job: find it before locking again.
-    const found = await node.findJobByTitle(title, ours);
-    if (found.kind !== 'ok') return failed('lock_lookup', step.key, 'unknown', reasonOf(found));
-    if (found.value) return locked(step, found.value.jobId, now);
-  }
   const result = await node.lockEscrow({
     orderId,
     party: step.party,
@@ -86,30 +99,30 @@ async function lockStep(
  * Only an open job posted by the seller for exactly the order's amount is this order's escrow: a
  * title alone proves nothing, since anyone can post a job under any title.
  */
-function isOurEscrow(step: Extract<DueStep, { kind: 'lock' }>): (job: EscrowJob) => boolean {
+function isOurEscrow(step: LockStep): (job: EscrowJob) => boolean {
   return (job) =>
     job.status === 'open' && job.rewardMicroRtc === step.amountMicroRtc && job.posterWallet.toLowerCase() === step.wallet.toLowerCase();
 }
 
 /** The node locked something other than what was asked: give it back and refuse the lock. */
-async function wrongEscrow(node: NodeGateway, step: Extract<DueStep, { kind: 'lock' }>, job: EscrowJob): Promise<StepResult> {
+async function wrongEscrow(node: NodeGateway, step: LockStep, job: EscrowJob): Promise<StepResult> {
   const returned = await node.cancelJob(job.jobId, step.wallet);
   const reason = `lock_mismatch: the node locked ${job.rewardMicroRtc} micro-RTC for ${job.posterWallet}` +
     (returned.kind === 'ok' ? '; that job was cancelled' : `; cancelling job ${job.jobId} failed (${returned.reason})`);
   return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason }], outcome: 'rejected', continue: false };
 }
 
-function locked(step: Extract<DueStep, { kind: 'lock' }>, jobId: string, now: Date): StepResult {
+function locked(step: LockStep, jobId: string, now: Date): StepResult {
   return { commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId, now }], outcome: 'ok', continue: true };
 }
 
 async function releaseStep(
   node: NodeGateway,
-  state: OrderState,
+  state: PlacedOrder,
   step: Extract<DueStep, { kind: 'release' }>,
   now: Date,
 ): Promise<StepResult> {
-  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: step.wallet, orderId: state.orderId ?? '' });
+  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: step.wallet, orderId: state.orderId });
   switch (outcome.kind) {
     case 'released':
       return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };
@@ -118,6 +131,18 @@ async function releaseStep(
     case 'recovery':
       return { commands: [{ type: 'RequireRecovery', reason: outcome.reason, detail: outcome.detail }], outcome: 'unknown', continue: false };
   }
+}
+
+/**
+ * A release parked in recovery is resolved by looking the job up, which changes nothing at the
+ * node: completed there means released here, and settlement goes on to the payout. Anything else
+ * waits for an operator's re-drive.
+ */
+async function releaseLookupStep(node: NodeGateway, step: Extract<DueStep, { kind: 'release_lookup' }>, now: Date): Promise<StepResult> {
+  const lookup = await node.getJob(step.jobId);
+  if (lookup.kind !== 'ok') return { commands: [], outcome: 'unknown', continue: false };
+  if (lookup.value?.status !== 'completed') return { commands: [], outcome: 'ok', continue: false };
+  return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };
 }
 
 async function payoutStep(node: NodeGateway, step: Extract<DueStep, { kind: 'payout' | 'payout_lookup' }>, now: Date): Promise<StepResult> {
@@ -138,7 +163,7 @@ async function payoutStep(node: NodeGateway, step: Extract<DueStep, { kind: 'pay
   return { commands: [{ type: 'RequireRecovery', reason, detail: result.reason }], outcome: result.kind, continue: false };
 }
 
-async function refundStep(node: NodeGateway, step: Extract<DueStep, { kind: 'refund' }>, mode: 'inline' | 'resume', now: Date): Promise<StepResult> {
+async function refundStep(node: NodeGateway, step: Extract<DueStep, { kind: 'refund' }>, mode: StepMode, now: Date): Promise<StepResult> {
   if (mode === 'resume') {
     const settled = refundFromJob(step, await node.getJob(step.jobId), now, false);
     if (settled) return settled;

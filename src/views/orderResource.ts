@@ -1,6 +1,6 @@
-import { buyerWallet, sellerWallet, type OrderState } from '../aggregates/order/state.js';
+import { orderFacts, type EscrowStatus, type OrderSummary, type PayoutStatus } from '../aggregates/order/facts.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
-import type { EscrowStatus, OrderStatus, PayoutStatus } from '../aggregates/order/state.js';
+import type { OrderStatus, PlacedOrder } from '../aggregates/order/state.js';
 
 /** The order resource of api.md: every field present, absent values null, money as strings. */
 export interface OrderResource {
@@ -41,6 +41,8 @@ export interface OrderResourceOptions {
    * (status completed); before that a queued payout could still be voided, so it stays hidden.
    */
   readonly revealSecret?: string | null;
+  /** When the order last changed: its last event's recorded_at. */
+  readonly updatedAt?: string | null;
 }
 
 /** "RTC/USDC" → "USDC": the currency the price and total are quoted in. */
@@ -49,37 +51,57 @@ export function quoteCurrencyOf(pair: string | null): string | null {
   return pair.split('/')[1] ?? null;
 }
 
-export function toOrderResource(state: OrderState, version: bigint, options: OrderResourceOptions = {}): OrderResource {
-  const secret = state.status === 'completed' ? (options.revealSecret ?? null) : null;
+export function toOrderResource(state: PlacedOrder, version: bigint, options: OrderResourceOptions = {}): OrderResource {
+  return resourceOfFacts(orderFacts(state), version, options);
+}
+
+/** The resource from an order's summary. */
+export function resourceOfFacts(f: OrderSummary, version: bigint, options: OrderResourceOptions = {}): OrderResource {
+  const secret = f.status === 'completed' ? (options.revealSecret ?? null) : null;
   return {
-    order_id: state.orderId ?? '',
-    side: state.side,
-    pair: state.pair,
-    quote_currency: quoteCurrencyOf(state.pair),
-    status: state.status,
+    order_id: f.orderId,
+    side: f.side,
+    pair: f.pair,
+    quote_currency: quoteCurrencyOf(f.pair),
+    status: f.status,
     version: Number(version),
-    maker_wallet: state.makerWallet,
-    taker_wallet: state.takerWallet,
-    seller_wallet: state.side === null ? null : sellerWallet(state),
-    buyer_wallet: state.side === null ? null : buyerWallet(state),
-    maker_eth_address: state.makerEthAddress,
-    taker_eth_address: state.takerEthAddress,
-    amount_rtc: formatRtc(state.amountMicroRtc),
-    amount_micro_rtc: state.amountMicroRtc.toString(),
-    price_per_rtc: formatQuote(state.pricePerRtcNanoQuote),
-    price_per_rtc_nano_quote: state.pricePerRtcNanoQuote.toString(),
-    total_quote: formatQuote(state.totalQuoteNano),
-    total_quote_nano: state.totalQuoteNano.toString(),
-    htlc_hash: state.htlcHash,
+    maker_wallet: f.makerWallet,
+    taker_wallet: f.takerWallet,
+    seller_wallet: f.sellerWallet,
+    buyer_wallet: f.buyerWallet,
+    maker_eth_address: f.makerEthAddress,
+    taker_eth_address: f.takerEthAddress,
+    amount_rtc: formatRtc(f.amountMicroRtc),
+    amount_micro_rtc: f.amountMicroRtc.toString(),
+    price_per_rtc: formatQuote(f.pricePerRtcNanoQuote),
+    price_per_rtc_nano_quote: f.pricePerRtcNanoQuote.toString(),
+    total_quote: formatQuote(f.totalQuoteNano),
+    total_quote_nano: f.totalQuoteNano.toString(),
+    htlc_hash: f.htlcHash,
     htlc_secret: secret,
-    escrow: { job_id: state.escrow.jobId, status: state.escrow.status },
-    payout: { key: state.payout.key, status: state.payout.status, tx_hash: state.payout.txHash },
-    quote_tx: state.quoteTx,
-    created_at: state.createdAt,
-    expires_at: state.expiresAt,
-    matched_at: state.matchedAt,
-    settle_by: state.settleBy,
-    completed_at: state.completedAt,
-    updated_at: state.updatedAt,
+    escrow: { job_id: f.escrow.jobId, status: f.escrow.status },
+    payout: { key: f.payout.key, status: f.payout.status, tx_hash: f.payout.txHash },
+    quote_tx: f.quoteTx,
+    created_at: f.createdAt,
+    expires_at: f.expiresAt,
+    matched_at: f.matchedAt,
+    settle_by: f.settleBy,
+    completed_at: f.completedAt,
+    updated_at: options.updatedAt ?? null,
   };
+}
+
+/** An order as a read model stores it (see projections/orders.ts). */
+export interface StoredOrderView {
+  readonly summary: OrderSummary;
+  readonly version: bigint;
+  readonly updatedAt: string;
+  readonly secretCiphertext: string | null;
+}
+
+/** The resource of a stored order; `reveal` decrypts the preimage, asked only for completed orders. */
+export function resourceOfStored(stored: StoredOrderView, reveal?: (orderId: string, ciphertext: string) => string | null): OrderResource {
+  const { summary, secretCiphertext } = stored;
+  const revealSecret = summary.status === 'completed' && secretCiphertext !== null ? (reveal?.(summary.orderId, secretCiphertext) ?? null) : null;
+  return resourceOfFacts(summary, stored.version, { revealSecret, updatedAt: stored.updatedAt });
 }

@@ -1,3 +1,4 @@
+import { facts } from '../support/orderFixtures.js';
 import { describe, expect, it } from 'vitest';
 import { given } from '../support/orderFixtures.js';
 import {
@@ -40,7 +41,7 @@ describe('ConfirmSettlement', () => {
       it('moves the order to settling and keeps only the ciphertext of the preimage', () => {
         const state = given(...s.matched()).when(confirmSettlement(s.seller, s.secret)).thenState();
         expect(state.status).toBe('settling');
-        expect(state.secretCiphertext).toBe(CIPHERTEXT);
+        expect(facts(state).secretCiphertext).toBe(CIPHERTEXT);
         expect(JSON.stringify(given(...s.matched()).when(confirmSettlement(s.seller, s.secret)).events())).not.toContain(s.secret);
       });
 

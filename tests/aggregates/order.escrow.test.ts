@@ -1,3 +1,4 @@
+import { facts } from '../support/orderFixtures.js';
 import { describe, expect, it } from 'vitest';
 import { given, stateAfter } from '../support/orderFixtures.js';
 import {
@@ -34,7 +35,7 @@ describe('RecordEscrowLocked', () => {
     ]);
     const state = g.thenState();
     expect(state.status).toBe('open');
-    expect(state.escrow).toMatchObject({ party: 'maker', jobId: MAKER_JOB, status: 'locked', lockedMicroRtc: AMOUNT_MICRO_RTC });
+    expect(facts(state).escrow).toMatchObject({ party: 'maker', jobId: MAKER_JOB, status: 'locked', lockedMicroRtc: AMOUNT_MICRO_RTC });
   });
 
   it('locks the taker\'s escrow of a matched buy order: status matched', () => {
@@ -94,7 +95,7 @@ describe('RecordEscrowLockFailed', () => {
     g.thenExactly([{ type: 'EscrowLockFailed', data: { party: 'maker', reason: 'insufficient balance' } }]);
     const state = g.thenState();
     expect(state.status).toBe('rejected');
-    expect(state.escrow.status).toBe('none');
+    expect(facts(state).escrow.status).toBe('none');
   });
 
   it('aborts the match of a buy order whose taker lock was refused: the order is open again', () => {
@@ -105,10 +106,10 @@ describe('RecordEscrowLockFailed', () => {
     ]);
     const state = g.thenState();
     expect(state.status).toBe('open');
-    expect(state.takerWallet).toBeNull();
-    expect(state.htlcHash).toBeNull();
-    expect(state.settleBy).toBeNull();
-    expect(state.escrow).toMatchObject({ party: null, status: 'none', jobId: null, lockedMicroRtc: 0n });
+    expect(facts(state).takerWallet).toBeNull();
+    expect(facts(state).htlcHash).toBeNull();
+    expect(facts(state).settleBy).toBeNull();
+    expect(facts(state).escrow).toMatchObject({ party: null, status: 'none', jobId: null, lockedMicroRtc: 0n });
   });
 
   it('is a no-op when the maker lock failure is reported again on the rejected order', () => {
@@ -139,7 +140,7 @@ describe('RecordEscrowReleased', () => {
         g.thenExactly([{ type: 'EscrowReleased', data: { job_id: s.sellerJob, released_at: LATER.toISOString() } }]);
         const state = g.thenState();
         expect(state.status).toBe('settling');
-        expect(state.escrow).toMatchObject({ status: 'released', releasedMicroRtc: AMOUNT_MICRO_RTC });
+        expect(facts(state).escrow).toMatchObject({ status: 'released', releasedMicroRtc: AMOUNT_MICRO_RTC });
       });
 
       it('records a release the reconciler found while the order is in settlement_recovery', () => {
@@ -204,14 +205,14 @@ describe('RevertSettlement', () => {
         g.thenExactly([{ type: 'SettlementReverted', data: { reason: 'escrow release refused: 409' } }]);
         const state = g.thenState();
         expect(state.status).toBe('matched');
-        expect(state.quoteTx).not.toBeNull();
-        expect(state.secretCiphertext).not.toBeNull();
-        expect(state.escrow.status).toBe('locked');
+        expect(facts(state).quoteTx).not.toBeNull();
+        expect(facts(state).secretCiphertext).not.toBeNull();
+        expect(facts(state).escrow.status).toBe('locked');
       });
 
       it('never refunds a reverted claim at settle_by: it goes to recovery for a re-drive of the release', () => {
         const reverted = [...s.settling(), { type: 'SettlementReverted' as const, data: { reason: 'refused' } }];
-        const late = new Date(Date.parse(stateAfter(...reverted).settleBy as string) + 1000);
+        const late = new Date(Date.parse(facts(stateAfter(...reverted)).settleBy as string) + 1000);
         given(...reverted).when({ type: 'ExpireOrder', now: late }).thenExactly([
           { type: 'SettlementRecoveryRequired', data: { reason: 'settle_by_passed_after_claim', detail: 'a settlement was claimed and reverted; the release must be retried, never refunded' } },
         ]);
@@ -267,7 +268,7 @@ describe('RecordRefundIssued', () => {
     g.thenExactly([{ type: 'RefundIssued', data: { party: 'maker', job_id: MAKER_JOB, refunded_at: LATER.toISOString() } }]);
     const state = g.thenState();
     expect(state.status).toBe('cancelled');
-    expect(state.escrow).toMatchObject({ status: 'refunded', refundedMicroRtc: AMOUNT_MICRO_RTC, releasedMicroRtc: 0n });
+    expect(facts(state).escrow).toMatchObject({ status: 'refunded', refundedMicroRtc: AMOUNT_MICRO_RTC, releasedMicroRtc: 0n });
   });
 
   it('refunds the maker of a sell order that expired at expires_at: status expired', () => {

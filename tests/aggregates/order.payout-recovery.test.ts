@@ -1,3 +1,4 @@
+import { facts, nextPayoutKey } from '../support/orderFixtures.js';
 import { describe, expect, it } from 'vitest';
 import { given, stateAfter } from '../support/orderFixtures.js';
 import {
@@ -23,7 +24,6 @@ import {
   TRADE_ID,
   nodeCallFailed,
 } from '../support/orderBuilders.js';
-import { payoutKeyFor } from '../../src/aggregates/order/index.js';
 
 const REDRIVE_KEY_1 = `${PAYOUT_KEY}:redrive-1`;
 const REDRIVE_KEY_2 = `${PAYOUT_KEY}:redrive-2`;
@@ -41,7 +41,7 @@ describe('RecordPayoutStatus', () => {
         ]);
         const state = g.thenState();
         expect(state.status).toBe('payout_pending');
-        expect(state.payout).toMatchObject({ key: PAYOUT_KEY, status: 'queued', txHash: PAYOUT_TX });
+        expect(facts(state).payout).toMatchObject({ key: PAYOUT_KEY, status: 'queued', txHash: PAYOUT_TX });
       });
 
       it('queues and confirms at once when the node answers confirmed: completed, trade recorded', () => {
@@ -55,8 +55,8 @@ describe('RecordPayoutStatus', () => {
         ]);
         const state = g.thenState();
         expect(state.status).toBe('completed');
-        expect(state.tradeId).toBe(`trade_${ORDER_ID.slice(4)}`);
-        expect(state.completedAt).toBe(LATER.toISOString());
+        expect(facts(state).tradeId).toBe(`trade_${ORDER_ID.slice(4)}`);
+        expect(facts(state).completedAt).toBe(LATER.toISOString());
       });
 
       it('queues and voids at once when the node answers voided: settlement_recovery', () => {
@@ -64,7 +64,7 @@ describe('RecordPayoutStatus', () => {
         g.then([{ type: 'PayoutQueued' }, { type: 'PayoutVoided', data: { payout_key: PAYOUT_KEY } }]);
         const state = g.thenState();
         expect(state.status).toBe('settlement_recovery');
-        expect(state.payout).toMatchObject({ status: 'voided', voidedCount: 1 });
+        expect(facts(state).payout).toMatchObject({ status: 'voided', voidedCount: 1 });
       });
 
       it('confirms a queued payout on look-up: completed, not queued again', () => {
@@ -74,7 +74,7 @@ describe('RecordPayoutStatus', () => {
         ]);
         const state = g.thenState();
         expect(state.status).toBe('completed');
-        expect(state.payout.confirmedCount).toBe(1);
+        expect(facts(state).payout.confirmedCount).toBe(1);
       });
 
       it('records a void of the queued payout: settlement_recovery with the reason', () => {
@@ -82,7 +82,7 @@ describe('RecordPayoutStatus', () => {
         g.thenExactly([{ type: 'PayoutVoided', data: { payout_key: PAYOUT_KEY, reason: 'the node voided the queued transfer' } }]);
         const state = g.thenState();
         expect(state.status).toBe('settlement_recovery');
-        expect(state.recoveryReason).toMatch(/^payout_voided/);
+        expect(facts(state).recoveryReason).toMatch(/^payout_voided/);
       });
 
       it('is a no-op while the queued payout is still pending', () => {
@@ -105,7 +105,7 @@ describe('RecordPayoutStatus', () => {
 
       it('re-drives a voided payout under a fresh key (payoutKeyFor) and completes under it', () => {
         const history = [...s.recoveryAfterVoid(), redriveRequested()];
-        expect(payoutKeyFor(stateAfter(...history))).toBe(REDRIVE_KEY_1);
+        expect(nextPayoutKey(stateAfter(...history))).toBe(REDRIVE_KEY_1);
         const g = given(...history).when(recordPayoutStatus('confirmed', REDRIVE_KEY_1, { txHash: 'tx2' }));
         g.then([
           { type: 'PayoutQueued', data: { payout_key: REDRIVE_KEY_1, tx_hash: 'tx2', to: s.buyer } },
@@ -129,8 +129,8 @@ describe('RecordPayoutStatus', () => {
           redriveRequested(),
         ];
         const state = stateAfter(...history);
-        expect(state.payout.voidedCount).toBe(2);
-        expect(payoutKeyFor(state)).toBe(REDRIVE_KEY_2);
+        expect(facts(state).payout.voidedCount).toBe(2);
+        expect(nextPayoutKey(state)).toBe(REDRIVE_KEY_2);
         given(...history).when(recordPayoutStatus('pending', REDRIVE_KEY_1)).thenRefuses('step_not_due');
         given(...history).when(recordPayoutStatus('pending', REDRIVE_KEY_2)).then([{ type: 'PayoutQueued', data: { payout_key: REDRIVE_KEY_2 } }]);
       });
@@ -184,7 +184,7 @@ describe('RecordPayoutStatus', () => {
 
   it('pays the amount that left escrow', () => {
     const state = given(...SELL.released()).when(recordPayoutStatus('pending')).thenState();
-    expect(state.escrow.releasedMicroRtc).toBe(AMOUNT_MICRO_RTC);
+    expect(facts(state).escrow.releasedMicroRtc).toBe(AMOUNT_MICRO_RTC);
   });
 
   it('refuses a payout of an unknown order', () => {
@@ -200,8 +200,8 @@ describe('RequireRecovery', () => {
         g.thenExactly([{ type: 'SettlementRecoveryRequired', data: { reason: 'release_outcome_unknown', detail: 'timeout after accept' } }]);
         const state = g.thenState();
         expect(state.status).toBe('settlement_recovery');
-        expect(state.recoveryReason).toBe('release_outcome_unknown');
-        expect(state.lastError).toBe('timeout after accept');
+        expect(facts(state).recoveryReason).toBe('release_outcome_unknown');
+        expect(facts(state).lastError).toBe('timeout after accept');
       });
 
       it('parks a released order whose payout was refused', () => {
@@ -244,7 +244,7 @@ describe('RequireRecovery', () => {
 
       it('parks an open order whose escrow is held (a node-side cancel is detected), and refuses one that holds none', () => {
         const open = given(...s.open());
-        if (open.state.escrow.status === 'locked') open.when(requireRecovery()).then([{ type: 'SettlementRecoveryRequired' }]);
+        if (facts(open.state).escrow.status === 'locked') open.when(requireRecovery()).then([{ type: 'SettlementRecoveryRequired' }]);
         else open.when(requireRecovery()).thenRefuses('step_not_due');
       });
     });
@@ -271,38 +271,38 @@ describe('RequestRedrive', () => {
         g.thenExactly([{ type: 'OperatorRedriveRequested', data: { operator: 'alice', reason: 'node back up' } }]);
         const state = g.thenState();
         expect(state.status).toBe('settling');
-        expect(state.recoveryReason).toBeNull();
-        expect(state.escrow.status).toBe('locked');
+        expect(facts(state).recoveryReason).toBeNull();
+        expect(facts(state).escrow.status).toBe('locked');
       });
 
       it('re-drives a voided payout: settling with the escrow released and a fresh payout due', () => {
         const state = given(...s.recoveryAfterVoid()).when(requestRedrive()).thenState();
         expect(state.status).toBe('settling');
-        expect(payoutKeyFor(state)).toBe(REDRIVE_KEY_1);
+        expect(nextPayoutKey(state)).toBe(REDRIVE_KEY_1);
       });
 
       it('re-drives a queued payout whose look-up failed back to payout_pending under its key', () => {
         const state = given(...s.payoutPending(), recoveryRequired('payout_outcome_unknown')).when(requestRedrive()).thenState();
         expect(state.status).toBe('payout_pending');
-        expect(state.payout).toMatchObject({ key: PAYOUT_KEY, status: 'queued' });
+        expect(facts(state).payout).toMatchObject({ key: PAYOUT_KEY, status: 'queued' });
       });
 
       it('re-drives a refund in recovery back to refund_pending, never to a release', () => {
         const state = given(...s.expiredRefundPending(), recoveryRequired('refund_outcome_unknown')).when(requestRedrive()).thenState();
         expect(state.status).toBe('refund_pending');
-        expect(state.endingAs).toBe('expired');
+        expect(facts(state).endingAs).toBe('expired');
       });
 
       it('re-drives a matched order parked by a node-side escrow change back to matched', () => {
         const state = given(...s.matched(), recoveryRequired('escrow_job_cancelled')).when(requestRedrive()).thenState();
         expect(state.status).toBe('matched');
-        expect(state.quoteTx).toBeNull();
+        expect(facts(state).quoteTx).toBeNull();
       });
 
       it('resets the attempt counter', () => {
         const history = [...s.settling(), nodeCallFailed(), nodeCallFailed(), recoveryRequired()];
-        expect(stateAfter(...history).attempts).toBe(2);
-        expect(given(...history).when(requestRedrive()).thenState().attempts).toBe(0);
+        expect(facts(stateAfter(...history)).attempts).toBe(2);
+        expect(facts(given(...history).when(requestRedrive()).thenState()).attempts).toBe(0);
       });
 
       it('refuses a re-drive of a settling order (order_not_in_recovery)', () => {
@@ -331,7 +331,7 @@ describe('RequestRedrive', () => {
   it('re-drives a cancelled sell order\'s refund back to refund_pending (ending cancelled)', () => {
     const state = given(...SELL.open(), orderCancelled(), recoveryRequired('refund_outcome_unknown')).when(requestRedrive()).thenState();
     expect(state.status).toBe('refund_pending');
-    expect(state.endingAs).toBe('cancelled');
+    expect(facts(state).endingAs).toBe('cancelled');
   });
 
   it('refuses a re-drive of an unknown order', () => {
@@ -345,17 +345,17 @@ describe('RecordNodeCallFailed', () => {
     g.thenExactly([{ type: 'NodeCallFailed', data: { step: 'release', key: `otc_release:${ORDER_ID}`, outcome: 'unknown', reason: 'timeout' } }]);
     const state = g.thenState();
     expect(state.status).toBe('settling');
-    expect(state.attempts).toBe(1);
-    expect(state.lastError).toBe('release: timeout');
+    expect(facts(state).attempts).toBe(1);
+    expect(facts(state).lastError).toBe('release: timeout');
   });
 
   it('counts every failed attempt until the order moves forward', () => {
     const history = [placedSell(), nodeCallFailed({ step: 'lock', key: `otc_escrow:${ORDER_ID}:maker`, outcome: 'rejected', reason: 'node down' })];
     const g = given(...history).when(recordNodeCallFailed({ step: 'lock', outcome: 'unknown', reason: 'reset' }));
-    expect(g.thenState().attempts).toBe(2);
+    expect(facts(g.thenState()).attempts).toBe(2);
     const after = stateAfter(...history, { type: 'EscrowLocked', data: { party: 'maker', job_id: 'j', amount_micro_rtc: '1', locked_at: LATER.toISOString() } });
-    expect(after.attempts).toBe(0);
-    expect(after.lastError).toBeNull();
+    expect(facts(after).attempts).toBe(0);
+    expect(facts(after).lastError).toBeNull();
   });
 
   it('records a failed refund call while the refund is pending', () => {

@@ -1,3 +1,4 @@
+import { facts } from '../support/orderFixtures.js';
 import { describe, expect, it } from 'vitest';
 import { given } from '../support/orderFixtures.js';
 import {
@@ -133,8 +134,8 @@ describe('MatchOrder', () => {
     g.then([{ type: 'Matched', data: { taker_wallet: TAKER, htlc_hash: TAKER_HTLC_HASH } }]);
     const state = g.thenState();
     expect(state.status).toBe('matching');
-    expect(state.htlcHash).toBe(TAKER_HTLC_HASH);
-    expect(state.escrow).toMatchObject({ party: 'taker', status: 'locking' });
+    expect(facts(state).htlcHash).toBe(TAKER_HTLC_HASH);
+    expect(facts(state).escrow).toMatchObject({ party: 'taker', status: 'locking' });
   });
 
   it('uses the settle window of the command', () => {
@@ -232,7 +233,7 @@ describe('CancelOrder', () => {
     g.then([{ type: 'OrderCancelled', data: { by: MAKER } }]);
     const state = g.thenState();
     expect(state.status).toBe('refund_pending');
-    expect(state.endingAs).toBe('cancelled');
+    expect(facts(state).endingAs).toBe('cancelled');
   });
 
   it('cancels an open buy order by the maker straight to cancelled (no escrow)', () => {
@@ -307,16 +308,16 @@ describe('CancelOrder', () => {
 
   it('reads amounts from the stream exactly after a cancel', () => {
     const state = given(...SELL.open()).when(cancelOrder()).thenState();
-    expect(state.amountMicroRtc).toBe(AMOUNT_MICRO_RTC);
-    expect(state.pricePerRtcNanoQuote).toBe(PRICE_NANO_QUOTE);
-    expect(state.escrow.status).toBe('locked');
+    expect(facts(state).amountMicroRtc).toBe(AMOUNT_MICRO_RTC);
+    expect(facts(state).pricePerRtcNanoQuote).toBe(PRICE_NANO_QUOTE);
+    expect(facts(state).escrow.status).toBe('locked');
   });
 });
 
 describe('the maker\'s escrow before matching', () => {
   it('an open sell order holds the maker\'s escrow', () => {
     const state = given(placedSell(), escrowLocked('maker')).state;
-    expect(state.escrow).toMatchObject({ party: 'maker', status: 'locked' });
+    expect(facts(state).escrow).toMatchObject({ party: 'maker', status: 'locked' });
   });
 
   it('checks the status before self-match: the maker re-matching a matched order is order_not_open', () => {

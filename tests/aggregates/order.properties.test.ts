@@ -1,3 +1,4 @@
+import { facts, nextPayoutKey } from '../support/orderFixtures.js';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -10,7 +11,6 @@ import {
   isTerminal,
   ORDER_STATUSES,
   OrderRefused,
-  payoutKeyFor,
   sellerParty,
   sellerWallet,
   tradeIdFor,
@@ -105,12 +105,12 @@ const scenarioArb = fc.record({
 });
 
 const pick = <T>(list: readonly T[], i: number, fit?: T): T => (i < 0 && fit !== undefined ? fit : (list[Math.abs(i) % list.length] as T));
-const secretOf = (state: OrderState): string => (state.htlcHash === TAKER_HTLC_HASH ? TAKER_SECRET : MAKER_SECRET);
+const secretOf = (state: OrderState): string => (facts(state).htlcHash === TAKER_HTLC_HASH ? TAKER_SECRET : MAKER_SECRET);
 const clockAt = (seconds: number): Date => at(PLACED_AT, seconds);
 
 function payoutKey(choice: 'due' | 'current' | 'base' | 'redrive-1', state: OrderState): string {
-  if (choice === 'due') return payoutKeyFor(state);
-  if (choice === 'current') return state.payout.key ?? PAYOUT_KEY;
+  if (choice === 'due') return nextPayoutKey(state);
+  if (choice === 'current') return facts(state).payout.key ?? PAYOUT_KEY;
   if (choice === 'base') return PAYOUT_KEY;
   return `${PAYOUT_KEY}:redrive-1`;
 }
@@ -152,6 +152,10 @@ function driverResult(outcome: number, state: OrderState): OrderCommand | null {
     case 'refund':
       if (ok) return { type: 'RecordRefundIssued', party: step.party, jobId: step.jobId, now };
       return outcome < 8 ? failed(outcome === 5) : { type: 'RequireRecovery', reason: 'refund_outcome_unknown', detail: 'timeout' };
+    case 'lock_lookup':
+    case 'release_lookup':
+    case 'escrow_watch':
+      throw new Error(`an inline drive never picks ${step.kind}`);
   }
 }
 
@@ -162,7 +166,7 @@ function toCommand(action: Action, state: OrderState): OrderCommand | null {
         type: 'MatchOrder',
         takerWallet: pick(WALLETS, action.wallet, TAKER),
         takerEthAddress: null,
-        htlcHash: pick([null, TAKER_HTLC_HASH, MAKER_HTLC_HASH], action.htlc, state.side === 'buy' ? TAKER_HTLC_HASH : null),
+        htlcHash: pick([null, TAKER_HTLC_HASH, MAKER_HTLC_HASH], action.htlc, facts(state).side === 'buy' ? TAKER_HTLC_HASH : null),
         settleWindowSeconds: action.windowSeconds,
         now: clockAt(action.clock),
       };
@@ -171,18 +175,18 @@ function toCommand(action: Action, state: OrderState): OrderCommand | null {
     case 'confirm':
       return {
         type: 'ConfirmSettlement',
-        wallet: pick(WALLETS, action.wallet, sellerWallet(state) ?? STRANGER),
+        wallet: pick(WALLETS, action.wallet, facts(state).sellerWallet ?? STRANGER),
         quoteTx: action.emptyQuoteTx ? '' : QUOTE_TX,
         secret: pick(SECRETS, action.secret, secretOf(state)),
         secretCiphertext: 'ciphertext',
         now: clockAt(action.clock),
       };
     case 'lock':
-      return { type: 'RecordEscrowLocked', party: pick(PARTIES, action.party, sellerParty(state.side)), jobId: pick(JOBS, action.job, MAKER_JOB), now: clockAt(DAY) };
+      return { type: 'RecordEscrowLocked', party: pick(PARTIES, action.party, sellerParty(facts(state).side)), jobId: pick(JOBS, action.job, MAKER_JOB), now: clockAt(DAY) };
     case 'lockFailed':
-      return { type: 'RecordEscrowLockFailed', party: pick(PARTIES, action.party, sellerParty(state.side)), reason: 'refused' };
+      return { type: 'RecordEscrowLockFailed', party: pick(PARTIES, action.party, sellerParty(facts(state).side)), reason: 'refused' };
     case 'release':
-      return { type: 'RecordEscrowReleased', jobId: pick(JOBS, action.job, state.escrow.jobId ?? MAKER_JOB), now: clockAt(2 * DAY) };
+      return { type: 'RecordEscrowReleased', jobId: pick(JOBS, action.job, facts(state).escrow.jobId ?? MAKER_JOB), now: clockAt(2 * DAY) };
     case 'revert':
       return { type: 'RevertSettlement', reason: 'refused' };
     case 'payout':
@@ -196,8 +200,8 @@ function toCommand(action: Action, state: OrderState): OrderCommand | null {
     case 'refund':
       return {
         type: 'RecordRefundIssued',
-        party: pick(PARTIES, action.party, state.escrow.party ?? 'maker'),
-        jobId: pick(JOBS, action.job, state.escrow.jobId ?? MAKER_JOB),
+        party: pick(PARTIES, action.party, facts(state).escrow.party ?? 'maker'),
+        jobId: pick(JOBS, action.job, facts(state).escrow.jobId ?? MAKER_JOB),
         now: clockAt(2 * DAY),
       };
     case 'nodeCallFailed':
@@ -249,16 +253,16 @@ function checkInvariants(history: readonly OrderEvent[], state: OrderState): voi
     else heldMicroRtc += amount;
   }
   // (3) RTC conserved: the state agrees with the history, and locked = released + refunded + held.
-  const stateHeld = state.escrow.status === 'locked' ? state.escrow.lockedMicroRtc : 0n;
-  expect(state.escrow.lockedMicroRtc).toBe(lockedMicroRtc);
-  expect(state.escrow.releasedMicroRtc).toBe(releasedMicroRtc);
-  expect(state.escrow.refundedMicroRtc).toBe(refundedMicroRtc);
+  const stateHeld = facts(state).escrow.status === 'locked' ? facts(state).escrow.lockedMicroRtc : 0n;
+  expect(facts(state).escrow.lockedMicroRtc).toBe(lockedMicroRtc);
+  expect(facts(state).escrow.releasedMicroRtc).toBe(releasedMicroRtc);
+  expect(facts(state).escrow.refundedMicroRtc).toBe(refundedMicroRtc);
   expect(stateHeld).toBe(heldMicroRtc);
-  expect(state.escrow.releasedMicroRtc + state.escrow.refundedMicroRtc + stateHeld).toBe(state.escrow.lockedMicroRtc);
+  expect(facts(state).escrow.releasedMicroRtc + facts(state).escrow.refundedMicroRtc + stateHeld).toBe(facts(state).escrow.lockedMicroRtc);
   // Every queued payout pays exactly the released RTC to the buyer.
   for (const queued of ofType(history, 'PayoutQueued')) {
     expect(BigInt(queued.data.amount_micro_rtc)).toBe(releasedMicroRtc);
-    expect(queued.data.to).toBe(buyerWallet(state));
+    expect(queued.data.to).toBe(facts(state).buyerWallet);
   }
 
   // (2) at most one confirmed payout per order.
@@ -275,13 +279,13 @@ function checkInvariants(history: readonly OrderEvent[], state: OrderState): voi
   const withTrade = history.filter((e) => 'trade_id' in e.data);
   expect(withTrade.every((e) => e.type === 'PayoutConfirmed')).toBe(true);
   expect(withTrade.length).toBeLessThanOrEqual(1);
-  expect(state.tradeId).toBe(confirmed.length === 1 ? tradeIdFor(ORDER_ID) : null);
+  expect(facts(state).tradeId).toBe(confirmed.length === 1 ? tradeIdFor(ORDER_ID) : null);
 
   // Released ⇒ never matched (or open) again.
   if (releases.length > 0) expect(['escrow_pending', 'open', 'matching', 'matched']).not.toContain(state.status);
   // A refund is pending only for a held escrow; settling only under a claim.
-  if (state.status === 'refund_pending') expect(state.escrow.status).toBe('locked');
-  if (state.status === 'settling' || state.status === 'payout_pending') expect(state.quoteTx).not.toBeNull();
+  if (state.status === 'refund_pending') expect(facts(state).escrow.status).toBe('locked');
+  if (state.status === 'settling' || state.status === 'payout_pending') expect(facts(state).quoteTx).not.toBeNull();
 }
 
 interface RunResult {
@@ -314,7 +318,7 @@ function run(side: Side, actions: readonly Action[]): RunResult {
       history.push(event);
       state = evolve(state, event);
       statuses.add(state.status);
-      if (event.type === 'EscrowReleased') expect(before.quoteTx).not.toBeNull();
+      if (event.type === 'EscrowReleased') expect(facts(before).quoteTx).not.toBeNull();
       checkInvariants(history, state);
     }
   }

@@ -8,13 +8,13 @@ import { CommanderError } from 'commander';
 import { buildCli } from '../../src/cli/index.js';
 import { runReconcileOnce } from '../../src/cli/reconcileCommand.js';
 import { runReplay } from '../../src/cli/replayCommand.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer } from '../../src/sandbox/index.js';
 import { colourFor } from '../../src/cli/table.js';
 import { runVerify } from '../../src/cli/verifyCommand.js';
 import { loadConfig } from '../../src/config.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { buildMixedLedger, Ledger } from '../projections/support/ledger.js';
+import { buildMixedLedger, TestLedger } from '../projections/support/ledger.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -32,7 +32,7 @@ async function setup() {
   const storePath = join(dir, 'events.db');
   const readDbPath = join(dir, 'read.db');
   const store = new SqliteEventStore({ path: storePath });
-  await buildMixedLedger(new Ledger(store), 1);
+  await buildMixedLedger(new TestLedger(store), 1);
   const runner = new ProjectionRunner({ store, db: readDbPath });
   await runner.catchUp();
   await runner.close();

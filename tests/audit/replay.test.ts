@@ -1,3 +1,4 @@
+import { placed as existing } from '../support/orderFixtures.js';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,13 +8,13 @@ import { orderStream } from '../../src/aggregates/order/index.js';
 import { loadOrderAt, orderAt, orderHistory } from '../../src/audit/replay.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { toOrderResource } from '../../src/views/orderResource.js';
-import { BUYER, HTLC_HASH, Ledger, SECRET, SELLER } from '../projections/support/ledger.js';
+import { BUYER, HTLC_HASH, TestLedger, SECRET, SELLER } from '../projections/support/ledger.js';
 
 const ORDER = 'otc_00000000000000a1';
 
 describe('audit replay', () => {
   it('gives the timeline with the status after each event and never the preimage or its ciphertext', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(ORDER);
     const history = await orderHistory(ledger.store, ORDER);
     expect(history?.chain_valid).toBe(true);
@@ -35,14 +36,14 @@ describe('audit replay', () => {
   });
 
   it('returns the order as it stood at a version, and says when the version is beyond the stream', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(ORDER);
     const events = await ledger.store.readStream(orderStream(ORDER));
     const at3 = orderAt(events, 3n);
     expect(at3.kind).toBe('found');
     if (at3.kind === 'found') {
       expect(at3.version).toBe(3n);
-      expect(toOrderResource(at3.state, at3.version)).toMatchObject({ status: 'matched', taker_wallet: BUYER, version: 3, htlc_secret: null });
+      expect(toOrderResource(existing(at3.state), at3.version)).toMatchObject({ status: 'matched', taker_wallet: BUYER, version: 3, htlc_secret: null });
     }
     expect(orderAt(events, 8n)).toEqual({ kind: 'beyond_stream', latestVersion: 7n });
     expect(orderAt(events, 0n)).toEqual({ kind: 'invalid_version' });
@@ -54,7 +55,7 @@ describe('audit replay', () => {
     const dir = mkdtempSync(join(tmpdir(), 'otc-replay-'));
     try {
       const path = join(dir, 'events.db');
-      const ledger = new Ledger(new SqliteEventStore({ path }));
+      const ledger = new TestLedger(new SqliteEventStore({ path }));
       await ledger.completedSell(ORDER);
       const raw = new Database(path);
       raw.prepare("UPDATE events SET data = json_set(data, '$.tx_hash', 'tx-forged') WHERE stream = ? AND version = 7").run(orderStream(ORDER));
@@ -71,10 +72,10 @@ describe('audit replay', () => {
 
 describe('order resource', () => {
   it('has every field of api.md with money in both forms and the secret only when completed', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(ORDER, { amountMicroRtc: 100_000_000n, priceNano: 100_000_000n, pair: 'RTC/ETH' });
     const matched = await ledger.match(ORDER, BUYER.toUpperCase().replace('RTC', 'RTC'));
-    const resource = toOrderResource(matched.state, matched.version, { revealSecret: SECRET });
+    const resource = toOrderResource(existing(matched.state), matched.version, { revealSecret: SECRET, updatedAt: matched.updatedAt });
     expect(resource).toEqual({
       order_id: ORDER, side: 'sell', pair: 'RTC/ETH', quote_currency: 'ETH', status: 'matched', version: 3,
       maker_wallet: SELLER, taker_wallet: BUYER, seller_wallet: SELLER, buyer_wallet: BUYER,
@@ -88,15 +89,15 @@ describe('order resource', () => {
       updated_at: '2026-03-01T10:00:03.000Z',
     });
     const done = await ledger.settle(ORDER, SELLER);
-    expect(toOrderResource(done.state, done.version, { revealSecret: SECRET })).toMatchObject({ status: 'completed', htlc_secret: SECRET, payout: { status: 'confirmed', tx_hash: `tx-${ORDER}` } });
-    expect(toOrderResource(done.state, done.version).htlc_secret).toBeNull();
+    expect(toOrderResource(existing(done.state), done.version, { revealSecret: SECRET })).toMatchObject({ status: 'completed', htlc_secret: SECRET, payout: { status: 'confirmed', tx_hash: `tx-${ORDER}` } });
+    expect(toOrderResource(existing(done.state), done.version).htlc_secret).toBeNull();
   });
 
   it('derives seller and buyer from the side: a buy order is sold by its taker', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     const placed = await ledger.placeBuy(ORDER);
-    expect(toOrderResource(placed.state, placed.version)).toMatchObject({ seller_wallet: null, buyer_wallet: BUYER, quote_currency: 'USDC', escrow: { job_id: null, status: 'none' } });
+    expect(toOrderResource(existing(placed.state), placed.version)).toMatchObject({ seller_wallet: null, buyer_wallet: BUYER, quote_currency: 'USDC', escrow: { job_id: null, status: 'none' } });
     const matched = await ledger.match(ORDER, SELLER, HTLC_HASH);
-    expect(toOrderResource(matched.state, matched.version)).toMatchObject({ seller_wallet: SELLER, buyer_wallet: BUYER, status: 'matching' });
+    expect(toOrderResource(existing(matched.state), matched.version)).toMatchObject({ seller_wallet: SELLER, buyer_wallet: BUYER, status: 'matching' });
   });
 });

@@ -10,7 +10,8 @@ import { toNewEvents } from '../../src/commands/handleCommand.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { activeCopy, openReadDb } from '../../src/projections/registry.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { buildMixedLedger, Ledger } from '../projections/support/ledger.js';
+import { buildMixedLedger, TestLedger } from '../projections/support/ledger.js';
+import { facts } from '../support/orderFixtures.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -23,7 +24,7 @@ async function projectedLedger() {
   dirs.push(dir);
   const storePath = join(dir, 'events.db');
   const readPath = join(dir, 'read.db');
-  const ledger = new Ledger(new SqliteEventStore({ path: storePath }));
+  const ledger = new TestLedger(new SqliteEventStore({ path: storePath }));
   await buildMixedLedger(ledger, 2);
   const runner = new ProjectionRunner({ store: ledger.store, db: readPath });
   await runner.catchUp();
@@ -92,7 +93,22 @@ describe('verify', () => {
     expect(findings.some((f) => f.kind === 'hash_chain_broken')).toBe(false);
   });
 
-  it('finds an escrow never settled on a terminal order and a second confirmed payout', async () => {
+  it('finds a second confirmed payout recorded after the order completed', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const loaded = await loadOrder(ledger.store, ORDER);
+    const forged = toNewEvents(ORDER, loaded, [
+      { type: 'PayoutConfirmed', data: { payout_key: 'k', tx_hash: 't', confirmed_at: '2026-03-05T00:00:00.000Z', trade_id: 'trade_0000000000000001' } },
+    ], { correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z') });
+    await ledger.store.append(orderStream(ORDER), forged, loaded.version);
+    const kinds = (await verify()).findings.filter((f) => f.stream === orderStream(ORDER)).map((f) => [f.kind, f.version ?? null]);
+    expect(kinds).toEqual([
+      ['event_after_terminal', 8],
+      ['payout_without_release', 8],
+      ['payout_confirmed_twice', 8],
+    ]);
+  });
+
+  it('finds a payout confirmed on an order that never queued one, as an event that does not apply', async () => {
     const { verify, ledger } = await projectedLedger();
     const order = 'otc_0000000000000002'; // open sell with escrow locked
     const loaded = await loadOrder(ledger.store, order);
@@ -102,11 +118,29 @@ describe('verify', () => {
     ], { correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z') });
     await ledger.store.append(orderStream(order), forged, loaded.version);
     const kinds = (await verify()).findings.filter((f) => f.stream === orderStream(order)).map((f) => [f.kind, f.version ?? null]);
+    // The one fold stops at v3 (a payout cannot follow an open order); the log's own checks go on.
     expect(kinds).toEqual([
+      ['event_does_not_apply', 3],
       ['payout_without_release', 3],
-      ['event_after_terminal', 4],
       ['payout_without_release', 4],
       ['payout_confirmed_twice', 4],
+    ]);
+  });
+
+  it('finds an escrow never settled on a terminal order: a refund naming another job', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const order = 'otc_0000000000000002'; // open sell with escrow locked
+    const maker = facts((await loadOrder(ledger.store, order)).state).makerWallet;
+    const cancelled = await ledger.run(order, { type: 'CancelOrder', wallet: maker, now: ledger.now() }, maker);
+    expect(cancelled.state.status).toBe('refund_pending');
+    const loaded = await loadOrder(ledger.store, order);
+    const forged = toNewEvents(order, loaded, [
+      { type: 'RefundIssued', data: { party: 'maker', job_id: 'job-elsewhere', refunded_at: '2026-03-05T00:00:00.000Z' } },
+    ], { correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z') });
+    await ledger.store.append(orderStream(order), forged, loaded.version);
+    const kinds = (await verify()).findings.filter((f) => f.stream === orderStream(order)).map((f) => [f.kind, f.version ?? null]);
+    expect(kinds).toEqual([
+      ['rtc_not_conserved', 4],
       ['escrow_unsettled', null],
     ]);
   });

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLedger } from '../../src/commands/ledger.js';
+import { createLedger } from '../../src/app/ledger.js';
 import { createSecretBox, generatePreimage, loadOrCreateSecretKey, preimageBinding, sha256Hex } from '../../src/crypto/preimage.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 
@@ -44,10 +44,10 @@ describe('preimage ciphertexts bound to their order', () => {
     const unreadable: string[] = [];
     const ledger = createLedger({
       store, node: null as never, leases: null as never, settleWindowSeconds: 86_400, leaseTtlMs: 60_000,
-      secretBox: box, now: () => new Date(), onSecretUnreadable: (id) => unreadable.push(id),
+      secretBox: box, now: () => new Date(), onSecretUnreadable: (id: string) => unreadable.push(id),
     });
     const sealed = box.encrypt('cd'.repeat(32), ORDER_A);
-    const completed = (orderId: string) => ({ status: 'completed', orderId, secretCiphertext: sealed }) as never;
+    const completed = (orderId: string) => ({ status: 'completed', orderId, claim: { secretCiphertext: sealed } }) as never;
     expect(ledger.revealSecret(completed('otc_00000000000000a1'))).toBe('cd'.repeat(32));
     expect(ledger.revealSecret(completed('otc_00000000000000b2'))).toBeNull();
     expect(unreadable).toEqual(['otc_00000000000000b2']);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
 import type { RunningLedger } from '../../src/main.js';
 import { EsdbStandIn, HOSTILE_SERVER } from '../support/esdbStandIn/server.js';
 import { baseEnv, confirmBody, generateWallet, get, matchBody, placeSell, post, startFromEnv, tempDir, type ClientWallet } from './support.js';

@@ -1,5 +1,6 @@
+import { until } from '../support/until.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
 import type { RunningLedger } from '../../src/main.js';
 import { baseEnv, generateWallet, get, placeSellBody, post, startFromEnv, tempDir } from './support.js';
 
@@ -27,14 +28,6 @@ async function start(dataDir: string, sandbox: SandboxServer, extra: Record<stri
   return running;
 }
 
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 describe('the reconciler as the service runs it', () => {
   it('runs a pass at start that finishes a lock left pending, and its node calls reach /metrics', async () => {
@@ -56,7 +49,8 @@ describe('the reconciler as the service runs it', () => {
 
     // A second run on the same data dir, with no timer (interval 0): only the pass at start.
     const second = await start(dir.path, sandbox);
-    const order = await until(() => get(second.url, `/api/orders/${orderId}`), (a) => a.body.order?.status === 'open', 'the pass at start');
+    let order = await get(second.url, `/api/orders/${orderId}`);
+    await until(async () => (order = await get(second.url, `/api/orders/${orderId}`)).body.order?.status === 'open', 'the pass at start', 10_000);
     expect(order.body.order.escrow.status).toBe('locked');
     expect(sandbox.node.jobs().filter((j) => j.title.includes(orderId))).toHaveLength(1);
     // The second run served no command: every node call it counted is the reconciler's.

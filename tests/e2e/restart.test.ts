@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/audit/verify.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
-import type { SandboxNode, SandboxReply, SandboxRequest } from '../../src/gateways/sandbox/index.js';
+import type { SandboxNode, SandboxReply, SandboxRequest } from '../../src/sandbox/index.js';
 import type { RunningLedger } from '../../src/main.js';
 import { openReadDb } from '../../src/projections/registry.js';
 import {

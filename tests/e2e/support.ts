@@ -122,11 +122,4 @@ export async function placeSell(base: string, seller: ClientWallet, amountRtc = 
   return { orderId: placed.body.order.order_id as string, secret: placed.body.htlc_secret as string, position: placed.body.position as string };
 }
 
-/** Waits until the condition holds (polling, bounded); never a timing claim. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export { until } from '../support/until.js';

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BRIDGE_WORKER_WALLET, escrowJobTitle } from '../../src/gateways/node.js';
 import { conflictJobStatus, createRustchainGateway } from '../../src/gateways/rustchain.js';
-import { PLATFORM_FEE_WALLET, transferTxHash } from '../../src/gateways/sandbox/index.js';
+import { PLATFORM_FEE_WALLET, transferTxHash } from '../../src/sandbox/index.js';
 import {
   BUYER,
   SELLER,

@@ -3,7 +3,7 @@ import { escrowJobTitle } from '../../src/gateways/node.js';
 import { createRustchainGateway } from '../../src/gateways/rustchain.js';
 import { createUndiciTransport, isLoopbackHost, NodeTransportError } from '../../src/gateways/transport.js';
 import type { NodeTransport, NodeTransportRequest } from '../../src/gateways/transport.js';
-import { createInProcessTransport, DEFAULT_SANDBOX_ADMIN_KEY, EMBEDDED_SANDBOX_BASE_URL, SandboxNode, startSandboxServer } from '../../src/gateways/sandbox/index.js';
+import { createInProcessTransport, DEFAULT_SANDBOX_ADMIN_KEY, EMBEDDED_SANDBOX_BASE_URL, SandboxNode, startSandboxServer } from '../../src/sandbox/index.js';
 import type { NodeGateway } from '../../src/gateways/node.js';
 import { BUYER, SELLER, expectOk, lockRequest, startHarness } from './support.js';
 import type { HttpHarness } from './support.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BRIDGE_WORKER_WALLET } from '../../src/gateways/node.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, ESCROW_WALLET, PLATFORM_FEE_WALLET, SandboxNode } from '../../src/gateways/sandbox/index.js';
-import type { SandboxReply, SandboxRequest } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, ESCROW_WALLET, PLATFORM_FEE_WALLET, SandboxNode } from '../../src/sandbox/index.js';
+import type { SandboxReply, SandboxRequest } from '../../src/sandbox/index.js';
 
 const POSTER = 'poster_wallet_1';
 const BUYER = 'buyer_wallet_1';

@@ -4,8 +4,8 @@ import { request } from 'undici';
 import { expect } from 'vitest';
 import { createRustchainGateway } from '../../src/gateways/rustchain.js';
 import type { RustchainGateway, RustchainGatewayOptions } from '../../src/gateways/rustchain.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer } from '../../src/gateways/sandbox/index.js';
-import type { SandboxNodeOptions, SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer } from '../../src/sandbox/index.js';
+import type { SandboxNodeOptions, SandboxServer } from '../../src/sandbox/index.js';
 import type { LockEscrowRequest, NodeOutcome } from '../../src/gateways/node.js';
 
 /** Short enough to provoke `unknown` quickly, long enough for a loopback round trip on a busy CI box. */

@@ -11,7 +11,7 @@ import { rebuildProjection } from '../../src/projections/rebuild.js';
 import { readRebuild } from '../../src/projections/rebuildLease.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { statsProjection } from '../../src/projections/stats.js';
-import { buildMixedLedger, Ledger } from './support/ledger.js';
+import { buildMixedLedger, TestLedger } from './support/ledger.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -23,7 +23,7 @@ async function fileLedger() {
   dirs.push(dir);
   const storePath = join(dir, 'events.db');
   const store = new SqliteEventStore({ path: storePath });
-  await buildMixedLedger(new Ledger(store), 4);
+  await buildMixedLedger(new TestLedger(store), 4);
   return { store, storePath, readPath: join(dir, 'read.db'), head: await store.headPosition() };
 }
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ALL_PROJECTIONS } from '../../src/projections/all.js';
 import { allEvents, dump, freshDb } from './support/db.js';
-import { buildMixedLedger, Ledger } from './support/ledger.js';
+import { buildMixedLedger, TestLedger } from './support/ledger.js';
 
 describe('every projection applied event by event', () => {
   for (const projection of ALL_PROJECTIONS) {
     it(`${projection.name}: applying each event twice changes nothing`, async () => {
-      const ledger = Ledger.memory();
+      const ledger = TestLedger.memory();
       await buildMixedLedger(ledger, 2);
       const events = await allEvents(ledger.store);
       const once = freshDb(projection);
@@ -23,8 +23,8 @@ describe('every projection applied event by event', () => {
     });
   }
 
-  it('skips unknown streams and unknown event types without throwing', async () => {
-    const ledger = Ledger.memory();
+  it('skips unknown streams, and records unknown event types of an order stream without throwing', async () => {
+    const ledger = TestLedger.memory();
     await ledger.placeBuy('otc_00000000000000aa');
     const meta = (id: string) => ({ event_id: id, correlation_id: 'c', causation_id: null, actor: 'x', recorded_at: ledger.now().toISOString(), schema_version: 1, prev_hash: '0', hash: '0' });
     await ledger.store.append('misc-1', [{ eventId: 'e-misc', type: 'SomethingElse', data: { any: 1 }, metadata: meta('e-misc') }], 'any');
@@ -35,6 +35,13 @@ describe('every projection applied event by event', () => {
     for (const projection of ALL_PROJECTIONS) {
       const { db, tables } = freshDb(projection);
       for (const event of events) expect(() => projection.apply(db, event, tables)).not.toThrow();
+      if (projection.name !== 'orders') continue;
+      // The order keeps its last readable state, and each broken stream is recorded where it broke.
+      expect(db.prepare(`SELECT order_id, status FROM ${tables['orders']}`).all()).toEqual([{ order_id: 'otc_00000000000000aa', status: 'open' }]);
+      expect(db.prepare(`SELECT order_id, version, kind FROM ${tables['order_stream_problems']} ORDER BY order_id`).all()).toEqual([
+        { order_id: 'otc_00000000000000aa', version: 2, kind: 'unknown_event' },
+        { order_id: 'otc_00000000000000bb', version: 1, kind: 'malformed_event' },
+      ]);
     }
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ReadDbFile } from '../../src/projections/readDbFile.js';
 import { openReadDb } from '../../src/projections/registry.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { buildMixedLedger, Ledger } from './support/ledger.js';
+import { buildMixedLedger, TestLedger } from './support/ledger.js';
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'otc-readdb-')), 'read.db');
 
@@ -41,7 +41,7 @@ describe('the read DB file, checked by name (issue 13)', () => {
   });
 
   it('stays corrupt once a query met corruption, until restored; the runner restores a fresh copy from the log', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const path = freshPath();
     const runner = new ProjectionRunner({ store: ledger.store, db: path });

@@ -1,5 +1,7 @@
+import { resourceOfStored, toOrderResource } from '../../src/views/orderResource.js';
+import { placed } from '../support/orderFixtures.js';
 import { describe, expect, it } from 'vitest';
-import { foldRecorded } from '../../src/commands/loadOrder.js';
+import { foldOrderStream } from '../../src/orderStream/fold.js';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import { getOrder, listOrders } from '../../src/projections/orders.js';
 import { orderBook } from '../../src/projections/orderBook.js';
@@ -7,11 +9,11 @@ import { listTrades } from '../../src/projections/trades.js';
 import { pairStats } from '../../src/projections/stats.js';
 import { findUsedSignature, listUsedSignatures } from '../../src/projections/signatures.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { BUYER, HTLC_HASH, Ledger, SELLER, wallet } from './support/ledger.js';
+import { BUYER, HTLC_HASH, TestLedger, SELLER, wallet } from './support/ledger.js';
 
 const id = (n: number): string => `otc_${n.toString(16).padStart(16, '0')}`;
 
-async function projected(ledger: Ledger): Promise<ProjectionRunner> {
+async function projected(ledger: TestLedger): Promise<ProjectionRunner> {
   const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
   await runner.catchUp();
   return runner;
@@ -19,7 +21,7 @@ async function projected(ledger: Ledger): Promise<ProjectionRunner> {
 
 describe('orders read model', () => {
   it('follows an order event by event with the status its stream folds to', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     const steps = [
       () => ledger.placeSell(id(1)),
@@ -29,17 +31,19 @@ describe('orders read model', () => {
     for (const step of steps) {
       await step();
       await runner.catchUp();
-      const stream = foldRecorded(await ledger.store.readStream(orderStream(id(1))));
+      const stream = foldOrderStream(await ledger.store.readStream(orderStream(id(1))));
       const stored = getOrder(runner.db, id(1));
       expect(stored?.version).toBe(stream.version);
-      expect(stored?.state).toEqual(stream.state);
+      // The row's own columns say what the stream's fold says, field by field.
+      const fromStream = toOrderResource(placed(stream.state), stream.version, { updatedAt: stream.updatedAt });
+      expect(stored === null ? null : resourceOfStored(stored)).toEqual(fromStream);
     }
-    expect(getOrder(runner.db, id(1))?.state.status).toBe('completed');
+    expect(getOrder(runner.db, id(1))?.summary.status).toBe('completed');
     expect(getOrder(runner.db, 'otc_ffffffffffffffff')).toBeNull();
   });
 
   it('lists open asks by price ascending then bids by price descending, oldest first within a price', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1), { priceNano: 300n });
     await ledger.placeSell(id(2), { priceNano: 100n });
     await ledger.placeSell(id(3), { priceNano: 100n });
@@ -48,36 +52,36 @@ describe('orders read model', () => {
     await ledger.cancelWithRefund(id(6));
     const runner = await projected(ledger);
     const page = listOrders(runner.db, { limit: 50, offset: 0 });
-    expect(page.orders.map((o) => o.order_id)).toEqual([id(2), id(3), id(1), id(5), id(4)]);
+    expect(page.orders.map((o) => o.summary.orderId)).toEqual([id(2), id(3), id(1), id(5), id(4)]);
     expect(page.total).toBe(5);
     const second = listOrders(runner.db, { limit: 2, offset: 2 });
-    expect(second.orders.map((o) => o.order_id)).toEqual([id(1), id(5)]);
+    expect(second.orders.map((o) => o.summary.orderId)).toEqual([id(1), id(5)]);
     expect(second.total).toBe(5);
   });
 
   it('filters by pair, side, status and wallet in any hex case', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1));
     await ledger.placeBuy(id(2), { pair: 'RTC/ETH' });
     await ledger.placeBuy(id(3), { maker: wallet('c') });
     await ledger.match(id(3), SELLER, HTLC_HASH);
     await ledger.cancelWithRefund(id(4));
     const runner = await projected(ledger);
-    const ids = (q: Parameters<typeof listOrders>[1]) => listOrders(runner.db, q).orders.map((o) => o.order_id).sort();
+    const ids = (q: Parameters<typeof listOrders>[1]) => listOrders(runner.db, q).orders.map((o) => o.summary.orderId).sort();
     expect(ids({ limit: 50, offset: 0, pair: 'RTC/ETH' })).toEqual([id(2)]);
     expect(ids({ limit: 50, offset: 0, side: 'sell' })).toEqual([id(1)]);
     expect(ids({ limit: 50, offset: 0, status: 'cancelled' })).toEqual([id(4)]);
     expect(ids({ limit: 50, offset: 0, status: 'matching' })).toEqual([id(3)]);
     expect(ids({ limit: 50, offset: 0, status: 'all' })).toEqual([id(1), id(2), id(3), id(4)]);
     expect(ids({ limit: 50, offset: 0, status: 'all', wallet: SELLER.toUpperCase().replace('RTC', 'RTC') })).toEqual([id(1), id(3), id(4)]);
-    const secrets = listOrders(runner.db, { limit: 50, offset: 0, status: 'all' }, { revealSecret: () => 'x' }).orders;
+    const secrets = listOrders(runner.db, { limit: 50, offset: 0, status: 'all' }).orders.map((o) => resourceOfStored(o, () => 'x'));
     expect(secrets.every((o) => o.htlc_secret === null)).toBe(true);
   });
 });
 
 describe('order book read model', () => {
   it('groups open orders by exact price, excludes expired ones at query time and reports the last trade', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1), { priceNano: 120_000_000n, amountMicroRtc: 1_000_000n });
     await ledger.placeSell(id(2), { priceNano: 120_000_000n, amountMicroRtc: 2_500_000n });
     await ledger.placeSell(id(3), { priceNano: 130_000_000n, ttlSeconds: 3600 });
@@ -100,7 +104,7 @@ describe('order book read model', () => {
   });
 
   it('shows at most 50 levels a side', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     for (let i = 1; i <= 52; i++) await ledger.placeBuy(id(i), { priceNano: BigInt(i) * 1_000_000n });
     const runner = await projected(ledger);
     const book = orderBook(runner.db, 'RTC/USDC', ledger.now());
@@ -111,7 +115,7 @@ describe('order book read model', () => {
 
 describe('trades and stats read models', () => {
   it('lists trades newest first with a before cursor and a deterministic trade id', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(id(1), { priceNano: 100_000_000n });
     await ledger.completedSell(id(2), { priceNano: 200_000_000n, pair: 'RTC/ETH' });
     await ledger.completedSell(id(3), { priceNano: 300_000_000n });
@@ -131,7 +135,7 @@ describe('trades and stats read models', () => {
   });
 
   it('computes per-pair stats with 24h and 7d windows at the given now', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.completedSell(id(1), { priceNano: 100_000_000n, amountMicroRtc: 1_000_000n });
     ledger.advance(3 * 86_400_000);
     await ledger.completedSell(id(2), { priceNano: 300_000_000n, amountMicroRtc: 2_000_000n });
@@ -152,7 +156,7 @@ describe('trades and stats read models', () => {
 
 describe('used signatures read model', () => {
   it('records each sig stream once with wallet, action and order', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.useSignature('ab'.repeat(32), id(1));
     const runner = await projected(ledger);
     expect(findUsedSignature(runner.db, 'ab'.repeat(32))).toMatchObject({ wallet: SELLER, action: 'create_order', order_id: id(1) });

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { compareReadModels } from '../../src/audit/compareReadModels.js';
 import { ALL_PROJECTIONS } from '../../src/projections/all.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { buildMixedLedger, Ledger } from './support/ledger.js';
+import { buildMixedLedger, TestLedger } from './support/ledger.js';
 
 /** Issue 13 part 3: the runner meets a full disk under the read DB, and goes on once space returns. */
 describe('projection runner on a full disk', () => {
   it('fails the batch as a whole (no projection marked failed), reports it, and catches up by itself when space returns', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const errors: unknown[] = [];
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:', retryDelayMs: 20, onError: (e) => errors.push(e) });
@@ -38,7 +38,7 @@ describe('projection runner on a full disk', () => {
 
 describe('projection runner: bounded waiting reads', () => {
   it('lets up to maxWaiters reads wait for a position, answers the next one "not reached" at once and reports it', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const full: number[] = [];
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:', maxWaiters: 2, onWaitersFull: (n) => full.push(n) });

@@ -9,7 +9,7 @@ import { currentHolder } from '../../src/settlement/leaseHolder.js';
 import { spawnSync } from 'node:child_process';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import type { Projection } from '../../src/projections/types.js';
-import { buildMixedLedger, Ledger } from './support/ledger.js';
+import { buildMixedLedger, TestLedger } from './support/ledger.js';
 import type { Database } from 'better-sqlite3';
 import type { EventStore } from '../../src/eventstore/types.js';
 
@@ -22,7 +22,7 @@ async function expectEqualsFreshRebuild(store: EventStore, db: Database) {
 
 describe('projection runner', () => {
   it('follows appends through the subscription and answers waitFor', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     runner.start();
@@ -40,7 +40,7 @@ describe('projection runner', () => {
   });
 
   it('keeps the other projections going when one projection throws', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const broken: Projection = { name: 'broken', version: 1, tables: [], apply: () => { throw new Error('bug in apply'); } };
     const errors: string[] = [];
@@ -56,7 +56,7 @@ describe('projection runner', () => {
 
 describe('blue/green rebuild', () => {
   it('builds a new copy, switches the registry and drops the old tables', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 2);
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     await runner.catchUp();
@@ -75,7 +75,7 @@ describe('blue/green rebuild', () => {
   });
 
   it('loses nothing when events are appended while it runs and the runner keeps serving', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 2);
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     runner.start();
@@ -98,7 +98,7 @@ describe('blue/green rebuild', () => {
   });
 
   it('allows one rebuild per projection at a time and resumes an abandoned one from its checkpoint', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 2);
     const db = openReadDb(':memory:');
     const runner = new ProjectionRunner({ store: ledger.store, db });
@@ -128,7 +128,7 @@ describe('blue/green rebuild', () => {
   });
 
   it('takes over at once a rebuild whose holder process is gone, and never one whose holder lives', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 1);
     const db = openReadDb(':memory:');
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid as number;

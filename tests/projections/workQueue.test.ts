@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { dueWork, recoveryList, workBacklog } from '../../src/projections/workQueue.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { BUYER, Ledger, SELLER } from './support/ledger.js';
+import { BUYER, TestLedger, SELLER } from './support/ledger.js';
 
 const id = (n: number): string => `otc_${n.toString(16).padStart(16, '0')}`;
 const STUCK_MS = 120_000;
 
 describe('work queue read model', () => {
   it('returns in-flight orders idle past the stuck threshold, expired open orders and matched orders past settle_by', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1), { ttlSeconds: 3600 });
     await ledger.run(id(2), {
       type: 'PlaceOrder', orderId: id(2), side: 'sell', pair: 'RTC/USDC', makerWallet: SELLER, amountMicroRtc: 1_000_000n,
@@ -32,7 +32,7 @@ describe('work queue read model', () => {
   });
 
   it('lists settlement_recovery orders with their last error and attempts, and drops orders once terminal', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await ledger.placeSell(id(1));
     await ledger.match(id(1), BUYER);
     await ledger.run(id(1), { type: 'ConfirmSettlement', wallet: SELLER, quoteTx: 'q', secret: 'ab'.repeat(32), secretCiphertext: 'c', now: ledger.now() }, SELLER);
@@ -46,7 +46,7 @@ describe('work queue read model', () => {
     expect(list).toEqual([
       expect.objectContaining({ order_id: id(1), status: 'settlement_recovery', attempts: 2, last_error: 'node unreachable', recovery_reason: 'release_unknown' }),
     ]);
-    const rows = runner.db.prepare("SELECT order_id FROM work_queue__v1_0").all();
+    const rows = runner.db.prepare("SELECT order_id FROM work_queue__v3_0").all();
     expect(rows).toEqual([{ order_id: id(1) }]);
   });
 });

@@ -1,3 +1,4 @@
+import { facts } from '../support/orderFixtures.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ async function pendingLocks(count: number): Promise<string[]> {
   h.fault('POST /agent/jobs', 'error_500', count);
   const t = trader(h);
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) ids.push((await t.place(h.seller, 'sell', { amountMicroRtc: BigInt(1_000_000 + i) })).state.orderId as string);
+  for (let i = 0; i < count; i++) ids.push(facts((await t.place(h.seller, 'sell', { amountMicroRtc: BigInt(1_000_000 + i) })).state).orderId as string);
   expect(h.node.jobs()).toHaveLength(0);
   return ids;
 }

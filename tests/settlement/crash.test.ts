@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
-import { createLedger } from '../../src/commands/ledger.js';
+import { createLedger } from '../../src/app/ledger.js';
 import { createSecretBox, generatePreimage, sha256Hex } from '../../src/crypto/preimage.js';
 import { walletFromSeed } from '../../src/crypto/signer.js';
 import { verifyChain } from '../../src/eventstore/hashChain.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway } from '../../src/gateways/rustchain.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
 import { createSqliteLeases } from '../../src/settlement/leases.js';
 import { reconcilePass, scanAllOrders } from '../../src/settlement/reconciler.js';
 

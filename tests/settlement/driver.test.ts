@@ -1,7 +1,8 @@
+import { facts } from '../support/orderFixtures.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import type { NodeGateway } from '../../src/gateways/node.js';
-import { createLedger } from '../../src/commands/ledger.js';
+import { createLedger } from '../../src/app/ledger.js';
 import { createSecretBox } from '../../src/crypto/preimage.js';
 import { matchedSell, startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
 
@@ -30,28 +31,28 @@ describe('placing a sell order locks the seller\'s escrow first', () => {
     const placed = await trader(h).place(h.seller, 'sell');
     expect(placed.state.status).toBe('open');
     expect(placed.htlcSecret).toMatch(/^[0-9a-f]{64}$/);
-    expect(placed.state.escrow.status).toBe('locked');
-    expect(jobOf(placed.state.orderId as string)?.status).toBe('open');
-    expect(await eventTypes(placed.state.orderId as string)).toEqual(['OrderPlaced', 'EscrowLocked']);
+    expect(facts(placed.state).escrow.status).toBe('locked');
+    expect(jobOf(facts(placed.state).orderId as string)?.status).toBe('open');
+    expect(await eventTypes(facts(placed.state).orderId as string)).toEqual(['OrderPlaced', 'EscrowLocked']);
   });
 
   it('asks the node to keep the escrow for the order TTL + settle window + an hour, for maker and taker locks', async () => {
     const sell = await trader(h).place(h.seller, 'sell', { ttlSeconds: 3600 });
     const buy = await trader(h).place(h.buyer, 'buy', { ttlSeconds: 7200 });
-    await trader(h).match(h.seller, buy.state.orderId as string);
+    await trader(h).match(h.seller, facts(buy.state).orderId as string);
     const ttlOf = (orderId: string) => {
       const job = jobOf(orderId);
       return job ? job.expiresAt - job.createdAt : null;
     };
-    expect(ttlOf(sell.state.orderId as string)).toBe(3600 + 86_400 + 3600);
-    expect(ttlOf(buy.state.orderId as string)).toBe(7200 + 86_400 + 3600);
+    expect(ttlOf(facts(sell.state).orderId as string)).toBe(3600 + 86_400 + 3600);
+    expect(ttlOf(facts(buy.state).orderId as string)).toBe(7200 + 86_400 + 3600);
   });
 
   it('rejects the order when the node refuses the lock', async () => {
     h.fault('POST /agent/jobs', 'reject_400');
     const placed = await trader(h).place(h.seller, 'sell');
     expect(placed.state.status).toBe('rejected');
-    expect(await eventTypes(placed.state.orderId as string)).toEqual(['OrderPlaced', 'EscrowLockFailed']);
+    expect(await eventTypes(facts(placed.state).orderId as string)).toEqual(['OrderPlaced', 'EscrowLockFailed']);
   });
 
   it('finds a lock whose answer was lost by its title, without locking twice', async () => {
@@ -59,13 +60,13 @@ describe('placing a sell order locks the seller\'s escrow first', () => {
     const placed = await trader(h).place(h.seller, 'sell');
     expect(placed.state.status).toBe('open');
     expect(h.node.jobs()).toHaveLength(1);
-    expect(placed.state.escrow.jobId).toBe(h.node.jobs()[0]?.jobId);
+    expect(facts(placed.state).escrow.jobId).toBe(h.node.jobs()[0]?.jobId);
   });
 
   it('leaves a lock that cannot be found pending, and the reconciler locks it later', async () => {
     h.fault('POST /agent/jobs', 'error_500');
     const placed = await trader(h).place(h.seller, 'sell');
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     expect(placed.state.status).toBe('escrow_pending');
     expect(h.node.jobs()).toHaveLength(0);
     const summary = await h.reconcile();
@@ -85,7 +86,7 @@ describe('confirming settles: release, then payout, then the preimage', () => {
     const { orderId, secret } = await matchedSell(h);
     const done = await trader(h).confirm(h.seller, orderId, secret);
     expect(done.state.status).toBe('completed');
-    expect(done.state.tradeId).toBe(`trade_${orderId.slice(4)}`);
+    expect(facts(done.state).tradeId).toBe(`trade_${orderId.slice(4)}`);
     expect(h.ledger.revealSecret(done.state)).toBe(secret);
     expect(await eventTypes(orderId)).toEqual([
       'OrderPlaced', 'EscrowLocked', 'Matched', 'SettlementClaimed', 'EscrowReleased', 'PayoutQueued', 'PayoutConfirmed',
@@ -110,7 +111,7 @@ describe('confirming settles: release, then payout, then the preimage', () => {
     h.fault('POST /agent/jobs/:id/accept', 'reject_400');
     const attempt = await trader(h).confirm(h.seller, orderId, secret);
     expect(attempt.state.status).toBe('settlement_recovery');
-    expect(attempt.state.recoveryReason).toBe('release_refused');
+    expect(facts(attempt.state).recoveryReason).toBe('release_refused');
     expect(jobOf(orderId)?.status).toBe('delivered');
     const claimsBefore = h.node.requestCount('POST /agent/jobs/:id/claim');
     const redriven = await h.ledger.redrive(orderId, { operator: 'carol', reason: 'node fixed' }, { requestId: 'op-accept' });
@@ -155,7 +156,7 @@ describe('confirming settles: release, then payout, then the preimage', () => {
     const flaky = lookupsFailAfterAccept(h.gateway);
     const attempt = await trader(h).confirm(h.seller, orderId, secret, '0xquote', h.ledgerWith(flaky));
     expect(attempt.state.status).toBe('settlement_recovery');
-    expect(attempt.state.recoveryReason).toBe('release_outcome_unknown');
+    expect(facts(attempt.state).recoveryReason).toBe('release_outcome_unknown');
     expect(jobOf(orderId)?.status).toBe('completed');
     expect(await eventTypes(orderId)).not.toContain('SettlementReverted');
     // An operator re-drive looks the job up and goes on.
@@ -191,7 +192,7 @@ describe('confirming settles: release, then payout, then the preimage', () => {
     h.fault('POST /wallet/transfer', 'reject_400');
     const attempt = await trader(h).confirm(h.seller, orderId, secret);
     expect(attempt.state.status).toBe('settlement_recovery');
-    expect(attempt.state.escrow.status).toBe('released');
+    expect(facts(attempt.state).escrow.status).toBe('released');
     expect(h.ledger.revealSecret(attempt.state)).toBeNull();
     const redriven = await h.ledger.redrive(orderId, { operator: 'alice', reason: 'retry' }, { requestId: 'op-2' });
     expect(redriven.state.status).toBe('completed');
@@ -212,7 +213,7 @@ describe('confirming settles: release, then payout, then the preimage', () => {
     h.node.cancelJobNodeSide(jobOf(orderId)?.jobId as string);
     const attempt = await trader(h).confirm(h.seller, orderId, secret);
     expect(attempt.state.status).toBe('settlement_recovery');
-    expect(attempt.state.recoveryReason).toBe('escrow_job_cancelled');
+    expect(facts(attempt.state).recoveryReason).toBe('escrow_job_cancelled');
     expect(h.node.transfers()).toHaveLength(0);
   });
 });
@@ -276,7 +277,7 @@ describe('an escrow found by title must really be this order\'s', () => {
   it('ignores a decoy job posted under the order\'s title with another amount, and locks the real escrow', async () => {
     h.fault('POST /agent/jobs', 'error_500');
     const placed = await trader(h).place(h.seller, 'sell', { amountMicroRtc: 100_000_000n });
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     expect(placed.state.status).toBe('escrow_pending');
     // The seller posts a 0.01 RTC job under the title the ledger will look for.
     const decoy = await h.gateway.lockEscrow({ orderId, party: 'maker', posterWallet: h.seller.wallet, amountMicroRtc: 10_000n, ttlSeconds: 86_400 });
@@ -284,19 +285,19 @@ describe('an escrow found by title must really be this order\'s', () => {
     await h.reconcile();
     const state = (await h.ledger.getOrder(orderId))?.state;
     expect(state?.status).toBe('open');
-    const job = h.node.job(state?.escrow.jobId as string);
+    const job = h.node.job(facts(state).escrow.jobId as string);
     expect(job?.rewardMicroRtc).toBe(100_000_000n);
-    expect(state?.escrow.jobId).not.toBe(decoy.kind === 'ok' ? decoy.value.jobId : '');
+    expect(facts(state).escrow.jobId).not.toBe(decoy.kind === 'ok' ? decoy.value.jobId : '');
   });
 
   it('ignores a job under the order\'s title posted by someone else', async () => {
     h.fault('POST /agent/jobs', 'error_500');
     const placed = await trader(h).place(h.seller, 'sell', { amountMicroRtc: 10_000_000n });
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     const decoy = await h.gateway.lockEscrow({ orderId, party: 'maker', posterWallet: h.stranger.wallet, amountMicroRtc: 10_000_000n, ttlSeconds: 86_400 });
     expect(decoy.kind).toBe('ok');
     await h.reconcile();
     const state = (await h.ledger.getOrder(orderId))?.state;
-    expect(h.node.job(state?.escrow.jobId as string)?.posterWallet).toBe(h.seller.wallet);
+    expect(h.node.job(facts(state).escrow.jobId as string)?.posterWallet).toBe(h.seller.wallet);
   });
 });

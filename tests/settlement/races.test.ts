@@ -1,3 +1,4 @@
+import { facts } from '../support/orderFixtures.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OrderRefused, orderStream } from '../../src/aggregates/order/index.js';
 import { generatePreimage } from '../../src/crypto/preimage.js';
@@ -32,7 +33,7 @@ describe('racing commands on one order', () => {
   it('lets exactly one of several takers match a buy order, and locks only the winner\'s escrow', async () => {
     const t = trader(h);
     const placed = await t.place(h.buyer, 'buy');
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     const takers = [h.seller, h.stranger, generateWallet()];
     for (const w of takers) h.node.fund(w.wallet, 1_000_000_000n);
     const results = await Promise.allSettled(takers.map((w) => t.match(w, orderId)));
@@ -41,13 +42,13 @@ describe('racing commands on one order', () => {
     expect(h.node.jobs()).toHaveLength(1);
     const order = await h.ledger.getOrder(orderId);
     expect(order?.state.status).toBe('matched');
-    expect(h.node.jobs()[0]?.posterWallet).toBe(order?.state.takerWallet);
+    expect(h.node.jobs()[0]?.posterWallet).toBe(facts(order?.state).takerWallet);
   });
 
   it('lets exactly one of cancel and match win on a sell order, with no orphaned escrow', async () => {
     const t = trader(h);
     const placed = await t.place(h.seller, 'sell');
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     const results = await Promise.allSettled([t.cancel(h.seller, orderId), t.match(h.buyer, orderId)]);
     const codes = results.map(codeOf);
     expect(codes.filter((c) => c === 'ok')).toHaveLength(1);
@@ -63,7 +64,7 @@ describe('buy orders: the taker sells and locks', () => {
   it('locks the taker\'s escrow after the match and settles when the taker confirms', async () => {
     const t = trader(h);
     const placed = await t.place(h.buyer, 'buy');
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     const matched = await t.match(h.seller, orderId);
     expect(matched.state.status).toBe('matched');
     expect(matched.htlcSecret).toMatch(/^[0-9a-f]{64}$/);
@@ -76,11 +77,11 @@ describe('buy orders: the taker sells and locks', () => {
   it('re-opens the order when the taker\'s lock is refused', async () => {
     const t = trader(h);
     const placed = await t.place(h.buyer, 'buy');
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     h.fault('POST /agent/jobs', 'reject_400');
     const attempt = await t.match(h.seller, orderId, generatePreimage().htlcHash);
     expect(attempt.state.status).toBe('open');
-    expect(attempt.state.takerWallet).toBeNull();
+    expect(facts(attempt.state).takerWallet).toBeNull();
     expect(await eventTypes(orderId)).toEqual(['OrderPlaced', 'Matched', 'EscrowLockFailed', 'MatchAborted']);
   });
 });
@@ -89,7 +90,7 @@ describe('cancel, expiry and refunds', () => {
   it('refunds a cancelled sell order\'s escrow', async () => {
     const t = trader(h);
     const placed = await t.place(h.seller, 'sell');
-    const cancelled = await t.cancel(h.seller, placed.state.orderId as string);
+    const cancelled = await t.cancel(h.seller, facts(placed.state).orderId as string);
     expect(cancelled.state.status).toBe('cancelled');
     expect(h.node.jobs()[0]?.status).toBe('cancelled');
     // Reward and fee both come back: the seller is where they started.
@@ -99,8 +100,8 @@ describe('cancel, expiry and refunds', () => {
   it('counts a job the node already expired as refunded, not stuck', async () => {
     const t = trader(h);
     const placed = await t.place(h.seller, 'sell');
-    const orderId = placed.state.orderId as string;
-    h.node.expireJob(placed.state.escrow.jobId as string);
+    const orderId = facts(placed.state).orderId as string;
+    h.node.expireJob(facts(placed.state).escrow.jobId as string);
     const cancelled = await t.cancel(h.seller, orderId);
     expect(cancelled.state.status).toBe('cancelled');
     expect(await eventTypes(orderId)).toContain('RefundIssued');
@@ -109,7 +110,7 @@ describe('cancel, expiry and refunds', () => {
   it('keeps a refund the node refused pending, and the reconciler finishes it', async () => {
     const t = trader(h);
     const placed = await t.place(h.seller, 'sell');
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     h.fault('POST /agent/jobs/:id/cancel', 'reject_400');
     const attempt = await t.cancel(h.seller, orderId);
     expect(attempt.state.status).toBe('refund_pending');
@@ -126,7 +127,7 @@ describe('cancel, expiry and refunds', () => {
     expect(summary.refunded).toBe(1);
     const state = (await h.ledger.getOrder(orderId))?.state;
     expect(state?.status).toBe('expired');
-    expect(state?.escrow.status).toBe('refunded');
+    expect(facts(state).escrow.status).toBe('refunded');
   });
 
   it('expires an open buy order at expires_at without any node call', async () => {
@@ -135,7 +136,7 @@ describe('cancel, expiry and refunds', () => {
     const calls = h.node.snapshot();
     h.clock.nowMs += 3600_000;
     await h.reconcile(120_000);
-    expect((await h.ledger.getOrder(placed.state.orderId as string))?.state.status).toBe('expired');
+    expect((await h.ledger.getOrder(facts(placed.state).orderId as string))?.state.status).toBe('expired');
     expect(JSON.stringify(h.node.snapshot().request_counts)).toBe(JSON.stringify(calls.request_counts));
   });
 
@@ -145,7 +146,7 @@ describe('cancel, expiry and refunds', () => {
     const placed = await t.place(h.seller, 'sell');
     const summary = await h.reconcile(120_000);
     expect(summary.locked).toBe(0);
-    expect((await h.ledger.getOrder(placed.state.orderId as string))?.state.status).toBe('escrow_pending');
+    expect((await h.ledger.getOrder(facts(placed.state).orderId as string))?.state.status).toBe('escrow_pending');
   });
 });
 
@@ -169,7 +170,7 @@ describe('claims that must never turn into refunds', () => {
     expect(summary.refunded).toBe(0);
     const parked = (await h.ledger.getOrder(orderId))?.state;
     expect(parked?.status).toBe('settlement_recovery');
-    expect(parked?.recoveryReason).toBe('settle_by_passed_after_claim');
+    expect(facts(parked).recoveryReason).toBe('settle_by_passed_after_claim');
     expect(h.node.jobs()[0]?.status).toBe('open');
     const redriven = await h.ledger.redrive(orderId, { operator: 'dana', reason: 'release the claimed trade' }, { requestId: 'op-late' });
     expect(redriven.state.status).toBe('completed');
@@ -178,31 +179,31 @@ describe('claims that must never turn into refunds', () => {
 
   it('parks a refund the node cannot do (the job was claimed by a worker) in recovery, where an operator sees it', async () => {
     const placed = await trader(h).place(h.seller, 'sell');
-    const orderId = placed.state.orderId as string;
-    expect((await h.gateway.claimJob(placed.state.escrow.jobId as string)).kind).toBe('ok');
+    const orderId = facts(placed.state).orderId as string;
+    expect((await h.gateway.claimJob(facts(placed.state).escrow.jobId as string)).kind).toBe('ok');
     const attempt = await trader(h).cancel(h.seller, orderId);
     expect(attempt.state.status).toBe('settlement_recovery');
-    expect(attempt.state.recoveryReason).toBe('refund_blocked');
+    expect(facts(attempt.state).recoveryReason).toBe('refund_blocked');
   });
 });
 
 describe('an escrow cancelled at the node behind the ledger\'s back', () => {
   it('is found before a buyer takes the order: the order goes to recovery and the match is refused', async () => {
     const placed = await trader(h).place(h.seller, 'sell');
-    const orderId = placed.state.orderId as string;
-    h.node.cancelJobNodeSide(placed.state.escrow.jobId as string);
+    const orderId = facts(placed.state).orderId as string;
+    h.node.cancelJobNodeSide(facts(placed.state).escrow.jobId as string);
     const attempt = await Promise.allSettled([trader(h).match(h.buyer, orderId)]);
     expect(attempt.map(codeOf)).toEqual(['order_not_open']);
     const state = (await h.ledger.getOrder(orderId))?.state;
     expect(state?.status).toBe('settlement_recovery');
-    expect(state?.recoveryReason).toBe('escrow_job_cancelled');
+    expect(facts(state).recoveryReason).toBe('escrow_job_cancelled');
   });
 });
 
 describe('the reconciler watches matched orders\' escrow', () => {
   it('parks a matched order whose job the node expired, long before settle_by', async () => {
     const { orderId } = await matchedSell(h);
-    const jobId = (await h.ledger.getOrder(orderId))?.state.escrow.jobId as string;
+    const jobId = facts((await h.ledger.getOrder(orderId))?.state).escrow.jobId as string;
     h.node.expireJob(jobId);
     await reconcilePass({
       store: h.store, node: h.gateway, leases: h.leases, settleWindowSeconds: 86_400, leaseTtlMs: 60_000, stuckMs: 120_000,
@@ -210,7 +211,7 @@ describe('the reconciler watches matched orders\' escrow', () => {
     });
     const state = (await h.ledger.getOrder(orderId))?.state;
     expect(state?.status).toBe('settlement_recovery');
-    expect(state?.recoveryReason).toBe('escrow_job_expired');
+    expect(facts(state).recoveryReason).toBe('escrow_job_expired');
   });
 
   it('leaves a matched order with a healthy escrow alone', async () => {
@@ -283,7 +284,7 @@ describe('a reconciler pass during a live confirm (lessons.md)', () => {
 describe('a refund whose escrow job the node no longer knows', () => {
   it('parks the order in recovery instead of retrying a refund that can never succeed', async () => {
     const placed = await trader(h).place(h.seller, 'sell');
-    const orderId = placed.state.orderId as string;
+    const orderId = facts(placed.state).orderId as string;
     const forgetful: NodeGateway = {
       ...h.gateway,
       cancelJob: async () => ({ kind: 'rejected', reason: 'Job not found', httpStatus: 404 }),
@@ -292,6 +293,6 @@ describe('a refund whose escrow job the node no longer knows', () => {
     const t = trader({ ...h, ledger: h.ledgerWith(forgetful) });
     const attempt = await t.cancel(h.seller, orderId);
     expect(attempt.state.status).toBe('settlement_recovery');
-    expect(attempt.state.recoveryReason).toBe('escrow_job_missing');
+    expect(facts(attempt.state).recoveryReason).toBe('escrow_job_missing');
   });
 });

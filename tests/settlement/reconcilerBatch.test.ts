@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { workQueueCandidates } from '../../src/main.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
-import { buildMixedLedger, Ledger } from '../projections/support/ledger.js';
+import { buildMixedLedger, TestLedger } from '../projections/support/ledger.js';
 
 /** Issue 13 part 3: one reconciler pass takes a bounded batch of the work queue and reports a full one. */
 describe('reconciler candidates from the work queue', () => {
   it('takes at most the batch limit, oldest first, reports a full batch, and stays silent when the queue fits', async () => {
-    const ledger = Ledger.memory();
+    const ledger = TestLedger.memory();
     await buildMixedLedger(ledger, 2);
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     await runner.catchUp();

@@ -2,13 +2,13 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { Registry } from 'prom-client';
 import { parseDecimalUnits } from '../../src/aggregates/order/money.js';
-import { createLedger, type Ledger } from '../../src/commands/ledger.js';
+import { createLedger, type Ledger } from '../../src/app/ledger.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type AutoConfirm, type FaultMode, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type AutoConfirm, type FaultMode, type SandboxServer } from '../../src/sandbox/index.js';
 import { buildApp } from '../../src/http/app.js';
 import { createIdempotencyStore, type IdempotencyStore } from '../../src/http/idempotency.js';
 import { createLedgerMetrics } from '../../src/http/metrics.js';
@@ -182,11 +182,4 @@ export async function matchedSell(h: HttpHarness, o: PlaceOptions = {}): Promise
   return { orderId, secret };
 }
 
-/** Waits until the condition holds (polling); for ordering a concurrent step, never for a timing claim. */
-export async function until(condition: () => boolean | Promise<boolean>, what: string, limitMs = 10_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { until } from './until.js';

@@ -8,6 +8,10 @@ import {
   type OrderEvent,
   type OrderRefusalCode,
   type OrderState,
+  orderFacts,
+  payoutKeyFor,
+  type OrderFacts,
+  type PlacedOrder,
 } from '../../src/aggregates/order/index.js';
 
 /** An expected event: its type, and optionally the data fields that matter (matched as a subset). */
@@ -62,3 +66,21 @@ export function given(...events: OrderEvent[]) {
 }
 
 export const stateAfter = (...events: OrderEvent[]): OrderState => foldEvents(events);
+
+/** The order's facts (the flat reading views and read models use), for assertions on any state. */
+export function facts(state: OrderState | null | undefined): OrderFacts {
+  if (state === null || state === undefined || state.status === 'none') throw new Error('expected an order that exists');
+  return orderFacts(state);
+}
+
+/** The key the next payout of this order goes under. */
+export function nextPayoutKey(state: OrderState): string {
+  const f = facts(state);
+  return payoutKeyFor({ orderId: f.orderId, payouts: { voidedCount: f.payout.voidedCount, voided: null } });
+}
+
+/** The state narrowed to an order that exists. */
+export function placed(state: OrderState | null | undefined): PlacedOrder {
+  if (state === null || state === undefined || state.status === 'none') throw new Error('expected an order that exists');
+  return state;
+}

@@ -1,9 +1,10 @@
+import { facts } from '../support/orderFixtures.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
-import { createLedger, type Ledger, type RequestContext } from '../../src/commands/ledger.js';
+import { createLedger, type Ledger, type RequestContext } from '../../src/app/ledger.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type FaultMode, type SandboxServer } from '../../src/gateways/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type FaultMode, type SandboxServer } from '../../src/sandbox/index.js';
 import { createMemoryLeases, type Leases } from '../../src/settlement/leases.js';
 import { reconcilePass, scanAllOrders, type ReconcileSummary } from '../../src/settlement/reconciler.js';
 import type { NodeGateway } from '../../src/gateways/node.js';
@@ -97,7 +98,7 @@ export function trader(h: SettlementHarness) {
 export async function matchedSell(h: SettlementHarness) {
   const t = trader(h);
   const placed = await t.place(h.seller, 'sell');
-  const orderId = placed.state.orderId as string;
+  const orderId = facts(placed.state).orderId as string;
   await t.match(h.buyer, orderId);
   return { orderId, secret: placed.htlcSecret as string };
 }

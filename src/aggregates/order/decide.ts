@@ -3,7 +3,16 @@ import type * as C from './commands.js';
 import { refuse } from './errors.js';
 import { tradeIdFor, type OrderEvent } from './events.js';
 import { totalQuoteNano } from './money.js';
-import { isTerminal, sellerParty, sellerWallet, type OrderState } from './state.js';
+import {
+  buyerWallet,
+  heldEscrow,
+  isTerminal,
+  payoutStatusUnder,
+  releasedEscrow,
+  takerOf,
+  type OrderState,
+  type PlacedOrder,
+} from './state.js';
 import { canonicalWallet, sameWallet } from './wallet.js';
 import { payoutKeyFor } from './steps.js';
 
@@ -14,7 +23,7 @@ import { payoutKeyFor } from './steps.js';
  */
 export function decide(command: C.OrderCommand, state: OrderState): OrderEvent[] {
   if (command.type === 'PlaceOrder') return placeOrder(command, state);
-  if (state.status === 'none') refuse('order_not_found', 'no such order');
+  if (state.status === 'none') return refuse('order_not_found', 'no such order');
   switch (command.type) {
     case 'MatchOrder': return matchOrder(command, state);
     case 'CancelOrder': return cancelOrder(command, state);
@@ -60,13 +69,13 @@ function placeOrder(c: C.PlaceOrder, state: OrderState): OrderEvent[] {
   }];
 }
 
-function refuseIfTerminal(state: OrderState): void {
+function refuseIfTerminal(state: PlacedOrder): void {
   if (isTerminal(state.status)) refuse('order_terminal', `the order is ${state.status}`, state.status);
 }
 
-function matchOrder(c: C.MatchOrder, state: OrderState): OrderEvent[] {
-  if (state.status !== 'open') refuse('order_not_open', `the order is ${state.status}`, state.status);
-  if (state.expiresAt !== null && c.now.getTime() >= Date.parse(state.expiresAt)) refuse('order_expired', 'the order has expired');
+function matchOrder(c: C.MatchOrder, state: PlacedOrder): OrderEvent[] {
+  if (state.status !== 'open') return refuse('order_not_open', `the order is ${state.status}`, state.status);
+  if (c.now.getTime() >= Date.parse(state.expiresAt)) refuse('order_expired', 'the order has expired');
   if (sameWallet(c.takerWallet, state.makerWallet)) refuse('self_match', 'a wallet cannot take its own order');
   if (state.side === 'buy' && c.htlcHash === null) refuse('htlc_hash_required', 'the taker of a buy order sells and needs an htlc_hash');
   if (state.side === 'sell' && c.htlcHash !== null) refuse('htlc_hash_not_allowed', 'the htlc_hash of a sell order is the maker\'s');
@@ -82,7 +91,7 @@ function matchOrder(c: C.MatchOrder, state: OrderState): OrderEvent[] {
   }];
 }
 
-function cancelOrder(c: C.CancelOrder, state: OrderState): OrderEvent[] {
+function cancelOrder(c: C.CancelOrder, state: PlacedOrder): OrderEvent[] {
   if (!sameWallet(c.wallet, state.makerWallet)) refuse('not_maker', 'only the maker may cancel an order');
   // A cancel whose refund is still under way is already satisfied.
   if (state.status === 'refund_pending' && state.endingAs === 'cancelled') return [];
@@ -90,10 +99,16 @@ function cancelOrder(c: C.CancelOrder, state: OrderState): OrderEvent[] {
   return [{ type: 'OrderCancelled', data: { by: canonicalWallet(c.wallet), cancelled_at: iso(c.now) } }];
 }
 
-function confirmSettlement(c: C.ConfirmSettlement, state: OrderState): OrderEvent[] {
+/** The seller of any order, once known: the maker of a sell order, the taker of a buy order. */
+function sellerOf(state: PlacedOrder): string | null {
+  return state.side === 'sell' ? state.makerWallet : (takerOf(state)?.wallet ?? null);
+}
+
+function confirmSettlement(c: C.ConfirmSettlement, state: PlacedOrder): OrderEvent[] {
   if (c.quoteTx.trim() === '') refuse('quote_tx_required', 'quote_tx must not be empty');
-  if (!sameWallet(c.wallet, sellerWallet(state))) refuse('not_seller', 'only the seller may confirm settlement');
-  if (state.status !== 'matched') refuse('order_not_matched', `the order is ${state.status}`, state.status);
+  const seller = sellerOf(state);
+  if (seller === null || !sameWallet(c.wallet, seller)) refuse('not_seller', 'only the seller may confirm settlement');
+  if (state.status !== 'matched') return refuse('order_not_matched', `the order is ${state.status}`, state.status);
   if (!preimageMatches(c.secret, state.htlcHash)) refuse('secret_mismatch', 'the secret does not hash to htlc_hash');
   return [{
     type: 'SettlementClaimed',
@@ -109,8 +124,9 @@ export function preimageMatches(secretHex: string, htlcHash: string | null): boo
   return expected.length === actual.length && timingSafeEqual(actual, expected);
 }
 
-function recordEscrowLocked(c: C.RecordEscrowLocked, state: OrderState): OrderEvent[] {
-  if (state.escrow.status === 'locked' && state.escrow.party === c.party && state.escrow.jobId === c.jobId) return [];
+function recordEscrowLocked(c: C.RecordEscrowLocked, state: PlacedOrder): OrderEvent[] {
+  const held = heldEscrow(state);
+  if (held !== null && held.party === c.party && held.jobId === c.jobId) return [];
   const due = (state.status === 'escrow_pending' && c.party === 'maker') || (state.status === 'matching' && c.party === 'taker');
   if (!due) refuse('step_not_due', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
   return [{
@@ -119,7 +135,7 @@ function recordEscrowLocked(c: C.RecordEscrowLocked, state: OrderState): OrderEv
   }];
 }
 
-function recordEscrowLockFailed(c: C.RecordEscrowLockFailed, state: OrderState): OrderEvent[] {
+function recordEscrowLockFailed(c: C.RecordEscrowLockFailed, state: PlacedOrder): OrderEvent[] {
   if (state.status === 'escrow_pending' && c.party === 'maker') {
     return [{ type: 'EscrowLockFailed', data: { party: 'maker', reason: c.reason } }];
   }
@@ -130,51 +146,53 @@ function recordEscrowLockFailed(c: C.RecordEscrowLockFailed, state: OrderState):
     ];
   }
   if (c.party === 'maker' && state.status === 'rejected') return [];
-  refuse('step_not_due', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
+  return refuse('step_not_due', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
 }
 
-function recordEscrowReleased(c: C.RecordEscrowReleased, state: OrderState): OrderEvent[] {
-  if (state.escrow.status === 'released' && state.escrow.jobId === c.jobId) return [];
+/** The held escrow a settlement claim authorises releasing: settling, or parked in recovery under a claim. */
+function claimedEscrow(state: PlacedOrder): string | null {
+  const claimed = state.status === 'settlement_recovery' ? state.parked : state;
+  if (claimed.status === 'settling' && !claimed.released) return claimed.escrow.jobId;
+  if (claimed.status === 'matched' && claimed.claim !== null && state.status === 'settlement_recovery') return claimed.escrow.jobId;
+  return null;
+}
+
+function recordEscrowReleased(c: C.RecordEscrowReleased, state: PlacedOrder): OrderEvent[] {
+  if (releasedEscrow(state)?.jobId === c.jobId) return [];
   if (state.status !== 'settling' && state.status !== 'settlement_recovery') {
     refuse('step_not_due', `release is not due (order is ${state.status})`, state.status);
   }
-  if (state.escrow.status !== 'locked' || state.escrow.jobId !== c.jobId) {
-    refuse('step_not_due', 'that escrow job is not locked for this order', state.status);
-  }
+  if (heldEscrow(state)?.jobId !== c.jobId) refuse('step_not_due', 'that escrow job is not locked for this order', state.status);
   // Only a settlement claim authorises a release; a refund or an unclaimed order in recovery never becomes one.
-  if (state.quoteTx === null || state.endingAs !== null) {
-    refuse('step_not_due', 'no settlement was claimed, so no release is due', state.status);
-  }
+  if (claimedEscrow(state) !== c.jobId) refuse('step_not_due', 'no settlement was claimed, so no release is due', state.status);
   return [{ type: 'EscrowReleased', data: { job_id: c.jobId, released_at: iso(c.now) } }];
 }
 
 /** Allowed only while the escrow provably never left: released ⇒ never matched again. */
-function revertSettlement(c: C.RevertSettlement, state: OrderState): OrderEvent[] {
-  if (state.status !== 'settling' || state.escrow.status !== 'locked') {
-    refuse('step_not_due', `settlement cannot be reverted (order is ${state.status}, escrow ${state.escrow.status})`, state.status);
+function revertSettlement(c: C.RevertSettlement, state: PlacedOrder): OrderEvent[] {
+  if (state.status !== 'settling' || state.released) {
+    const escrow = releasedEscrow(state) === null ? 'held' : 'released';
+    refuse('step_not_due', `settlement cannot be reverted (order is ${state.status}, escrow ${escrow})`, state.status);
   }
   return [{ type: 'SettlementReverted', data: { reason: c.reason } }];
 }
 
-function recordPayoutStatus(c: C.RecordPayoutStatus, state: OrderState): OrderEvent[] {
-  const current = state.payout.key === c.payoutKey ? state.payout.status : 'none';
-  const expectedKey = payoutKeyFor(state);
-  const queueDue = state.status === 'settling' && state.escrow.status === 'released' && current === 'none';
-  const lookupDue = state.status === 'payout_pending' && current === 'queued';
+function recordPayoutStatus(c: C.RecordPayoutStatus, state: PlacedOrder): OrderEvent[] {
+  const current = payoutStatusUnder(state, c.payoutKey);
   if (current === 'confirmed' || (current === 'voided' && c.phase === 'voided')) return [];
   if (current === 'queued' && c.phase === 'pending') return [];
-  if (!(queueDue && c.payoutKey === expectedKey) && !lookupDue) {
-    refuse('step_not_due', `no payout under ${c.payoutKey} is due (order is ${state.status})`, state.status);
-  }
+  const queueDue = state.status === 'settling' && state.released && current === 'none' && c.payoutKey === payoutKeyFor(state);
+  const lookupDue = state.status === 'payout_pending' && current === 'queued';
+  if (!queueDue && !lookupDue) refuse('step_not_due', `no payout under ${c.payoutKey} is due (order is ${state.status})`, state.status);
   const events: OrderEvent[] = [];
-  if (queueDue) {
+  if (state.status === 'settling') {
     events.push({
       type: 'PayoutQueued',
       data: {
         payout_key: c.payoutKey,
         tx_hash: c.txHash,
-        to: buyerOf(state),
-        amount_micro_rtc: state.escrow.releasedMicroRtc.toString(),
+        to: buyerWallet(state),
+        amount_micro_rtc: state.escrow.amountMicroRtc.toString(),
         queued_at: iso(c.now),
       },
     });
@@ -182,7 +200,7 @@ function recordPayoutStatus(c: C.RecordPayoutStatus, state: OrderState): OrderEv
   if (c.phase === 'confirmed') {
     events.push({
       type: 'PayoutConfirmed',
-      data: { payout_key: c.payoutKey, tx_hash: c.txHash, confirmed_at: iso(c.now), trade_id: tradeIdFor(state.orderId ?? '') },
+      data: { payout_key: c.payoutKey, tx_hash: c.txHash, confirmed_at: iso(c.now), trade_id: tradeIdFor(state.orderId) },
     });
   } else if (c.phase === 'voided') {
     events.push({ type: 'PayoutVoided', data: { payout_key: c.payoutKey, reason: 'the node voided the queued transfer' } });
@@ -190,38 +208,34 @@ function recordPayoutStatus(c: C.RecordPayoutStatus, state: OrderState): OrderEv
   return events;
 }
 
-function buyerOf(state: OrderState): string {
-  return (state.side === 'sell' ? state.takerWallet : state.makerWallet) ?? '';
-}
-
 /** Recovery parks an in-flight settlement or refund whose outcome is unknown or broken. */
-function requireRecovery(c: C.RequireRecovery, state: OrderState): OrderEvent[] {
+function requireRecovery(c: C.RequireRecovery, state: PlacedOrder): OrderEvent[] {
   refuseIfTerminal(state);
-  if (state.status === 'settlement_recovery' && state.recoveryReason === c.reason) return [];
+  if (state.status === 'settlement_recovery' && state.reason === c.reason) return [];
   // `open` and `matched` while escrow is held: a node-side cancel or expiry of that escrow must park
   // the order before anyone takes it or the seller claims.
-  const holdsEscrow = state.escrow.status === 'locked' && (state.status === 'open' || state.status === 'matched');
+  const holdsEscrow = (state.status === 'open' || state.status === 'matched') && heldEscrow(state) !== null;
   const inFlight = holdsEscrow || ['settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
   if (!inFlight) refuse('step_not_due', `nothing is in flight (order is ${state.status})`, state.status);
   return [{ type: 'SettlementRecoveryRequired', data: { reason: c.reason, detail: c.detail } }];
 }
 
-function requestRedrive(c: C.RequestRedrive, state: OrderState): OrderEvent[] {
+function requestRedrive(c: C.RequestRedrive, state: PlacedOrder): OrderEvent[] {
   if (state.status !== 'settlement_recovery') refuse('order_not_in_recovery', `the order is ${state.status}`, state.status);
   return [{ type: 'OperatorRedriveRequested', data: { operator: c.operator, reason: c.reason } }];
 }
 
 /** Expiry is the reconciler's: open orders at expires_at, unclaimed matched orders at settle_by. */
-function expireOrder(c: C.ExpireOrder, state: OrderState): OrderEvent[] {
+function expireOrder(c: C.ExpireOrder, state: PlacedOrder): OrderEvent[] {
   refuseIfTerminal(state);
   const now = c.now.getTime();
-  if (state.status === 'open' && state.expiresAt !== null && now >= Date.parse(state.expiresAt)) {
+  if (state.status === 'open' && now >= Date.parse(state.expiresAt)) {
     return [{ type: 'OrderExpired', data: { deadline: 'expires_at', expired_at: iso(c.now) } }];
   }
-  if (state.status === 'matched' && state.settleBy !== null && now >= Date.parse(state.settleBy)) {
+  if (state.status === 'matched' && now >= Date.parse(state.taker.settleBy)) {
     // A seller who once confirmed with the right preimage may already hold the quote leg: refunding
     // them would cost the buyer both legs. Such an order waits for an operator to re-drive the release.
-    if (state.quoteTx !== null) {
+    if (state.claim !== null) {
       return [{ type: 'SettlementRecoveryRequired', data: { reason: 'settle_by_passed_after_claim', detail: 'a settlement was claimed and reverted; the release must be retried, never refunded' } }];
     }
     return [{ type: 'OrderExpired', data: { deadline: 'settle_by', expired_at: iso(c.now) } }];
@@ -229,16 +243,15 @@ function expireOrder(c: C.ExpireOrder, state: OrderState): OrderEvent[] {
   return [];
 }
 
-function recordRefundIssued(c: C.RecordRefundIssued, state: OrderState): OrderEvent[] {
-  if (state.escrow.status === 'refunded' && state.escrow.jobId === c.jobId) return [];
+function recordRefundIssued(c: C.RecordRefundIssued, state: PlacedOrder): OrderEvent[] {
+  if ((state.status === 'cancelled' || state.status === 'expired') && state.refunded?.jobId === c.jobId) return [];
   if (state.status !== 'refund_pending' || state.escrow.jobId !== c.jobId || state.escrow.party !== c.party) {
-    refuse('step_not_due', `no refund of that escrow is pending (order is ${state.status})`, state.status);
+    return refuse('step_not_due', `no refund of that escrow is pending (order is ${state.status})`, state.status);
   }
   return [{ type: 'RefundIssued', data: { party: c.party, job_id: c.jobId, refunded_at: iso(c.now) } }];
 }
 
-function recordNodeCallFailed(c: C.RecordNodeCallFailed, state: OrderState): OrderEvent[] {
+function recordNodeCallFailed(c: C.RecordNodeCallFailed, state: PlacedOrder): OrderEvent[] {
   refuseIfTerminal(state);
   return [{ type: 'NodeCallFailed', data: { step: c.step, key: c.key, outcome: c.outcome, reason: c.reason } }];
 }
-

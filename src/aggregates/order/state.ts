@@ -1,21 +1,9 @@
-import type { Deadline, OrderEvent, Pair, Party, Side } from './events.js';
+import type { Pair, Party, Side } from './events.js';
 
-export type OrderStatus =
-  | 'none'
-  | 'escrow_pending'
-  | 'open'
-  | 'matching'
-  | 'matched'
-  | 'settling'
-  | 'payout_pending'
-  | 'settlement_recovery'
-  | 'refund_pending'
-  | 'completed'
-  | 'cancelled'
-  | 'expired'
-  | 'rejected';
+export type OrderStatus = OrderState['status'];
 
-export const TERMINAL_STATUSES: readonly OrderStatus[] = ['completed', 'cancelled', 'expired', 'rejected'];
+export const TERMINAL_STATUSES = ['completed', 'cancelled', 'expired', 'rejected'] as const satisfies readonly OrderStatus[];
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 /** Statuses where an external step is due: the driver owns them while their last event is fresh. */
 export const IN_FLIGHT_STATUSES: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
 export const ORDER_STATUSES: readonly OrderStatus[] = [
@@ -23,293 +11,302 @@ export const ORDER_STATUSES: readonly OrderStatus[] = [
   'settlement_recovery', 'refund_pending', 'completed', 'cancelled', 'expired', 'rejected',
 ];
 
-export type EscrowStatus = 'none' | 'locking' | 'locked' | 'released' | 'refunded';
-export type PayoutStatus = 'none' | 'queued' | 'confirmed' | 'voided';
-
-/** The escrow holding the seller's RTC at the node, as a RIP-302 job. */
-export interface EscrowState {
-  readonly party: Party | null;
-  readonly jobId: string | null;
-  readonly status: EscrowStatus;
-  readonly lockedMicroRtc: bigint;
-  readonly releasedMicroRtc: bigint;
-  readonly refundedMicroRtc: bigint;
-}
-
-export interface PayoutState {
-  readonly key: string | null;
-  readonly status: PayoutStatus;
-  readonly txHash: string | null;
-  /** How many queued payouts the node voided; each later attempt uses a fresh key. */
-  readonly voidedCount: number;
-  readonly confirmedCount: number;
-}
-
-export interface OrderState {
-  readonly status: OrderStatus;
-  readonly orderId: string | null;
-  readonly side: Side | null;
-  readonly pair: Pair | null;
-  readonly makerWallet: string | null;
-  readonly takerWallet: string | null;
+/** An order's terms, fixed when it is placed. */
+export interface OrderTerms {
+  readonly orderId: string;
+  readonly side: Side;
+  readonly pair: Pair;
+  readonly makerWallet: string;
   readonly makerEthAddress: string | null;
-  readonly takerEthAddress: string | null;
   readonly amountMicroRtc: bigint;
   readonly pricePerRtcNanoQuote: bigint;
   readonly totalQuoteNano: bigint;
-  /** sha256 of the seller's preimage: the HTLC hash both legs of the trade are locked under. */
-  readonly htlcHash: string | null;
   readonly ttlSeconds: number;
-  readonly createdAt: string | null;
-  readonly expiresAt: string | null;
-  readonly matchedAt: string | null;
-  /** The settle window's end: a matched order not confirmed by then expires and refunds the seller. */
-  readonly settleBy: string | null;
-  readonly quoteTx: string | null;
-  readonly secretCiphertext: string | null;
-  readonly escrow: EscrowState;
-  readonly payout: PayoutState;
-  /** What a pending refund ends in, once the node has returned the escrow. */
-  readonly endingAs: 'cancelled' | 'expired' | null;
-  readonly recoveryReason: string | null;
-  readonly lastError: string | null;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/** What every placed order carries: its terms and the count of node calls that left it where it was. */
+export interface OrderBase extends OrderTerms {
   /** Failed node calls since the order last moved forward. */
   readonly attempts: number;
-  readonly completedAt: string | null;
-  readonly tradeId: string | null;
-  readonly updatedAt: string | null;
+  readonly lastError: string | null;
 }
 
-export const initialState: OrderState = {
-  status: 'none',
-  orderId: null,
-  side: null,
-  pair: null,
-  makerWallet: null,
-  takerWallet: null,
-  makerEthAddress: null,
-  takerEthAddress: null,
-  amountMicroRtc: 0n,
-  pricePerRtcNanoQuote: 0n,
-  totalQuoteNano: 0n,
-  htlcHash: null,
-  ttlSeconds: 0,
-  createdAt: null,
-  expiresAt: null,
-  matchedAt: null,
-  settleBy: null,
-  quoteTx: null,
-  secretCiphertext: null,
-  escrow: { party: null, jobId: null, status: 'none', lockedMicroRtc: 0n, releasedMicroRtc: 0n, refundedMicroRtc: 0n },
-  payout: { key: null, status: 'none', txHash: null, voidedCount: 0, confirmedCount: 0 },
-  endingAs: null,
-  recoveryReason: null,
-  lastError: null,
-  attempts: 0,
-  completedAt: null,
-  tradeId: null,
-  updatedAt: null,
-};
-
-export function isTerminal(status: OrderStatus): boolean {
-  return TERMINAL_STATUSES.includes(status);
+/** The taker of a matched order. */
+export interface Taker {
+  readonly wallet: string;
+  readonly ethAddress: string | null;
+  readonly matchedAt: string;
+  /** The settle window's end: a matched order not confirmed by then expires and refunds the seller. */
+  readonly settleBy: string;
 }
 
-/** The seller gives the RTC: the maker of a sell order, the taker of a buy order. */
-export function sellerWallet(state: OrderState): string | null {
-  return state.side === 'sell' ? state.makerWallet : state.takerWallet;
+/** The seller's RTC held by the node as a RIP-302 job, posted by `party`. */
+export interface Escrow {
+  readonly party: Party;
+  readonly jobId: string;
+  readonly amountMicroRtc: bigint;
 }
 
-/** The buyer receives the RTC: the taker of a sell order, the maker of a buy order. */
-export function buyerWallet(state: OrderState): string | null {
-  return state.side === 'sell' ? state.takerWallet : state.makerWallet;
+/** A valid settlement claim: the seller's quote transaction and the preimage, encrypted. */
+export interface Claim {
+  readonly quoteTx: string;
+  readonly secretCiphertext: string;
 }
 
-/** Whose RTC the escrow holds (the poster of its job): the party that locked it. */
-export function escrowWallet(state: OrderState): string | null {
-  return state.escrow.party === 'taker' ? state.takerWallet : state.makerWallet;
-}
-
-/** Which party locks escrow: always the seller. */
-export function sellerParty(side: Side | null): Party {
-  return side === 'sell' ? 'maker' : 'taker';
-}
-
-/** Folds one event into the state; never refuses a recorded fact. `at` is the event's time. */
-export function evolve(state: OrderState, event: OrderEvent, at: string | null = null): OrderState {
-  const next = apply(state, event);
-  if (at === null) return next;
-  // apply() built `next` fresh (or returned `state` untouched): stamp it without a second copy,
-  // which matters when a rebuild folds a million events.
-  if (next === state) return { ...state, updatedAt: at };
-  (next as { updatedAt: string | null }).updatedAt = at;
-  return next;
-}
-
-function apply(state: OrderState, event: OrderEvent): OrderState {
-  switch (event.type) {
-    case 'OrderPlaced': {
-      const d = event.data;
-      const sell = d.side === 'sell';
-      return {
-        ...state,
-        status: sell ? 'escrow_pending' : 'open',
-        orderId: d.order_id,
-        side: d.side,
-        pair: d.pair,
-        makerWallet: d.maker_wallet,
-        makerEthAddress: d.maker_eth_address,
-        amountMicroRtc: BigInt(d.amount_micro_rtc),
-        pricePerRtcNanoQuote: BigInt(d.price_per_rtc_nano_quote),
-        totalQuoteNano: BigInt(d.total_quote_nano),
-        htlcHash: d.htlc_hash,
-        ttlSeconds: d.ttl_seconds,
-        createdAt: d.placed_at,
-        expiresAt: d.expires_at,
-        escrow: sell ? { ...state.escrow, party: 'maker', status: 'locking' } : state.escrow,
-      };
-    }
-    case 'EscrowLocked':
-      return {
-        ...state, ...PROGRESSED,
-        status: event.data.party === 'maker' ? 'open' : 'matched',
-        escrow: {
-          ...state.escrow,
-          party: event.data.party,
-          jobId: event.data.job_id,
-          status: 'locked',
-          lockedMicroRtc: state.escrow.lockedMicroRtc + BigInt(event.data.amount_micro_rtc),
-        },
-      };
-    case 'EscrowLockFailed':
-      return {
-        ...state, ...PROGRESSED,
-        status: event.data.party === 'maker' ? 'rejected' : state.status,
-        lastError: event.data.reason,
-        escrow: { ...state.escrow, status: 'none', jobId: null },
-      };
-    case 'Matched': {
-      const buy = state.side === 'buy';
-      return {
-        ...state,
-        status: buy ? 'matching' : 'matched',
-        takerWallet: event.data.taker_wallet,
-        takerEthAddress: event.data.taker_eth_address,
-        htlcHash: buy ? event.data.htlc_hash : state.htlcHash,
-        matchedAt: event.data.matched_at,
-        settleBy: event.data.settle_by,
-        escrow: buy ? { ...state.escrow, party: 'taker', status: 'locking', jobId: null } : state.escrow,
-      };
-    }
-    case 'MatchAborted':
-      return {
-        ...state, ...PROGRESSED,
-        status: 'open',
-        takerWallet: null,
-        takerEthAddress: null,
-        htlcHash: null,
-        matchedAt: null,
-        settleBy: null,
-        escrow: { ...state.escrow, party: null, status: 'none', jobId: null },
-      };
-    default:
-      return applySettlement(state, event);
-  }
-}
-
-function applySettlement(state: OrderState, event: OrderEvent): OrderState {
-  switch (event.type) {
-    case 'SettlementClaimed':
-      return {
-        ...state,
-        status: 'settling',
-        quoteTx: event.data.quote_tx,
-        secretCiphertext: event.data.secret_ciphertext,
-      };
-    case 'EscrowReleased':
-      return {
-        ...state, ...PROGRESSED,
-        status: 'settling',
-        escrow: { ...state.escrow, status: 'released', releasedMicroRtc: state.escrow.lockedMicroRtc },
-      };
-    case 'SettlementReverted':
-      // quote_tx and the ciphertext stay: they prove a valid claim was made, so this order must
-      // never be refunded to its seller (see expireOrder), and a re-drive resumes the release.
-      return { ...state, ...PROGRESSED, status: 'matched', lastError: event.data.reason };
-    case 'PayoutQueued':
-      return {
-        ...state, ...PROGRESSED,
-        status: 'payout_pending',
-        payout: { ...state.payout, key: event.data.payout_key, status: 'queued', txHash: event.data.tx_hash },
-      };
-    case 'PayoutConfirmed':
-      return {
-        ...state, ...PROGRESSED,
-        status: 'completed',
-        completedAt: event.data.confirmed_at,
-        tradeId: event.data.trade_id,
-        payout: { ...state.payout, status: 'confirmed', txHash: event.data.tx_hash, confirmedCount: state.payout.confirmedCount + 1 },
-      };
-    case 'PayoutVoided':
-      return {
-        ...state,
-        status: 'settlement_recovery',
-        recoveryReason: `payout_voided: ${event.data.reason}`,
-        payout: { ...state.payout, status: 'voided', voidedCount: state.payout.voidedCount + 1 },
-      };
-    case 'SettlementRecoveryRequired':
-      return { ...state, status: 'settlement_recovery', recoveryReason: event.data.reason, lastError: event.data.detail };
-    case 'OperatorRedriveRequested':
-      return { ...state, status: resumedStatus(state), recoveryReason: null, attempts: 0 };
-    default:
-      return applyEnding(state, event);
-  }
-}
-
-function applyEnding(state: OrderState, event: OrderEvent): OrderState {
-  switch (event.type) {
-    case 'OrderCancelled':
-      return endOrder(state, 'cancelled');
-    case 'OrderExpired':
-      return endOrder(state, 'expired');
-    case 'RefundIssued':
-      return {
-        ...state, ...PROGRESSED,
-        status: state.endingAs ?? 'cancelled',
-        escrow: { ...state.escrow, status: 'refunded', refundedMicroRtc: state.escrow.lockedMicroRtc },
-      };
-    case 'NodeCallFailed':
-      return { ...state, attempts: state.attempts + 1, lastError: `${event.data.step}: ${event.data.reason}` };
-    default:
-      return state;
-  }
+/** A payout the node accepted under `key`. */
+export interface Payout {
+  readonly key: string;
+  readonly txHash: string;
 }
 
 /**
- * Where a re-driven order picks up: the work it was doing when it went to recovery. A refund that
- * went to recovery resumes as a refund (never as a release: nobody claimed settlement), a queued
- * payout resumes with its look-up under the same key, an unclaimed order whose escrow is still held
- * is matched again, and everything else resumes settling (release, or a fresh payout after a void).
+ * The payouts tried so far. The node voids a key for good, so each attempt after a void takes a
+ * fresh key; `voided` is the latest voided payout, kept for the record.
  */
-function resumedStatus(state: OrderState): OrderStatus {
-  if (state.endingAs !== null && state.escrow.status === 'locked') return 'refund_pending';
-  if (state.payout.status === 'queued') return 'payout_pending';
-  if (state.quoteTx === null && state.escrow.status === 'locked') return state.takerWallet === null ? 'open' : 'matched';
-  return 'settling';
+export interface PayoutHistory {
+  readonly voidedCount: number;
+  readonly voided: Payout | null;
 }
 
-/** An order whose escrow is locked waits for its refund before it ends. */
-function endOrder(state: OrderState, endingAs: 'cancelled' | 'expired'): OrderState {
-  const holdsEscrow = state.escrow.status === 'locked';
-  return { ...state, status: holdsEscrow ? 'refund_pending' : endingAs, endingAs };
+export interface NoOrder {
+  readonly status: 'none';
 }
 
-/** Spread after the state when an order moves forward: its failed-attempt count starts again. */
-const PROGRESSED = { attempts: 0, lastError: null } as const;
+/** A sell order waiting for its maker's RTC to be locked. */
+export interface EscrowPendingOrder extends OrderBase {
+  readonly status: 'escrow_pending';
+  readonly side: 'sell';
+  /** sha256 of the seller's preimage: the HTLC hash both legs of the trade are locked under. */
+  readonly htlcHash: string;
+}
 
-/** The state after a whole history. */
-export function foldEvents(events: Iterable<OrderEvent>): OrderState {
-  let state = initialState;
-  for (const event of events) state = evolve(state, event);
-  return state;
+/** On the book: a sell order with its maker's escrow locked, or a buy order (no escrow until matched). */
+export type OpenOrder = OrderBase & { readonly status: 'open' } & (
+  | { readonly side: 'sell'; readonly htlcHash: string; readonly escrow: Escrow }
+  | { readonly side: 'buy'; readonly htlcHash: null; readonly escrow: null }
+);
+
+/** A buy order taken, waiting for its taker's (the seller's) RTC to be locked. */
+export interface MatchingOrder extends OrderBase {
+  readonly status: 'matching';
+  readonly side: 'buy';
+  readonly htlcHash: string;
+  readonly taker: Taker;
+}
+
+/** Both parties known and the seller's escrow held; `claim` survives a reverted settlement. */
+export interface MatchedOrder extends OrderBase {
+  readonly status: 'matched';
+  readonly htlcHash: string;
+  readonly taker: Taker;
+  readonly escrow: Escrow;
+  /** Set when a valid claim was made and reverted: proof that this order must never be refunded. */
+  readonly claim: Claim | null;
+}
+
+/** Claimed: the release is due while `released` is false, then the payout. */
+export interface SettlingOrder extends OrderBase {
+  readonly status: 'settling';
+  readonly htlcHash: string;
+  readonly taker: Taker;
+  readonly escrow: Escrow;
+  readonly released: boolean;
+  readonly claim: Claim;
+  readonly payouts: PayoutHistory;
+}
+
+export interface PayoutPendingOrder extends OrderBase {
+  readonly status: 'payout_pending';
+  readonly htlcHash: string;
+  readonly taker: Taker;
+  readonly escrow: Escrow;
+  readonly claim: Claim;
+  readonly payout: Payout;
+  readonly payouts: PayoutHistory;
+}
+
+/** Cancelled or expired with its escrow still held: the refund to its owner is due. */
+export interface RefundPendingOrder extends OrderBase {
+  readonly status: 'refund_pending';
+  readonly htlcHash: string | null;
+  readonly taker: Taker | null;
+  readonly escrow: Escrow;
+  /** What the order ends as once the node has returned the escrow. */
+  readonly endingAs: 'cancelled' | 'expired';
+}
+
+/** The states an order can be parked from, and resumed into by an operator's re-drive. */
+export type ParkedOrder = OpenOrder | MatchedOrder | SettlingOrder | PayoutPendingOrder | RefundPendingOrder;
+
+/** An outcome unknown or broken: waits for the reconciler or an operator, remembering what it was doing. */
+export interface RecoveryOrder extends OrderBase {
+  readonly status: 'settlement_recovery';
+  readonly reason: string;
+  readonly parked: ParkedOrder;
+}
+
+export interface CompletedOrder extends OrderBase {
+  readonly status: 'completed';
+  readonly htlcHash: string;
+  readonly taker: Taker;
+  readonly escrow: Escrow;
+  readonly claim: Claim;
+  readonly payout: Payout;
+  readonly payouts: PayoutHistory;
+  readonly completedAt: string;
+  readonly tradeId: string;
+}
+
+export interface CancelledOrder extends OrderBase {
+  readonly status: 'cancelled';
+  readonly htlcHash: string | null;
+  /** The escrow returned to its owner; null for an order that never held one. */
+  readonly refunded: Escrow | null;
+}
+
+export interface ExpiredOrder extends OrderBase {
+  readonly status: 'expired';
+  readonly htlcHash: string | null;
+  readonly taker: Taker | null;
+  readonly refunded: Escrow | null;
+}
+
+/** A sell order whose maker's lock the node refused for good. */
+export interface RejectedOrder extends OrderBase {
+  readonly status: 'rejected';
+  readonly side: 'sell';
+  readonly htlcHash: string;
+}
+
+export type OrderState =
+  | NoOrder
+  | EscrowPendingOrder
+  | OpenOrder
+  | MatchingOrder
+  | MatchedOrder
+  | SettlingOrder
+  | PayoutPendingOrder
+  | RefundPendingOrder
+  | RecoveryOrder
+  | CompletedOrder
+  | CancelledOrder
+  | ExpiredOrder
+  | RejectedOrder;
+
+/** Any order that exists. */
+export type PlacedOrder = Exclude<OrderState, NoOrder>;
+
+export const initialState: OrderState = { status: 'none' };
+
+export function isTerminal(status: OrderStatus): status is TerminalStatus {
+  return (TERMINAL_STATUSES as readonly OrderStatus[]).includes(status);
+}
+
+/**
+ * A broken assumption in the code (never a user's mistake): it crashes rather than being refused.
+ * Also what folding a stream throws for an event that cannot follow the state before it.
+ */
+export class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvariantViolation';
+  }
+}
+
+export function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new InvariantViolation(message);
+}
+
+/** The seller gives the RTC: the maker of a sell order, the taker of a buy order. */
+export function sellerWallet(state: { side: Side; makerWallet: string; taker: Taker }): string {
+  return state.side === 'sell' ? state.makerWallet : state.taker.wallet;
+}
+
+/** The buyer receives the RTC: the taker of a sell order, the maker of a buy order. */
+export function buyerWallet(state: { side: Side; makerWallet: string; taker: Taker }): string {
+  return state.side === 'sell' ? state.taker.wallet : state.makerWallet;
+}
+
+/** Whose RTC the escrow holds (the poster of its job): the party that locked it. */
+export function escrowWallet(state: { makerWallet: string; taker: Taker | null; escrow: Escrow }): string {
+  if (state.escrow.party === 'maker') return state.makerWallet;
+  assert(state.taker !== null, 'a taker escrow has a taker');
+  return state.taker.wallet;
+}
+
+/** Which party locks escrow: always the seller. */
+export function sellerParty(side: Side): Party {
+  return side === 'sell' ? 'maker' : 'taker';
+}
+
+/** The taker of any order that has one. */
+export function takerOf(state: OrderState): Taker | null {
+  switch (state.status) {
+    case 'matching': case 'matched': case 'settling': case 'payout_pending': case 'completed':
+      return state.taker;
+    case 'refund_pending': case 'expired':
+      return state.taker;
+    case 'settlement_recovery':
+      return takerOf(state.parked);
+    default:
+      return null;
+  }
+}
+
+/** The claim of any order that has one (a reverted claim included). */
+export function claimOf(state: OrderState): Claim | null {
+  switch (state.status) {
+    case 'matched': case 'settling': case 'payout_pending': case 'completed':
+      return state.claim;
+    case 'settlement_recovery':
+      return claimOf(state.parked);
+    default:
+      return null;
+  }
+}
+
+/** The escrow an order still holds at the node (locked, neither released nor refunded), if any. */
+export function heldEscrow(state: OrderState): Escrow | null {
+  switch (state.status) {
+    case 'open': case 'matched': case 'refund_pending':
+      return state.escrow;
+    case 'settling':
+      return state.released ? null : state.escrow;
+    case 'settlement_recovery':
+      return heldEscrow(state.parked);
+    default:
+      return null;
+  }
+}
+
+/** The escrow released to the ledger's worker, if any. */
+export function releasedEscrow(state: OrderState): Escrow | null {
+  switch (state.status) {
+    case 'settling':
+      return state.released ? state.escrow : null;
+    case 'payout_pending': case 'completed':
+      return state.escrow;
+    case 'settlement_recovery':
+      return releasedEscrow(state.parked);
+    default:
+      return null;
+  }
+}
+
+/** What became of the payout under `key`: none when the order never had one under it. */
+export function payoutStatusUnder(state: OrderState, key: string): 'none' | 'queued' | 'confirmed' | 'voided' {
+  switch (state.status) {
+    case 'payout_pending':
+      return state.payout.key === key ? 'queued' : 'none';
+    case 'completed':
+      return state.payout.key === key ? 'confirmed' : 'none';
+    case 'settling':
+      return state.payouts.voided?.key === key ? 'voided' : 'none';
+    case 'settlement_recovery':
+      return payoutStatusUnder(state.parked, key);
+    default:
+      return 'none';
+  }
 }

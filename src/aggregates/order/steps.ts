@@ -1,5 +1,5 @@
 import type { Party } from './events.js';
-import { buyerWallet, escrowWallet, sellerWallet, type OrderState } from './state.js';
+import { buyerWallet, escrowWallet, takerOf, type OrderState, type PayoutHistory, type RecoveryOrder } from './state.js';
 
 /**
  * The driver's view of an order: the one external step that is due, with the deterministic key
@@ -9,7 +9,13 @@ import { buyerWallet, escrowWallet, sellerWallet, type OrderState } from './stat
  */
 export type DueStep =
   | { readonly kind: 'lock'; readonly party: Party; readonly key: string; readonly wallet: string; readonly amountMicroRtc: bigint }
+  /** A lock whose answer may have been lost: find the job it may have created before locking again. */
+  | { readonly kind: 'lock_lookup'; readonly party: Party; readonly key: string; readonly wallet: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'release'; readonly key: string; readonly jobId: string; readonly wallet: string }
+  /** A release parked with its outcome unknown: the job's status at the node may prove it happened. */
+  | { readonly kind: 'release_lookup'; readonly key: string; readonly jobId: string; readonly wallet: string }
+  /** The held escrow of an order on the book or matched: still open at the node, or gone behind our back. */
+  | { readonly kind: 'escrow_watch'; readonly key: string; readonly jobId: string; readonly wallet: string }
   | { readonly kind: 'payout'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'payout_lookup'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'refund'; readonly party: Party; readonly key: string; readonly jobId: string; readonly wallet: string };
@@ -23,44 +29,55 @@ export const refundKey = (orderId: string, party: Party): string => `otc_refund:
  * re-driven after a void needs a fresh key; the suffix counts voids, and only ever follows a void,
  * so no two keys of one order can both be confirmed.
  */
-export function payoutKeyFor(state: OrderState): string {
-  const base = `otc_payout:${state.orderId ?? ''}`;
-  return state.payout.voidedCount === 0 ? base : `${base}:redrive-${state.payout.voidedCount}`;
+export function payoutKeyFor(state: { readonly orderId: string; readonly payouts: PayoutHistory }): string {
+  const base = `otc_payout:${state.orderId}`;
+  return state.payouts.voidedCount === 0 ? base : `${base}:redrive-${state.payouts.voidedCount}`;
 }
 
-export function dueStep(state: OrderState): DueStep | null {
-  const orderId = state.orderId ?? '';
+/**
+ * Why the driver asks. `inline`: a request just appended the claim, so the step is called straight
+ * away. `resume`: anything may have happened since the last event (a crash, a timeout, a recovery),
+ * so a step whose earlier call may have taken effect is looked up first. `watch`: only look the
+ * held escrow up (a GET, no effect at the node).
+ */
+export type StepMode = 'inline' | 'resume' | 'watch';
+
+export function dueStep(state: OrderState, mode: StepMode = 'inline'): DueStep | null {
+  if (mode === 'watch') return watchStep(state);
   switch (state.status) {
     case 'escrow_pending':
-    case 'matching': {
-      const party: Party = state.status === 'escrow_pending' ? 'maker' : 'taker';
-      const wallet = sellerWallet(state) ?? '';
-      return { kind: 'lock', party, key: escrowKey(orderId, party), wallet, amountMicroRtc: state.amountMicroRtc };
-    }
+      return { kind: mode === 'resume' ? 'lock_lookup' : 'lock', party: 'maker', key: escrowKey(state.orderId, 'maker'), wallet: state.makerWallet, amountMicroRtc: state.amountMicroRtc };
+    case 'matching':
+      return { kind: mode === 'resume' ? 'lock_lookup' : 'lock', party: 'taker', key: escrowKey(state.orderId, 'taker'), wallet: state.taker.wallet, amountMicroRtc: state.amountMicroRtc };
+    case 'settlement_recovery':
+      return mode === 'resume' ? releaseLookupStep(state) : null;
     case 'settling':
-      return settlingStep(state, orderId);
+      return state.released
+        ? { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state), amountMicroRtc: state.escrow.amountMicroRtc }
+        : { kind: 'release', key: releaseKey(state.orderId), jobId: state.escrow.jobId, wallet: escrowWallet(state) };
     case 'payout_pending':
-      return {
-        kind: 'payout_lookup',
-        key: state.payout.key ?? payoutKeyFor(state),
-        to: buyerWallet(state) ?? '',
-        amountMicroRtc: state.escrow.releasedMicroRtc,
-      };
+      return { kind: 'payout_lookup', key: state.payout.key, to: buyerWallet(state), amountMicroRtc: state.escrow.amountMicroRtc };
     case 'refund_pending': {
-      const party = state.escrow.party ?? 'maker';
-      return { kind: 'refund', party, key: refundKey(orderId, party), jobId: state.escrow.jobId ?? '', wallet: escrowWallet(state) ?? '' };
+      const party = state.escrow.party;
+      return { kind: 'refund', party, key: refundKey(state.orderId, party), jobId: state.escrow.jobId, wallet: escrowWallet(state) };
     }
     default:
       return null;
   }
 }
 
-function settlingStep(state: OrderState, orderId: string): DueStep | null {
-  if (state.escrow.status === 'locked') {
-    return { kind: 'release', key: releaseKey(orderId), jobId: state.escrow.jobId ?? '', wallet: escrowWallet(state) ?? '' };
-  }
-  if (state.escrow.status === 'released' && state.payout.status !== 'queued' && state.payout.status !== 'confirmed') {
-    return { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state) ?? '', amountMicroRtc: state.escrow.releasedMicroRtc };
+/** Only a claimed escrow still held in recovery can be proven released by a look-up. */
+function releaseLookupStep(state: RecoveryOrder): DueStep | null {
+  const claimed = state.parked;
+  const held = (claimed.status === 'settling' && !claimed.released) || (claimed.status === 'matched' && claimed.claim !== null);
+  if (!held) return null;
+  return { kind: 'release_lookup', key: releaseKey(state.orderId), jobId: claimed.escrow.jobId, wallet: escrowWallet(claimed) };
+}
+
+function watchStep(state: OrderState): DueStep | null {
+  if (state.status === 'matched' || (state.status === 'open' && state.escrow !== null)) {
+    const escrow = state.escrow;
+    return { kind: 'escrow_watch', key: escrowKey(state.orderId, escrow.party), jobId: escrow.jobId, wallet: escrowWallet({ ...state, taker: takerOf(state), escrow }) };
   }
   return null;
 }

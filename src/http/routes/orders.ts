@@ -64,11 +64,11 @@ export const orderRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       tags, summary: 'One order',
       description: 'Read from the order\'s own stream, so it is always current; min_position is accepted and already satisfied.',
       params: orderIdParam, querystring: z.object({ min_position: minPositionQuery }),
-      response: { 200: orderAnswer, ...errorResponses(404) },
+      response: { 200: orderAnswer, ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
     const found = (await deps.ledger.getOrder(request.params.id)) ?? notFound();
-    return reply.header('etag', etagOf(found.version)).send({ ok: true as const, order: view(found.state, found.version) });
+    return reply.header('etag', etagOf(found.version)).send({ ok: true as const, order: view(found.state, found.version, found.updatedAt) });
   });
 
   app.get('/api/orders/:id/history', {
@@ -76,7 +76,7 @@ export const orderRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
       tags, summary: 'Audit history of an order',
       description: 'Every event, oldest first, with the status it led to and whether the hash chain verifies. The preimage never appears. With at_version=N: {ok, order} as it stood after event N (404 version_not_found beyond the stream).',
       params: orderIdParam, querystring: historyQuery,
-      response: { 200: z.union([historyAnswer, orderAnswer]), ...errorResponses(404) },
+      response: { 200: z.union([historyAnswer, orderAnswer]), ...errorResponses(404, 409) },
     },
   }, async (request) => {
     const { id } = request.params;

@@ -109,12 +109,12 @@ export const exampleHistory = {
     {
       version: 1, type: 'OrderPlaced', recorded_at: at(0), actor: seller.wallet, status_after: 'escrow_pending',
       event_id: PLACED_ID, correlation_id: 'client-req-0001', causation_id: null, prev_hash: GENESIS_HASH, hash: PLACED_HASH,
-      data: PLACED_DATA,
+      data: PLACED_DATA, problem: null,
     },
     {
       version: 2, type: 'EscrowLocked', recorded_at: at(1), actor: 'ledger', status_after: 'open',
       event_id: '5d0e2a9b-7c3f-4e81-a6d2-91b4c8e7f302', correlation_id: 'client-req-0001', causation_id: PLACED_ID,
-      prev_hash: PLACED_HASH, hash: LOCKED_HASH, data: LOCKED_DATA,
+      prev_hash: PLACED_HASH, hash: LOCKED_HASH, data: LOCKED_DATA, problem: null,
     },
   ],
 };

@@ -101,6 +101,8 @@ export const historyAnswer = z.object({
       causation_id: z.string().nullable().meta({ description: 'The event_id of the event that caused it, when one did' }),
       prev_hash: z.string().meta({ description: 'The previous event\'s hash (64 zeros for the first)' }),
       hash: z.string().meta({ description: 'sha256(prev_hash || canonical JSON of {data, stream, type, version}), hex' }),
+      /** Set on the event where the order's fold broke (unreadable, or it cannot follow the order). */
+      problem: z.object({ kind: z.string(), reason: z.string() }).nullable().meta({ description: 'Set on the event where the order\'s fold broke (unreadable, or it cannot follow the order); null otherwise' }),
     }),
   ),
 });

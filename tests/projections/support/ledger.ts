@@ -14,12 +14,12 @@ export const SECRET = 'ab'.repeat(32);
 export const HTLC_HASH = htlcHashOf(SECRET);
 export const T0 = new Date('2026-03-01T10:00:00.000Z');
 
-export class Ledger {
+export class TestLedger {
   nowMs = T0.getTime();
   constructor(readonly store: EventStore) {}
 
-  static memory(): Ledger {
-    return new Ledger(new SqliteEventStore({ path: ':memory:' }));
+  static memory(): TestLedger {
+    return new TestLedger(new SqliteEventStore({ path: ':memory:' }));
   }
 
   /** Each call moves the clock one second, so every command has its own time. */
@@ -92,7 +92,7 @@ export class Ledger {
 }
 
 /** A small mixed ledger: every kind of order life, on two pairs, plus signatures. */
-export async function buildMixedLedger(ledger: Ledger, count = 1): Promise<void> {
+export async function buildMixedLedger(ledger: TestLedger, count = 1): Promise<void> {
   for (let i = 0; i < count; i++) {
     const id = (n: number): string => `otc_${(i * 16 + n).toString(16).padStart(16, '0')}`;
     await ledger.completedSell(id(1), { priceNano: 110_000_000n });

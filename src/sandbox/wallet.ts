@@ -3,7 +3,7 @@
  * list and the balance look-up.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { decimalMicroOf, rtcFloatOf } from '../nodeAmounts.js';
+import { decimalMicroOf, rtcFloatOf } from '../gateways/nodeAmounts.js';
 import { transferTxHash } from './ledger.js';
 import { fail, intQuery, reply, textField } from './http.js';
 import type { Handler, HandlerContext } from './http.js';

@@ -4,7 +4,7 @@
  * classification is tested against the real answers.
  */
 import { createHash } from 'node:crypto';
-import { decimalMicroOf, rtcFloatOf } from '../nodeAmounts.js';
+import { decimalMicroOf, rtcFloatOf } from '../gateways/nodeAmounts.js';
 import { ESCROW_WALLET, platformFeeMicroRtc } from './ledger.js';
 import { fail, intQuery, nowSeconds, param, reply, textField } from './http.js';
 import type { Handler, HandlerContext, RoutedRequest } from './http.js';

@@ -1,4 +1,4 @@
-import type { JobStatus, PayoutPhase } from '../node.js';
+import type { JobStatus, PayoutPhase } from '../gateways/node.js';
 
 /** One request to the sandbox node, independent of how it arrived (HTTP or in-process). */
 export interface SandboxRequest {

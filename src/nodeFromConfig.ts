@@ -1,5 +1,5 @@
-import type { Config } from '../config.js';
-import { createRustchainGateway, type NodeAlert, type RustchainGateway } from './rustchain.js';
+import type { Config } from './config.js';
+import { createRustchainGateway, type NodeAlert, type RustchainGateway } from './gateways/rustchain.js';
 import { createInProcessTransport, EMBEDDED_SANDBOX_BASE_URL } from './sandbox/inProcessTransport.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode } from './sandbox/index.js';
 

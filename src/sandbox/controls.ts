@@ -2,7 +2,7 @@
  * The `/__sandbox/` control endpoints: fund wallets, confirm or void queued transfers, set how
  * transfers confirm, inject faults, end jobs node-side, read the state. Never faulted or counted.
  */
-import { decimalMicroOf } from '../nodeAmounts.js';
+import { decimalMicroOf } from '../gateways/nodeAmounts.js';
 import { fail, param, reply, textField } from './http.js';
 import { FAULT_MODES } from './types.js';
 import type { ControlHandler, SandboxNode } from './sandboxNode.js';

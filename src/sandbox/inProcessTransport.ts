@@ -2,8 +2,8 @@
  * A NodeTransport that calls an embedded SandboxNode directly, with the same failure classes as the
  * network: 'drop' is a reset and 'hang' a timeout after `timeoutMs` (both "sent then failed").
  */
-import { NodeTransportError } from '../transport.js';
-import type { NodeTransport, NodeTransportRequest, NodeTransportResponse } from '../transport.js';
+import { NodeTransportError } from '../gateways/transport.js';
+import type { NodeTransport, NodeTransportRequest, NodeTransportResponse } from '../gateways/transport.js';
 import type { SandboxNode } from './sandboxNode.js';
 
 /**

@@ -1,0 +1,243 @@
+import type * as E from './events.js';
+import type { OrderEvent } from './events.js';
+import {
+  InvariantViolation,
+  initialState,
+  type Claim,
+  type Escrow,
+  type MatchedOrder,
+  type OrderBase,
+  type OrderState,
+  type OrderStatus,
+  type ParkedOrder,
+  type RecoveryOrder,
+  type SettlingOrder,
+} from './state.js';
+
+/**
+ * A recorded event that cannot follow the state before it: a stream written by something other
+ * than this decider (a forger with the store, a bug). Folding stops there; readers report it.
+ */
+export class EventDoesNotApply extends InvariantViolation {
+  constructor(readonly eventType: string, readonly status: OrderStatus, detail = '') {
+    super(`${eventType} does not apply to an order that is ${status}${detail === '' ? '' : ` (${detail})`}`);
+    this.name = 'EventDoesNotApply';
+  }
+}
+
+type In<S extends OrderStatus> = Extract<OrderState, { status: S }>;
+
+/** Narrows the state to the statuses an event may follow, or throws EventDoesNotApply. */
+function expectStatus<S extends OrderStatus>(state: OrderState, event: OrderEvent, statuses: readonly S[]): asserts state is In<S> {
+  if (!(statuses as readonly OrderStatus[]).includes(state.status)) throw new EventDoesNotApply(event.type, state.status);
+}
+
+/**
+ * Folds one event into the state. Every event type has its case, and the `never` check makes the
+ * compiler refuse an event type nobody handles. An event the state cannot take is not refused (a
+ * recorded fact is never refused) but reported: EventDoesNotApply stops the fold for its readers.
+ */
+export function evolve(state: OrderState, event: OrderEvent): OrderState {
+  switch (event.type) {
+    case 'OrderPlaced': return placed(state, event);
+    case 'EscrowLocked': return escrowLocked(state, event);
+    case 'EscrowLockFailed': return escrowLockFailed(state, event);
+    case 'Matched': return matched(state, event);
+    case 'MatchAborted': return matchAborted(state, event);
+    case 'SettlementClaimed': return settlementClaimed(state, event);
+    case 'EscrowReleased': return escrowReleased(state, event);
+    case 'SettlementReverted': return settlementReverted(state, event);
+    case 'PayoutQueued': return payoutQueued(state, event);
+    case 'PayoutConfirmed': return payoutConfirmed(state, event);
+    case 'PayoutVoided': return payoutVoided(state, event);
+    case 'SettlementRecoveryRequired': return recoveryRequired(state, event);
+    case 'OperatorRedriveRequested': return redriveRequested(state, event);
+    case 'OrderCancelled': return ended(state, event, 'cancelled');
+    case 'OrderExpired': return ended(state, event, 'expired');
+    case 'RefundIssued': return refundIssued(state, event);
+    case 'NodeCallFailed': return nodeCallFailed(state, event);
+    default: return unhandled(event);
+  }
+}
+
+function unhandled(event: never): never {
+  throw new InvariantViolation(`no case for event ${JSON.stringify(event)}`);
+}
+
+/** The fields every placed order keeps; `progressed` starts the failed-attempt count again. */
+function base(s: OrderBase, progressed: boolean): OrderBase {
+  return {
+    orderId: s.orderId, side: s.side, pair: s.pair, makerWallet: s.makerWallet, makerEthAddress: s.makerEthAddress,
+    amountMicroRtc: s.amountMicroRtc, pricePerRtcNanoQuote: s.pricePerRtcNanoQuote, totalQuoteNano: s.totalQuoteNano,
+    ttlSeconds: s.ttlSeconds, createdAt: s.createdAt, expiresAt: s.expiresAt,
+    attempts: progressed ? 0 : s.attempts, lastError: progressed ? null : s.lastError,
+  };
+}
+
+function placed(state: OrderState, event: E.OrderPlaced): OrderState {
+  expectStatus(state, event, ['none']);
+  const d = event.data;
+  const terms: OrderBase = {
+    orderId: d.order_id, side: d.side, pair: d.pair, makerWallet: d.maker_wallet, makerEthAddress: d.maker_eth_address,
+    amountMicroRtc: BigInt(d.amount_micro_rtc), pricePerRtcNanoQuote: BigInt(d.price_per_rtc_nano_quote),
+    totalQuoteNano: BigInt(d.total_quote_nano), ttlSeconds: d.ttl_seconds, createdAt: d.placed_at, expiresAt: d.expires_at,
+    attempts: 0, lastError: null,
+  };
+  if (d.side === 'buy') {
+    if (d.htlc_hash !== null) throw new EventDoesNotApply(event.type, state.status, 'a buy order is placed without htlc_hash');
+    return { ...terms, status: 'open', side: 'buy', htlcHash: null, escrow: null };
+  }
+  if (d.htlc_hash === null) throw new EventDoesNotApply(event.type, state.status, 'a sell order is placed with its htlc_hash');
+  return { ...terms, status: 'escrow_pending', side: 'sell', htlcHash: d.htlc_hash };
+}
+
+function escrowLocked(state: OrderState, event: E.EscrowLocked): OrderState {
+  expectStatus(state, event, ['escrow_pending', 'matching']);
+  const d = event.data;
+  const escrow: Escrow = { party: d.party, jobId: d.job_id, amountMicroRtc: BigInt(d.amount_micro_rtc) };
+  if (state.status === 'escrow_pending' && d.party === 'maker') {
+    return { ...base(state, true), status: 'open', side: 'sell', htlcHash: state.htlcHash, escrow };
+  }
+  if (state.status === 'matching' && d.party === 'taker') {
+    return { ...base(state, true), status: 'matched', htlcHash: state.htlcHash, taker: state.taker, escrow, claim: null };
+  }
+  throw new EventDoesNotApply(event.type, state.status, `no ${d.party} escrow is being locked`);
+}
+
+function escrowLockFailed(state: OrderState, event: E.EscrowLockFailed): OrderState {
+  expectStatus(state, event, ['escrow_pending', 'matching']);
+  const failure = { ...base(state, true), lastError: event.data.reason };
+  if (state.status === 'escrow_pending' && event.data.party === 'maker') {
+    return { ...failure, status: 'rejected', side: 'sell', htlcHash: state.htlcHash };
+  }
+  // A buy order's taker could not lock: MatchAborted, decided with this event, puts it back on the book.
+  if (state.status === 'matching' && event.data.party === 'taker') return { ...state, ...failure, side: 'buy' };
+  throw new EventDoesNotApply(event.type, state.status, `no ${event.data.party} escrow is being locked`);
+}
+
+function matched(state: OrderState, event: E.Matched): OrderState {
+  expectStatus(state, event, ['open']);
+  const d = event.data;
+  const taker = { wallet: d.taker_wallet, ethAddress: d.taker_eth_address, matchedAt: d.matched_at, settleBy: d.settle_by };
+  if (state.side === 'sell') {
+    return { ...base(state, false), status: 'matched', htlcHash: state.htlcHash, taker, escrow: state.escrow, claim: null };
+  }
+  if (d.htlc_hash === null) throw new EventDoesNotApply(event.type, state.status, 'the taker of a buy order brings the htlc_hash');
+  return { ...base(state, false), status: 'matching', side: 'buy', htlcHash: d.htlc_hash, taker };
+}
+
+function matchAborted(state: OrderState, event: E.MatchAborted): OrderState {
+  expectStatus(state, event, ['matching']);
+  return { ...base(state, true), status: 'open', side: 'buy', htlcHash: null, escrow: null };
+}
+
+const freshPayouts = { voidedCount: 0, voided: null } as const;
+
+function settling(s: MatchedOrder | SettlingOrder, claim: Claim, released: boolean, progressed: boolean): SettlingOrder {
+  const payouts = s.status === 'settling' ? s.payouts : freshPayouts;
+  return { ...base(s, progressed), status: 'settling', htlcHash: s.htlcHash, taker: s.taker, escrow: s.escrow, released, claim, payouts };
+}
+
+function settlementClaimed(state: OrderState, event: E.SettlementClaimed): OrderState {
+  expectStatus(state, event, ['matched']);
+  return settling(state, { quoteTx: event.data.quote_tx, secretCiphertext: event.data.secret_ciphertext }, false, false);
+}
+
+/** Released by the driver while settling, or found released by the reconciler while in recovery. */
+function escrowReleased(state: OrderState, event: E.EscrowReleased): OrderState {
+  expectStatus(state, event, ['settling', 'settlement_recovery']);
+  const claimed = state.status === 'settlement_recovery' ? state.parked : state;
+  if (claimed.status === 'settling' && !claimed.released) return settling(claimed, claimed.claim, true, true);
+  if (claimed.status === 'matched' && claimed.claim !== null) return settling(claimed, claimed.claim, true, true);
+  throw new EventDoesNotApply(event.type, state.status, 'no claimed escrow is held');
+}
+
+/** quote_tx and the ciphertext stay as the claim: this order must never be refunded to its seller. */
+function settlementReverted(state: OrderState, event: E.SettlementReverted): OrderState {
+  expectStatus(state, event, ['settling']);
+  if (state.released) throw new EventDoesNotApply(event.type, state.status, 'the escrow was released');
+  const reverted = { ...base(state, true), lastError: event.data.reason };
+  return { ...reverted, status: 'matched', htlcHash: state.htlcHash, taker: state.taker, escrow: state.escrow, claim: state.claim };
+}
+
+function payoutQueued(state: OrderState, event: E.PayoutQueued): OrderState {
+  expectStatus(state, event, ['settling']);
+  if (!state.released) throw new EventDoesNotApply(event.type, state.status, 'the escrow is not released');
+  const payout = { key: event.data.payout_key, txHash: event.data.tx_hash };
+  const { htlcHash, taker, escrow, claim, payouts } = state;
+  return { ...base(state, true), status: 'payout_pending', htlcHash, taker, escrow, claim, payout, payouts };
+}
+
+function payoutConfirmed(state: OrderState, event: E.PayoutConfirmed): OrderState {
+  expectStatus(state, event, ['payout_pending']);
+  const { htlcHash, taker, escrow, claim, payouts } = state;
+  return {
+    ...base(state, true), status: 'completed', htlcHash, taker, escrow, claim, payouts,
+    payout: { key: state.payout.key, txHash: event.data.tx_hash },
+    completedAt: event.data.confirmed_at, tradeId: event.data.trade_id,
+  };
+}
+
+/** A void parks the order; a re-drive queues the payout again, under a fresh key. */
+function payoutVoided(state: OrderState, event: E.PayoutVoided): OrderState {
+  expectStatus(state, event, ['payout_pending']);
+  const payouts = { voidedCount: state.payouts.voidedCount + 1, voided: state.payout };
+  const { htlcHash, taker, escrow, claim } = state;
+  const parked: SettlingOrder = { ...base(state, false), status: 'settling', htlcHash, taker, escrow, released: true, claim, payouts };
+  return { ...base(state, false), status: 'settlement_recovery', reason: `payout_voided: ${event.data.reason}`, parked };
+}
+
+function recoveryRequired(state: OrderState, event: E.SettlementRecoveryRequired): OrderState {
+  expectStatus(state, event, ['open', 'matched', 'settling', 'payout_pending', 'refund_pending', 'settlement_recovery']);
+  const parked: ParkedOrder = state.status === 'settlement_recovery' ? state.parked : state;
+  return { ...base(state, false), lastError: event.data.detail, status: 'settlement_recovery', reason: event.data.reason, parked };
+}
+
+/**
+ * A re-driven order picks up the work it was doing when it was parked: a refund resumes as a
+ * refund (never as a release: nobody claimed settlement), a queued payout with its look-up under
+ * the same key, an unclaimed order whose escrow is held as it was, and a reverted claim as settling.
+ */
+function redriveRequested(state: OrderState, event: E.OperatorRedriveRequested): OrderState {
+  expectStatus(state, event, ['settlement_recovery']);
+  return resumed(state);
+}
+
+function resumed(state: RecoveryOrder): ParkedOrder {
+  const parked = state.parked;
+  const fresh = { attempts: 0, lastError: state.lastError };
+  if (parked.status === 'matched' && parked.claim !== null) return { ...settling(parked, parked.claim, false, false), ...fresh };
+  return { ...parked, ...fresh };
+}
+
+/** Cancelled or expired: an order whose escrow is held waits for its refund before it ends. */
+function ended(state: OrderState, event: E.OrderCancelled | E.OrderExpired, endingAs: 'cancelled' | 'expired'): OrderState {
+  expectStatus(state, event, endingAs === 'cancelled' ? ['open'] : ['open', 'matched']);
+  const taker = state.status === 'matched' ? state.taker : null;
+  if (state.escrow !== null) {
+    return { ...base(state, false), status: 'refund_pending', htlcHash: state.htlcHash, taker, escrow: state.escrow, endingAs };
+  }
+  if (endingAs === 'cancelled') return { ...base(state, false), status: 'cancelled', htlcHash: state.htlcHash, refunded: null };
+  return { ...base(state, false), status: 'expired', htlcHash: state.htlcHash, taker, refunded: null };
+}
+
+function refundIssued(state: OrderState, event: E.RefundIssued): OrderState {
+  expectStatus(state, event, ['refund_pending']);
+  const refunded = { ...base(state, true), htlcHash: state.htlcHash, refunded: state.escrow };
+  if (state.endingAs === 'cancelled') return { ...refunded, status: 'cancelled' };
+  return { ...refunded, status: 'expired', taker: state.taker };
+}
+
+function nodeCallFailed(state: OrderState, event: E.NodeCallFailed): OrderState {
+  if (state.status === 'none' || state.status === 'completed' || state.status === 'cancelled' || state.status === 'expired' || state.status === 'rejected') {
+    throw new EventDoesNotApply(event.type, state.status);
+  }
+  return { ...state, attempts: state.attempts + 1, lastError: `${event.data.step}: ${event.data.reason}` };
+}
+
+/** The state after a whole history of events known to be valid (tests, a command's own decisions). */
+export function foldEvents(events: Iterable<OrderEvent>): OrderState {
+  let state = initialState;
+  for (const event of events) state = evolve(state, event);
+  return state;
+}

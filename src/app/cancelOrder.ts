@@ -1,0 +1,15 @@
+import { authenticate } from './authenticate.js';
+import { decideThenDrive } from './decideThenDrive.js';
+import { commandContext, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
+
+export interface CancelOrderRequest {
+  readonly wallet: string;
+  readonly walletAuth: unknown;
+}
+
+/** The maker withdraws an open order; a held escrow is refunded by the driver. */
+export async function cancelOrder(deps: LedgerDeps, orderId: string, input: CancelOrderRequest, req: RequestContext): Promise<OrderResult> {
+  const maker = await authenticate(deps, { action: 'cancel_order', orderId, wallet: input.wallet, bound: {}, auth: input.walletAuth }, req);
+  const command = { type: 'CancelOrder' as const, wallet: maker, now: deps.now() };
+  return decideThenDrive(deps, { orderId, command, ctx: commandContext(deps, req, maker), mode: 'inline' }, req);
+}

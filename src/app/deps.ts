@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import type { OrderState } from '../aggregates/order/index.js';
+import type { CommandContext } from '../commands/handleCommand.js';
+import type { SecretBox } from '../crypto/preimage.js';
+import type { EventStore } from '../eventstore/types.js';
+import type { NodeGateway } from '../gateways/node.js';
+import type { DriverDeps } from '../settlement/driver.js';
+import type { Leases } from '../settlement/leases.js';
+
+/** What the use cases need; src/main.ts builds each piece. */
+export interface LedgerDeps {
+  readonly store: EventStore;
+  readonly node: NodeGateway;
+  readonly leases: Leases;
+  readonly secretBox: SecretBox;
+  readonly settleWindowSeconds: number;
+  readonly leaseTtlMs: number;
+  readonly now: () => Date;
+  readonly newOrderId?: () => string;
+  readonly onStep?: DriverDeps['onStep'];
+  /** A completed order whose preimage cannot be decrypted (a different LEDGER_SECRET_KEY): alert. */
+  readonly onSecretUnreadable?: (orderId: string) => void;
+}
+
+/** Who is asking: the request id becomes every resulting event's correlation_id. */
+export interface RequestContext {
+  readonly requestId: string;
+  /** From If-Match: refuse unless the order is still at this version (412). */
+  readonly ifMatchVersion?: bigint;
+}
+
+export interface OrderResult {
+  readonly state: OrderState;
+  readonly version: bigint;
+  readonly updatedAt: string | null;
+  /** Global position of the last event written for this request. */
+  readonly position: bigint | null;
+  /** The generated preimage, shown to its seller this once and never stored in clear. */
+  readonly htlcSecret: string | null;
+}
+
+export const newOrderId = (): string => `otc_${randomBytes(8).toString('hex')}`;
+
+/** The metadata every event of one request carries. */
+export function commandContext(deps: Pick<LedgerDeps, 'now'>, req: RequestContext, actor: string): CommandContext {
+  return { correlationId: req.requestId, causationId: req.requestId, actor, now: deps.now };
+}
+
+/**
+ * The signed message carries integers as JSON numbers (the clients sign that form). The amounts
+ * allowed are far below 2^53, and this says so rather than letting a larger one round silently.
+ */
+export function signedInteger(value: bigint): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RangeError('an integer in a signed message must be exact as a JSON number');
+  }
+  return Number(value);
+}

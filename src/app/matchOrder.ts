@@ -1,0 +1,35 @@
+import { dueStep } from '../aggregates/order/index.js';
+import { loadOrder } from '../commands/loadOrder.js';
+import { generatePreimage } from '../crypto/preimage.js';
+import { driveOrder } from '../settlement/driver.js';
+import { authenticate } from './authenticate.js';
+import { decideThenDrive } from './decideThenDrive.js';
+import { commandContext, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
+
+export interface MatchOrderRequest {
+  readonly wallet: string;
+  readonly ethAddress: string | null;
+  readonly htlcHash: string | null;
+  readonly walletAuth: unknown;
+}
+
+/** A taker takes an order; the taker of a buy order sells, and without a hash gets a generated preimage. */
+export async function matchOrder(deps: LedgerDeps, orderId: string, input: MatchOrderRequest, req: RequestContext): Promise<OrderResult> {
+  const bound = { eth_address: input.ethAddress ?? '', htlc_hash: input.htlcHash ?? '' };
+  const taker = await authenticate(deps, { action: 'match_order', orderId, wallet: input.wallet, bound, auth: input.walletAuth }, req);
+  const ctx = commandContext(deps, req, taker);
+  let current = await loadOrder(deps.store, orderId);
+  // Before anyone takes a sell order, its maker's escrow must still be at the node.
+  if (dueStep(current.state, 'watch') !== null) {
+    await driveOrder(deps, orderId, ctx, 'watch');
+    current = await loadOrder(deps.store, orderId);
+  }
+  const buyOrder = current.state.status !== 'none' && current.state.side === 'buy';
+  const generated = buyOrder && input.htlcHash === null ? generatePreimage() : null;
+  const command = {
+    type: 'MatchOrder' as const, takerWallet: taker, takerEthAddress: input.ethAddress,
+    htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null,
+    settleWindowSeconds: deps.settleWindowSeconds, now: deps.now(),
+  };
+  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, loaded: current }, req);
+}

@@ -1,0 +1,40 @@
+import type { Pair, Side } from '../aggregates/order/index.js';
+import { generatePreimage } from '../crypto/preimage.js';
+import { authenticate } from './authenticate.js';
+import { decideThenDrive } from './decideThenDrive.js';
+import { commandContext, newOrderId, signedInteger, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
+
+export interface PlaceOrderRequest {
+  readonly side: Side;
+  readonly pair: Pair;
+  readonly wallet: string;
+  readonly amountMicroRtc: bigint;
+  readonly pricePerRtcNanoQuote: bigint;
+  readonly ttlSeconds: number;
+  readonly ethAddress: string | null;
+  readonly htlcHash: string | null;
+  readonly walletAuth: unknown;
+}
+
+/** A maker places an order; a sell order without a hash of its own gets a generated preimage. */
+export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req: RequestContext): Promise<OrderResult> {
+  const bound = {
+    side: input.side,
+    pair: input.pair,
+    amount_micro_rtc: signedInteger(input.amountMicroRtc),
+    price_per_rtc_nano_quote: signedInteger(input.pricePerRtcNanoQuote),
+    ttl_seconds: input.ttlSeconds,
+    eth_address: input.ethAddress ?? '',
+    htlc_hash: input.htlcHash ?? '',
+  };
+  const maker = await authenticate(deps, { action: 'create_order', orderId: 'create_order', wallet: input.wallet, bound, auth: input.walletAuth }, req);
+  const generated = input.side === 'sell' && input.htlcHash === null ? generatePreimage() : null;
+  const orderId = (deps.newOrderId ?? newOrderId)();
+  const command = {
+    type: 'PlaceOrder' as const, orderId, side: input.side, pair: input.pair, makerWallet: maker,
+    amountMicroRtc: input.amountMicroRtc, pricePerRtcNanoQuote: input.pricePerRtcNanoQuote, ttlSeconds: input.ttlSeconds,
+    makerEthAddress: input.ethAddress, htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null, now: deps.now(),
+  };
+  const ctx = commandContext(deps, req, maker);
+  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null }, req);
+}
