@@ -8,9 +8,8 @@ export function freshSecret(): { preimage: Hex; hashlock: Hex } {
   return { preimage, hashlock: sha256(preimage) };
 }
 
-let orderCounter = 0;
-/** A distinct order id per call, shaped like the ledger's. */
-export const freshOrderId = (): string => `otc_test${Date.now().toString(36)}${(orderCounter += 1)}`;
+/** A distinct order id per call, shaped like the ledger's (otc_ + 16 hex). */
+export const freshOrderId = (): string => `otc_${randomBytes(8).toString('hex')}`;
 
 export const HOUR = 3600n;
 export const DAY = 86_400n;
