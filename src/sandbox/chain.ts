@@ -8,6 +8,7 @@ import { createTestClient, defineChain, getAddress, http, keccak256, parseEventL
 import type { Abi, Address, Chain, Hash, Hex, TransactionReceipt } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { startAnvil } from '../chain/anvil.js';
+import type { Finality } from '../gateways/quoteChain.js';
 import { htlcArtifact, testUsdcArtifact } from '../chain/artifacts.js';
 
 /** anvil's published development mnemonic: its keys are public, so these accounts only ever hold test value. */
@@ -53,14 +54,15 @@ export async function startSandboxChain(options: SandboxChainOptions = {}) {
     const client = buildClient(anvil.rpcUrl, chain);
     const devAccounts = Array.from({ length: DEV_ACCOUNT_COUNT }, (_, i) => mnemonicToAccount(ANVIL_DEV_MNEMONIC, { addressIndex: i }));
     const deployer = devAccounts[0]!;
-    const deploy = async (artifact: { abi: typeof htlcArtifact.abi | typeof testUsdcArtifact.abi; bytecode: Hex }): Promise<Address> => {
+    const deploy = async (artifact: { abi: typeof htlcArtifact.abi | typeof testUsdcArtifact.abi; bytecode: Hex }) => {
       const hash = await client.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, account: deployer, ...ZERO_FEES });
       const receipt = await client.waitForTransactionReceipt({ hash });
       if (!receipt.contractAddress) throw new Error('sandbox chain: deployment produced no contract');
-      return getAddress(receipt.contractAddress);
+      return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
     };
-    const htlcAddress = await deploy(htlcArtifact);
-    const usdcAddress = await deploy(testUsdcArtifact);
+    const htlc = await deploy(htlcArtifact);
+    const htlcAddress = htlc.address;
+    const usdcAddress = (await deploy(testUsdcArtifact)).address;
     const htlcCode = await client.getCode({ address: htlcAddress });
     options.log?.warn(
       { rpcUrl: anvil.rpcUrl, chainId: anvil.chainId, htlc: htlcAddress, usdc: usdcAddress },
@@ -73,6 +75,17 @@ export async function startSandboxChain(options: SandboxChainOptions = {}) {
       usdcAddress,
       /** keccak256 of the HTLC's runtime code, as LEDGER_HTLC_CODE_HASH would name it. */
       htlcCodeHash: keccak256(htlcCode ?? '0x'),
+      /** What an EVM adapter, the start check and a follower need, as `evm` mode would configure them. */
+      settings: {
+        rpcUrl: anvil.rpcUrl,
+        chainId: anvil.chainId,
+        htlcAddress,
+        htlcCodeHash: keccak256(htlcCode ?? '0x'),
+        usdcToken: usdcAddress,
+        finality: { kind: 'confirmations', count: 1 } satisfies Finality as Finality,
+        /** The follower's first block: the HTLC's deployment. */
+        startBlock: htlc.blockNumber,
+      },
       devAddresses: devAccounts.map((a) => a.address),
       client,
       ...controls(client, { htlcAddress, usdcAddress, deployer }),
