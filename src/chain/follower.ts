@@ -46,6 +46,11 @@ export interface ChainFollowerOptions {
   /** Ranges read in one pass, so a pass is bounded (default 50). */
   readonly maxRangesPerPass?: number;
   readonly leaseTtlMs?: number;
+  /**
+   * Alert when the ledger's clock and the chain head's time differ by more than this (quote-chain.md:
+   * 60 s). Off when absent: an idle local chain mines no blocks, so its head time stands still.
+   */
+  readonly clockDriftLimitSeconds?: number;
   readonly onAlert?: (alert: FollowerAlert) => void;
   readonly now?: () => number;
 }
@@ -155,6 +160,7 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
       throw new Stall(`the RPC reports chain ${reported}`);
     }
     finalized = need(await options.chain.finalizedBlock(), 'finalized block');
+    if (options.clockDriftLimitSeconds !== undefined) await checkClockDrift(ctx, options.clockDriftLimitSeconds);
     if (checkpoint !== null && (await reorgAt(ctx, checkpoint))) {
       return { outcome: 'reorg', checkpoint: store.checkpoint(options.chainId), finalizedBlock: finalized.number, delivered: 0 };
     }
@@ -187,6 +193,14 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
     const reason = error instanceof Error ? error.message : String(error);
     return { outcome: 'stalled', checkpoint, finalizedBlock: finalized?.number ?? null, delivered, reason };
   }
+}
+
+/** Chain time decides; the ledger's clock only raises an alert when it strays from the chain's. */
+async function checkClockDrift(ctx: PassContext, limitSeconds: number): Promise<void> {
+  const head = need(await ctx.options.chain.headBlock(), 'head block');
+  const driftSeconds = Math.round(ctx.now() / 1000) - Number(head.timestampSeconds);
+  ctx.metrics.clockDrift(driftSeconds);
+  if (Math.abs(driftSeconds) > limitSeconds) ctx.options.onAlert?.({ code: 'clock_drift', chainId: ctx.options.chainId, driftSeconds });
 }
 
 /** True (and the checkpoint moved back, the reorg recorded and alerted) when the checkpoint's block changed. */

@@ -9,6 +9,7 @@ export interface FollowerMetrics {
   reorg(): void;
   pass(outcome: string): void;
   heights(checkpoint: bigint | null, finalized: bigint | null): void;
+  clockDrift(seconds: number): void;
 }
 
 /** One set per registry: a second follower on the same registry shares the metrics, labelled by chain. */
@@ -35,7 +36,12 @@ export function createFollowerMetrics(registry: Registry, chainId: number): Foll
     name: 'otc_ledger_quote_follower_block', help: 'The follower checkpoint and the finalized block it follows',
     labelNames: ['chain_id', 'which'] as const, registers: [registry],
   }));
+  const drift = reuse('otc_ledger_quote_chain_clock_drift_seconds', () => new Gauge({
+    name: 'otc_ledger_quote_chain_clock_drift_seconds', help: "The ledger's clock minus the quote chain head's block time",
+    labelNames: ['chain_id'] as const, registers: [registry],
+  }));
   return {
+    clockDrift: (seconds) => drift.set({ chain_id: chain }, seconds),
     observed: (kind) => observations.inc({ chain_id: chain, kind }),
     ignored: (reason, count = 1) => {
       if (count > 0) ignored.inc({ chain_id: chain, reason }, count);

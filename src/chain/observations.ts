@@ -68,8 +68,10 @@ export interface OrderDirectory {
   orderByHashlock(hashlock: Hex): Promise<string | null>;
 }
 
-/** An alert the follower raises: a reorganisation it saw, or a range it could not read completely. */
+/** An alert the follower raises: a reorganisation, a range it could not read completely, a wrong chain, a clock astray. */
 export type FollowerAlert =
   | { readonly code: 'reorg_detected'; readonly chainId: number; readonly blockNumber: bigint; readonly checkpointHash: Hash; readonly chainHash: Hash | null; readonly rescanFrom: bigint }
   | { readonly code: 'range_capped'; readonly chainId: number; readonly fromBlock: bigint; readonly toBlock: bigint }
-  | { readonly code: 'wrong_chain_id'; readonly chainId: number; readonly reported: number };
+  | { readonly code: 'wrong_chain_id'; readonly chainId: number; readonly reported: number }
+  /** The ledger's clock minus the chain head's time, beyond the limit. */
+  | { readonly code: 'clock_drift'; readonly chainId: number; readonly driftSeconds: number };

@@ -210,6 +210,30 @@ describe('the chain follower running on its own', () => {
   });
 });
 
+describe('the clock-drift alert', () => {
+  it("alerts when the ledger's clock is hours off the chain head, and changes nothing else", async () => {
+    // Earlier tests moved chain time; the ledger's clock here is the chain's plus three hours.
+    const chainNowMs = Number((await chain.latestBlock()).timestamp) * 1000;
+    const { book, seen, alerts, follower, registry } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 3 * 3600 * 1000 });
+    await lock(book.place());
+    expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 1 });
+    expect(alerts).toEqual([expect.objectContaining({ code: 'clock_drift', chainId: chain.chainId })]);
+    const drift = (alerts[0] as { driftSeconds: number }).driftSeconds;
+    expect(drift).toBeGreaterThan(3 * 3600 - 60);
+    expect(drift).toBeLessThanOrEqual(3 * 3600);
+    expect(await metric(registry, 'otc_ledger_quote_chain_clock_drift_seconds')).toBe(true);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('stays quiet while the clocks agree', async () => {
+    const chainNowMs = Number((await chain.latestBlock()).timestamp) * 1000;
+    const { book, alerts, follower } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 30_000 });
+    await lock(book.place());
+    await follower.pollOnce();
+    expect(alerts).toEqual([]);
+  });
+});
+
 describe('the chain follower through RPC faults', () => {
   it('never moves past a range whose eth_getLogs timed out', async () => {
     const { book, seen, follower } = await setUp();
