@@ -22,6 +22,7 @@ import type { Checkpoint, FollowerStore, ReorgRecord } from './followerStore.js'
 import { observationKey } from './observations.js';
 import type { ChainObservation, FollowerAlert, ObservationSink, OrderDirectory } from './observations.js';
 import { ETH_TOKEN, verifyLock } from './verifyLock.js';
+import type { ExpectedLock } from './verifyLock.js';
 import type { Database } from 'better-sqlite3';
 
 export interface ChainFollowerOptions {
@@ -313,13 +314,12 @@ const base = (ctx: PassContext, log: HtlcLog, orderId: string, blockTimeSeconds:
 });
 
 async function observeLock(ctx: PassContext, log: SwapCreatedLog, finalized: BlockRef, facts: FactCache): Promise<ChainObservation | IgnoredReason> {
-  const { chain, chainId, directory } = ctx.options;
-  if (!ORDER_ID_PATTERN.test(log.rtcOrderId)) return 'malformed_order_id';
-  const key = observationKey(chainId, log);
+  const { chain, chainId } = ctx.options;
   const seen = ctx.store.swapOrder(chainId, log.swapId);
-  if (seen !== null && seen.key !== key) return 'duplicate_swap_id';
-  const expected = await directory.expectedLock(log.rtcOrderId);
-  if (expected === null) return 'unknown_order';
+  if (seen !== null && seen.key !== observationKey(chainId, log)) return 'duplicate_swap_id';
+  const target = await lockOrder(ctx, log);
+  if (typeof target === 'string') return target;
+  const { orderId, expected } = target;
   const isToken = log.token.toLowerCase() !== ETH_TOKEN;
   const lockBlockTimeSeconds = await facts.blockTime(log.blockNumber);
   const verdict = verifyLock(expected, {
@@ -331,10 +331,29 @@ async function observeLock(ctx: PassContext, log: SwapCreatedLog, finalized: Blo
     tokenDecimals: isToken ? await facts.decimals(log.token) : null,
   });
   return {
-    ...base(ctx, log, log.rtcOrderId, lockBlockTimeSeconds),
+    ...base(ctx, log, orderId, lockBlockTimeSeconds),
     kind: 'lock_seen', verdict, buyer: log.buyer, seller: log.seller, amount: log.amount, timelockSeconds: log.timelock,
     hashlock: log.hashlock.toLowerCase() as Hex,
   };
+}
+
+/**
+ * The order a lock is for: the one its rtcOrderId names or, failing that, the one whose hashlock it
+ * carries. The second is still a live swap with that order's hash (its seller can claim it), so it is
+ * recorded for that order, rejected as wrong_order_id, and holds back refunds and re-arms; a bad id is
+ * counted either way.
+ */
+async function lockOrder(ctx: PassContext, log: SwapCreatedLog): Promise<{ orderId: string; expected: ExpectedLock } | IgnoredReason> {
+  const { directory } = ctx.options;
+  const wellFormed = ORDER_ID_PATTERN.test(log.rtcOrderId);
+  const named = wellFormed ? await directory.expectedLock(log.rtcOrderId) : null;
+  if (named !== null) return { orderId: log.rtcOrderId, expected: named };
+  const problem: IgnoredReason = wellFormed ? 'unknown_order' : 'malformed_order_id';
+  const byHash = await directory.orderByHashlock(log.hashlock.toLowerCase() as Hex);
+  const expected = byHash === null ? null : await directory.expectedLock(byHash);
+  if (byHash === null || expected === null) return problem;
+  ctx.metrics.ignored(problem);
+  return { orderId: byHash, expected };
 }
 
 async function observeClaim(ctx: PassContext, log: SwapClaimedLog, facts: FactCache): Promise<ChainObservation | IgnoredReason> {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** Why the follower set a log aside without an observation. */
+/** What was wrong with a log: bad input from the chain (set aside, or recorded for the order its hashlock names). */
 export type IgnoredReason = 'malformed_order_id' | 'unknown_order' | 'duplicate_swap_id' | 'undecodable_log';
 
 export interface FollowerMetrics {
@@ -20,8 +20,9 @@ export function createFollowerMetrics(registry: Registry, chainId: number): Foll
     name: 'otc_ledger_quote_follower_observations_total', help: 'Observations delivered by the chain follower, by kind',
     labelNames: ['chain_id', 'kind'] as const, registers: [registry],
   }));
-  const ignored = reuse('otc_ledger_quote_follower_ignored_logs_total', () => new Counter({
-    name: 'otc_ledger_quote_follower_ignored_logs_total', help: 'HTLC logs read and set aside (no order, malformed id, duplicate swap id, undecodable)',
+  const ignored = reuse('otc_ledger_quote_follower_bad_logs_total', () => new Counter({
+    name: 'otc_ledger_quote_follower_bad_logs_total',
+    help: 'HTLC logs naming no known order, with a malformed order id, repeating a swap id, or undecodable (set aside unless their hashlock names an order)',
     labelNames: ['chain_id', 'reason'] as const, registers: [registry],
   }));
   const reorgs = reuse('otc_ledger_quote_follower_reorgs_total', () => new Counter({

@@ -132,9 +132,23 @@ describe('the chain follower', () => {
     createFollowerStore(db).rememberSwap(options.chainId, duplicate.swapId, order.orderId, order.hashlock, 'another:log:0');
     expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 0 });
     expect(seen).toEqual([]);
-    expect(await metric(registry, `otc_ledger_quote_follower_ignored_logs_total{chain_id="${chain.chainId}",reason="unknown_order"} 2`)).toBe(true);
-    expect(await metric(registry, `otc_ledger_quote_follower_ignored_logs_total{chain_id="${chain.chainId}",reason="malformed_order_id"} 1`)).toBe(true);
-    expect(await metric(registry, `otc_ledger_quote_follower_ignored_logs_total{chain_id="${chain.chainId}",reason="duplicate_swap_id"} 1`)).toBe(true);
+    expect(await metric(registry, `otc_ledger_quote_follower_bad_logs_total{chain_id="${chain.chainId}",reason="unknown_order"} 2`)).toBe(true);
+    expect(await metric(registry, `otc_ledger_quote_follower_bad_logs_total{chain_id="${chain.chainId}",reason="malformed_order_id"} 1`)).toBe(true);
+    expect(await metric(registry, `otc_ledger_quote_follower_bad_logs_total{chain_id="${chain.chainId}",reason="duplicate_swap_id"} 1`)).toBe(true);
+  });
+
+  it("records a lock naming no order for the order whose hashlock it carries, rejected as wrong_order_id, and counts the bad id", async () => {
+    const { book, seen, follower, registry } = await setUp();
+    const order = book.place();
+    const malformed = await lock(order, { orderId: 'not an order id' });
+    const unknownId = await lock(order, { orderId: freshOrderId() });
+    expect(await follower.pollOnce()).toMatchObject({ delivered: 2 });
+    expect(seen.map((o) => [o.kind, o.orderId, o.swapId, o.kind === 'lock_seen' && !o.verdict.ok ? o.verdict.reason : null])).toEqual([
+      ['lock_seen', order.orderId, malformed.swapId, 'wrong_order_id'],
+      ['lock_seen', order.orderId, unknownId.swapId, 'wrong_order_id'],
+    ]);
+    expect(await metric(registry, `otc_ledger_quote_follower_bad_logs_total{chain_id="${chain.chainId}",reason="malformed_order_id"} 1`)).toBe(true);
+    expect(await metric(registry, `otc_ledger_quote_follower_bad_logs_total{chain_id="${chain.chainId}",reason="unknown_order"} 1`)).toBe(true);
   });
 
   it('never reads a lock made at another contract', async () => {
