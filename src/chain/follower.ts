@@ -162,6 +162,11 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
     }
     finalized = need(await options.chain.finalizedBlock(), 'finalized block');
     if (options.clockDriftLimitSeconds !== undefined) await checkClockDrift(ctx, options.clockDriftLimitSeconds);
+    // An RPC node behind the checkpoint (lagging, or another node behind a balancer) proves nothing:
+    // no reorg is declared on its word, and chain time is never reported going backwards.
+    if (checkpoint !== null && finalized.number < checkpoint.blockNumber) {
+      throw new Stall(`the RPC's finalized block ${finalized.number} is behind the checkpoint ${checkpoint.blockNumber}`);
+    }
     if (checkpoint !== null && (await reorgAt(ctx, checkpoint))) {
       return { outcome: 'reorg', checkpoint: store.checkpoint(options.chainId), finalizedBlock: finalized.number, delivered: 0 };
     }
@@ -208,7 +213,8 @@ async function checkClockDrift(ctx: PassContext, limitSeconds: number): Promise<
 async function reorgAt(ctx: PassContext, checkpoint: Checkpoint): Promise<boolean> {
   const { options, store } = ctx;
   const block = need(await options.chain.blockByNumber(checkpoint.blockNumber), 'checkpoint block');
-  if (block !== null && block.hash === checkpoint.blockHash) return false;
+  if (block === null) throw new Stall(`the RPC does not know the checkpoint block ${checkpoint.blockNumber}`);
+  if (block.hash === checkpoint.blockHash) return false;
   const rescanFrom = maxBig(options.startBlock - 1n, checkpoint.blockNumber - (options.rescanDepthBlocks ?? 64n));
   if (rescanFrom < options.startBlock) {
     store.clearCheckpoint(options.chainId);
@@ -217,7 +223,7 @@ async function reorgAt(ctx: PassContext, checkpoint: Checkpoint): Promise<boolea
     if (earlier === null) throw new Stall('rescan block missing');
     store.saveCheckpoint(options.chainId, { blockNumber: earlier.number, blockHash: earlier.hash }, ctx.now());
   }
-  const chainHash = block?.hash ?? null;
+  const chainHash = block.hash;
   store.recordReorg(options.chainId, { blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, detectedAtMs: ctx.now() });
   ctx.metrics.reorg();
   options.onAlert?.({ code: 'reorg_detected', chainId: options.chainId, blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, rescanFrom: maxBig(rescanFrom + 1n, options.startBlock) });

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Address, Hex } from 'viem';
+import { startAnvil } from '../../src/chain/anvil.js';
 import { htlcArtifact } from '../../src/chain/artifacts.js';
 import { createChainFollower } from '../../src/chain/follower.js';
 import type { ChainFollowerOptions } from '../../src/chain/follower.js';
@@ -276,6 +277,31 @@ describe('the chain follower through RPC faults', () => {
     expect(alerts).toEqual([expect.objectContaining({ code: 'range_capped', chainId: options.chainId })]);
     proxy.clear();
     expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 1 });
+  });
+
+  it('stalls, declaring no reorg and never moving chain time back, on an RPC node that lags behind its checkpoint', async () => {
+    const finalized: bigint[] = [];
+    const { book, follower, alerts, options } = await setUp({ sink: { onObservation: () => undefined, onFinalized: (b) => void finalized.push(b.number) } });
+    await lock(book.place());
+    await chain.mine(3);
+    expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 1 });
+    const checkpoint = follower.status().checkpoint;
+    // The same chain id served by a node that has seen only its first blocks.
+    const lagging = await startAnvil({ chainId: chain.chainId });
+    try {
+      const behind = createChainFollower({
+        ...options,
+        chain: createEvmQuoteChain({ rpcUrl: lagging.rpcUrl, htlcAddress: chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry: new Registry(), timeoutMs: 300, retries: 0 }),
+      });
+      const report = await behind.pollOnce();
+      expect(report).toMatchObject({ outcome: 'stalled', delivered: 0 });
+      expect(report.reason).toMatch(/behind the checkpoint/);
+    } finally {
+      await lagging.stop();
+    }
+    expect(follower.status()).toMatchObject({ checkpoint, lastReorg: null });
+    expect(alerts).toEqual([]);
+    expect(finalized).toEqual([checkpoint!.blockNumber]);
   });
 
   it('stops acting, with an alert, when the RPC answers for another chain', async () => {
