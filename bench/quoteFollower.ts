@@ -56,7 +56,7 @@ export const quoteFollowerBenchmark: Benchmark = {
         let delivered = 0;
         const follower = createChainFollower({
           chain: createEvmQuoteChain({ rpcUrl: chain.rpcUrl, htlcAddress: chain.htlcAddress, finality: chain.settings.finality, registry: new Registry() }),
-          chainId: chain.chainId, htlcAddress: chain.htlcAddress, db, leases: createMemoryLeases(), owner: 'bench', registry: new Registry(),
+          chainId: chain.chainId, db, leases: createMemoryLeases(), owner: 'bench', registry: new Registry(),
           startBlock: chain.settings.startBlock, maxRangesPerPass: 1000,
           directory: { expectedLock: async (id) => orders.get(id) ?? null, orderByHashlock: async (h) => byHash.get(h) ?? null },
           sink: { onObservation: () => void (delivered += 1) },

@@ -80,7 +80,7 @@ async function setUp(overrides: Partial<ChainFollowerOptions> = {}) {
   const db = new Database(join(dir, 'chain.db'));
   const port = createEvmQuoteChain({ rpcUrl: proxy.url, htlcAddress: chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry, timeoutMs: 300, retries: 0 });
   const options: ChainFollowerOptions = {
-    chain: port, chainId: chain.chainId, htlcAddress: chain.htlcAddress, db, directory: book.directory,
+    chain: port, chainId: chain.chainId, db, directory: book.directory,
     sink: { onObservation: (o) => void seen.push(o) }, leases: createMemoryLeases(), owner: 'test', registry,
     startBlock: (await chain.latestBlock()).number + 1n, onAlert: (a) => void alerts.push(a), ...overrides,
   };
