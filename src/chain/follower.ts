@@ -169,6 +169,11 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
         size = maxBig(1n, size / 2n);
         continue;
       }
+      // A long catch-up may outlast the lease: it is renewed before each delivery, and a lease lost
+      // to another process ends the pass before anything more is delivered.
+      if (!(await options.leases.acquire(leaseName, options.owner, options.leaseTtlMs ?? 60_000, ctx.now()))) {
+        throw new Stall('the lease passed to another follower');
+      }
       delivered += await deliver(ctx, result.observations);
       checkpoint = { blockNumber: range.toBlock, blockHash: result.endHash };
       store.saveCheckpoint(options.chainId, checkpoint, ctx.now());

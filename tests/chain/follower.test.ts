@@ -342,6 +342,34 @@ describe('the chain follower and reorganisations', () => {
 });
 
 describe('two followers on one data dir', () => {
+  it('a follower whose lease expired mid-pass and passed to another delivers nothing more', async () => {
+    const leases = createMemoryLeases();
+    let clock = 1_000_000;
+    const seen: ChainObservation[] = [];
+    const { book, follower, options } = await setUp({
+      leases, owner: 'slow', leaseTtlMs: 1_000, now: () => clock, maxRangeBlocks: 1n,
+      sink: { onObservation: (o) => void seen.push(o) },
+    });
+    await lock(book.place());
+    await chain.mine(2);
+    await lock(book.place());
+    // Its first delivery outlasts the lease, which another follower then takes over.
+    const paused = createChainFollower({
+      ...options,
+      sink: {
+        onObservation: (o) => {
+          seen.push(o);
+          clock += 5_000;
+          leases.acquire(`quote-chain-follower:${options.chainId}`, 'fast', 60_000, clock);
+        },
+      },
+    });
+    const report = await paused.pollOnce();
+    expect(report).toMatchObject({ outcome: 'stalled', delivered: 1, reason: 'the lease passed to another follower' });
+    expect(seen).toHaveLength(1);
+    expect(await follower.pollOnce()).toMatchObject({ outcome: 'not_leader' });
+  });
+
   it('deliver each observation once: one holds the lease, the other stands by', async () => {
     const leases = createSqliteLeases(join(dir, 'leases.db'));
     const otherLeases = createSqliteLeases(join(dir, 'leases.db'));
