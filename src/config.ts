@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import { parseDecimalUnits, RTC_DECIMALS } from './aggregates/order/money.js';
 import { isLoopbackHost, isTransportAllowed } from './gateways/transport.js';
+import type { Finality } from './gateways/quoteChain.js';
 
 /** Environment flag: "1"/"true"/"yes" on, "0"/"false"/"no"/"" off; anything else is a start-up error. */
 const flag = z
@@ -234,4 +235,86 @@ function checkCombinations(c: ParsedConfig): void {
   if (c.LEDGER_TRUST_PROXY && c.LEDGER_TRUSTED_PROXIES === undefined) {
     refuse('LEDGER_TRUST_PROXY trusted any address as a proxy and is replaced: list the proxies in LEDGER_TRUSTED_PROXIES (addresses or CIDRs, e.g. 10.0.0.5,10.1.0.0/16)');
   }
+}
+
+// ── Quote chain (issue 11, quote-chain.md): read by loadQuoteChainConfig only, not yet part of Config. ──
+
+const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'must be 0x and 40 hex digits');
+const QuoteChainSchema = z.object({
+  LEDGER_QUOTE_CHAIN: z.enum(['sandbox', 'evm', 'manual']).default('sandbox'),
+  LEDGER_EVM_RPC_URL: z.string().url().optional(),
+  LEDGER_EVM_CHAIN_ID: int(1, 2_147_483_647).optional(),
+  LEDGER_HTLC_CONTRACT: evmAddress.optional(),
+  LEDGER_HTLC_CODE_HASH: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits (keccak256 of the runtime code)').optional(),
+  LEDGER_USDC_TOKEN: evmAddress.optional(),
+  LEDGER_EVM_FINALITY: z.string().trim().regex(/^(finalized|[1-9]\d{0,3})$/, 'must be "finalized" or a number of confirmations from 1 to 9999').optional(),
+  LEDGER_QUOTE_LOCK_WINDOW_SECONDS: int(60, 86_400).default(1_800),
+  // From the contract's 1 h minimum to its 7-day maximum.
+  LEDGER_QUOTE_CLAIM_WINDOW_MAX_SECONDS: int(3_600, 604_800).default(14_400),
+  LEDGER_QUOTE_CLAIM_GUARD_SECONDS: int(0, 86_400).default(1_800),
+  LEDGER_ESCROW_RELEASE_SLACK_SECONDS: int(0, 1_209_600).default(172_800),
+  LEDGER_QUOTE_OBSERVE_MARGIN_SECONDS: int(0, 1_209_600).default(7_200),
+});
+
+/** How blocks become final: the chain's `finalized` tag, or N confirmations (1 = the head). */
+export type QuoteChainFinality = Finality;
+
+export type QuoteChainConfig = Readonly<{
+  mode: 'sandbox' | 'evm' | 'manual';
+  /** Only for `evm`: every address and id of the real chain. */
+  evm: Readonly<{
+    rpcUrl: string;
+    chainId: number;
+    htlcContract: string;
+    htlcCodeHash: string;
+    usdcToken: string | null;
+    finality: QuoteChainFinality;
+  }> | null;
+  /** `sandbox` finality: 1 confirmation unless LEDGER_EVM_FINALITY says otherwise. */
+  sandboxFinality: QuoteChainFinality;
+  lockWindowSeconds: number;
+  claimWindowMaxSeconds: number;
+  claimGuardSeconds: number;
+  escrowReleaseSlackSeconds: number;
+  observeMarginSeconds: number;
+}>;
+
+const finalityOf = (value: string | undefined, fallback: QuoteChainFinality): QuoteChainFinality =>
+  value === undefined ? fallback : value === 'finalized' ? { kind: 'tag' } : { kind: 'confirmations', count: Number(value) };
+
+/** The quote-chain settings (the only reader of their variables); a bad or missing value stops start-up. */
+export function loadQuoteChainConfig(env: NodeJS.ProcessEnv = process.env): QuoteChainConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = QuoteChainSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`invalid configuration: ${String(issue?.path[0] ?? 'environment')} ${issue?.message ?? 'is invalid'}`);
+  }
+  const c = parsed.data;
+  let evm: QuoteChainConfig['evm'] = null;
+  if (c.LEDGER_QUOTE_CHAIN === 'evm') {
+    const missing = (['LEDGER_EVM_RPC_URL', 'LEDGER_EVM_CHAIN_ID', 'LEDGER_HTLC_CONTRACT', 'LEDGER_HTLC_CODE_HASH'] as const).find((name) => c[name] === undefined);
+    if (missing) throw new ConfigError(`invalid configuration: ${missing} is required when LEDGER_QUOTE_CHAIN=evm`);
+    evm = Object.freeze({
+      rpcUrl: c.LEDGER_EVM_RPC_URL as string,
+      chainId: c.LEDGER_EVM_CHAIN_ID as number,
+      htlcContract: c.LEDGER_HTLC_CONTRACT as string,
+      htlcCodeHash: (c.LEDGER_HTLC_CODE_HASH as string).toLowerCase(),
+      usdcToken: c.LEDGER_USDC_TOKEN ?? null,
+      finality: finalityOf(c.LEDGER_EVM_FINALITY, { kind: 'tag' }),
+    });
+  }
+  if (c.LEDGER_QUOTE_CLAIM_GUARD_SECONDS >= c.LEDGER_QUOTE_CLAIM_WINDOW_MAX_SECONDS) {
+    throw new ConfigError('invalid configuration: LEDGER_QUOTE_CLAIM_GUARD_SECONDS must be shorter than LEDGER_QUOTE_CLAIM_WINDOW_MAX_SECONDS');
+  }
+  return Object.freeze({
+    mode: c.LEDGER_QUOTE_CHAIN,
+    evm,
+    sandboxFinality: finalityOf(c.LEDGER_EVM_FINALITY, { kind: 'confirmations', count: 1 }),
+    lockWindowSeconds: c.LEDGER_QUOTE_LOCK_WINDOW_SECONDS,
+    claimWindowMaxSeconds: c.LEDGER_QUOTE_CLAIM_WINDOW_MAX_SECONDS,
+    claimGuardSeconds: c.LEDGER_QUOTE_CLAIM_GUARD_SECONDS,
+    escrowReleaseSlackSeconds: c.LEDGER_ESCROW_RELEASE_SLACK_SECONDS,
+    observeMarginSeconds: c.LEDGER_QUOTE_OBSERVE_MARGIN_SECONDS,
+  });
 }
