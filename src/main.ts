@@ -19,7 +19,7 @@ import { REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
-import { dueWork, matchedSample, recoveryList } from './projections/workQueue.js';
+import { dueWork, escrowWatchList, recoveryList } from './projections/workQueue.js';
 import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
 import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases } from './settlement/leases.js';
@@ -45,8 +45,13 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
   const metrics = createLedgerMetrics(new Registry());
   const now = () => new Date();
-  // Inline drives and reconciler passes alike report their node calls to the metrics.
-  const driverDeps = driverDepsFor(config, store, node.gateway, leases, metrics.onStep);
+  // Inline drives and reconciler passes alike report their node calls to the metrics; a hijacked
+  // escrow (node_calls{outcome="hijacked"}) is also an alert in the log.
+  const onStep: DriverDeps['onStep'] = (report) => {
+    metrics.onStep(report);
+    if (report.outcome === 'hijacked') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_hijacked' }, 'an escrow job was taken by a worker other than the ledger\'s; the order is parked');
+  };
+  const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep);
   const ledger = createLedger({
     ...driverDeps, secretBox, now,
     onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
@@ -63,7 +68,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
       const parked = recoveryList(runner.db, { now: at, stuckMs, limit: RECONCILE_BATCH }).map((r) => r.order_id);
       return [...new Set([...due, ...parked])];
     },
-    escrowWatch: async () => matchedSample(runner.db, ESCROW_WATCH_PER_PASS),
+    escrowWatch: escrowWatchList(() => runner.db, ESCROW_WATCH_PER_PASS),
   };
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
   // A repeat is "in flight" for as long as the first run may still be going: a command plus one
@@ -127,8 +132,12 @@ function withoutUserinfo(url: string | null): string | null {
 }
 
 const RECONCILE_BATCH = 500;
-/** Matched orders whose escrow job one reconciler pass looks up. */
-export const ESCROW_WATCH_PER_PASS = 100;
+/**
+ * Open and matched orders whose escrow job one reconciler pass looks up (one GET each): above the
+ * number of orders the book holds in practice, so a pass covers all of them, and bounded, so a
+ * pass never runs without end (a larger book is covered over successive passes).
+ */
+export const ESCROW_WATCH_PER_PASS = 5_000;
 
 /**
  * Graceful shutdown with keep-alive clients: fastify closes the connections idle when close()

@@ -3,7 +3,7 @@ import { driverDepsFor, ESCROW_WATCH_PER_PASS, leasesFor, openStore } from '../m
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openReadDb } from '../projections/registry.js';
-import { matchedSample } from '../projections/workQueue.js';
+import { escrowWatchList } from '../projections/workQueue.js';
 import { nodeFromConfig } from '../nodeFromConfig.js';
 import { reconcilePass, scanAllOrders } from '../settlement/reconciler.js';
 import type { Output } from './progress.js';
@@ -29,7 +29,7 @@ export async function runReconcileOnce(config: Config, out: Output): Promise<num
       stuckMs: config.settlementStuckMs,
       now: () => new Date(),
       candidates: scanAllOrders({ store }),
-      escrowWatch: async () => (readDb === null ? [] : matchedSample(readDb, ESCROW_WATCH_PER_PASS)),
+      escrowWatch: escrowWatchList(() => readDb, ESCROW_WATCH_PER_PASS),
     });
     out.write(`${JSON.stringify(summary, null, 2)}\n`);
     return 0;
