@@ -19,7 +19,7 @@ import { logDestination, REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
-import { dueWork, matchedSample, recoveryList } from './projections/workQueue.js';
+import { dueWork, escrowWatchList, recoveryList } from './projections/workQueue.js';
 import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
 import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './settlement/leases.js';
@@ -54,8 +54,13 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   registerStoreHealthMetrics(metricsRegistry, store);
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
   const metrics = createLedgerMetrics(metricsRegistry);
-  // Inline drives and reconciler passes alike report their node calls to the metrics.
-  const driverDeps = driverDepsFor(config, store, node.gateway, leases, metrics.onStep);
+  // Inline drives and reconciler passes alike report their node calls to the metrics; a hijacked
+  // escrow (node_calls{outcome="hijacked"}) is also an alert in the log.
+  const onStep: DriverDeps['onStep'] = (report) => {
+    metrics.onStep(report);
+    if (report.outcome === 'hijacked') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_hijacked' }, 'an escrow job was taken by a worker other than the ledger\'s; the order is parked');
+  };
+  const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep);
   const ledger = createLedger({
     ...driverDeps, secretBox, now,
     onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
@@ -72,7 +77,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     now,
     candidates: workQueueCandidates(() => runner.db, RECONCILE_BATCH, (kind, limit) =>
       log.warn({ kind, limit }, 'reconciler batch full: the rest of the due orders wait for the next pass')),
-    escrowWatch: async () => matchedSample(runner.db, ESCROW_WATCH_PER_PASS),
+    escrowWatch: escrowWatchList(() => runner.db, ESCROW_WATCH_PER_PASS),
   };
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
   // A repeat is "in flight" for as long as the first run may still be going: a command plus one

@@ -3,7 +3,7 @@ import { driverDepsFor, ESCROW_WATCH_PER_PASS, leasesFor, openStore } from '../m
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openReadDb } from '../projections/registry.js';
-import { matchedSample } from '../projections/workQueue.js';
+import { escrowWatchList } from '../projections/workQueue.js';
 import { nodeFromConfig } from '../nodeFromConfig.js';
 import { reconcilePass, scanAllOrders, type ReconcileSummary } from '../settlement/reconciler.js';
 import type { Output } from './progress.js';
@@ -39,7 +39,7 @@ const OUTCOMES: readonly [keyof ReconcileSummary, string][] = [
 /** The summary a person reads: what was examined, then one row per outcome. */
 export function describePass(summary: ReconcileSummary, scope: PassScope, p: Paint): string {
   const sample = scope.readModels
-    ? `${scope.escrowsLookedUp} matched orders' escrow jobs looked up`
+    ? `${scope.escrowsLookedUp} open and matched orders' escrow jobs looked up`
     : 'no escrow jobs looked up (no read models in the data dir: the server has not run here)';
   const head = [
     `${p('bold', 'reconciler pass')} against ${scope.node}, store ${scope.store}`,
@@ -78,6 +78,7 @@ export async function runReconcileOnce(config: Config, out: Output, options: Rec
   const readDbPath = join(config.dataDir, 'read.db');
   const readDb = existsSync(readDbPath) ? openReadDb(readDbPath, { readonly: true }) : null;
   const scan = scanAllOrders({ store });
+  const watch = escrowWatchList(() => readDb, ESCROW_WATCH_PER_PASS);
   let streamsScanned = 0;
   let escrowsLookedUp = 0;
   try {
@@ -91,7 +92,7 @@ export async function runReconcileOnce(config: Config, out: Output, options: Rec
         return ids;
       },
       escrowWatch: async () => {
-        const ids = readDb === null ? [] : matchedSample(readDb, ESCROW_WATCH_PER_PASS);
+        const ids = await watch();
         escrowsLookedUp = ids.length;
         return ids;
       },

@@ -17,6 +17,8 @@ export interface EscrowJob {
   readonly jobId: string;
   readonly title: string;
   readonly posterWallet: string;
+  /** The worker who claimed the job; null while nobody has. */
+  readonly workerWallet: string | null;
   readonly status: JobStatus;
   readonly rewardMicroRtc: bigint;
   readonly expiresAt: string | null;

@@ -20,6 +20,8 @@ const JobSchema = z.object({
   reward_rtc: rtcAmount.optional(),
   reward_i64: z.number().int().nonnegative().optional(),
   expires_at: timestamp,
+  /** Who claimed the job: kept, since only the ledger's own worker may ever release an escrow. */
+  worker_wallet: z.string().nullable().optional(),
 });
 
 const LockSchema = z.object({
@@ -76,6 +78,7 @@ function toEscrowJob(job: z.infer<typeof JobSchema>): EscrowJob | null {
     jobId: job.job_id,
     title: job.title,
     posterWallet: job.poster_wallet,
+    workerWallet: job.worker_wallet ?? null,
     status: job.status,
     rewardMicroRtc,
     expiresAt: isoTime(job.expires_at),
@@ -98,6 +101,7 @@ export function parseLockAnswer(json: unknown, sent: Pick<EscrowJob, 'title' | '
     jobId: parsed.data.job_id,
     title: sent.title,
     posterWallet: sent.posterWallet,
+    workerWallet: null,
     status: parsed.data.status,
     rewardMicroRtc,
     expiresAt: isoTime(parsed.data.expires_at),

@@ -32,6 +32,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   order_exists: 409,
   order_not_in_recovery: 409,
   order_stream_corrupt: 409,
+  escrow_hijacked: 409,
   step_not_due: 409,
   version_conflict: 409,
   idempotency_key_in_flight: 409,

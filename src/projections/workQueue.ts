@@ -124,17 +124,30 @@ export function workBacklog(db: Db, now: Date): { inFlight: number; oldestIdleMs
 }
 
 /**
- * A sample of matched orders (their seller's escrow is held and a buyer may be funding the quote
- * leg) for the reconciler to look their escrow job up: a job cancelled or expired at the node
- * behind the ledger's back is found before settle_by, not only when the seller confirms. Random,
- * so successive bounded passes cover every matched order.
+ * Open and matched orders (whose escrow, if any, is held at the node) for the reconciler to look
+ * their escrow job up: a job cancelled, expired or claimed by another worker behind the ledger's
+ * back is found before anyone takes the order or confirms. In order_id order after `afterOrderId`,
+ * at most `limit`: a pass covers every such order up to the limit, and the next pass goes on from
+ * where it stopped, so none is left out however many there are.
  */
-export function matchedSample(db: Db, limit: number): string[] {
+export function heldEscrowOrders(db: Db, afterOrderId: string, limit: number): string[] {
   const tables = activeTables(db, workQueueProjection);
   if (tables === null) return [];
   const rows = cachedStatement(
     db,
-    `SELECT order_id FROM ${tableName(tables, 'work_queue')} WHERE status = 'matched' ORDER BY random() LIMIT ?`,
-  ).all(limit) as { order_id: string }[];
+    `SELECT order_id FROM ${tableName(tables, 'work_queue')} WHERE status IN ('open', 'matched') AND order_id > ? ORDER BY order_id LIMIT ?`,
+  ).all(afterOrderId, limit) as { order_id: string }[];
   return rows.map((r) => r.order_id);
+}
+
+/** A watch list that walks heldEscrowOrders pass by pass, starting again once it reaches the end. */
+export function escrowWatchList(db: () => Db | null, perPass: number): () => Promise<string[]> {
+  let after = '';
+  return async () => {
+    const current = db();
+    if (current === null) return [];
+    const ids = heldEscrowOrders(current, after, perPass);
+    after = ids.length < perPass ? '' : (ids.at(-1) ?? '');
+    return ids;
+  };
 }

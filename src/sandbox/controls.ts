@@ -21,6 +21,9 @@ export function controlRoutes(node: SandboxNode): Array<{ method: string; patter
     { method: 'POST', pattern: '/__sandbox/expire-job/:id', handler: (req) => endJob(node.expireJob(param(req, 'id'))) },
     { method: 'POST', pattern: '/__sandbox/cancel-job/:id', handler: (req) => endJob(node.cancelJobNodeSide(param(req, 'id'))) },
     { method: 'GET', pattern: '/__sandbox/state', handler: () => reply(200, node.snapshot()) },
+    // Plays the attacker of the escrow: claims (and, with deliver, delivers) a job as another worker,
+    // through the node's own public endpoints, which let any wallet do exactly that.
+    { method: 'POST', pattern: '/__sandbox/jobs/:id/take-as', handler: (req) => takeAs(node, req) },
   ];
 }
 
@@ -83,3 +86,13 @@ function injectFault(node: SandboxNode, req: RoutedRequest): SandboxReply {
 
 const endJob = (done: boolean): SandboxReply =>
   done ? reply(200, { ok: true }) : fail(409, 'Job not found or its escrow is no longer held');
+
+async function takeAs(node: SandboxNode, req: RoutedRequest): Promise<SandboxReply> {
+  const worker = textField(req.body, 'worker_wallet');
+  if (!worker) return fail(400, 'worker_wallet required');
+  const path = `/agent/jobs/${param(req, 'id')}`;
+  const claimed = await node.handle({ method: 'POST', path: `${path}/claim`, body: { worker_wallet: worker } });
+  const deliver = req.body !== null && typeof req.body === 'object' && 'deliver' in req.body && req.body.deliver === true;
+  if (typeof claimed === 'string' || claimed.status !== 200 || !deliver) return claimed;
+  return node.handle({ method: 'POST', path: `${path}/deliver`, body: { worker_wallet: worker, result_summary: 'taken' } });
+}

@@ -21,7 +21,7 @@ interface Fault {
 }
 
 /** A control route answers directly; it is never faulted or counted. */
-export type ControlHandler = (req: RoutedRequest) => SandboxReply;
+export type ControlHandler = (req: RoutedRequest) => SandboxReply | Promise<SandboxReply>;
 
 export class SandboxNode {
   readonly ledger = new SandboxLedger();

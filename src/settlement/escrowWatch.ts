@@ -1,5 +1,6 @@
 import type { DueStep } from '../aggregates/order/index.js';
 import type { NodeGateway } from '../gateways/node.js';
+import { hijackDetail, hijacked, hijackerOf } from './hijack.js';
 import type { StepResult } from './steps.js';
 
 /**
@@ -13,6 +14,8 @@ export async function watchEscrow(node: NodeGateway, step: Extract<DueStep, { ki
   const lookup = await node.getJob(step.jobId);
   if (lookup.kind !== 'ok') return { commands: [], outcome: 'unknown', continue: false };
   if (lookup.value?.status === 'open') return { commands: [], outcome: 'ok', continue: false };
+  const hijacker = lookup.value === null ? null : hijackerOf(lookup.value);
+  if (lookup.value !== null && hijacker !== null) return hijacked(hijackDetail(lookup.value, hijacker));
   const status = lookup.value?.status ?? 'missing';
   return {
     commands: [{ type: 'RequireRecovery', reason: `escrow_job_${status}`, detail: `the escrow job is ${status} at the node` }],

@@ -1,4 +1,5 @@
 import { BRIDGE_WORKER_WALLET, type EscrowJob, type JobStatus, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
+import { ESCROW_HIJACKED, hijackDetail, hijackerOf } from './hijack.js';
 
 export type ReleaseOutcome =
   | { readonly kind: 'released' }
@@ -86,6 +87,9 @@ async function fromLookup(node: NodeGateway, jobId: string): Promise<{ outcome: 
 
 function classifyJob(job: EscrowJob | null): { outcome: ReleaseOutcome | null; calls: ReleaseCall[] } {
   if (job === null) return { outcome: { kind: 'recovery', reason: 'escrow_job_missing', detail: 'the node has no such job' }, calls: [] };
+  // Claimed, delivered or completed by someone else: never accept it, never count it as released.
+  const hijacker = hijackerOf(job);
+  if (hijacker !== null) return { outcome: { kind: 'recovery', reason: ESCROW_HIJACKED, detail: hijackDetail(job, hijacker) }, calls: [] };
   if (job.status === 'completed') return { outcome: { kind: 'released' }, calls: [] };
   const calls = remainingCalls(job.status);
   if (calls === null) {

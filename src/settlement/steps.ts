@@ -1,10 +1,14 @@
 import type { DueStep, OrderCommand, PlacedOrder, StepMode } from '../aggregates/order/index.js';
 import { watchEscrow } from './escrowWatch.js';
+import { ESCROW_HIJACKED, hijackDetail, hijacked, hijackerOf } from './hijack.js';
 import { escrowJobTitle, MAX_JOB_TTL_SECONDS, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
 import { releaseEscrow } from './release.js';
 
-/** How a node call ended (see gateways/node.ts); a look-up that learned nothing new is `ok`. */
-export type StepOutcome = 'ok' | 'rejected' | 'unknown';
+/**
+ * How a node call ended (see gateways/node.ts); a look-up that learned nothing new is `ok`.
+ * `hijacked`: the escrow job was taken by a worker other than the ledger's (an alert).
+ */
+export type StepOutcome = 'ok' | 'rejected' | 'unknown' | 'hijacked';
 
 /** What one external step produced: result commands to append, and whether to go on driving. */
 export interface StepResult {
@@ -129,6 +133,7 @@ async function releaseStep(
     case 'not_released':
       return { commands: [{ type: 'RevertSettlement', reason: outcome.reason }], outcome: 'rejected', continue: false };
     case 'recovery':
+      if (outcome.reason === ESCROW_HIJACKED) return hijacked(outcome.detail);
       return { commands: [{ type: 'RequireRecovery', reason: outcome.reason, detail: outcome.detail }], outcome: 'unknown', continue: false };
   }
 }
@@ -141,6 +146,8 @@ async function releaseStep(
 async function releaseLookupStep(node: NodeGateway, step: Extract<DueStep, { kind: 'release_lookup' }>, now: Date): Promise<StepResult> {
   const lookup = await node.getJob(step.jobId);
   if (lookup.kind !== 'ok') return { commands: [], outcome: 'unknown', continue: false };
+  const hijacker = lookup.value === null ? null : hijackerOf(lookup.value);
+  if (lookup.value !== null && hijacker !== null) return hijacked(hijackDetail(lookup.value, hijacker));
   if (lookup.value?.status !== 'completed') return { commands: [], outcome: 'ok', continue: false };
   return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };
 }
@@ -194,6 +201,8 @@ function refundFromJob(
   if (lookup.kind !== 'ok') return null;
   const job = lookup.value;
   if (job === null) return parked('escrow_job_missing', 'the node has no such job');
+  const hijacker = hijackerOf(job);
+  if (hijacker !== null) return hijacked(hijackDetail(job, hijacker));
   switch (job.status) {
     case 'cancelled':
     case 'expired':

@@ -305,6 +305,15 @@ describe('RequestRedrive', () => {
         expect(facts(given(...history).when(requestRedrive()).thenState()).attempts).toBe(0);
       });
 
+      it('refuses a re-drive of a hijacked escrow (escrow_hijacked); another recovery reason cannot replace it', () => {
+        const hijacked = [...s.settling(), recoveryRequired('escrow_hijacked', 'claimed by someone else')];
+        given(...hijacked).when(requestRedrive()).thenRefuses('escrow_hijacked');
+        given(...hijacked).when(requireRecovery('release_outcome_unknown')).thenNothing();
+        given(...s.settling(), recoveryRequired('release_refused')).when(requireRecovery('escrow_hijacked')).then([
+          { type: 'SettlementRecoveryRequired', data: { reason: 'escrow_hijacked' } },
+        ]);
+      });
+
       it('refuses a re-drive of a settling order (order_not_in_recovery)', () => {
         given(...s.settling()).when(requestRedrive()).thenRefuses('order_not_in_recovery');
       });

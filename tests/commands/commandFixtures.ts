@@ -5,9 +5,8 @@ import type { EventStore } from '../../src/eventstore/types.js';
 /** Commands and contexts shared by the command-handler and hash-chain tests. */
 
 export const NOW = new Date('2026-01-01T00:00:00.000Z');
-export const MAKER = 'RTC' + 'a'.repeat(40);
-export const TAKER_B = 'RTC' + 'b'.repeat(40);
-export const TAKER_C = 'RTC' + 'c'.repeat(40);
+export { SELLER as MAKER, BUYER as TAKER_B, THIRD as TAKER_C } from '../support/wallets.js';
+import { SELLER as MAKER } from '../support/wallets.js';
 export const HTLC_HASH = 'd'.repeat(64);
 
 export function context(overrides: Partial<CommandContext> = {}): CommandContext {

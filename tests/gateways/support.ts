@@ -72,8 +72,8 @@ export async function closedLoopbackPort(): Promise<number> {
   return port;
 }
 
-export const SELLER = 'RTCseller00000000000000000000000000000001';
-export const BUYER = 'RTCbuyer000000000000000000000000000000001';
+export { BUYER, SELLER } from '../support/wallets.js';
+import { SELLER } from '../support/wallets.js';
 
 export const lockRequest = (overrides: Partial<LockEscrowRequest> = {}): LockEscrowRequest => ({
   orderId: 'otc_0000000000000001',

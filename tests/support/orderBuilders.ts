@@ -45,9 +45,8 @@ import { htlcHashOf } from '../../src/crypto/preimage.js';
  */
 
 export const ORDER_ID = 'otc_0123456789abcdef';
-export const MAKER = `RTC${'a1b2c3d4e5'.repeat(4)}`;
-export const TAKER = `RTC${'0f1e2d3c4b'.repeat(4)}`;
-export const STRANGER = `RTC${'9988776655'.repeat(4)}`;
+export { MAKER, STRANGER, TAKER } from './wallets.js';
+import { MAKER, TAKER } from './wallets.js';
 /** The same wallets with their hex upper-cased: the same owners, never someone else. */
 export const upperHex = (wallet: string): string => `RTC${wallet.slice(3).toUpperCase()}`;
 

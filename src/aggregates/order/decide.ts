@@ -211,7 +211,8 @@ function recordPayoutStatus(c: C.RecordPayoutStatus, state: PlacedOrder): OrderE
 /** Recovery parks an in-flight settlement or refund whose outcome is unknown or broken. */
 function requireRecovery(c: C.RequireRecovery, state: PlacedOrder): OrderEvent[] {
   refuseIfTerminal(state);
-  if (state.status === 'settlement_recovery' && state.reason === c.reason) return [];
+  // A hijacked escrow stays parked as such: no later reason may make it re-drivable.
+  if (state.status === 'settlement_recovery' && (state.reason === c.reason || state.reason === 'escrow_hijacked')) return [];
   // `open` and `matched` while escrow is held: a node-side cancel or expiry of that escrow must park
   // the order before anyone takes it or the seller claims.
   const holdsEscrow = (state.status === 'open' || state.status === 'matched') && heldEscrow(state) !== null;
@@ -221,7 +222,9 @@ function requireRecovery(c: C.RequireRecovery, state: PlacedOrder): OrderEvent[]
 }
 
 function requestRedrive(c: C.RequestRedrive, state: PlacedOrder): OrderEvent[] {
-  if (state.status !== 'settlement_recovery') refuse('order_not_in_recovery', `the order is ${state.status}`, state.status);
+  if (state.status !== 'settlement_recovery') return refuse('order_not_in_recovery', `the order is ${state.status}`, state.status);
+  // Resuming would accept a job another worker holds, or pay the buyer from the float (invariant 10).
+  if (state.reason === 'escrow_hijacked') refuse('escrow_hijacked', 'the escrow was taken by a worker other than the ledger\'s; it cannot be re-driven', state.status);
   return [{ type: 'OperatorRedriveRequested', data: { operator: c.operator, reason: c.reason } }];
 }
 

@@ -19,7 +19,9 @@ export type OrderRefusalCode =
   | 'htlc_hash_not_allowed'
   | 'amount_must_be_positive'
   | 'price_must_be_positive'
-  | 'step_not_due';
+  | 'step_not_due'
+  /** The escrow job was claimed by a worker other than the ledger's: never settled from it. */
+  | 'escrow_hijacked';
 
 export class OrderRefused extends Error {
   constructor(

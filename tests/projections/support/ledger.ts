@@ -7,9 +7,8 @@ import type { EventStore } from '../../../src/eventstore/types.js';
 import { htlcHashOf } from '../../../src/crypto/preimage.js';
 
 /** Builds test ledgers through the real command handler, on a clock the test moves. */
-export const wallet = (digit: string): string => `RTC${digit.repeat(40)}`;
-export const SELLER = wallet('a');
-export const BUYER = wallet('b');
+export { BUYER, SELLER, wallet } from '../../support/wallets.js';
+import { BUYER, SELLER } from '../../support/wallets.js';
 export const SECRET = 'ab'.repeat(32);
 export const HTLC_HASH = htlcHashOf(SECRET);
 export const T0 = new Date('2026-03-01T10:00:00.000Z');
