@@ -147,7 +147,8 @@ export function escrowWatchList(db: () => Db | null, perPass: number): () => Pro
     const current = db();
     if (current === null) return [];
     const ids = heldEscrowOrders(current, after, perPass);
-    after = ids.length < perPass ? '' : (ids.at(-1) ?? '');
+    const last = ids.at(-1);
+    after = ids.length < perPass || last === undefined ? '' : last;
     return ids;
   };
 }
