@@ -146,8 +146,11 @@ export function escrowWatchList(db: () => Db | null, perPass: number): () => Pro
   return async () => {
     const current = db();
     if (current === null) return [];
-    const ids = heldEscrowOrders(current, after, perPass);
-    after = ids.length < perPass ? '' : (ids.at(-1) ?? '');
+    let ids = heldEscrowOrders(current, after, perPass);
+    // The last pass ended exactly at the end: this one starts again rather than looking at nothing.
+    if (ids.length === 0 && after !== '') ids = heldEscrowOrders(current, '', perPass);
+    const last = ids.at(-1);
+    after = ids.length < perPass || last === undefined ? '' : last;
     return ids;
   };
 }

@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/audit/verify.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
-import type { SandboxNode, SandboxReply, SandboxRequest } from '../../src/sandbox/index.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxReply, type SandboxRequest, type SandboxServer } from '../../src/sandbox/index.js';
 import type { RunningLedger } from '../../src/main.js';
 import { openReadDb } from '../../src/projections/registry.js';
 import {
@@ -17,19 +17,25 @@ import {
 
 const dir = tempDir('restart');
 const running: RunningLedger[] = [];
+// One node that outlives both ledgers, as a real node does: the reconciler's pass at start looks
+// every open order's escrow job up, and an embedded sandbox started afresh would have none of them.
+let node: SandboxServer;
+beforeAll(async () => {
+  node = await startSandboxServer({ node: new SandboxNode({ autoConfirm: 'immediate', maxActiveJobsPerPoster: 1000 }) });
+});
 afterAll(async () => {
   for (const r of running) await r.close().catch(() => undefined);
+  await node.close();
   dir.remove();
 });
 
 async function start(): Promise<RunningLedger> {
-  const ledger = await startFromEnv(baseEnv(dir.path));
+  const ledger = await startFromEnv(baseEnv(dir.path, { RUSTCHAIN_NODE: node.url, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY }));
   running.push(ledger);
-  ledger.sandbox!.setAutoConfirm('immediate');
   return ledger;
 }
 
-/** Holds every node call of the embedded sandbox until opened: requests stay in flight meanwhile. */
+/** Holds every node call of the sandbox until opened: requests stay in flight meanwhile. */
 function gate(sandbox: SandboxNode): { readonly held: number; open(): void } {
   const original = sandbox.handle.bind(sandbox);
   let release!: () => void;
@@ -69,7 +75,7 @@ describe('restart on the same SQLite data dir (issue 4)', () => {
     const base = first.url;
     const seller = generateWallet();
     const buyer = generateWallet();
-    await fundViaLedger(base, seller, 1_000_000);
+    await fundViaLedger(node.url, seller, 1_000_000);
 
     const orderIds: string[] = [];
     const usedPlaceBodies: Record<string, unknown>[] = [];
@@ -108,7 +114,7 @@ describe('restart on the same SQLite data dir (issue 4)', () => {
 
     // Mid-traffic: three sell orders waiting on the node (one with an Idempotency-Key) when the
     // stop begins. They finish, answered, before the stores close.
-    const held = gate(first.sandbox!);
+    const held = gate(node.node);
     const inFlightKey = `in-flight-key-${Date.now()}`;
     const inFlightBodies = [placeSellBody(seller, '21'), placeSellBody(seller, '22'), placeSellBody(seller, '23')];
     const inFlight = inFlightBodies.map((body, i) => post(base, '/api/orders', body, i === 0 ? { 'idempotency-key': inFlightKey } : {}));
@@ -170,7 +176,7 @@ describe('restart on the same SQLite data dir (issue 4)', () => {
     }
 
     // The new instance writes on: a fresh trade still settles.
-    await fundViaLedger(base2, seller, 1_000);
+    await fundViaLedger(node.url, seller, 1_000);
     const fresh = expectOk(await post(base2, '/api/orders', placeSellBody(seller, '5')), 201);
     const freshId = fresh.body.order.order_id as string;
     expectOk(await post(base2, `/api/orders/${freshId}/match`, matchBody(buyer, freshId)), 200);

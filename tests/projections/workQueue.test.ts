@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dueWork, recoveryList, workBacklog } from '../../src/projections/workQueue.js';
+import { dueWork, escrowWatchList, recoveryList, workBacklog } from '../../src/projections/workQueue.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { BUYER, TestLedger, SELLER } from './support/ledger.js';
 
@@ -7,6 +7,21 @@ const id = (n: number): string => `otc_${n.toString(16).padStart(16, '0')}`;
 const STUCK_MS = 120_000;
 
 describe('work queue read model', () => {
+  it('walks every open and matched order for the escrow watch, a bounded batch per pass, then starts again', async () => {
+    const ledger = TestLedger.memory();
+    for (const n of [1, 2, 3]) await ledger.placeSell(id(n));
+    await ledger.match(id(2), BUYER);
+    await ledger.completedSell(id(4));
+    await ledger.placeBuy(id(5));
+    const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
+    await runner.catchUp();
+    const next = escrowWatchList(() => runner.db, 2);
+    expect(await next()).toEqual([id(1), id(2)]);
+    expect(await next()).toEqual([id(3), id(5)]);
+    expect(await next()).toEqual([id(1), id(2)]);
+    expect(await escrowWatchList(() => null, 2)()).toEqual([]);
+  });
+
   it('returns in-flight orders idle past the stuck threshold, expired open orders and matched orders past settle_by', async () => {
     const ledger = TestLedger.memory();
     await ledger.placeSell(id(1), { ttlSeconds: 3600 });
