@@ -1,6 +1,6 @@
 /**
  * `npm run contracts`: compiles contracts/*.sol with the pinned solc npm package (its bundled
- * soljson, so nothing is downloaded) and writes src/chain/artifacts.ts, the ABI and bytecode the
+ * soljson, so nothing is downloaded) and writes src/contracts/artifacts.ts, the ABI and bytecode the
  * ledger deploys and reads with. A test recompiles and compares the output byte for byte, so the
  * committed artifact can never drift from the sources.
  */
@@ -13,7 +13,7 @@ import solc from 'solc';
 export const SOLC_VERSION = '0.8.37';
 export const EVM_VERSION = 'cancun';
 export const CONTRACT_SOURCES = ['contracts/RustChainHTLC.sol', 'contracts/TestUSDC.sol'] as const;
-export const ARTIFACT_PATH = 'src/chain/artifacts.ts';
+export const ARTIFACT_PATH = 'src/contracts/artifacts.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -6,7 +6,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { createPublicClient, decodeEventLog, encodeEventTopics, getAddress, http, keccak256, numberToHex, parseAbi } from 'viem';
 import type { Address, Hash, Hex, Log } from 'viem';
-import { htlcArtifact } from '../chain/artifacts.js';
+import { htlcArtifact } from '../contracts/artifacts.js';
 import { classifyChainError } from './quoteChainErrors.js';
 import { chainOk } from './quoteChain.js';
 import type { BlockRange, BlockRef, ChainOutcome, Finality, HtlcLog, HtlcLogPage, QuoteChain, SwapState, TransferLog } from './quoteChain.js';

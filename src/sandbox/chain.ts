@@ -9,7 +9,7 @@ import type { Abi, Address, Chain, Hash, Hex, TransactionReceipt } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { startAnvil } from '../chain/anvil.js';
 import type { Finality } from '../gateways/quoteChain.js';
-import { htlcArtifact, testUsdcArtifact } from '../chain/artifacts.js';
+import { htlcArtifact, testUsdcArtifact } from '../contracts/artifacts.js';
 
 /** anvil's published development mnemonic: its keys are public, so these accounts only ever hold test value. */
 const ANVIL_DEV_MNEMONIC = 'test test test test test test test test test test test junk';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ARTIFACT_PATH, renderArtifacts, SOLC_VERSION } from '../../scripts/contracts.js';
-import { htlcArtifact, testUsdcArtifact } from '../../src/chain/artifacts.js';
+import { htlcArtifact, testUsdcArtifact } from '../../src/contracts/artifacts.js';
 
 describe('the committed contract artifact', () => {
   it('equals a fresh compile of contracts/*.sol with the pinned solc, byte for byte', () => {

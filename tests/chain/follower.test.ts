@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Address, Hex } from 'viem';
 import { startAnvil } from '../../src/chain/anvil.js';
-import { htlcArtifact } from '../../src/chain/artifacts.js';
+import { htlcArtifact } from '../../src/contracts/artifacts.js';
 import { createChainFollower } from '../../src/chain/follower.js';
 import type { ChainFollowerOptions } from '../../src/chain/follower.js';
 import { createFollowerStore } from '../../src/chain/followerStore.js';

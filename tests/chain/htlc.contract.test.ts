@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEventLogs, zeroAddress, zeroHash } from 'viem';
 import type { Address, Hex } from 'viem';
-import { htlcArtifact, testUsdcArtifact } from '../../src/chain/artifacts.js';
+import { htlcArtifact, testUsdcArtifact } from '../../src/contracts/artifacts.js';
 import { startSandboxChain } from '../../src/sandbox/chain.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
 import { DAY, freshOrderId, freshSecret, HOUR } from './support.js';
