@@ -53,35 +53,35 @@ describe('RecordEscrowLocked', () => {
     given(...SELL.matched()).when(recordEscrowLocked('maker')).thenNothing();
   });
 
-  it('refuses a different job for an escrow already locked (step_not_due)', () => {
-    given(...SELL.open()).when(recordEscrowLocked('maker', 'job_other')).thenRefuses('step_not_due');
+  it('refuses a different job for an escrow already locked (escrow_lock_not_pending)', () => {
+    given(...SELL.open()).when(recordEscrowLocked('maker', 'job_other')).thenRefuses('escrow_lock_not_pending');
   });
 
-  it('refuses a taker lock on a sell order (step_not_due)', () => {
-    given(placedSell()).when(recordEscrowLocked('taker')).thenRefuses('step_not_due');
-    given(...SELL.matched()).when(recordEscrowLocked('taker')).thenRefuses('step_not_due');
+  it('refuses a taker lock on a sell order (escrow_lock_not_pending)', () => {
+    given(placedSell()).when(recordEscrowLocked('taker')).thenRefuses('escrow_lock_not_pending');
+    given(...SELL.matched()).when(recordEscrowLocked('taker')).thenRefuses('escrow_lock_not_pending');
   });
 
-  it('refuses a maker lock on a buy order (step_not_due)', () => {
-    given(...BUY.open()).when(recordEscrowLocked('maker')).thenRefuses('step_not_due');
-    given(...BUY.open(), matchedBuy()).when(recordEscrowLocked('maker')).thenRefuses('step_not_due');
+  it('refuses a maker lock on a buy order (escrow_lock_not_pending)', () => {
+    given(...BUY.open()).when(recordEscrowLocked('maker')).thenRefuses('escrow_lock_not_pending');
+    given(...BUY.open(), matchedBuy()).when(recordEscrowLocked('maker')).thenRefuses('escrow_lock_not_pending');
   });
 
   it('refuses a taker lock on an open buy order: no match authorised it', () => {
-    given(...BUY.open()).when(recordEscrowLocked('taker')).thenRefuses('step_not_due');
+    given(...BUY.open()).when(recordEscrowLocked('taker')).thenRefuses('escrow_lock_not_pending');
   });
 
   it('refuses a late taker lock after the match was aborted', () => {
-    given(...BUY.open(), matchedBuy(), escrowLockFailed('taker'), matchAborted()).when(recordEscrowLocked('taker')).thenRefuses('step_not_due');
+    given(...BUY.open(), matchedBuy(), escrowLockFailed('taker'), matchAborted()).when(recordEscrowLocked('taker')).thenRefuses('escrow_lock_not_pending');
   });
 
   it('refuses a lock of a rejected order', () => {
-    given(placedSell(), escrowLockFailed('maker')).when(recordEscrowLocked('maker')).thenRefuses('step_not_due');
+    given(placedSell(), escrowLockFailed('maker')).when(recordEscrowLocked('maker')).thenRefuses('escrow_lock_not_pending');
   });
 
   it('refuses a lock once the escrow was released or refunded', () => {
-    given(...SELL.released()).when(recordEscrowLocked('maker')).thenRefuses('step_not_due');
-    given(...SELL.open(), orderCancelled(), refundIssued('maker')).when(recordEscrowLocked('maker')).thenRefuses('step_not_due');
+    given(...SELL.released()).when(recordEscrowLocked('maker')).thenRefuses('escrow_lock_not_pending');
+    given(...SELL.open(), orderCancelled(), refundIssued('maker')).when(recordEscrowLocked('maker')).thenRefuses('escrow_lock_not_pending');
   });
 
   it('refuses a lock of an unknown order', () => {
@@ -116,19 +116,19 @@ describe('RecordEscrowLockFailed', () => {
     given(placedSell(), escrowLockFailed('maker')).when(recordEscrowLockFailed('maker')).thenNothing();
   });
 
-  it('refuses a failure for an escrow that is already locked (step_not_due)', () => {
-    given(...SELL.open()).when(recordEscrowLockFailed('maker')).thenRefuses('step_not_due');
-    given(...BUY.matched()).when(recordEscrowLockFailed('taker')).thenRefuses('step_not_due');
+  it('refuses a failure for an escrow that is already locked (escrow_lock_not_pending)', () => {
+    given(...SELL.open()).when(recordEscrowLockFailed('maker')).thenRefuses('escrow_lock_not_pending');
+    given(...BUY.matched()).when(recordEscrowLockFailed('taker')).thenRefuses('escrow_lock_not_pending');
   });
 
-  it('refuses a taker failure when no taker is locking (step_not_due)', () => {
-    given(...BUY.open()).when(recordEscrowLockFailed('taker')).thenRefuses('step_not_due');
-    given(...BUY.open(), matchedBuy(), escrowLockFailed('taker'), matchAborted()).when(recordEscrowLockFailed('taker')).thenRefuses('step_not_due');
+  it('refuses a taker failure when no taker is locking (escrow_lock_not_pending)', () => {
+    given(...BUY.open()).when(recordEscrowLockFailed('taker')).thenRefuses('escrow_lock_not_pending');
+    given(...BUY.open(), matchedBuy(), escrowLockFailed('taker'), matchAborted()).when(recordEscrowLockFailed('taker')).thenRefuses('escrow_lock_not_pending');
   });
 
-  it('refuses a party mismatch (step_not_due)', () => {
-    given(placedSell()).when(recordEscrowLockFailed('taker')).thenRefuses('step_not_due');
-    given(...BUY.open(), matchedBuy()).when(recordEscrowLockFailed('maker')).thenRefuses('step_not_due');
+  it('refuses a party mismatch (escrow_lock_not_pending)', () => {
+    given(placedSell()).when(recordEscrowLockFailed('taker')).thenRefuses('escrow_lock_not_pending');
+    given(...BUY.open(), matchedBuy()).when(recordEscrowLockFailed('maker')).thenRefuses('escrow_lock_not_pending');
   });
 });
 
@@ -155,45 +155,45 @@ describe('RecordEscrowReleased', () => {
       });
 
       it('refuses a release of another job once released: only the same release is a no-op', () => {
-        given(...s.released()).when(recordEscrowReleased('job_other')).thenRefuses('step_not_due');
+        given(...s.released()).when(recordEscrowReleased('job_other')).thenRefuses('escrow_job_mismatch');
       });
 
-      it('refuses a release of another job (step_not_due)', () => {
-        given(...s.settling()).when(recordEscrowReleased('job_other')).thenRefuses('step_not_due');
+      it('refuses a release of another job (escrow_job_mismatch)', () => {
+        given(...s.settling()).when(recordEscrowReleased('job_other')).thenRefuses('escrow_job_mismatch');
       });
 
-      it('refuses a release of a matched order nobody confirmed (step_not_due)', () => {
-        given(...s.matched()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('step_not_due');
+      it('refuses a release of a matched order nobody confirmed (release_not_due)', () => {
+        given(...s.matched()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('release_not_due');
       });
 
       it('refuses a release after the settlement was reverted', () => {
-        given(...s.settling(), settlementReverted()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('step_not_due');
+        given(...s.settling(), settlementReverted()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('release_not_due');
       });
 
       it('refuses a release of an escrow waiting for its refund', () => {
-        given(...s.expiredRefundPending()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('step_not_due');
+        given(...s.expiredRefundPending()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('release_not_due');
       });
 
       it('refuses a release of a refunded escrow: never both a release and a refund', () => {
-        given(...s.expiredRefunded()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('step_not_due');
+        given(...s.expiredRefunded()).when(recordEscrowReleased(s.sellerJob)).thenRefuses('release_not_due');
       });
 
       it('refuses a release of an unclaimed order whose refund went to recovery', () => {
         given(...s.expiredRefundPending(), recoveryRequired('refund_found_released', 'job completed'))
           .when(recordEscrowReleased(s.sellerJob))
-          .thenRefuses('step_not_due');
+          .thenRefuses('settlement_not_claimed');
       });
     });
   }
 
-  it('refuses a release of an open sell order (step_not_due)', () => {
-    given(...SELL.open()).when(recordEscrowReleased(MAKER_JOB)).thenRefuses('step_not_due');
+  it('refuses a release of an open sell order (release_not_due)', () => {
+    given(...SELL.open()).when(recordEscrowReleased(MAKER_JOB)).thenRefuses('release_not_due');
   });
 
   it('refuses a release of a cancelled order whose refund went to recovery', () => {
     given(...SELL.open(), orderCancelled(), recoveryRequired('refund_outcome_unknown'))
       .when(recordEscrowReleased(MAKER_JOB))
-      .thenRefuses('step_not_due');
+      .thenRefuses('settlement_not_claimed');
   });
 });
 
@@ -228,35 +228,35 @@ describe('RevertSettlement', () => {
       });
 
       it('refuses a revert once the escrow is released: released ⇒ never matched again', () => {
-        given(...s.released()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.released()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
 
       it('refuses a revert while the payout is pending', () => {
-        given(...s.payoutPending()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.payoutPending()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
 
       it('refuses a revert after a voided payout (the RTC left escrow)', () => {
-        given(...s.recoveryAfterVoid()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.recoveryAfterVoid()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
 
       it('refuses a revert after a voided payout was re-driven', () => {
-        given(...s.recoveryAfterVoid(), redriveRequested()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.recoveryAfterVoid(), redriveRequested()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
 
       it('refuses a revert in settlement_recovery (the release outcome is unknown)', () => {
-        given(...s.settling(), recoveryRequired()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.settling(), recoveryRequired()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
 
       it('refuses a revert of a matched order that was never claimed', () => {
-        given(...s.matched()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.matched()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
 
       it('refuses a second revert', () => {
-        given(...s.settling(), settlementReverted()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.settling(), settlementReverted()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
 
       it('refuses a revert of a completed order', () => {
-        given(...s.completed()).when(revertSettlement()).thenRefuses('step_not_due');
+        given(...s.completed()).when(revertSettlement()).thenRefuses('settlement_not_revertible');
       });
     });
   }
@@ -288,45 +288,45 @@ describe('RecordRefundIssued', () => {
       given(...s.expiredRefunded()).when(recordRefundIssued(s.sellerParty)).thenNothing();
     });
 
-    it(`refuses a refund of a settling ${s.side} order (step_not_due)`, () => {
-      given(...s.settling()).when(recordRefundIssued(s.sellerParty)).thenRefuses('step_not_due');
+    it(`refuses a refund of a settling ${s.side} order (refund_not_pending)`, () => {
+      given(...s.settling()).when(recordRefundIssued(s.sellerParty)).thenRefuses('refund_not_pending');
     });
 
     it(`refuses a refund of a released ${s.side} escrow: never both a release and a refund`, () => {
-      given(...s.released()).when(recordRefundIssued(s.sellerParty)).thenRefuses('step_not_due');
-      given(...s.completed()).when(recordRefundIssued(s.sellerParty)).thenRefuses('step_not_due');
+      given(...s.released()).when(recordRefundIssued(s.sellerParty)).thenRefuses('refund_not_pending');
+      given(...s.completed()).when(recordRefundIssued(s.sellerParty)).thenRefuses('refund_not_pending');
     });
 
     it(`refuses a refund of a matched ${s.side} order that did not expire`, () => {
-      given(...s.matched()).when(recordRefundIssued(s.sellerParty)).thenRefuses('step_not_due');
+      given(...s.matched()).when(recordRefundIssued(s.sellerParty)).thenRefuses('refund_not_pending');
     });
   }
 
-  it('refuses a refund of the wrong party (step_not_due)', () => {
-    given(...SELL.open(), orderCancelled()).when(recordRefundIssued('taker', MAKER_JOB)).thenRefuses('step_not_due');
+  it('refuses a refund of the wrong party (refund_not_pending)', () => {
+    given(...SELL.open(), orderCancelled()).when(recordRefundIssued('taker', MAKER_JOB)).thenRefuses('refund_not_pending');
   });
 
-  it('refuses a refund of another job (step_not_due)', () => {
-    given(...SELL.open(), orderCancelled()).when(recordRefundIssued('maker', 'job_other')).thenRefuses('step_not_due');
+  it('refuses a refund of another job (refund_not_pending)', () => {
+    given(...SELL.open(), orderCancelled()).when(recordRefundIssued('maker', 'job_other')).thenRefuses('refund_not_pending');
   });
 
-  it('refuses a refund of an open order (step_not_due)', () => {
-    given(...SELL.open()).when(recordRefundIssued('maker')).thenRefuses('step_not_due');
+  it('refuses a refund of an open order (refund_not_pending)', () => {
+    given(...SELL.open()).when(recordRefundIssued('maker')).thenRefuses('refund_not_pending');
   });
 
   it('refuses a refund while the refund is parked in recovery; a re-drive makes it due again', () => {
     const history = [...SELL.open(), orderCancelled(), recoveryRequired('refund_outcome_unknown')];
-    given(...history).when(recordRefundIssued('maker')).thenRefuses('step_not_due');
+    given(...history).when(recordRefundIssued('maker')).thenRefuses('refund_not_pending');
     const g = given(...history, redriveRequested()).when(recordRefundIssued('maker'));
     g.then([{ type: 'RefundIssued', data: { party: 'maker', job_id: MAKER_JOB } }]);
     expect(g.thenState().status).toBe('cancelled');
   });
 
   it('refuses a refund of a buy order cancelled without escrow', () => {
-    given(...BUY.open(), orderCancelled()).when(recordRefundIssued('taker')).thenRefuses('step_not_due');
+    given(...BUY.open(), orderCancelled()).when(recordRefundIssued('taker')).thenRefuses('refund_not_pending');
   });
 
   it('refuses a refund of an order that never locked escrow', () => {
-    given(placedSell(), escrowLockFailed('maker')).when(recordRefundIssued('maker')).thenRefuses('step_not_due');
+    given(placedSell(), escrowLockFailed('maker')).when(recordRefundIssued('maker')).thenRefuses('refund_not_pending');
   });
 });

@@ -99,8 +99,8 @@ describe('RecordPayoutStatus', () => {
       });
 
       it('refuses a confirmation of a voided key: a voided transfer never completes', () => {
-        given(...s.recoveryAfterVoid()).when(recordPayoutStatus('confirmed')).thenRefuses('step_not_due');
-        given(...s.recoveryAfterVoid()).when(recordPayoutStatus('pending')).thenRefuses('step_not_due');
+        given(...s.recoveryAfterVoid()).when(recordPayoutStatus('confirmed')).thenRefuses('payout_not_due');
+        given(...s.recoveryAfterVoid()).when(recordPayoutStatus('pending')).thenRefuses('payout_not_due');
       });
 
       it('re-drives a voided payout under a fresh key (payoutKeyFor) and completes under it', () => {
@@ -116,8 +116,8 @@ describe('RecordPayoutStatus', () => {
 
       it('refuses the voided key again after a re-drive: only the fresh key is due', () => {
         const history = [...s.recoveryAfterVoid(), redriveRequested()];
-        given(...history).when(recordPayoutStatus('pending', PAYOUT_KEY)).thenRefuses('step_not_due');
-        given(...history).when(recordPayoutStatus('confirmed', PAYOUT_KEY)).thenRefuses('step_not_due');
+        given(...history).when(recordPayoutStatus('pending', PAYOUT_KEY)).thenRefuses('payout_not_due');
+        given(...history).when(recordPayoutStatus('confirmed', PAYOUT_KEY)).thenRefuses('payout_not_due');
       });
 
       it('uses a second fresh key after a second void', () => {
@@ -131,36 +131,36 @@ describe('RecordPayoutStatus', () => {
         const state = stateAfter(...history);
         expect(facts(state).payout.voidedCount).toBe(2);
         expect(nextPayoutKey(state)).toBe(REDRIVE_KEY_2);
-        given(...history).when(recordPayoutStatus('pending', REDRIVE_KEY_1)).thenRefuses('step_not_due');
+        given(...history).when(recordPayoutStatus('pending', REDRIVE_KEY_1)).thenRefuses('payout_not_due');
         given(...history).when(recordPayoutStatus('pending', REDRIVE_KEY_2)).then([{ type: 'PayoutQueued', data: { payout_key: REDRIVE_KEY_2 } }]);
       });
 
       it('refuses a confirmation under a stale key while a fresh key is queued', () => {
         const history = [...s.recoveryAfterVoid(), redriveRequested(), payoutQueued(s.buyer, { payout_key: REDRIVE_KEY_1 })];
-        given(...history).when(recordPayoutStatus('confirmed', PAYOUT_KEY)).thenRefuses('step_not_due');
+        given(...history).when(recordPayoutStatus('confirmed', PAYOUT_KEY)).thenRefuses('payout_not_due');
         given(...history).when(recordPayoutStatus('confirmed', REDRIVE_KEY_1)).then([{ type: 'PayoutConfirmed', data: { payout_key: REDRIVE_KEY_1 } }]);
       });
 
-      it('refuses a payout before the escrow is released (step_not_due)', () => {
-        given(...s.settling()).when(recordPayoutStatus('pending')).thenRefuses('step_not_due');
-        given(...s.settling()).when(recordPayoutStatus('confirmed')).thenRefuses('step_not_due');
+      it('refuses a payout before the escrow is released (payout_not_due)', () => {
+        given(...s.settling()).when(recordPayoutStatus('pending')).thenRefuses('payout_not_due');
+        given(...s.settling()).when(recordPayoutStatus('confirmed')).thenRefuses('payout_not_due');
       });
 
       it('refuses a payout of a matched order', () => {
-        given(...s.matched()).when(recordPayoutStatus('confirmed')).thenRefuses('step_not_due');
+        given(...s.matched()).when(recordPayoutStatus('confirmed')).thenRefuses('payout_not_due');
       });
 
       it('refuses a first payout under any key but otc_payout:<order_id>', () => {
-        given(...s.released()).when(recordPayoutStatus('pending', REDRIVE_KEY_1)).thenRefuses('step_not_due');
-        given(...s.released()).when(recordPayoutStatus('confirmed', 'otc_payout:otc_ffffffffffffffff')).thenRefuses('step_not_due');
+        given(...s.released()).when(recordPayoutStatus('pending', REDRIVE_KEY_1)).thenRefuses('payout_not_due');
+        given(...s.released()).when(recordPayoutStatus('confirmed', 'otc_payout:otc_ffffffffffffffff')).thenRefuses('payout_not_due');
       });
 
       it('refuses a look-up answer under another key than the queued one', () => {
-        given(...s.payoutPending()).when(recordPayoutStatus('confirmed', REDRIVE_KEY_1)).thenRefuses('step_not_due');
+        given(...s.payoutPending()).when(recordPayoutStatus('confirmed', REDRIVE_KEY_1)).thenRefuses('payout_not_due');
       });
 
       it('refuses a payout of an expired order', () => {
-        given(...s.expiredRefunded()).when(recordPayoutStatus('confirmed')).thenRefuses('step_not_due');
+        given(...s.expiredRefunded()).when(recordPayoutStatus('confirmed')).thenRefuses('payout_not_due');
       });
 
       it('resumes the look-up of a queued payout after recovery and a re-drive, and completes', () => {
@@ -245,17 +245,17 @@ describe('RequireRecovery', () => {
       it('parks an open order whose escrow is held (a node-side cancel is detected), and refuses one that holds none', () => {
         const open = given(...s.open());
         if (facts(open.state).escrow.status === 'locked') open.when(requireRecovery()).then([{ type: 'SettlementRecoveryRequired' }]);
-        else open.when(requireRecovery()).thenRefuses('step_not_due');
+        else open.when(requireRecovery()).thenRefuses('nothing_in_flight');
       });
     });
   }
 
-  it('refuses recovery of a sell order whose lock is pending (step_not_due)', () => {
-    given(placedSell()).when(requireRecovery()).thenRefuses('step_not_due');
+  it('refuses recovery of a sell order whose lock is pending (nothing_in_flight)', () => {
+    given(placedSell()).when(requireRecovery()).thenRefuses('nothing_in_flight');
   });
 
-  it('refuses recovery of a buy order whose taker is locking (step_not_due)', () => {
-    given(...BUY.open(), matchedBuy()).when(requireRecovery()).thenRefuses('step_not_due');
+  it('refuses recovery of a buy order whose taker is locking (nothing_in_flight)', () => {
+    given(...BUY.open(), matchedBuy()).when(requireRecovery()).thenRefuses('nothing_in_flight');
   });
 
   it('refuses recovery of an unknown order', () => {

@@ -128,7 +128,7 @@ function recordEscrowLocked(c: C.RecordEscrowLocked, state: PlacedOrder): OrderE
   const held = heldEscrow(state);
   if (held !== null && held.party === c.party && held.jobId === c.jobId) return [];
   const due = (state.status === 'escrow_pending' && c.party === 'maker') || (state.status === 'matching' && c.party === 'taker');
-  if (!due) refuse('step_not_due', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
+  if (!due) refuse('escrow_lock_not_pending', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
   return [{
     type: 'EscrowLocked',
     data: { party: c.party, job_id: c.jobId, amount_micro_rtc: state.amountMicroRtc.toString(), locked_at: iso(c.now) },
@@ -146,7 +146,7 @@ function recordEscrowLockFailed(c: C.RecordEscrowLockFailed, state: PlacedOrder)
     ];
   }
   if (c.party === 'maker' && state.status === 'rejected') return [];
-  return refuse('step_not_due', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
+  return refuse('escrow_lock_not_pending', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
 }
 
 /** The held escrow a settlement claim authorises releasing: settling, or parked in recovery under a claim. */
@@ -160,11 +160,11 @@ function claimedEscrow(state: PlacedOrder): string | null {
 function recordEscrowReleased(c: C.RecordEscrowReleased, state: PlacedOrder): OrderEvent[] {
   if (releasedEscrow(state)?.jobId === c.jobId) return [];
   if (state.status !== 'settling' && state.status !== 'settlement_recovery') {
-    refuse('step_not_due', `release is not due (order is ${state.status})`, state.status);
+    refuse('release_not_due', `release is not due (order is ${state.status})`, state.status);
   }
-  if (heldEscrow(state)?.jobId !== c.jobId) refuse('step_not_due', 'that escrow job is not locked for this order', state.status);
+  if (heldEscrow(state)?.jobId !== c.jobId) refuse('escrow_job_mismatch', 'that escrow job is not locked for this order', state.status);
   // Only a settlement claim authorises a release; a refund or an unclaimed order in recovery never becomes one.
-  if (claimedEscrow(state) !== c.jobId) refuse('step_not_due', 'no settlement was claimed, so no release is due', state.status);
+  if (claimedEscrow(state) !== c.jobId) refuse('settlement_not_claimed', 'no settlement was claimed, so no release is due', state.status);
   return [{ type: 'EscrowReleased', data: { job_id: c.jobId, released_at: iso(c.now) } }];
 }
 
@@ -172,7 +172,7 @@ function recordEscrowReleased(c: C.RecordEscrowReleased, state: PlacedOrder): Or
 function revertSettlement(c: C.RevertSettlement, state: PlacedOrder): OrderEvent[] {
   if (state.status !== 'settling' || state.released) {
     const escrow = releasedEscrow(state) === null ? 'held' : 'released';
-    refuse('step_not_due', `settlement cannot be reverted (order is ${state.status}, escrow ${escrow})`, state.status);
+    refuse('settlement_not_revertible', `settlement cannot be reverted (order is ${state.status}, escrow ${escrow})`, state.status);
   }
   return [{ type: 'SettlementReverted', data: { reason: c.reason } }];
 }
@@ -183,7 +183,7 @@ function recordPayoutStatus(c: C.RecordPayoutStatus, state: PlacedOrder): OrderE
   if (current === 'queued' && c.phase === 'pending') return [];
   const queueDue = state.status === 'settling' && state.released && current === 'none' && c.payoutKey === payoutKeyFor(state);
   const lookupDue = state.status === 'payout_pending' && current === 'queued';
-  if (!queueDue && !lookupDue) refuse('step_not_due', `no payout under ${c.payoutKey} is due (order is ${state.status})`, state.status);
+  if (!queueDue && !lookupDue) refuse('payout_not_due', `no payout under ${c.payoutKey} is due (order is ${state.status})`, state.status);
   const events: OrderEvent[] = [];
   if (state.status === 'settling') {
     events.push({
@@ -217,7 +217,7 @@ function requireRecovery(c: C.RequireRecovery, state: PlacedOrder): OrderEvent[]
   // the order before anyone takes it or the seller claims.
   const holdsEscrow = (state.status === 'open' || state.status === 'matched') && heldEscrow(state) !== null;
   const inFlight = holdsEscrow || ['settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
-  if (!inFlight) refuse('step_not_due', `nothing is in flight (order is ${state.status})`, state.status);
+  if (!inFlight) refuse('nothing_in_flight', `nothing is in flight (order is ${state.status})`, state.status);
   return [{ type: 'SettlementRecoveryRequired', data: { reason: c.reason, detail: c.detail } }];
 }
 
@@ -249,7 +249,7 @@ function expireOrder(c: C.ExpireOrder, state: PlacedOrder): OrderEvent[] {
 function recordRefundIssued(c: C.RecordRefundIssued, state: PlacedOrder): OrderEvent[] {
   if ((state.status === 'cancelled' || state.status === 'expired') && state.refunded?.jobId === c.jobId) return [];
   if (state.status !== 'refund_pending' || state.escrow.jobId !== c.jobId || state.escrow.party !== c.party) {
-    return refuse('step_not_due', `no refund of that escrow is pending (order is ${state.status})`, state.status);
+    return refuse('refund_not_pending', `no refund of that escrow is pending (order is ${state.status})`, state.status);
   }
   return [{ type: 'RefundIssued', data: { party: c.party, job_id: c.jobId, refunded_at: iso(c.now) } }];
 }

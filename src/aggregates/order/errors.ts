@@ -19,7 +19,15 @@ export type OrderRefusalCode =
   | 'htlc_hash_not_allowed'
   | 'amount_must_be_positive'
   | 'price_must_be_positive'
-  | 'step_not_due'
+  // A step result the driver reports when that step is not (or no longer) due; each names its rule.
+  | 'escrow_lock_not_pending'
+  | 'release_not_due'
+  | 'escrow_job_mismatch'
+  | 'settlement_not_claimed'
+  | 'settlement_not_revertible'
+  | 'payout_not_due'
+  | 'nothing_in_flight'
+  | 'refund_not_pending'
   /** The escrow job was claimed by a worker other than the ledger's: never settled from it. */
   | 'escrow_hijacked';
 
