@@ -7,8 +7,7 @@ import { createLedger, type Ledger } from './app/ledger.js';
 import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
 import { registerStoreHealthMetrics } from './eventstore/storeMetrics.js';
-import { ORDER_STREAM_PREFIX } from './aggregates/order/events.js';
-import { SIGNATURE_STREAM_PREFIX } from './commands/signatures.js';
+import { LEDGER_STREAM_PREFIXES } from './streamNames.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import type { EventStore } from './eventstore/types.js';
 import { nodeFromConfig } from './nodeFromConfig.js';
@@ -248,8 +247,7 @@ export function driverDepsFor(config: Config, store: EventStore, node: NodeGatew
 export async function openStore(config: Config): Promise<EventStore> {
   if (config.store === 'esdb') {
     // The store follows only the ledger's own streams on $all; the domain names them.
-    const streamPrefixes = [ORDER_STREAM_PREFIX, SIGNATURE_STREAM_PREFIX];
-    return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '', streamPrefixes });
+    return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '', streamPrefixes: LEDGER_STREAM_PREFIXES });
   }
   return new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
 }

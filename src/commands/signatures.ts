@@ -3,7 +3,9 @@ import { chainedEvents, NEW_STREAM } from '../eventstore/chainedEvents.js';
 import { isVersionConflict, type EventStore, type JsonObject } from '../eventstore/types.js';
 import { WalletAuthError } from '../crypto/walletAuth.js';
 
-export const SIGNATURE_STREAM_PREFIX = 'sig-';
+import { signatureStream } from '../streamNames.js';
+
+export { SIGNATURE_STREAM_PREFIX } from '../streamNames.js';
 
 /**
  * A signature is accepted once, also after a restart and across instances: its first use is an
@@ -15,7 +17,7 @@ export async function recordSignatureUse(
   use: { signatureHex: string; wallet: string; action: string; orderId: string; correlationId: string; now: Date },
 ): Promise<void> {
   const signatureSha256 = sha256Hex(use.signatureHex.toLowerCase());
-  const stream = `${SIGNATURE_STREAM_PREFIX}${signatureSha256}`;
+  const stream = signatureStream(signatureSha256);
   const data: JsonObject = {
     signature_sha256: signatureSha256,
     wallet: use.wallet,

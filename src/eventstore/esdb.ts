@@ -52,8 +52,9 @@ import { catchUpSubscription, type CatchUpRun, type ResubscribePolicy } from './
 import { StreamUnreadable } from './streamErrors.js';
 import { VersionConflict, type AppendResult, type EventStore, type ExpectedVersion, type NewEvent, type RecordedEvent, type StoreHealth, type Subscription, type SubscriptionHandler } from './types.js';
 
-/** The ledger's own streams: orders and used wallet signatures. */
-export const LEDGER_STREAM_PREFIXES: readonly string[] = ['order-', 'sig-'];
+import { LEDGER_STREAM_PREFIXES } from '../streamNames.js';
+
+export { LEDGER_STREAM_PREFIXES };
 
 export interface EsdbEventStoreOptions {
   /** e.g. esdb://127.0.0.1:2113?tls=false, or esdb://node1:2113,node2:2113,node3:2113 for a cluster. */

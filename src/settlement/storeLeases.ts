@@ -2,8 +2,9 @@ import { chainedEvents } from '../eventstore/chainedEvents.js';
 import { GENESIS_HASH } from '../eventstore/hashChain.js';
 import { isVersionConflict, type EventStore, type JsonObject, type NewEvent, type RecordedEvent } from '../eventstore/types.js';
 import type { Leases } from './leases.js';
+import { leaseStream } from '../streamNames.js';
 
-export const LEASE_STREAM_PREFIX = 'lease-';
+export { LEASE_STREAM_PREFIX } from '../streamNames.js';
 
 /** Lease streams keep only their newest events: only the last one decides anything. */
 export const LEASE_STREAM_MAX_COUNT = 16;
@@ -67,7 +68,7 @@ export function createStoreLeases(store: EventStore & Partial<LeaseStreamAccess>
 
   /** Appends `data` if `may` allows it given the lease as it stands; false when it does not or a race is lost. */
   const write = async (name: string, data: LeaseData, may: (lease: CurrentLease | null) => boolean): Promise<boolean> => {
-    const stream = `${LEASE_STREAM_PREFIX}${name}`;
+    const stream = leaseStream(name);
     const lease = await current(stream);
     if (!may(lease)) return false;
     const version = lease?.event.version ?? 0n;

@@ -162,16 +162,8 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'NodeCallFailed',
 ];
 
-export const ORDER_STREAM_PREFIX = 'order-';
-
-/** The one place a stream name is built from an order id. */
-export function orderStream(orderId: string): string {
-  return `${ORDER_STREAM_PREFIX}${orderId}`;
-}
-
-export function orderIdFromStream(stream: string): string {
-  return stream.slice(ORDER_STREAM_PREFIX.length);
-}
+// Stream names live in one module for every writer; the aggregate re-exports its own.
+export { ORDER_STREAM_PREFIX, orderStream, orderIdFromStream } from '../../streamNames.js';
 
 export const ORDER_ID_PATTERN = /^otc_[0-9a-f]{16}$/;
 
