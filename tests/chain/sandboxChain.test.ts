@@ -31,7 +31,7 @@ describe('the sandbox chain', () => {
     } finally {
       await chain.stop();
     }
-    await expect(fetch(chain.rpcUrl, { method: 'POST', body: '{}' })).rejects.toThrow();
+    await expect(fetch(chain.rpcUrl, { method: 'POST', body: '{}' })).rejects.toThrow(TypeError);
     await chain.stop();
   });
 });

@@ -58,7 +58,8 @@ describe('the ledger on the esdb adapter (stand-in), end to end over HTTP', () =
     expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
     expect(confirmed.body).toMatchObject({ ok: true, settled: true, order: { status: 'completed', htlc_secret: secret } });
     const tradeId = confirmed.body.trade_id as string;
-    expect(tradeId).toBeTruthy();
+    // Derived from the order id, so a trade can never be recorded twice.
+    expect(tradeId).toBe(`trade_${orderId.slice('otc_'.length)}`);
 
     // The payout the sandbox node made is the one the order records.
     const payout = running.sandbox!.transferByKey(`otc_payout:${orderId}`);

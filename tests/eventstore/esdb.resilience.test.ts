@@ -156,7 +156,8 @@ describe('esdb adapter on the stand-in: server restarts and leader changes', () 
     cleanups.push(() => subscription.stop());
     await probe.until((p) => p.caughtUpAt !== null && p.ids().length === 1);
     await standIn.stop();
-    await expect(store.append('order-g', [newEvent()], 1n)).rejects.toThrow();
+    // The server is gone: the append fails as unavailable (after its bounded retries), not as a conflict.
+    await expect(store.append('order-g', [newEvent()], 1n)).rejects.toThrow(/UNAVAILABLE/);
     // Far more failed resubscribes than an append's three attempts, and still no error.
     while (store.health().resubscribes < 10) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(store.health().subscriptionsReconnecting).toBe(1);
