@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ORDER_EVENT_TYPES, type OrderEvent, type OrderEventType } from '../aggregates/order/events.js';
+import { NODE_STEP_KINDS, ORDER_EVENT_TYPES, type OrderEvent, type OrderEventType } from '../aggregates/order/events.js';
 import { SCHEMA_VERSION } from '../eventstore/chainedEvents.js';
 import type { RecordedEvent } from '../eventstore/types.js';
 
@@ -48,7 +48,7 @@ const V1 = z.discriminatedUnion('type', [
   event('OrderCancelled', z.object({ by: text, cancelled_at: instant })),
   event('OrderExpired', z.object({ deadline: z.enum(['expires_at', 'settle_by']), expired_at: instant })),
   event('RefundIssued', z.object({ party, job_id: text, refunded_at: instant })),
-  event('NodeCallFailed', z.object({ step: text, key: text, outcome: z.enum(['rejected', 'unknown']), reason: text })),
+  event('NodeCallFailed', z.object({ step: z.enum(NODE_STEP_KINDS), key: text, outcome: z.enum(['rejected', 'unknown']), reason: text })),
 ]) satisfies z.ZodType<OrderEvent>;
 
 /** Fails to compile when an event type has no schema. */

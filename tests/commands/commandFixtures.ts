@@ -29,7 +29,7 @@ export function match(takerWallet: string): MatchOrder {
 export const takerLockFailed: RecordEscrowLockFailed = { type: 'RecordEscrowLockFailed', party: 'taker', reason: 'insufficient balance' };
 
 export function nodeCallFailed(key: string): RecordNodeCallFailed {
-  return { type: 'RecordNodeCallFailed', step: 'escrow_lock', key, outcome: 'unknown', reason: 'timeout' };
+  return { type: 'RecordNodeCallFailed', step: 'lock', key, outcome: 'unknown', reason: 'timeout' };
 }
 
 /** A store that delegates everything to `inner` except the methods given; a wrapper, not a mock. */

@@ -48,6 +48,13 @@ describe('foldOrderStream: the one fold of every reader', () => {
     expect(fold.problems.map((p) => [p.kind, p.version])).toEqual([['malformed_event', 2n]]);
   });
 
+  it('reads a failed node call under a known step name, and names one it does not know as malformed_event', () => {
+    const failed = (step: string) => ({ type: 'NodeCallFailed', data: { step, key: 'otc_escrow:k', outcome: 'unknown', reason: 'timeout' } });
+    expect(foldOrderStream(recorded([placedSell(), failed('lock')])).problems).toEqual([]);
+    const fold = foldOrderStream(recorded([placedSell(), failed('escrow_lock')]));
+    expect(fold.problems.map((p) => [p.kind, p.version])).toEqual([['malformed_event', 2n]]);
+  });
+
   it('names an event that cannot follow the state as event_does_not_apply', () => {
     const fold = foldOrderStream(recorded([placedBuy(), escrowLocked('maker')]));
     expect(fold.problems).toEqual([

@@ -1,4 +1,4 @@
-import type { Pair, Party, Side } from './events.js';
+import type { NodeStepKind, Pair, Party, Side } from './events.js';
 
 /**
  * Commands to the order aggregate, imperative. Everything impure (the clock, generated ids and
@@ -125,7 +125,7 @@ export interface RecordRefundIssued {
 
 export interface RecordNodeCallFailed {
   type: 'RecordNodeCallFailed';
-  step: string;
+  step: NodeStepKind;
   key: string;
   outcome: 'rejected' | 'unknown';
   reason: string;

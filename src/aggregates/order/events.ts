@@ -118,8 +118,12 @@ export interface RefundIssued {
  */
 export interface NodeCallFailed {
   type: 'NodeCallFailed';
-  data: { step: string; key: string; outcome: 'rejected' | 'unknown'; reason: string };
+  data: { step: NodeStepKind; key: string; outcome: 'rejected' | 'unknown'; reason: string };
 }
+
+/** The node interactions the driver makes (the kinds of DueStep), as recorded when one fails. */
+export const NODE_STEP_KINDS = ['lock', 'lock_lookup', 'release', 'release_lookup', 'escrow_watch', 'payout', 'payout_lookup', 'refund'] as const;
+export type NodeStepKind = (typeof NODE_STEP_KINDS)[number];
 
 export type OrderEvent =
   | OrderPlaced

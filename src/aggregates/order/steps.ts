@@ -1,4 +1,4 @@
-import type { Party } from './events.js';
+import type { NodeStepKind, Party } from './events.js';
 import { buyerWallet, escrowWallet, takerOf, type OrderState, type PayoutHistory, type RecoveryOrder } from './state.js';
 
 /**
@@ -19,6 +19,10 @@ export type DueStep =
   | { readonly kind: 'payout'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'payout_lookup'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'refund'; readonly party: Party; readonly key: string; readonly jobId: string; readonly wallet: string };
+
+// The recorded step names and the due steps are one list: tsc fails here if either gains a kind alone.
+const sameKinds: [DueStep['kind'], NodeStepKind] extends [NodeStepKind, DueStep['kind']] ? true : never = true;
+void sameKinds;
 
 export const escrowKey = (orderId: string, party: Party): string => `otc_escrow:${orderId}:${party}`;
 export const releaseKey = (orderId: string): string => `otc_release:${orderId}`;
