@@ -12,9 +12,10 @@ export interface OpenOrderCap {
    * How many of the maker's orders count (escrow_pending, matching, matched, and open ones not past
    * expires_at). The composition root counts from the orders read model, first waiting for it to
    * reach the store's head: every order this wallet was already answered for is counted, and only
-   * places running at the same moment can pass the cap together (docs/DECISIONS.md).
+   * places running at the same moment can pass the cap together (docs/DECISIONS.md). Null when the
+   * read model is out of service: the order is allowed, as every command goes on without it.
    */
-  readonly countOpen: (makerWallet: string, now: Date) => Promise<number>;
+  readonly countOpen: (makerWallet: string, now: Date) => Promise<number | null>;
 }
 
 /** 409 too_many_open_orders: cancel one, or wait for one to settle or expire. */
@@ -30,5 +31,6 @@ export class TooManyOpenOrders extends Error {
 export async function checkOpenOrderCap(deps: Pick<LedgerDeps, 'openOrderCap' | 'now'>, makerWallet: string): Promise<void> {
   const cap = deps.openOrderCap;
   if (cap === undefined) return;
-  if ((await cap.countOpen(makerWallet, deps.now())) >= cap.maxPerWallet) throw new TooManyOpenOrders(cap.maxPerWallet);
+  const open = await cap.countOpen(makerWallet, deps.now());
+  if (open !== null && open >= cap.maxPerWallet) throw new TooManyOpenOrders(cap.maxPerWallet);
 }

@@ -96,15 +96,25 @@ const OPEN_ORDER_CATCH_UP_MS = 2_000;
  * consistent, so it is first brought to the store's head as of this request: every order whose
  * answer the wallet already has is counted (sequential places stop exactly at the cap), and only
  * places in flight at the same moment, which all count before any of them is applied, can pass it
- * together. The per-address rate limit bounds such a burst. A read model that cannot catch up in
- * time refuses the place (503 read_model_lagging): failing open would admit the flood the cap is for.
+ * together. The per-address rate limit bounds such a burst. A read model that is running but cannot
+ * catch up in time refuses the place (503 read_model_lagging): failing open would admit the flood
+ * the cap is for. A read DB that is missing or damaged answers null (not counted): commands need
+ * only the event store and go on while /ready reports the damage (issue 13), and the cap holds again
+ * once it is restored.
  */
-export function openOrderCounter(options: { readonly runner: ProjectionRunner; readonly store: EventStore; readonly catchUpMs?: number }): (makerWallet: string, now: Date) => Promise<number> {
+export function openOrderCounter(options: { readonly runner: ProjectionRunner; readonly store: EventStore; readonly catchUpMs?: number }): (makerWallet: string, now: Date) => Promise<number | null> {
   const { runner, store } = options;
   return async (makerWallet, now) => {
-    if (runner.health() !== null) throw new ApiError('read_model_unavailable');
+    if (runner.health() !== null) return null;
     const head = await store.headPosition();
-    if (!(await runner.waitFor(head, options.catchUpMs ?? OPEN_ORDER_CATCH_UP_MS, ['orders']))) throw new ApiError('read_model_lagging', 'the orders read model is behind, so open orders cannot be counted; retry shortly');
-    return readSnapshot(runner, () => countOpenOrdersOfMaker(runner.db, makerWallet, now));
+    const caughtUp = await runner.waitFor(head, options.catchUpMs ?? OPEN_ORDER_CATCH_UP_MS, ['orders']);
+    if (runner.health() !== null) return null;
+    if (!caughtUp) throw new ApiError('read_model_lagging', 'the orders read model is behind, so open orders cannot be counted; retry shortly');
+    try {
+      return readSnapshot(runner, () => countOpenOrdersOfMaker(runner.db, makerWallet, now));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'read_model_unavailable') return null;
+      throw error;
+    }
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordSignatureUse } from '../../src/commands/signatures.js';
 import { loadConfig } from '../../src/config.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { cancelBody, confirmBody, matchBody, placeBody, startHttpHarness, type HttpHarness } from '../support/httpHarness.js';
@@ -136,6 +137,28 @@ describe('what counts as open', () => {
     h.clock.nowMs += 3_601_000;
     expect((await place()).status).toBe(201);
     expect((await place()).body).toMatchObject({ error: 'too_many_open_orders' });
+  });
+});
+
+describe('a read model that cannot be counted on', () => {
+  let h: HttpHarness;
+  let post: (path: string, body: unknown) => Promise<Answer>;
+  beforeAll(async () => {
+    h = await startHttpHarness();
+    post = await listening(h);
+  });
+  afterAll(async () => h.close());
+
+  it('refuses a place with 503 read_model_lagging and writes nothing while the orders read model is behind the head', async () => {
+    expect((await post('/api/orders', placeBody(h, h.buyer, { side: 'buy' }))).status).toBe(201);
+    await h.runner.stop();
+    // Another instance's write: in the log, not yet in this instance's read model.
+    await recordSignatureUse(h.store, { signatureHex: 'cd'.repeat(64), wallet: h.stranger.wallet, action: 'cancel_order', orderId: UNKNOWN_ID, correlationId: 'other-instance', now: new Date(h.clock.nowMs) });
+    const head = await h.store.headPosition();
+    const answer = await post('/api/orders', placeBody(h, h.buyer, { side: 'buy' }));
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ ok: false, error: 'read_model_lagging' });
+    expect(await h.store.headPosition()).toBe(head);
   });
 });
 
