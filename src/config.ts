@@ -71,6 +71,12 @@ const PERIMETER_SCHEMA = {
     .default(10_000),
 } as const;
 
+// ---- refusals (issue 10, "Open-order limits"): orders one wallet may hold open ----
+// The default is the node's own cap of active escrow jobs per poster (see src/app/openOrderCap.ts).
+const REFUSALS_SCHEMA = {
+  LEDGER_MAX_OPEN_ORDERS_PER_WALLET: int(1, 100_000).default(20),
+} as const;
+
 const ConfigSchema = z.object({
   PORT: int(0, 65535).default(5580),
   LEDGER_DATA_DIR: z.string().min(1).default('./data'),
@@ -108,6 +114,7 @@ const ConfigSchema = z.object({
   NO_COLOR: z.string().optional(),
   LEDGER_URL: z.string().url().optional(),
   ...PERIMETER_SCHEMA,
+  ...REFUSALS_SCHEMA,
 });
 
 export type Config = Readonly<{
@@ -140,6 +147,8 @@ export type Config = Readonly<{
   trustedProxies: readonly string[];
   http: HttpLimits;
   startTimeoutMs: number;
+  // refusals (issue 10)
+  maxOpenOrdersPerWallet: number;
 }>;
 
 /** What one client socket may hold (slow clients): see buildApp. */
@@ -203,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRequestsPerSocket: c.LEDGER_HTTP_MAX_REQUESTS_PER_SOCKET,
     }),
     startTimeoutMs: c.LEDGER_START_TIMEOUT_MS,
+    maxOpenOrdersPerWallet: c.LEDGER_MAX_OPEN_ORDERS_PER_WALLET,
   });
 }
 

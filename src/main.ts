@@ -16,7 +16,7 @@ import { buildApp } from './http/app.js';
 import { createIdempotencyStore } from './http/idempotency.js';
 import { logDestination, REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
-import { createSqliteReadSide } from './http/readSide.js';
+import { createSqliteReadSide, openOrderCounter } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
 import { dueWork, escrowWatchList, recoveryList } from './projections/workQueue.js';
 import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
@@ -60,16 +60,17 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     if (report.outcome === 'hijacked') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_hijacked' }, 'an escrow job was taken by a worker other than the ledger\'s; the order is parked');
   };
   const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep);
-  const ledger = createLedger({
-    ...driverDeps, secretBox, now,
-    onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
-  });
-
   const runner = new ProjectionRunner({
     store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed'),
     onWaitersFull: atMostEvery(10_000, (waiting) => log.warn({ waiting }, 'min_position reads at their limit: answering read_model_lagging')),
   });
   runner.start();
+  const ledger = createLedger({
+    ...driverDeps, secretBox, now,
+    openOrderCap: { maxPerWallet: config.maxOpenOrdersPerWallet, countOpen: openOrderCounter({ runner, store }) },
+    onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
+  });
+
   const reconcilerDeps: ReconcilerDeps = {
     ...driverDeps,
     stuckMs: config.settlementStuckMs,

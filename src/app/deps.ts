@@ -6,6 +6,7 @@ import type { EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { DriverDeps } from '../settlement/driver.js';
 import type { Leases } from '../settlement/leases.js';
+import type { OpenOrderCap } from './openOrderCap.js';
 
 /** What the use cases need; src/main.ts builds each piece. */
 export interface LedgerDeps {
@@ -20,6 +21,8 @@ export interface LedgerDeps {
   readonly onStep?: DriverDeps['onStep'];
   /** A completed order whose preimage cannot be decrypted (a different LEDGER_SECRET_KEY): alert. */
   readonly onSecretUnreadable?: (orderId: string) => void;
+  /** LEDGER_MAX_OPEN_ORDERS_PER_WALLET and where the count comes from; src/main.ts always sets it. */
+  readonly openOrderCap?: OpenOrderCap;
 }
 
 /** Who is asking: the request id becomes every resulting event's correlation_id. */

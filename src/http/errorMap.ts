@@ -1,4 +1,5 @@
 import { OrderRefused } from '../aggregates/order/errors.js';
+import { TooManyOpenOrders } from '../app/openOrderCap.js';
 import { VersionMismatch } from '../commands/handleCommand.js';
 import { WalletAuthError } from '../crypto/walletAuth.js';
 import { VersionConflict } from '../eventstore/types.js';
@@ -44,6 +45,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   version_conflict: 409,
   idempotency_key_in_flight: 409,
   rebuild_in_progress: 409,
+  too_many_open_orders: 409,
   order_expired: 410,
   version_mismatch: 412,
   payload_too_large: 413,
@@ -155,6 +157,7 @@ type Shaped = { code?: unknown; statusCode?: unknown; validation?: unknown };
 /** Maps anything thrown while handling a request to its status and body. */
 export function toErrorReply(error: unknown): ErrorReply {
   if (error instanceof ApiError) return reply(error.code, error.message, { ...error.extra });
+  if (error instanceof TooManyOpenOrders) return reply(error.code, error.message, { limit: error.limit });
   if (error instanceof OrderRefused) return reply(error.code, error.message, error.status === null ? {} : { status: error.status });
   if (error instanceof WalletAuthError) return reply(error.code, error.message, {}, 401);
   if (error instanceof VersionMismatch) return reply(error.code, error.message, { version: Number(error.actual) });

@@ -3,7 +3,7 @@ import type { Ledger } from '../app/ledger.js';
 import type { EventStore } from '../eventstore/types.js';
 import { projectionByName } from '../projections/all.js';
 import { orderBook } from '../projections/orderBook.js';
-import { countOrdersByStatus, listOrders } from '../projections/orders.js';
+import { countOpenOrdersOfMaker, countOrdersByStatus, listOrders } from '../projections/orders.js';
 import { rebuildProjection } from '../projections/rebuild.js';
 import { RebuildBusy, readRebuild } from '../projections/rebuildLease.js';
 import type { ProjectionRunner } from '../projections/runner.js';
@@ -35,16 +35,7 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
   // rebuild in another process that switches copies and drops the old tables meanwhile can never
   // make a read fail or mix two copies (the count and the page of a list agree too). A read DB
   // that is missing or damaged answers 503 read_model_unavailable, never stale rows or a 500.
-  const snapshot = <T>(read: () => T): T => {
-    if (runner.health() !== null) throw new ApiError('read_model_unavailable');
-    try {
-      return runner.db.transaction(read)();
-    } catch (error) {
-      if (storageFaultOf(error) === null) throw error;
-      runner.noteFault(error);
-      throw new ApiError('read_model_unavailable');
-    }
-  };
+  const snapshot = <T>(read: () => T): T => readSnapshot(runner, read);
   const readModels: ReadModels = {
     waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
     listOrders: (query, now) => snapshot(() => {
@@ -84,4 +75,46 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
     },
   };
   return { readModels, projections };
+}
+
+function readSnapshot<T>(runner: ProjectionRunner, read: () => T): T {
+  if (runner.health() !== null) throw new ApiError('read_model_unavailable');
+  try {
+    return runner.db.transaction(read)();
+  } catch (error) {
+    if (storageFaultOf(error) === null) throw error;
+    runner.noteFault(error);
+    throw new ApiError('read_model_unavailable');
+  }
+}
+
+/** How long a place waits for the orders read model to reach the head before answering 503. */
+const OPEN_ORDER_CATCH_UP_MS = 2_000;
+
+/**
+ * The open-order cap's count (issue 10), from the orders read model. The read model is eventually
+ * consistent, so it is first brought to the store's head as of this request: every order whose
+ * answer the wallet already has is counted (sequential places stop exactly at the cap), and only
+ * places in flight at the same moment, which all count before any of them is applied, can pass it
+ * together. The per-address rate limit bounds such a burst. A read model that is running but cannot
+ * catch up in time refuses the place (503 read_model_lagging): failing open would admit the flood
+ * the cap is for. A read DB that is missing or damaged answers null (not counted): commands need
+ * only the event store and go on while /ready reports the damage (issue 13), and the cap holds again
+ * once it is restored.
+ */
+export function openOrderCounter(options: { readonly runner: ProjectionRunner; readonly store: EventStore; readonly catchUpMs?: number }): (makerWallet: string, now: Date) => Promise<number | null> {
+  const { runner, store } = options;
+  return async (makerWallet, now) => {
+    if (runner.health() !== null) return null;
+    const head = await store.headPosition();
+    const caughtUp = await runner.waitFor(head, options.catchUpMs ?? OPEN_ORDER_CATCH_UP_MS, ['orders']);
+    if (runner.health() !== null) return null;
+    if (!caughtUp) throw new ApiError('read_model_lagging', 'the orders read model is behind, so open orders cannot be counted; retry shortly');
+    try {
+      return readSnapshot(runner, () => countOpenOrdersOfMaker(runner.db, makerWallet, now));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'read_model_unavailable') return null;
+      throw error;
+    }
+  };
 }

@@ -189,6 +189,21 @@ export function listOrders(db: Db, query: OrdersQuery, options: ListOptions = {}
   return { orders: rows.map(storedOrderOf), total };
 }
 
+/**
+ * The open-order cap's count (src/app/openOrderCap.ts): the maker's orders on the book or on the
+ * way to it (escrow_pending; open and not past expires_at, which the reconciler has yet to sweep),
+ * and those taken but not yet claimed (matching, matched), which still hold the maker's escrow or
+ * wait on its counterparty. Orders being settled, refunded or parked for an operator do not count:
+ * the maker has done its part, and the ledger's own backlog must not lock a maker out.
+ */
+export function countOpenOrdersOfMaker(db: Db, makerWallet: string, now: Date): number {
+  const tables = activeTables(db, ordersProjection);
+  if (tables === null) return 0;
+  const sql = `SELECT count(*) AS n FROM ${tableName(tables, 'orders')} WHERE maker_wallet = ?
+    AND (status IN ('escrow_pending', 'matching', 'matched') OR (status = 'open' AND expires_at > ?))`;
+  return (cachedStatement(db, sql).get(canonicalWallet(makerWallet), now.toISOString()) as { n: number }).n;
+}
+
 function ordersWhere(query: OrdersQuery, now: Date | null): { where: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];

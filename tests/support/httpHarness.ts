@@ -12,7 +12,7 @@ import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type AutoCo
 import { buildApp } from '../../src/http/app.js';
 import { createIdempotencyStore, type IdempotencyStore } from '../../src/http/idempotency.js';
 import { createLedgerMetrics } from '../../src/http/metrics.js';
-import { createSqliteReadSide } from '../../src/http/readSide.js';
+import { createSqliteReadSide, openOrderCounter } from '../../src/http/readSide.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { createMemoryLeases } from '../../src/settlement/leases.js';
 import { reconcilePass, scanAllOrders } from '../../src/settlement/reconciler.js';
@@ -72,7 +72,6 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
   const metrics = createLedgerMetrics(new Registry());
   const secretBox = createSecretBox(SECRET_KEY_HEX);
   const driver = { store, node: gateway, leases, settleWindowSeconds: 86_400, leaseTtlMs: 60_000 };
-  const ledger = createLedger({ ...driver, secretBox, now, onStep: metrics.onStep });
   const runner = new ProjectionRunner({ store, db: ':memory:' });
   runner.start();
   const base = loadConfig({ LEDGER_DATA_DIR: '/tmp/otc-ledger-http-tests' });
@@ -84,6 +83,9 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
     trustedProxies: options.trustedProxies ?? [],
     ...options.config,
   });
+  // Wired as src/main.ts does: the open-order cap counts from this harness's read model.
+  const openOrderCap = { maxPerWallet: config.maxOpenOrdersPerWallet, countOpen: openOrderCounter({ runner, store }) };
+  const ledger = createLedger({ ...driver, secretBox, now, onStep: metrics.onStep, openOrderCap });
   const idempotency = options.idempotency ?? createIdempotencyStore({ path: options.idempotencyPath ?? ':memory:', box: secretBox });
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: 0 });
   const logs: string[] = [];

@@ -56,6 +56,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     errors: command(
       'side_invalid', 'pair_unsupported', 'wallet_required', 'amount_invalid', 'amount_too_small', 'amount_too_large', 'price_invalid',
       'price_too_high', 'ttl_invalid', 'eth_address_invalid', 'htlc_hash_invalid', ...WALLET_AUTH_CODES, 'escrow_lock_failed', ...RATE_LIMITED,
+      // The open-order cap counts from the orders read model, caught up first (docs/DECISIONS.md).
+      'too_many_open_orders', 'read_model_lagging',
     ),
   },
   'GET /api/orders': {
