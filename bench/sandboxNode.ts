@@ -79,7 +79,7 @@ export const sandboxNodeBenchmark: Benchmark = {
       }
       const elapsedMs = performance.now() - windowStart;
       const ops = seq - firstSeq;
-      windows.push({ label: `window ${windows.length + 1} (trades ${firstSeq}–${seq - 1})`, ops, elapsedMs, opsPerSec: ops / (elapsedMs / 1000) });
+      windows.push({ label: `window ${windows.length + 1} (trades ${firstSeq}–${seq - 1}, heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB)`, ops, elapsedMs, opsPerSec: ops / (elapsedMs / 1000) });
     }
     const first = windows[0];
     const last = windows[windows.length - 1];
