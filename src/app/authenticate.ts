@@ -2,7 +2,7 @@ import { canonicalWallet } from '../aggregates/order/index.js';
 import { VersionMismatch } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { recordSignatureUse } from '../commands/signatures.js';
-import { verifyWalletAuth, type WalletAction } from '../crypto/walletAuth.js';
+import { verifyWalletAuthAsync, type WalletAction } from '../crypto/walletAuth.js';
 import type { JsonValue } from '../eventstore/types.js';
 import type { LedgerDeps, RequestContext } from './deps.js';
 
@@ -21,7 +21,7 @@ export interface SignedRequest {
  */
 export async function authenticate(deps: LedgerDeps, signed: SignedRequest, req: RequestContext): Promise<string> {
   const now = deps.now();
-  const signatureHex = verifyWalletAuth({ ...signed }, now.getTime());
+  const signatureHex = await verifyWalletAuthAsync({ ...signed }, now.getTime());
   if (req.ifMatchVersion !== undefined) {
     const current = await loadOrder(deps.store, signed.orderId);
     if (current.version !== req.ifMatchVersion) throw new VersionMismatch(req.ifMatchVersion, current.version);
