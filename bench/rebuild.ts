@@ -19,12 +19,18 @@ import type { Benchmark, BenchOptions, BenchResult, Measurement } from './types.
 const DEFAULT_EVENTS = 1_000_000;
 const REPLAYS = 5000;
 /** The catch-up batch the bench has always used, and the live subscription's batch (followLog). */
-const RUNNER_BATCHES = [5000, 500];
+const RUNNER_BATCHES = (process.env.BENCH_REBUILD_RUNNER_BATCHES ?? '5000,500').split(',').filter(Boolean).map(Number);
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'rebuildWorker.js');
+
+/** A V8 old-space limit for the rebuild steps (BENCH_REBUILD_HEAP_MB): RSS is garbage V8 lets pile up otherwise. */
+function heapFlags(args: readonly string[]): string[] {
+  const heapMb = process.env.BENCH_REBUILD_HEAP_MB;
+  return heapMb !== undefined && args[0] !== 'generate' ? [`--max-old-space-size=${Number(heapMb)}`] : [];
+}
 
 function runStep(args: readonly string[]): Promise<StepResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--expose-gc', ...heapFlags(args), WORKER, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
@@ -57,11 +63,19 @@ async function runRebuildBench(options: BenchOptions): Promise<BenchResult> {
     const generated = await runStep(['generate', storePath, String(target)]);
     measurements.push(toMeasurement('generate ledger (decider + hash chain)', generated.events, generated));
     notes.push(`ledger: ${generated.events} events, ${generated.extra?.orders ?? '?'} orders (+ one sig- stream each)`);
+    let separateMs = 0;
+    let separateCpuMs = 0;
     for (const projection of ALL_PROJECTIONS) {
       const step = await runStep(['rebuild', storePath, join(dir, `read-${projection.name}.db`), projection.name]);
       measurements.push(toMeasurement(`rebuild ${projection.name}`, step.events, step));
       notes.push(describeStep(`rebuild ${projection.name}`, step));
+      separateMs += step.elapsedMs;
+      separateCpuMs += step.cpuMs;
     }
+    const onePass = await runStep(['rebuild-all', storePath, join(dir, 'read-one-pass.db')]);
+    measurements.push(toMeasurement(`rebuild all ${ALL_PROJECTIONS.length} in one pass`, onePass.events, onePass));
+    notes.push(describeStep(`rebuild all in one pass`, onePass));
+    notes.push(`one pass vs one rebuild per read model, same run: wall ${(separateMs / onePass.elapsedMs).toFixed(2)}x faster, CPU ${(separateCpuMs / onePass.cpuMs).toFixed(2)}x less; heap limit ${process.env.BENCH_REBUILD_HEAP_MB ?? 'none'} MB`);
     for (const batch of RUNNER_BATCHES) {
       const runner = await runStep(['runner', storePath, join(dir, `read-all-${batch}.db`), String(batch)]);
       measurements.push(toMeasurement(`runner catch-up, all 6 projections (batch ${batch})`, runner.events, runner));

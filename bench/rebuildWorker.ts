@@ -2,15 +2,15 @@
  * One step of the rebuild benchmark, run in a process of its own so that its peak memory is its
  * own (the kernel's high-water mark, `maxRSS`), not what generating the ledger or an earlier
  * step left behind. Prints one JSON line. Spawned by bench/rebuild.ts:
- *   generate <store> <events> | rebuild <store> <readDb> <projection> | runner <store> <readDb> <batch> | replay <store> <count>
+ *   generate <store> <events> | rebuild <store> <readDb> <projection> | rebuild-all <store> <readDb> | runner <store> <readDb> <batch> | replay <store> <count>
  */
 import { pathToFileURL } from 'node:url';
 import { orderHistory } from '../src/audit/replay.js';
 import { ORDER_STREAM_PREFIX } from '../src/aggregates/order/events.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import { streamsWithPrefix } from '../src/eventstore/streams.js';
-import { projectionByName } from '../src/projections/all.js';
-import { rebuildProjection } from '../src/projections/rebuild.js';
+import { ALL_PROJECTIONS, projectionByName } from '../src/projections/all.js';
+import { rebuildProjection, rebuildProjections } from '../src/projections/rebuild.js';
 import { openReadDb } from '../src/projections/registry.js';
 import { ProjectionRunner } from '../src/projections/runner.js';
 import { generateLedger } from './rebuildLedger.js';
@@ -60,6 +60,20 @@ async function rebuildStep(storePath: string, readPath: string, name: string): P
   const result = await timed(() => Number(head), async (peak) => {
     const done = await rebuildProjection({ store, db, projection, onProgress: () => peak.sample() });
     head = done.position;
+  });
+  db.close();
+  await store.close();
+  return result;
+}
+
+/** Every read model in one pass (rebuildProjections): one read and one fold per batch for all. */
+async function rebuildAllStep(storePath: string, readPath: string): Promise<StepResult> {
+  const store = new SqliteEventStore({ path: storePath });
+  const db = openReadDb(readPath);
+  let head = 0n;
+  const result = await timed(() => Number(head), async (peak) => {
+    const done = await rebuildProjections({ store, db, projections: ALL_PROJECTIONS, onProgress: () => peak.sample() });
+    head = done[0]?.position ?? 0n;
   });
   db.close();
   await store.close();
@@ -121,6 +135,7 @@ async function main(argv: readonly string[]): Promise<StepResult> {
     });
   }
   if (step === 'rebuild' && arg1 !== undefined && arg2 !== undefined) return rebuildStep(storePath, arg1, arg2);
+  if (step === 'rebuild-all' && arg1 !== undefined) return rebuildAllStep(storePath, arg1);
   if (step === 'runner' && arg1 !== undefined) return runnerStep(storePath, arg1, Number(arg2 ?? 5000));
   if (step === 'replay') return replayStep(storePath, Number(arg1 ?? 5000));
   throw new Error(`unknown step ${step}`);

@@ -16,6 +16,9 @@ export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'append', load: async () => (await import('./append.js')).appendBenchmark },
   { name: 'rebuild', load: async () => (await import('./rebuild.js')).rebuildBenchmark },
   { name: 'trades', load: async () => (await import('./trades.js')).tradesBenchmark },
+  { name: 'sandbox-node', load: async () => (await import('./sandboxNode.js')).sandboxNodeBenchmark },
+  { name: 'wallet-auth', load: async () => (await import('./walletAuth.js')).walletAuthBenchmark },
+  { name: 'response-serialise', load: async () => (await import('./responseSerialise.js')).responseSerialiseBenchmark },
   { name: 'quote-follower', load: async () => (await import('./quoteFollower.js')).quoteFollowerBenchmark },
 ];
 

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger, startLedger, type RunningLedger } from '../src/main.js';
 import { cpuMsSince, TradeClient, type ClientRequest, type LoadResult, type Percentiles } from './tradesClient.js';
+import { installCommitCounter, perTrade, readServerCounters } from './serverCounters.js';
 import type { Benchmark, BenchOptions, BenchResult, Measurement } from './types.js';
 
 const MAX_TRADES_PER_RUN = 200_000;
@@ -111,9 +112,11 @@ async function inProcessDriver(url: string, pairs: number, idempotencyKeys: bool
 }
 
 async function startServer(dataDir: string): Promise<RunningLedger> {
+  // Trades are measured in `manual` quote mode (no chain reads), the semantics of the bridge compared against.
   const config = loadConfig({
-    PORT: '0', HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn',
+    PORT: '0', HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', LEDGER_QUOTE_CHAIN: 'manual',
   });
+  installCommitCounter();
   // startLedger's own SANDBOX warning is expected here; keep the bench output to errors.
   const running = await startLedger(config, createLogger({ logLevel: 'error' }));
   running.sandbox?.setAutoConfirm('immediate');
@@ -130,6 +133,8 @@ interface Phase {
   readonly shared: boolean;
   /** The largest projection lag (events behind the log head) reported by /metrics after the run. */
   readonly lagAfter: number;
+  /** Server costs over the whole phase (warm-up included) divided by every trade it completed. */
+  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number };
 }
 
 /** The worst projection lag in /metrics: whether the read models kept up with the load. */
@@ -152,14 +157,25 @@ async function waitForProjections(url: string): Promise<{ ms: number; lag: numbe
   return { ms: performance.now() - started, lag };
 }
 
-async function runPhase(url: string, driver: Driver, label: string, request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>, clientInServer: boolean): Promise<Phase> {
+async function runPhase(running: RunningLedger, driver: Driver, label: string, request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>, clientInServer: boolean): Promise<Phase> {
+  const countersBefore = readServerCounters();
+  const headBefore = await running.store.headPosition();
   const cpu = process.cpuUsage();
   const started = performance.now();
   const { result, clientCpuMs } = await driver.run(request);
   const wallMs = performance.now() - started;
   const totalCpuMs = cpuMsSince(cpu);
-  return { label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(url) };
+  const events = Number((await running.store.headPosition()) - headBefore);
+  const costs = perTrade(countersBefore, readServerCounters(), result.allTrades);
+  const all = Math.max(1, result.allTrades);
+  return {
+    label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
+    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all },
+  };
 }
+
+const perFile = (counts: Readonly<Record<string, number>>): string =>
+  Object.entries(counts).filter(([, n]) => n > 0).map(([file, n]) => `${file} ${n.toFixed(2)}`).join(', ') || 'none';
 
 const fmt = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}  p95 ${p.p95.toFixed(1)}  p99 ${p.p99.toFixed(1)}  max ${p.max.toFixed(1)} ms (n=${p.count})`;
 
@@ -173,6 +189,8 @@ function describe(phase: Phase): string[] {
     `  confirm ${fmt(r.latencyMs.confirm)}`,
     `  trade   ${fmt(r.latencyMs.trade)}`,
     `  confirm answers: ${JSON.stringify(r.confirmStatuses)}`,
+    `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''}, ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
+    `  per trade, COMMITs: ${perFile(phase.perTrade.commits)}; autocommit writes: ${perFile(phase.perTrade.autocommitWrites)}`,
   ];
   for (const e of r.errors.slice(0, 3)) lines.push(`  error: ${e}`);
   return lines;
@@ -192,7 +210,7 @@ async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url:
     const { durationMs, warmupMs } = settings;
     for (const concurrency of settings.concurrency) {
       const label = `${where}: closed loop, ${concurrency} clients`;
-      phases.push(await runPhase(running.url, driver, label, { kind: 'closed', concurrency, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs }, inServer));
+      phases.push(await runPhase(running, driver, label, { kind: 'closed', concurrency, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs }, inServer));
       console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
     }
     const best = Math.max(...phases.map((p) => p.result.tradesPerSec));
@@ -201,7 +219,7 @@ async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url:
       const caughtUp = await waitForProjections(running.url);
       console.log(`read models caught up in ${caughtUp.ms.toFixed(0)} ms${caughtUp.lag > 0 ? ` (still ${caughtUp.lag} behind)` : ''}`);
       const label = `${where}: open loop at ${ratePerSec}/s${ratePerSec === half ? ' (half of max)' : ''}`;
-      phases.push(await runPhase(running.url, driver, label, { kind: 'open', ratePerSec, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs, maxInFlight: pairs }, inServer));
+      phases.push(await runPhase(running, driver, label, { kind: 'open', ratePerSec, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs, maxInFlight: pairs }, inServer));
       console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
     }
   } finally {

@@ -25,6 +25,8 @@ export type ClientRequest =
 export interface LoadResult {
   /** Trades whose three commands all answered as a successful trade. */
   readonly trades: number;
+  /** Every trade completed during the run, warm-up included: the divisor for server costs per trade. */
+  readonly allTrades: number;
   /** Trades that failed somewhere (a non-2xx answer, a network error). */
   readonly failed: number;
   readonly elapsedMs: number;
@@ -189,6 +191,7 @@ class Recorder {
   private readonly errors: string[] = [];
   private readonly statuses: Record<string, number> = {};
   private trades = 0;
+  private allTrades = 0;
   private failed = 0;
   private from = 0;
 
@@ -205,6 +208,7 @@ class Recorder {
   }
 
   trade(measured: boolean, ms: number): void {
+    this.allTrades++;
     if (!measured) return;
     this.trades++;
     this.samples.trade.push(ms);
@@ -219,7 +223,7 @@ class Recorder {
     const elapsedMs = Math.max(1, untilMs - this.from);
     const latencyMs = Object.fromEntries(Object.entries(this.samples).map(([k, v]) => [k, percentiles(v)])) as LoadResult['latencyMs'];
     return {
-      trades: this.trades, failed: this.failed, elapsedMs, tradesPerSec: this.trades / (elapsedMs / 1000),
+      trades: this.trades, allTrades: this.allTrades, failed: this.failed, elapsedMs, tradesPerSec: this.trades / (elapsedMs / 1000),
       latencyMs, skipped, errors: this.errors, confirmStatuses: this.statuses,
     };
   }

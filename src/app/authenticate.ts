@@ -2,7 +2,7 @@ import { canonicalWallet, refuse } from '../aggregates/order/index.js';
 import { VersionMismatch } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { recordSignatureUse } from '../commands/signatures.js';
-import { verifyWalletAuth, type WalletAction } from '../crypto/walletAuth.js';
+import { verifyWalletAuthAsync, type WalletAction } from '../crypto/walletAuth.js';
 import type { JsonValue } from '../eventstore/types.js';
 import type { LedgerDeps, RequestContext } from './deps.js';
 import { checkOpenOrderCap } from './openOrderCap.js';
@@ -24,7 +24,7 @@ export interface SignedRequest {
  */
 export async function authenticate(deps: LedgerDeps, signed: SignedRequest, req: RequestContext): Promise<string> {
   const now = deps.now();
-  const signatureHex = verifyWalletAuth({ ...signed }, now.getTime());
+  const signatureHex = await verifyWalletAuthAsync({ ...signed }, now.getTime());
   const wallet = canonicalWallet(signed.wallet);
   await refuseBeforeSpending(deps, signed.action === 'create_order' ? { wallet } : { orderId: signed.orderId }, req);
   await recordSignatureUse(deps.store, { signatureHex, wallet, action: signed.action, orderId: signed.orderId, correlationId: req.requestId, now });

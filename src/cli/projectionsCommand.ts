@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { EventStore } from '../eventstore/types.js';
 import { ALL_PROJECTIONS, projectionByName } from '../projections/all.js';
-import { rebuildProjection } from '../projections/rebuild.js';
+import { rebuildProjections } from '../projections/rebuild.js';
 import { RebuildBusy } from '../projections/rebuildLease.js';
 import { openReadDb } from '../projections/registry.js';
 import { projectionStatus } from '../projections/runner.js';
+import type { Projection } from '../projections/types.js';
 import { progressReporter, type Output } from './progress.js';
 
 export interface ProjectionsArgs {
@@ -46,24 +47,23 @@ export async function runProjectionsRebuild(args: ProjectionsArgs & { readonly n
   }
   const db = openReadDb(args.readDbPath);
   try {
-    for (const projection of projections) {
-      if (projection === null) continue;
-      const bar = progressReporter(out, `rebuild ${projection.name}`);
-      const result = await rebuildProjection({
-        store: args.store,
-        db,
-        projection,
-        owner: `cli-${process.pid}`,
-        onProgress: (position, head) => bar.update(Number(position), Number(head)),
-      }).catch((error: unknown) => {
-        if (!(error instanceof RebuildBusy)) throw error;
-        out.write(`${error.message}; try again once it has finished\n`);
-        return null;
-      });
-      bar.stop();
-      if (result === null) return 1;
-      out.write(`${projection.name}: switched to copy ${result.rebuildId} at position ${result.position}\n`);
-    }
+    // Every read model in one pass over the log: one read and one fold per batch for all of them.
+    const chosen = projections.filter((p): p is Projection => p !== null);
+    const bar = progressReporter(out, `rebuild ${chosen.map((p) => p.name).join(', ')}`);
+    const results = await rebuildProjections({
+      store: args.store,
+      db,
+      projections: chosen,
+      owner: `cli-${process.pid}`,
+      onProgress: (position, head) => bar.update(Number(position), Number(head)),
+    }).catch((error: unknown) => {
+      if (!(error instanceof RebuildBusy)) throw error;
+      out.write(`${error.message}; try again once it has finished\n`);
+      return null;
+    });
+    bar.stop();
+    if (results === null) return 1;
+    for (const result of results) out.write(`${result.name}: switched to copy ${result.rebuildId} at position ${result.position}\n`);
     return 0;
   } finally {
     db.close();

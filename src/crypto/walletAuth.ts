@@ -61,6 +61,25 @@ export function walletFromPublicKey(publicKeyHex: string): string {
  * Returns the verified signature (lowercase hex) to record.
  */
 export function verifyWalletAuth(request: SignedRequest, nowMs: number): string {
+  const { parsed, message } = checkBeforeSignature(request, nowMs);
+  if (!verifyEd25519(parsed.public_key, message, parsed.signature)) refuseSignature(request);
+  return parsed.signature.toLowerCase();
+}
+
+/**
+ * The same checks, in the same order and with the same codes, but the Ed25519 verification itself
+ * runs on libuv's thread pool (crypto.verify with a callback), so the event loop serves other
+ * requests meanwhile (~100 µs per signature here). The weak-key check stays in front of it: a key
+ * is checked once on the loop and cached, refused keys included.
+ */
+export async function verifyWalletAuthAsync(request: SignedRequest, nowMs: number): Promise<string> {
+  const { parsed, message } = checkBeforeSignature(request, nowMs);
+  if (!(await verifyEd25519Async(parsed.public_key, message, parsed.signature))) refuseSignature(request);
+  return parsed.signature.toLowerCase();
+}
+
+/** Everything before the signature itself, in api.md's order of the 401 codes. */
+function checkBeforeSignature(request: SignedRequest, nowMs: number): { parsed: WalletAuthInput; message: string } {
   if (typeof request.wallet !== 'string' || !WALLET_PATTERN.test(request.wallet)) {
     fail('wallet_must_be_native_rtc_address', 'wallet must be RTC followed by 40 hex digits');
   }
@@ -73,11 +92,11 @@ export function verifyWalletAuth(request: SignedRequest, nowMs: number): string 
   if (walletFromPublicKey(parsed.public_key).toLowerCase() !== request.wallet.toLowerCase()) {
     fail('wallet_auth_public_key_does_not_match_wallet', 'the public key does not derive this wallet');
   }
-  const message = signedMessage(request.action, request.orderId, request.wallet, parsed.timestamp, request.bound);
-  if (!verifyEd25519(parsed.public_key, message, parsed.signature)) {
-    fail('wallet_auth_invalid_signature', invalidSignatureMessage(request.action, request.orderId, request.bound));
-  }
-  return parsed.signature.toLowerCase();
+  return { parsed, message: signedMessage(request.action, request.orderId, request.wallet, parsed.timestamp, request.bound) };
+}
+
+function refuseSignature(request: SignedRequest): never {
+  fail('wallet_auth_invalid_signature', invalidSignatureMessage(request.action, request.orderId, request.bound));
 }
 
 /**
@@ -151,6 +170,18 @@ function verifyEd25519(publicKeyHex: string, message: string, signatureHex: stri
   } catch {
     return false;
   }
+}
+
+function verifyEd25519Async(publicKeyHex: string, message: string, signatureHex: string): Promise<boolean> {
+  const key = publicKeyOf(publicKeyHex);
+  if (key === null) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      verify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signatureHex, 'hex'), (error, ok) => resolve(error === null && ok));
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 function fail(code: WalletAuthCode, message: string): never {

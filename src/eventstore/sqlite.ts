@@ -75,7 +75,7 @@ interface EventRow {
   metadata: string;
 }
 
-/** One stored event with its data JSON unparsed and only recorded_at of its metadata (see readAllRawSync). */
+/** One stored event with its data and metadata JSON unparsed (see readAllRawSync). */
 export interface RawEventRow {
   readonly position: number;
   readonly stream: string;
@@ -83,8 +83,7 @@ export interface RawEventRow {
   readonly event_id: string;
   readonly type: string;
   readonly data: string;
-  /** metadata.recorded_at, extracted by SQLite; null if the metadata has none. */
-  readonly recorded_at: string | null;
+  readonly metadata: string;
 }
 
 /** The store's DDL; exported so the benchmark's raw baseline writes into exactly the same table. */
@@ -282,14 +281,13 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * readAll without parsing: the data stays text, so a reader (a projection rebuild) parses only
-   * the events it uses. Of the metadata only `recorded_at` is read, pulled out by SQLite: folds
-   * need it for every event, and fetching and parsing the whole metadata in JS cost more than the
-   * rest of the read. A reader that needs the rest reads that one event with readAllSync.
+   * readAll without parsing: data and metadata stay text, so a reader (a projection rebuild) parses
+   * only what it uses, once. No JSON is extracted in SQL: the order fold reads the metadata of every
+   * order event (schema version, hash, recorded_at), and the signature streams need none of it.
    */
   readAllRawSync(afterPosition: bigint, maxCount: number): RawEventRow[] {
     this.readAllRaw ??= this.db.prepare(
-      "SELECT position, stream, version, event_id, type, data, metadata ->> '$.recorded_at' AS recorded_at FROM events WHERE position > ? ORDER BY position LIMIT ?",
+      'SELECT position, stream, version, event_id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
     );
     return this.readAllRaw.all(Number(afterPosition), maxCount) as RawEventRow[];
   }

@@ -40,7 +40,7 @@ function fund(node: SandboxNode, req: RoutedRequest): SandboxReply {
 function settle(node: SandboxNode, pendingId: number, action: string): SandboxReply {
   if (action !== 'confirm' && action !== 'void') return fail(404, 'Not found');
   const done = action === 'confirm' ? node.confirmTransfer(pendingId) : node.voidTransfer(pendingId);
-  const transfer = node.transfers().find((t) => t.pendingId === pendingId);
+  const transfer = node.ledger.transfers.get(pendingId);
   if (!transfer) return fail(404, 'Transfer not found');
   if (!done) return fail(409, `Transfer is not pending (phase: ${transfer.phase})`);
   return reply(200, { ok: true, pending_id: pendingId, phase: transfer.phase });

@@ -8,6 +8,7 @@ import { decimalMicroOf, rtcFloatOf } from '../gateways/nodeAmounts.js';
 import { ESCROW_WALLET, platformFeeMicroRtc } from './ledger.js';
 import { fail, intQuery, nowSeconds, param, reply, textField } from './http.js';
 import type { Handler, HandlerContext, RoutedRequest } from './http.js';
+import type { JobStatus } from '../gateways/node.js';
 import type { SandboxJob, SandboxResponse } from './types.js';
 
 export const VALID_CATEGORIES = ['research', 'code', 'video', 'audio', 'writing', 'translation', 'data', 'design', 'testing', 'other'];
@@ -58,9 +59,7 @@ function lockJob(ctx: HandlerContext, input: NewJob): SandboxResponse {
       escrow_required_rtc: rtcFloatOf(escrowMicroRtc),
     });
   }
-  const active = [...ledger.jobs.values()].filter(
-    (j) => j.posterWallet === input.poster && ['open', 'claimed', 'delivered'].includes(j.status),
-  ).length;
+  const active = ledger.activeJobCount(input.poster);
   if (active >= ctx.options.maxActiveJobsPerPoster) {
     return fail(429, `Maximum ${ctx.options.maxActiveJobsPerPoster} active jobs per agent`, { active_jobs: active });
   }
@@ -74,7 +73,7 @@ function lockJob(ctx: HandlerContext, input: NewJob): SandboxResponse {
     tags: input.tags, createdAt: now, expiresAt: now + input.ttlSeconds, seq,
     log: [{ action: 'posted', actor: input.poster, createdAt: now }],
   };
-  ledger.jobs.set(jobId, job);
+  ledger.addJob(job);
   return reply(201, {
     ok: true, job_id: jobId, status: 'open', poster_wallet: input.poster,
     reward_rtc: rtcFloatOf(input.rewardMicroRtc), platform_fee_rtc: rtcFloatOf(feeMicroRtc),
@@ -113,7 +112,7 @@ export const claimJob: Handler = (ctx, req) => {
       return fail(410, 'Job has expired');
     }
     job.workerWallet = worker;
-    job.status = 'claimed';
+    ctx.ledger.setJobStatus(job, 'claimed');
     job.log.push({ action: 'claimed', actor: worker, createdAt: now });
     return reply(200, { ok: true, job_id: job.jobId, status: 'claimed', worker_wallet: worker, reward_rtc: rtcFloatOf(job.rewardMicroRtc), expires_at: job.expiresAt });
   });
@@ -127,7 +126,7 @@ export const deliverJob: Handler = (ctx, req) => {
   return withJob(req, ctx, (job) => {
     if (job.status !== 'claimed') return fail(409, `Job must be in 'claimed' status (current: ${job.status})`);
     if (job.workerWallet !== worker) return fail(403, 'Only the assigned worker can deliver');
-    job.status = 'delivered';
+    ctx.ledger.setJobStatus(job, 'delivered');
     job.resultSummary = summary;
     job.log.push({ action: 'delivered', actor: worker, createdAt: nowSeconds(ctx) });
     return reply(200, { ok: true, job_id: job.jobId, status: 'delivered' });
@@ -174,13 +173,16 @@ export const listJobs: Handler = (ctx, req) => {
   if (limitRaw === null || offsetRaw === null) return fail(500, 'invalid literal for int()');
   const limit = Math.min(limitRaw, LIST_LIMIT_MAX);
   const offset = Math.max(offsetRaw, 0);
-  const matching = [...ctx.ledger.jobs.values()]
-    .filter((j) => j.status === status && (!VALID_CATEGORIES.includes(category) || j.category === category))
+  const matching = (isJobStatus(status) ? ctx.ledger.jobsInStatus(status) : [])
+    .filter((j) => !VALID_CATEGORIES.includes(category) || j.category === category)
     .sort(byRewardThenNewest);
   // SQLite reads a negative LIMIT as no limit at all.
   const page = limit < 0 ? matching.slice(offset) : matching.slice(offset, offset + limit);
   return reply(200, { ok: true, jobs: page.map(listJobJson), total: matching.length, limit, offset, categories: VALID_CATEGORIES });
 };
+
+const JOB_STATUSES: ReadonlySet<string> = new Set<JobStatus>(['open', 'claimed', 'delivered', 'completed', 'disputed', 'expired', 'cancelled']);
+const isJobStatus = (status: string): status is JobStatus => JOB_STATUSES.has(status);
 
 const byRewardThenNewest = (a: SandboxJob, b: SandboxJob): number =>
   a.rewardMicroRtc === b.rewardMicroRtc ? b.seq - a.seq : a.rewardMicroRtc > b.rewardMicroRtc ? -1 : 1;
@@ -188,8 +190,8 @@ const byRewardThenNewest = (a: SandboxJob, b: SandboxJob): number =>
 /** The node expires overdue open jobs (and refunds them) whenever the list is read. */
 function expireOpenJobs(ctx: HandlerContext): void {
   const now = nowSeconds(ctx);
-  for (const job of ctx.ledger.jobs.values()) {
-    if (job.status === 'open' && job.expiresAt < now) ctx.ledger.refundJob(job, 'expired', null, now);
+  for (const job of ctx.ledger.jobsInStatus('open')) {
+    if (job.expiresAt < now) ctx.ledger.refundJob(job, 'expired', null, now);
   }
 }
 

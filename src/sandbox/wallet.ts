@@ -73,8 +73,7 @@ function queueTransfer(ctx: HandlerContext, input: TransferInput, autoConfirm: A
     createdAtMs: ctx.nowMs,
     confirmsAtMs: autoConfirm === 'off' ? null : autoConfirm === 'immediate' ? ctx.nowMs : ctx.nowMs + autoConfirm,
   };
-  ctx.ledger.transfers.set(pendingId, transfer);
-  if (input.idempotencyKey !== null) ctx.ledger.transfersByKey.set(input.idempotencyKey, transfer);
+  ctx.ledger.addTransfer(transfer);
   if (autoConfirm === 'immediate') ctx.ledger.confirmTransfer(transfer);
   return transfer;
 }
@@ -101,10 +100,8 @@ export const pendingList: Handler = (ctx, req) => {
   const limitRaw = intQuery(req.query['limit'], 100);
   if (limitRaw === null) return fail(400, 'limit must be an integer');
   const limit = Math.max(0, Math.min(limitRaw, PENDING_LIST_LIMIT_MAX));
-  const items = [...ctx.ledger.transfers.values()]
-    .filter((t) => !wallet || t.fromWallet === wallet || t.toWallet === wallet)
+  const items = ctx.ledger.transfersNewestFirst(wallet)
     .filter((t) => status === 'all' || t.phase === status)
-    .sort((a, b) => b.pendingId - a.pendingId)
     .slice(0, limit);
   return reply(200, { ok: true, pending: items.map(pendingJson), count: items.length });
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateWallet, walletFromSeed } from '../../src/crypto/signer.js';
-import { signedMessage, verifyWalletAuth, walletFromPublicKey, WalletAuthError, type SignedRequest } from '../../src/crypto/walletAuth.js';
+import { signedMessage, verifyWalletAuth, verifyWalletAuthAsync, walletFromPublicKey, WalletAuthError, type SignedRequest } from '../../src/crypto/walletAuth.js';
 
 const NOW_MS = Date.parse('2026-11-26T12:00:00Z');
 const NOW_S = NOW_MS / 1000;
@@ -102,5 +102,42 @@ describe('wallet signatures', () => {
       expect(String((error as Error).message)).not.toContain(auth.signature);
       expect(String((error as Error).message)).not.toContain(auth.public_key);
     }
+  });
+});
+
+describe('wallet signatures verified on the thread pool (verifyWalletAuthAsync)', () => {
+  const asyncCodeOf = async (request: SignedRequest): Promise<string | null> => {
+    try {
+      await verifyWalletAuthAsync(request, NOW_MS);
+      return null;
+    } catch (error) {
+      return error instanceof WalletAuthError ? error.code : `unexpected: ${String(error)}`;
+    }
+  };
+
+  it('accepts what the synchronous check accepts, returning the same lowercase signature', async () => {
+    const { request } = signedCancel();
+    expect(await verifyWalletAuthAsync(request, NOW_MS)).toBe(verifyWalletAuth(request, NOW_MS));
+  });
+
+  it('refuses with the same codes, in the same order, as the synchronous check', async () => {
+    const { w, request } = signedCancel();
+    const other = generateWallet();
+    const cases: SignedRequest[] = [
+      { ...request, wallet: 'not-a-wallet' },
+      { ...request, auth: undefined },
+      { ...request, auth: { public_key: 'zz', signature: 'ab', timestamp: NOW_S } },
+      signedCancel({}, NOW_S - 301).request,
+      { ...request, auth: { ...(request.auth as object), public_key: other.publicKeyHex } },
+      { ...request, bound: { eth_address: '0xab' } },
+      { ...request, orderId: 'otc_00000000000000bb' },
+      { ...request, wallet: w.wallet, auth: { ...(request.auth as object), signature: 'ab'.repeat(64) } },
+    ];
+    const expected = [
+      'wallet_must_be_native_rtc_address', 'wallet_auth_required', 'wallet_auth_malformed', 'wallet_auth_timestamp_expired',
+      'wallet_auth_public_key_does_not_match_wallet', 'wallet_auth_invalid_signature', 'wallet_auth_invalid_signature', 'wallet_auth_invalid_signature',
+    ];
+    expect(cases.map((c) => codeOf(() => verifyWalletAuth(c, NOW_MS)))).toEqual(expected);
+    expect(await Promise.all(cases.map(asyncCodeOf))).toEqual(expected);
   });
 });

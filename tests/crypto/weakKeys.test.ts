@@ -2,7 +2,7 @@ import { createHash, createPublicKey, verify } from 'node:crypto';
 import { Point } from '@noble/ed25519';
 import { describe, expect, it } from 'vitest';
 import { generateWallet } from '../../src/crypto/signer.js';
-import { isAcceptablePublicKey, signedMessage, verifyWalletAuth, walletFromPublicKey, WalletAuthError } from '../../src/crypto/walletAuth.js';
+import { isAcceptablePublicKey, signedMessage, verifyWalletAuth, verifyWalletAuthAsync, walletFromPublicKey, WalletAuthError } from '../../src/crypto/walletAuth.js';
 
 const NOW_MS = Date.parse('2026-11-26T12:00:00Z');
 const NOW_S = NOW_MS / 1000;
@@ -110,16 +110,19 @@ describe('weak Ed25519 public keys', () => {
     ]);
   });
 
-  it.each([...TORSION_POINTS, ...SMALL_ORDER_NON_CANONICAL])('refuses a forged signature under the small-order key %s, which OpenSSL accepts', (publicKeyHex) => {
+  it.each([...TORSION_POINTS, ...SMALL_ORDER_NON_CANONICAL])('refuses a forged signature under the small-order key %s, which OpenSSL accepts', async (publicKeyHex) => {
     const { message, signature, request } = cancelSignedWith(publicKeyHex, (m) => forgeUnderSmallOrderKey(publicKeyHex, m));
     expect(opensslAccepts(publicKeyHex, message, signature)).toBe(true);
     expect(codeOf(() => verifyWalletAuth(request, NOW_MS))).toBe('wallet_auth_invalid_signature');
+    // The verification on the thread pool keeps the same weak-key check in front of OpenSSL.
+    await expect(verifyWalletAuthAsync(request, NOW_MS)).rejects.toMatchObject({ code: 'wallet_auth_invalid_signature' });
   });
 
-  it.each(nonCanonicalEncodings())('refuses the non-canonical encoding %s as a key', (publicKeyHex) => {
+  it.each(nonCanonicalEncodings())('refuses the non-canonical encoding %s as a key', async (publicKeyHex) => {
     expect(isAcceptablePublicKey(publicKeyHex)).toBe(false);
     const { request } = cancelSignedWith(publicKeyHex, () => 'ab'.repeat(64));
     expect(codeOf(() => verifyWalletAuth(request, NOW_MS))).toBe('wallet_auth_invalid_signature');
+    await expect(verifyWalletAuthAsync(request, NOW_MS)).rejects.toMatchObject({ code: 'wallet_auth_invalid_signature' });
   });
 
   it('refuses a key with a small-order component added to an honest key (mixed order)', () => {
@@ -128,12 +131,14 @@ describe('weak Ed25519 public keys', () => {
     expect(isAcceptablePublicKey(mixed)).toBe(false);
   });
 
-  it('accepts honest keys and their signatures', () => {
+  it('accepts honest keys and their signatures', async () => {
     for (let i = 0; i < 20; i++) {
       const w = generateWallet();
       expect(isAcceptablePublicKey(w.publicKeyHex)).toBe(true);
       const auth = w.sign('cancel_order', ORDER_ID, {}, NOW_S);
-      expect(() => verifyWalletAuth({ action: 'cancel_order', orderId: ORDER_ID, wallet: w.wallet, bound: {}, auth }, NOW_MS)).not.toThrow();
+      const request = { action: 'cancel_order', orderId: ORDER_ID, wallet: w.wallet, bound: {}, auth } as const;
+      expect(() => verifyWalletAuth(request, NOW_MS)).not.toThrow();
+      expect(await verifyWalletAuthAsync(request, NOW_MS)).toBe(verifyWalletAuth(request, NOW_MS));
     }
   });
 });
