@@ -27,6 +27,6 @@ export async function authenticate(deps: LedgerDeps, signed: SignedRequest, req:
     if (current.version !== req.ifMatchVersion) throw new VersionMismatch(req.ifMatchVersion, current.version);
   }
   const wallet = canonicalWallet(signed.wallet);
-  await recordSignatureUse(deps.store, { signatureHex, wallet, action: signed.action, orderId: signed.orderId, correlationId: req.requestId, now });
+  await recordSignatureUse(deps.store, { signatureHex, wallet, action: signed.action, orderId: signed.orderId, correlationId: req.requestId, now, newEventId: deps.newEventId });
   return wallet;
 }
