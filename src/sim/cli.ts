@@ -25,14 +25,18 @@ async function main(): Promise<void> {
   const totals = { runs: 0, steps: 0, events: 0, orders: 0, faults: {} as Record<string, number>, checks: {} as Record<string, number> };
   const started = Date.now();
   let failed = 0;
+  // RSS after each run: a long run must stay bounded (every run builds its world afresh).
+  const rssMb = { first: 0, max: 0, last: 0 };
   for (let seed = opts.seed; seed < opts.seed + opts.seeds; seed++) {
     const result = await runSimulation({ seed, steps: opts.steps });
     add(totals, result);
     if (result.violation !== null) failed += 1;
+    rssMb.last = Math.round(process.memoryUsage().rss / 1e6);
+    rssMb.first ||= rssMb.last;
+    rssMb.max = Math.max(rssMb.max, rssMb.last);
     if (opts.json) console.log(JSON.stringify(result));
     else if (!opts.quiet || result.violation !== null) print(result);
   }
-  const rssMb = Math.round(process.memoryUsage().rss / 1e6);
   const summary = { ...totals, failed, seconds: Math.round((Date.now() - started) / 1000), rss_mb: rssMb };
   console.log(opts.json ? JSON.stringify({ summary }) : `total: ${JSON.stringify(summary)}`);
   process.exitCode = failed > 0 ? 1 : 0;

@@ -139,7 +139,7 @@ class Simulation {
     this.sellers = [0, 1, 2].map((i) => wallet('seller', i));
     this.buyers = [0, 1, 2].map((i) => wallet('buyer', i));
     this.attacker = wallet('attacker', 0);
-    for (const w of [...this.sellers, ...this.buyers]) this.fund(w.wallet, BigInt(this.prng.range(50, 400)) * 1_000_000n);
+    for (const w of [...this.sellers, ...this.buyers]) this.fund(w.wallet, BigInt(this.prng.range(100, 1_000)) * 1_000_000n);
     const crashRate = this.prng.pick([0, 0.01, 0.03]);
     this.instances.push(this.newInstance(crashRate), this.newInstance(crashRate));
     this.runner = new ProjectionRunner({ store: this.store, db: ':memory:' });
@@ -236,6 +236,15 @@ class Simulation {
     return this.orderIds.length === 0 ? null : this.prng.pick(this.orderIds.slice(-12));
   }
 
+  /** A recent order in this status, or null. */
+  private async recentWith(status: OrderState['status']): Promise<string | null> {
+    const found: string[] = [];
+    for (const orderId of this.orderIds.slice(-16)) {
+      if ((await loadOrder(this.store, orderId)).state.status === status) found.push(orderId);
+    }
+    return found.length === 0 ? null : this.prng.pick(found);
+  }
+
   private req() {
     return { requestId: `sim-${this.options.seed}-${++this.requestSeq}` };
   }
@@ -275,8 +284,12 @@ class Simulation {
       case 'cancel':
         return target ? this.cancel(at, target) : 'no order';
       case 'confirm':
-      case 'confirm_wrong':
-        return target ? this.confirm(at, target, kind === 'confirm_wrong') : 'no order';
+      case 'confirm_wrong': {
+        // A seller confirms a matched order most of the time; sometimes whatever order is at hand.
+        const matched = this.prng.chance(0.7) ? await this.recentWith('matched') : null;
+        const chosen = matched ?? target;
+        return chosen ? this.confirm(at, chosen, kind === 'confirm_wrong') : 'no order';
+      }
       case 'reconcile': {
         const summary = await at.reconcile(this.prng.pick([0, SIM_SETTINGS.stuckMs]));
         return `examined ${summary.examined}, left ${summary.left}`;
