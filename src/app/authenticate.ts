@@ -27,7 +27,7 @@ export async function authenticate(deps: LedgerDeps, signed: SignedRequest, req:
   const signatureHex = await verifyWalletAuthAsync({ ...signed }, now.getTime());
   const wallet = canonicalWallet(signed.wallet);
   await refuseBeforeSpending(deps, signed.action === 'create_order' ? { wallet } : { orderId: signed.orderId }, req);
-  await recordSignatureUse(deps.store, { signatureHex, wallet, action: signed.action, orderId: signed.orderId, correlationId: req.requestId, now });
+  await recordSignatureUse(deps.store, { signatureHex, wallet, action: signed.action, orderId: signed.orderId, correlationId: req.requestId, now, newEventId: deps.newEventId });
   return wallet;
 }
 

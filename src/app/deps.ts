@@ -18,6 +18,10 @@ export interface LedgerDeps {
   readonly leaseTtlMs: number;
   readonly now: () => Date;
   readonly newOrderId?: () => string;
+  /** Event ids (uuid v4 unless given): the simulator passes a seeded source so a run replays exactly. */
+  readonly newEventId?: () => string;
+  /** Generated preimages' bytes (the CSPRNG unless given; only the simulator seeds it). */
+  readonly randomBytes?: (size: number) => Buffer;
   readonly onStep?: DriverDeps['onStep'];
   /** A completed order whose preimage cannot be decrypted (a different LEDGER_SECRET_KEY): alert. */
   readonly onSecretUnreadable?: (orderId: string) => void;
@@ -45,8 +49,8 @@ export interface OrderResult {
 export const newOrderId = (): string => `otc_${randomBytes(8).toString('hex')}`;
 
 /** The metadata every event of one request carries. */
-export function commandContext(deps: Pick<LedgerDeps, 'now'>, req: RequestContext, actor: string): CommandContext {
-  return { correlationId: req.requestId, causationId: req.requestId, actor, now: deps.now };
+export function commandContext(deps: Pick<LedgerDeps, 'now' | 'newEventId'>, req: RequestContext, actor: string): CommandContext {
+  return { correlationId: req.requestId, causationId: req.requestId, actor, now: deps.now, newEventId: deps.newEventId };
 }
 
 /**

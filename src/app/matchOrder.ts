@@ -25,7 +25,7 @@ export async function matchOrder(deps: LedgerDeps, orderId: string, input: Match
     current = await loadOrder(deps.store, orderId);
   }
   const buyOrder = current.state.status !== 'none' && current.state.side === 'buy';
-  const generated = buyOrder && input.htlcHash === null ? generatePreimage() : null;
+  const generated = buyOrder && input.htlcHash === null ? generatePreimage(deps.randomBytes) : null;
   const command = {
     type: 'MatchOrder' as const, takerWallet: taker, takerEthAddress: input.ethAddress,
     htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null,

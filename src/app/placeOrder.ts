@@ -28,7 +28,7 @@ export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req
     htlc_hash: input.htlcHash ?? '',
   };
   const maker = await authenticate(deps, { action: 'create_order', orderId: 'create_order', wallet: input.wallet, bound, auth: input.walletAuth }, req);
-  const generated = input.side === 'sell' && input.htlcHash === null ? generatePreimage() : null;
+  const generated = input.side === 'sell' && input.htlcHash === null ? generatePreimage(deps.randomBytes) : null;
   const orderId = (deps.newOrderId ?? newOrderId)();
   const command = {
     type: 'PlaceOrder' as const, orderId, side: input.side, pair: input.pair, makerWallet: maker,

@@ -14,6 +14,8 @@ export interface CommandContext {
   /** A wallet, `reconciler`, or `operator:<name>`. */
   readonly actor: string;
   readonly now: () => Date;
+  /** Event ids; uuid v4 unless given (the simulator passes a seeded source). */
+  readonly newEventId?: () => string;
 }
 
 export interface CommandOptions {
@@ -103,5 +105,6 @@ export function toNewEvents(orderId: string, loaded: Pick<LoadedOrder, 'version'
     causationId: ctx.causationId,
     actor: ctx.actor,
     recordedAt: ctx.now().toISOString(),
+    newEventId: ctx.newEventId,
   });
 }

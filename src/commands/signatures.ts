@@ -14,7 +14,7 @@ export { SIGNATURE_STREAM_PREFIX } from '../streamNames.js';
  */
 export async function recordSignatureUse(
   store: EventStore,
-  use: { signatureHex: string; wallet: string; action: string; orderId: string; correlationId: string; now: Date },
+  use: { signatureHex: string; wallet: string; action: string; orderId: string; correlationId: string; now: Date; newEventId?: () => string },
 ): Promise<void> {
   const signatureSha256 = sha256Hex(use.signatureHex.toLowerCase());
   const stream = signatureStream(signatureSha256);
@@ -25,7 +25,7 @@ export async function recordSignatureUse(
     order_id: use.orderId,
     used_at: use.now.toISOString(),
   };
-  const ctx = { correlationId: use.correlationId, causationId: null, actor: use.wallet, recordedAt: use.now.toISOString() };
+  const ctx = { correlationId: use.correlationId, causationId: null, actor: use.wallet, recordedAt: use.now.toISOString(), newEventId: use.newEventId };
   try {
     await store.append(stream, chainedEvents(stream, NEW_STREAM, [{ type: 'SignatureUsed', data }], ctx), 'no_stream');
   } catch (error) {

@@ -13,8 +13,9 @@ export interface Preimage {
   readonly htlcHash: string;
 }
 
-export function generatePreimage(): Preimage {
-  const secret = randomBytes(32);
+/** `random` is the CSPRNG unless given: only the simulator passes a seeded one, to replay a run. */
+export function generatePreimage(random: (size: number) => Buffer = randomBytes): Preimage {
+  const secret = random(32);
   return { secretHex: secret.toString('hex'), htlcHash: sha256Hex(secret) };
 }
 
@@ -52,12 +53,12 @@ const BOUND_V2 = 'v2';
 const additionalData = (binding: CipherBinding): Buffer =>
   Buffer.from(JSON.stringify(Object.keys(binding).sort().map((k) => [k, binding[k]])), 'utf8');
 
-export function createSecretBox(keyHex: string): SecretBox {
+export function createSecretBox(keyHex: string, random: (size: number) => Buffer = randomBytes): SecretBox {
   const key = Buffer.from(keyHex, 'hex');
   if (key.length !== 32) throw new Error('the secret key must be 32 bytes');
   return {
     encrypt(secretHex, binding) {
-      const iv = randomBytes(12);
+      const iv = random(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(additionalData(binding));
       const body = Buffer.concat([cipher.update(Buffer.from(secretHex, 'hex')), cipher.final()]);

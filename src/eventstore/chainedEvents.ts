@@ -17,6 +17,8 @@ export interface EventContext {
   readonly causationId: string | null;
   readonly actor: string;
   readonly recordedAt: string;
+  /** Event ids; a uuid v4 each unless given (the simulator passes a seeded source). */
+  readonly newEventId?: () => string;
 }
 
 /**
@@ -37,7 +39,7 @@ export function chainedEvents(
     version += 1n;
     const covered = { actor: ctx.actor, correlation_id: ctx.correlationId, causation_id: ctx.causationId, recorded_at: ctx.recordedAt };
     const hash = chainHashV2(prevHash, { stream, version, type, data }, covered);
-    const eventId = uuidv4();
+    const eventId = ctx.newEventId?.() ?? uuidv4();
     const metadata = {
       event_id: eventId,
       ...covered,

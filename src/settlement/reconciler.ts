@@ -28,6 +28,9 @@ export interface ReconcilerDeps extends DriverDeps {
   readonly candidates: CandidateSource;
   /** Matched orders whose escrow job to look up this pass (a bounded sample); none when absent. */
   readonly escrowWatch?: () => Promise<readonly string[]>;
+  /** Each pass's correlation id and the event ids (random unless given: the simulator seeds them). */
+  readonly newPassId?: () => string;
+  readonly newEventId?: () => string;
 }
 
 
@@ -39,7 +42,8 @@ export interface ReconcilerDeps extends DriverDeps {
  */
 export async function reconcilePass(deps: ReconcilerDeps): Promise<ReconcileSummary> {
   const summary: ReconcileSummary = { examined: 0, completed: 0, payout_pending: 0, recovered: 0, reverted: 0, refunded: 0, expired: 0, locked: 0, left: 0 };
-  const ctx: CommandContext = { correlationId: `reconcile-${randomUUID()}`, causationId: null, actor: 'reconciler', now: deps.now };
+  const passId = deps.newPassId?.() ?? randomUUID();
+  const ctx: CommandContext = { correlationId: `reconcile-${passId}`, causationId: null, actor: 'reconciler', now: deps.now, newEventId: deps.newEventId };
   await watchEscrows(deps, ctx);
   for (const orderId of await deps.candidates(deps.now(), deps.stuckMs)) {
     summary.examined += 1;

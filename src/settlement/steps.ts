@@ -64,10 +64,27 @@ type LockStep = Extract<DueStep, { kind: 'lock' | 'lock_lookup' }>;
 
 /** A lock whose answer was lost may have created the job: find it, else lock (the next step). */
 async function lockLookupStep(node: NodeGateway, state: PlacedOrder, step: LockStep, now: Date): Promise<StepResult> {
-  const found = await node.findJobByTitle(escrowJobTitle(state.orderId, step.party), isOurEscrow(step));
+  const found = await node.findJobByTitle(escrowJobTitle(state.orderId, step.party), isOurEscrowHeldOrTaken(step));
   if (found.kind !== 'ok') return failed('lock_lookup', step.key, 'unknown', reasonOf(found));
-  if (found.value) return locked(step, found.value.jobId, now);
+  if (found.value) return lockedOrHijacked(step, found.value, now);
   return NOTHING_FOUND;
+}
+
+/**
+ * Our posting still holding the seller's RTC: open, or already taken by another worker between the
+ * lost answer and this look-up. Looking for open jobs only would miss a taken one, lock a second
+ * time and leave the first escrow unrecorded at the node, held by whoever took it.
+ */
+function isOurEscrowHeldOrTaken(step: LockStep): (job: EscrowJob) => boolean {
+  return (job) => isOurEscrow(step)({ ...job, status: 'open' }) && (job.status === 'open' || hijackerOf(job) !== null);
+}
+
+/** A found escrow is recorded either way; one taken by another worker parks the order as hijacked. */
+function lockedOrHijacked(step: LockStep, job: EscrowJob, now: Date): StepResult {
+  const hijacker = hijackerOf(job);
+  if (hijacker === null) return locked(step, job.jobId, now);
+  const parked = hijacked(hijackDetail(job, hijacker));
+  return { ...parked, commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId: job.jobId, now }, ...parked.commands] };
 }
 
 /** A look-up that found nothing to record: the driver goes on with the step itself. */
@@ -94,8 +111,8 @@ async function lockStep(
   if (result.kind === 'rejected') {
     return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason: result.reason }], outcome: 'rejected', continue: false };
   }
-  const found = await node.findJobByTitle(title, ours);
-  if (found.kind === 'ok' && found.value) return locked(step, found.value.jobId, now);
+  const found = await node.findJobByTitle(title, isOurEscrowHeldOrTaken(step));
+  if (found.kind === 'ok' && found.value) return lockedOrHijacked(step, found.value, now);
   return failed('lock', step.key, 'unknown', result.reason);
 }
 
