@@ -24,7 +24,7 @@ export interface SignedRequest {
  */
 export async function authenticate(deps: LedgerDeps, signed: SignedRequest, req: RequestContext): Promise<string> {
   const now = deps.now();
-  const signatureHex = await verifyWalletAuthAsync({ ...signed }, now.getTime());
+  const signatureHex = await (deps.verifySignature ?? verifyWalletAuthAsync)({ ...signed }, now.getTime());
   const wallet = canonicalWallet(signed.wallet);
   await refuseBeforeSpending(deps, signed.action === 'create_order' ? { wallet } : { orderId: signed.orderId }, req);
   await recordSignatureUse(deps.store, { signatureHex, wallet, action: signed.action, orderId: signed.orderId, correlationId: req.requestId, now, newEventId: deps.newEventId });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { OrderState } from '../aggregates/order/index.js';
 import type { CommandContext } from '../commands/handleCommand.js';
 import type { SecretBox } from '../crypto/preimage.js';
+import type { SignedRequest as SignedWalletRequest } from '../crypto/walletAuth.js';
 import type { EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { DriverDeps } from '../settlement/driver.js';
@@ -25,6 +26,12 @@ export interface LedgerDeps {
   readonly onStep?: DriverDeps['onStep'];
   /** A completed order whose preimage cannot be decrypted (a different LEDGER_SECRET_KEY): alert. */
   readonly onSecretUnreadable?: (orderId: string) => void;
+  /**
+   * How a wallet signature is checked: by default on libuv's thread pool (verifyWalletAuthAsync), off
+   * the event loop. The simulator passes the synchronous check, since thread-pool completions arrive
+   * in an order no seed decides.
+   */
+  readonly verifySignature?: (request: SignedWalletRequest, nowMs: number) => string | Promise<string>;
   /** LEDGER_MAX_OPEN_ORDERS_PER_WALLET and where the count comes from; src/main.ts always sets it. */
   readonly openOrderCap?: OpenOrderCap;
 }

@@ -8,6 +8,7 @@
  */
 import { createLedger, type Ledger } from '../app/ledger.js';
 import { createSecretBox, type SecretBox } from '../crypto/preimage.js';
+import { verifyWalletAuth } from '../crypto/walletAuth.js';
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Subscription, SubscriptionHandler } from '../eventstore/types.js';
 import { createRustchainGateway, type RustchainGateway } from '../gateways/rustchain.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY, EMBEDDED_SANDBOX_BASE_URL } from '../sandbox/index.js';
@@ -169,6 +170,7 @@ export function buildInstance(sources: WorldSources, instance: Instance): Ledger
     },
     newEventId,
     randomBytes: (size) => sources.ids.bytes(size),
+    verifySignature: verifyWalletAuth,
     onStep,
   });
   return {
