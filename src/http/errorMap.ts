@@ -20,7 +20,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   wallet_auth_invalid_signature: 401,
   wallet_auth_replayed: 401,
   not_maker: 403,
-  not_seller: 403,
+  not_party: 403,
   secret_mismatch: 403,
   order_not_found: 404,
   not_found: 404,

@@ -104,10 +104,23 @@ function sellerOf(state: PlacedOrder): string | null {
   return state.side === 'sell' ? state.makerWallet : (takerOf(state)?.wallet ?? null);
 }
 
+/** The buyer of any order, once known: the taker of a sell order, the maker of a buy order. */
+function buyerOf(state: PlacedOrder): string | null {
+  return state.side === 'buy' ? state.makerWallet : (takerOf(state)?.wallet ?? null);
+}
+
+/**
+ * Either party may confirm with the preimage: the seller (the fast path), or the buyer who read it
+ * on the quote chain after the seller's claim there. The payout goes to the buyer either way, so
+ * the buyer's confirm is their recourse against a seller who claims the quote and never confirms.
+ */
 function confirmSettlement(c: C.ConfirmSettlement, state: PlacedOrder): OrderEvent[] {
   if (c.quoteTx.trim() === '') refuse('quote_tx_required', 'quote_tx must not be empty');
   const seller = sellerOf(state);
-  if (seller === null || !sameWallet(c.wallet, seller)) refuse('not_seller', 'only the seller may confirm settlement');
+  const buyer = buyerOf(state);
+  const isSeller = seller !== null && sameWallet(c.wallet, seller);
+  const isBuyer = buyer !== null && sameWallet(c.wallet, buyer);
+  if (!isSeller && !isBuyer) refuse('not_party', 'only the seller or the buyer may confirm settlement');
   if (state.status !== 'matched') return refuse('order_not_matched', `the order is ${state.status}`, state.status);
   if (!preimageMatches(c.secret, state.htlcHash)) refuse('secret_mismatch', 'the secret does not hash to htlc_hash');
   return [{

@@ -12,7 +12,8 @@ export type OrderRefusalCode =
   | 'order_terminal'
   | 'self_match'
   | 'not_maker'
-  | 'not_seller'
+  /** Confirm by anyone but the seller or the buyer. */
+  | 'not_party'
   | 'secret_mismatch'
   | 'quote_tx_required'
   | 'htlc_hash_required'

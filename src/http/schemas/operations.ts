@@ -101,7 +101,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       202: { description: 'Claimed but not final: the payout is queued, or an outcome is still unknown; the reconciler finishes it.', example: ok({ settled: false, order: exampleOrder('payout_pending', 5), position }), headers: ['etag', 'idempotent-replayed'] },
     },
     errors: command(
-      ...ON_ORDER, 'wallet_required', 'quote_tx_required', 'secret_required', 'secret_invalid_format', ...WALLET_AUTH_CODES, 'order_terminal', 'not_seller',
+      ...ON_ORDER, 'wallet_required', 'quote_tx_required', 'secret_required', 'secret_invalid_format', ...WALLET_AUTH_CODES, 'order_terminal', 'not_party',
       'order_not_matched', 'secret_mismatch', 'escrow_release_failed', 'settlement_recovery', ...RATE_LIMITED,
     ),
   },
