@@ -21,6 +21,10 @@ export type OrderRefusalCode =
   | 'amount_must_be_positive'
   | 'price_must_be_positive'
   | 'step_not_due'
+  /** The seller's confirm of a chain-verified order before the buyer's lock is verified. */
+  | 'quote_lock_missing'
+  /** A confirm too close to the lock's timelock with no claim seen on chain. */
+  | 'claim_window_closing'
   /** The escrow job was claimed by a worker other than the ledger's: never settled from it. */
   | 'escrow_hijacked';
 
