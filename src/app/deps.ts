@@ -5,6 +5,7 @@ import type { SecretBox } from '../crypto/preimage.js';
 import type { EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { DriverDeps } from '../settlement/driver.js';
+import type { QuoteLegDeps } from './quoteLeg.js';
 import type { Leases } from '../settlement/leases.js';
 
 /** What the use cases need; src/main.ts builds each piece. */
@@ -20,6 +21,8 @@ export interface LedgerDeps {
   readonly onStep?: DriverDeps['onStep'];
   /** A completed order whose preimage cannot be decrypted (a different LEDGER_SECRET_KEY): alert. */
   readonly onSecretUnreadable?: (orderId: string) => void;
+  /** The quote leg on its chain (sandbox or evm); absent or null = manual mode. */
+  readonly quoteLeg?: QuoteLegDeps | null;
 }
 
 /** Who is asking: the request id becomes every resulting event's correlation_id. */

@@ -38,6 +38,18 @@ describe('MatchOrder with a chain-verified quote leg', () => {
       .then([{ type: 'Matched', data: { quote_leg: quoteLeg } }]);
   });
 
+  it('refuses a chain-verified match without the taker\'s quote address (eth_address_required)', () => {
+    given(placedSell(), escrowLocked('maker'))
+      .when(matchOrder('sell', { takerEthAddress: null, quoteLeg: { mode: 'sandbox', chainId: CHAIN_ID, lockWindowSeconds: LOCK_WINDOW_SECONDS } }))
+      .thenRefuses('eth_address_required');
+  });
+
+  it('refuses a chain-verified match of an order placed without the maker\'s quote address (eth_address_required)', () => {
+    given(placedSell({ maker_eth_address: null }), escrowLocked('maker'))
+      .when(matchOrder('sell', { quoteLeg: { mode: 'sandbox', chainId: CHAIN_ID, lockWindowSeconds: LOCK_WINDOW_SECONDS } }))
+      .thenRefuses('eth_address_required');
+  });
+
   it('records no quote leg in manual mode (the event is as before)', () => {
     const [event] = given(placedSell(), escrowLocked('maker')).when(matchOrder('sell', { now: MATCHED_AT })).events();
     expect(event?.data).not.toHaveProperty('quote_leg');

@@ -6,7 +6,7 @@ import { parseDecimalUnits, QUOTE_DECIMALS, RTC_DECIMALS } from '../../src/aggre
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, loadQuoteChainConfig } from '../../src/config.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { createLogger, startLedger, type RunningLedger } from '../../src/main.js';
 import { htlcHashOf } from '../../src/crypto/preimage.js';
@@ -30,9 +30,14 @@ export function baseEnv(dataDir: string, extra: Record<string, string> = {}): No
   };
 }
 
+/**
+ * A ledger from an environment, through the real composition root. The quote leg is manual unless
+ * the environment sets LEDGER_QUOTE_CHAIN (sandbox spawns anvil; tests ask for it explicitly).
+ */
 export async function startFromEnv(env: NodeJS.ProcessEnv): Promise<RunningLedger> {
   const config = loadConfig(env);
-  return startLedger(config, createLogger(config));
+  const quoteChain = loadQuoteChainConfig({ LEDGER_QUOTE_CHAIN: 'manual', ...env });
+  return startLedger(config, createLogger(config), { quoteChain });
 }
 
 export interface Answer {

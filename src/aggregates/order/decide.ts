@@ -84,6 +84,10 @@ function matchOrder(c: C.MatchOrder, state: PlacedOrder): OrderEvent[] {
   if (sameWallet(c.takerWallet, state.makerWallet)) refuse('self_match', 'a wallet cannot take its own order');
   if (state.side === 'buy' && c.htlcHash === null) refuse('htlc_hash_required', 'the taker of a buy order sells and needs an htlc_hash');
   if (state.side === 'sell' && c.htlcHash !== null) refuse('htlc_hash_not_allowed', 'the htlc_hash of a sell order is the maker\'s');
+  // A lock is checked against both quote addresses (the seller's claim address, the buyer's refund address).
+  if (c.quoteLeg && (state.makerEthAddress === null || c.takerEthAddress === null)) {
+    refuse('eth_address_required', 'a quote leg on the chain needs both parties\' quote addresses (the maker\'s at placement, the taker\'s at match)');
+  }
   return [{
     type: 'Matched',
     data: {

@@ -23,6 +23,8 @@ export type OrderRefusalCode =
   | 'step_not_due'
   /** The seller's confirm of a chain-verified order before the buyer's lock is verified. */
   | 'quote_lock_missing'
+  /** A chain-verified match without both parties' quote addresses. */
+  | 'eth_address_required'
   /** A confirm too close to the lock's timelock with no claim seen on chain. */
   | 'claim_window_closing'
   /** The escrow job was claimed by a worker other than the ledger's: never settled from it. */
