@@ -88,12 +88,14 @@ export async function quoteChainFromConfig(
       quoteLeg, sandbox, stop,
       startFollower(deps, orderByHtlcHash) {
         const db = new Database(join(env.dataDir, 'quote-chain.db'));
+        const directory = createOrderDirectory(deps, { orderByHtlcHash });
         const sink = createObservationSink(deps, {
           onFinalized: (t) => { finalizedTimeSeconds = t; },
+          finalLookup: { chain, fromBlock: settings.startBlock, directory },
           onRefused: (orderId, code) => env.log.warn({ order_id: orderId, code }, 'a quote-chain observation was refused'),
         });
         const follower = createChainFollower({
-          chain, chainId: settings.chainId, db, directory: createOrderDirectory(deps, { orderByHtlcHash }), sink,
+          chain, chainId: settings.chainId, db, directory, sink,
           leases: env.leases, owner: `${process.pid}:${randomUUID()}`, registry: env.registry, startBlock: settings.startBlock,
           onAlert: (alert) => env.log.error({ alert: alert.code, chain_id: alert.chainId }, 'quote-chain follower alert'),
         });

@@ -8,7 +8,9 @@ import type { Address, Hex } from 'viem';
 import type { ChainFact, OrderCommand, OrderState } from '../aggregates/order/index.js';
 import { dueStep, OrderRefused, takerOf } from '../aggregates/order/index.js';
 import type { ChainObservation, ObservationSink, OrderDirectory } from '../chain/observations.js';
+import { decideQuoteLeg, swapsWithHashlock } from '../chain/finalLookup.js';
 import { expectedLock } from '../chain/lockTerms.js';
+import type { BlockRef, QuoteChain } from '../gateways/quoteChain.js';
 import type { CommandContext } from '../commands/handleCommand.js';
 import { handleOrderCommand } from '../commands/handleCommand.js';
 import { loadOrder } from '../commands/loadOrder.js';
@@ -38,6 +40,8 @@ export interface QuoteChainSinkOptions {
   readonly onRefused?: (orderId: string, code: string) => void;
   /** Every finalized block processed: its time is the chain time confirms are checked against. */
   readonly onFinalized?: (timestampSeconds: bigint) => void;
+  /** For the final look-up after a refund is seen: the chain, the first block to search, and the directory. */
+  readonly finalLookup?: { readonly chain: QuoteChain; readonly fromBlock: bigint; readonly directory: OrderDirectory };
 }
 
 /**
@@ -51,7 +55,8 @@ export function createObservationSink(deps: LedgerDeps, options: QuoteChainSinkO
       const ctx: CommandContext = { correlationId: observation.key, causationId: observation.key, actor: ACTOR, now: deps.now };
       try {
         const decided = await handleOrderCommand(deps.store, observation.orderId, commandFor(deps, observation), ctx, { maxAttempts: 5 });
-        if (dueStep(decided.state) !== null) await driveOrder(deps, observation.orderId, ctx, 'inline');
+        if (observation.kind === 'refund_seen' && options.finalLookup) await expireOnChainTime(deps, options.finalLookup, observation, ctx);
+        else if (dueStep(decided.state) !== null) await driveOrder(deps, observation.orderId, ctx, 'inline');
       } catch (error) {
         if (error instanceof OrderRefused) {
           options.onRefused?.(observation.orderId, error.code);
@@ -64,6 +69,27 @@ export function createObservationSink(deps: LedgerDeps, options: QuoteChainSinkO
       options.onFinalized?.(block.timestampSeconds);
     },
   };
+}
+
+/**
+ * After a refund is seen: the final look-up at the refund's (finalized) block, every swap for the
+ * seller under the order's hashlock read with getSwap there, and the one decision of finalLookup.ts
+ * handed to the decider, which refunds the seller's RTC only when no live swap can still be claimed.
+ * A failed read decides nothing: the next refund seen, or an operator, looks again.
+ */
+async function expireOnChainTime(
+  deps: LedgerDeps, lookup: NonNullable<QuoteChainSinkOptions['finalLookup']>, observation: ChainObservation, ctx: CommandContext,
+): Promise<void> {
+  const expected = await lookup.directory.expectedLock(observation.orderId);
+  if (expected === null) return;
+  const at: BlockRef = { number: observation.blockNumber, hash: observation.blockHash, parentHash: observation.blockHash, timestampSeconds: observation.blockTimeSeconds };
+  const hashlock = `0x${expected.htlcHash.replace(/^0x/, '').toLowerCase()}` as Hex;
+  const swaps = await swapsWithHashlock(lookup.chain, { seller: expected.sellerQuoteAddress, hashlock, fromBlock: lookup.fromBlock, finalized: at });
+  if (swaps.kind !== 'ok') return;
+  const decision = decideQuoteLeg(swaps.value, at.timestampSeconds);
+  const command: OrderCommand = { type: 'ExpireOrder', now: deps.now(), quoteChain: { decision: decision.kind, finalizedTimeSeconds: at.timestampSeconds } };
+  const decided = await handleOrderCommand(deps.store, observation.orderId, command, ctx, { maxAttempts: 5 });
+  if (dueStep(decided.state) !== null) await driveOrder(deps, observation.orderId, ctx, 'inline');
 }
 
 /** The quote addresses of a matched order: the seller's (claims) and the buyer's (locks, refunds). */

@@ -123,6 +123,24 @@ describe('the atomic swap in sandbox mode, against a real anvil', () => {
     expect((await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order.status).toBe('matched');
   }, 60_000);
 
+  // Last: it moves the chain's time past T, which every later lock_by would then precede.
+  it('refunds the seller\'s RTC only once the chain proves no swap can be claimed: the buyer refunds after T', async () => {
+    const trade = await matchedSell();
+    const head = await chain.latestBlock();
+    await chain.fundUsdc(buyerQuote, AMOUNT_BASE_UNITS);
+    const locked = await chain.lockUsdc({
+      buyer: buyerQuote, seller: sellerQuote, hashlock: `0x${trade.htlcHash}`, timelock: head.timestamp + 3_700n, orderId: trade.orderId, amount: AMOUNT_BASE_UNITS,
+    });
+    await untilEvent(trade.orderId, 'QuoteLockObserved');
+    await chain.advanceTime(3_800);
+    await chain.refund(buyerQuote, locked.swapId);
+    await untilEvent(trade.orderId, 'RefundIssued');
+    const types = (await historyOf(trade.orderId)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['QuoteLockObserved', 'QuoteRefundObserved', 'OrderExpired', 'RefundIssued']));
+    expect(types).not.toContain('PayoutQueued');
+    expect((await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order.status).toBe('expired');
+  }, 60_000);
+
   it('refuses a chain-verified match without the taker\'s quote address (400 eth_address_required), changing nothing', async () => {
     const [seller, buyer] = [generateWallet(), generateWallet()];
     await fundViaLedger(ledger.url, seller);
