@@ -156,7 +156,7 @@ describe('CLI pieces', () => {
       expect(await runReconcileOnce(config, text.out)).toBe(0);
       const lines = text.text().split('\n');
       expect(lines[0]).toBe(`reconciler pass against ${new URL(sandbox.url).toString()}, store sqlite`);
-      expect(lines[1]).toMatch(/^examined 7 orders \(every order stream: 7 scanned\); \d+ matched orders' escrow jobs looked up$/);
+      expect(lines[1]).toMatch(/^examined 7 orders \(every order stream: 7 scanned\); \d+ open and matched orders' escrow jobs looked up$/);
       expect(text.text()).toMatch(/orders +outcome +meaning/);
       // The fixture's open orders are long past expires_at by the real clock: the pass expires them.
       expect(text.text()).toMatch(/\n[1-9]\d* +expired +past expires_at or settle_by; expired\n/);
