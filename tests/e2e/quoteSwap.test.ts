@@ -51,6 +51,11 @@ async function matchedSell(): Promise<Trade> {
   const matched = await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
   expect(matched.status).toBe(200);
   expect(matched.body.order.status).toBe('matched');
+  // The match answer tells the buyer what to lock, where, and by when.
+  expect(matched.body.order.quote_leg).toMatchObject({
+    mode: 'sandbox', chain_id: chain.chainId, contract: chain.htlcAddress, token: chain.usdcAddress, amount_base_units: AMOUNT_BASE_UNITS.toString(),
+    lock_by: expect.any(String), timelock_min: expect.any(String), timelock_max: expect.any(String), status: 'awaiting_lock', swap_id: null, rejected_locks: [],
+  });
   return { orderId, secret: placed.body.htlc_secret as string, htlcHash: placed.body.order.htlc_hash as string, seller, buyer };
 }
 
@@ -75,6 +80,7 @@ describe('the atomic swap in sandbox mode, against a real anvil', () => {
     const trade = await matchedSell();
     const locked = await lock(trade);
     await untilEvent(trade.orderId, 'QuoteLockObserved');
+    expect((await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order.quote_leg).toMatchObject({ status: 'locked', swap_id: locked.swapId, lock_tx: locked.txHash });
     await chain.claim(sellerQuote, locked.swapId, `0x${trade.secret}`);
     await untilEvent(trade.orderId, 'PayoutConfirmed');
     const events = await historyOf(trade.orderId);
@@ -85,6 +91,7 @@ describe('the atomic swap in sandbox mode, against a real anvil', () => {
     expect(events.find((e) => e.type === 'PayoutQueued')?.data.to).toBe(trade.buyer.wallet);
     const order = (await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order;
     expect(order.status).toBe('completed');
+    expect(order.quote_leg).toMatchObject({ status: 'claimed', claim_tx: order.quote_tx });
     // The claim's transaction stands as the quote_tx: nobody sent one.
     expect(order.quote_tx).toMatch(/^0x[0-9a-f]{64}$/);
     // The history never carries the preimage or its ciphertext.
@@ -109,7 +116,9 @@ describe('the atomic swap in sandbox mode, against a real anvil', () => {
     await untilEvent(trade.orderId, 'QuoteLockRejected');
     const rejected = (await historyOf(trade.orderId)).find((e) => e.type === 'QuoteLockRejected');
     expect(rejected?.data.reason).toBe('wrong_hashlock');
-    expect((await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order.status).toBe('matched');
+    const order = (await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order;
+    expect(order.status).toBe('matched');
+    expect(order.quote_leg).toMatchObject({ status: 'awaiting_lock', swap_id: null, rejected_locks: [{ reason: 'wrong_hashlock' }] });
     const refused = await post(ledger.url, `/api/orders/${trade.orderId}/confirm`, confirmBody(trade.seller, trade.orderId, trade.secret));
     expect(refused.body.error).toBe('quote_lock_missing');
   }, 60_000);

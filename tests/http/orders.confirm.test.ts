@@ -57,7 +57,7 @@ describe('POST /api/orders/:id/confirm outcomes', () => {
     const { orderId, secret } = await matchedSell(h);
     const res = await confirm(orderId, confirmBody(h, h.buyer, orderId, secret));
     expect(res.statusCode).toBe(200);
-    expect(json(res)).toMatchObject({ ok: true, settled: true, order: { status: 'completed', buyer_wallet: h.buyer.wallet } });
+    expect(json(res)).toMatchObject({ ok: true, settled: true, order: { status: 'completed', buyer_wallet: h.buyer.wallet, quote_leg: { mode: 'manual', status: null } } });
     const history = json(await h.get(`/api/orders/${orderId}/history`)).events as Array<{ type: string; data: Record<string, unknown> }>;
     expect(history.find((e) => e.type === 'PayoutQueued')?.data.to).toBe(h.buyer.wallet);
   });
