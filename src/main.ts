@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { Config } from './config.js';
+import type { Config, QuoteChainConfig } from './config.js';
+import type { LedgerDeps } from './app/deps.js';
+import { orderIdByHtlcHash } from './projections/orders.js';
+import { quoteChainFromConfig, type QuoteChainRuntime } from './quoteChainFromConfig.js';
 import { createLedger, type Ledger } from './app/ledger.js';
 import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
@@ -33,11 +36,21 @@ export interface RunningLedger {
   readonly ledger: Ledger;
   readonly store: EventStore;
   readonly sandbox: SandboxNode | null;
+  /** The quote chain and its follower (sandbox or evm mode); null in manual mode. */
+  readonly quoteChain: QuoteChainRuntime | null;
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * The quote chain's mode and settings (loadQuoteChainConfig). `npm start` passes the environment's,
+   * whose default is sandbox; absent = manual, so embedding callers and tests start no chain unless asked.
+   */
+  readonly quoteChain?: QuoteChainConfig;
+}
+
 /** The only wiring: config → stores → gateways → ledger → read side → app → listen. */
-export async function startLedger(config: Config, log: Logger = createLogger(config)): Promise<RunningLedger> {
+export async function startLedger(config: Config, log: Logger = createLogger(config), options: StartOptions = {}): Promise<RunningLedger> {
   // Start checks (src/startChecks.ts): a usable data dir, and a store that answers, before any port opens.
   runStartChecks(config);
   const store = await checkedStore(config, () => openStore(config));
@@ -60,17 +73,32 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     if (report.outcome === 'hijacked') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_hijacked' }, 'an escrow job was taken by a worker other than the ledger\'s; the order is parked');
   };
   const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep);
+  const quoteChain = options.quoteChain === undefined ? null : await quoteChainFromConfig(options.quoteChain, { dataDir: config.dataDir, registry: metricsRegistry, leases, log })
+    .catch(async (error: unknown) => {
+      leases.close();
+      await node.gateway.close();
+      await store.close();
+      throw error;
+    });
   const runner = new ProjectionRunner({
     store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed'),
     onWaitersFull: atMostEvery(10_000, (waiting) => log.warn({ waiting }, 'min_position reads at their limit: answering read_model_lagging')),
   });
   runner.start();
-  const ledger = createLedger({
-    ...driverDeps, secretBox, now,
+  const ledgerDeps: LedgerDeps = {
+    ...driverDeps, secretBox, now, quoteLeg: quoteChain?.quoteLeg ?? null,
     openOrderCap: { maxPerWallet: config.maxOpenOrdersPerWallet, countOpen: openOrderCounter({ runner, store }) },
     onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
-  });
+  };
+  const ledger = createLedger(ledgerDeps);
 
+  // Hashlocks are looked up in the orders read model; a miss waits once for it to reach the store's head.
+  const orderByHtlcHash = async (hash: string): Promise<string | null> => {
+    const found = orderIdByHtlcHash(runner.db, hash);
+    if (found !== null) return found;
+    return (await runner.waitFor(await store.headPosition(), 5_000)) ? orderIdByHtlcHash(runner.db, hash) : null;
+  };
+  if (quoteChain) quoteChain.startFollower({ ...ledgerDeps, quoteLeg: quoteChain.quoteLeg }, orderByHtlcHash);
   const reconcilerDeps: ReconcilerDeps = {
     ...driverDeps,
     stuckMs: config.settlementStuckMs,
@@ -108,6 +136,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   } catch (error) {
     // A busy port or a store that never catches up: release everything, or the process stays up.
     await closeApp().catch(() => undefined);
+    await quoteChain?.stop();
     await closeStores().catch(() => undefined);
     throw error;
   }
@@ -129,7 +158,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
 
   let closing: Promise<void> | null = null;
   return {
-    app, url, ledger, store, sandbox: node.sandbox,
+    app, url, ledger, store, sandbox: node.sandbox, quoteChain,
     // Closing twice (a signal during a shutdown, a test's clean-up) waits for the same shutdown.
     close() {
       closing ??= (async () => {
@@ -137,6 +166,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
         stopping = true;
         await resumed;
         await reconciler?.stop();
+        await quoteChain?.stop();
         await closeStores();
       })();
       return closing;

@@ -6,6 +6,7 @@ import type { SignedRequest as SignedWalletRequest } from '../crypto/walletAuth.
 import type { EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { DriverDeps } from '../settlement/driver.js';
+import type { QuoteLegDeps } from './quoteLeg.js';
 import type { Leases } from '../settlement/leases.js';
 import type { OpenOrderCap } from './openOrderCap.js';
 
@@ -34,6 +35,8 @@ export interface LedgerDeps {
   readonly verifySignature?: (request: SignedWalletRequest, nowMs: number) => string | Promise<string>;
   /** LEDGER_MAX_OPEN_ORDERS_PER_WALLET and where the count comes from; src/main.ts always sets it. */
   readonly openOrderCap?: OpenOrderCap;
+  /** The quote leg on its chain (sandbox or evm); absent or null = manual mode. */
+  readonly quoteLeg?: QuoteLegDeps | null;
 }
 
 /** Who is asking: the request id becomes every resulting event's correlation_id. */

@@ -1,4 +1,5 @@
-import type { OrderState } from '../aggregates/order/index.js';
+import type { OrderState, PlacedOrder } from '../aggregates/order/index.js';
+import { quoteLegResource } from './quoteLeg.js';
 import { cancelOrder, type CancelOrderRequest } from './cancelOrder.js';
 import { confirmSettlement, type ConfirmSettlementRequest } from './confirmSettlement.js';
 import type { LedgerDeps, RequestContext } from './deps.js';
@@ -25,6 +26,7 @@ export function createLedger(deps: LedgerDeps) {
     getOrder: (orderId: string) => getOrder(deps, orderId),
     revealSecret: (state: OrderState) => revealSecret(deps, state),
     revealStored: (orderId: string, ciphertext: string) => revealStored(deps, orderId, ciphertext),
+    quoteLegOf: (state: PlacedOrder) => quoteLegResource(deps.quoteLeg, state),
   };
 }
 

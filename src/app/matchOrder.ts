@@ -2,6 +2,7 @@ import { dueStep } from '../aggregates/order/index.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { generatePreimage } from '../crypto/preimage.js';
 import { driveOrder } from '../settlement/driver.js';
+import { matchQuoteLeg } from './quoteLeg.js';
 import { authenticate } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
 import { commandContext, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
@@ -29,7 +30,9 @@ export async function matchOrder(deps: LedgerDeps, orderId: string, input: Match
   const command = {
     type: 'MatchOrder' as const, takerWallet: taker, takerEthAddress: input.ethAddress,
     htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null,
-    settleWindowSeconds: deps.settleWindowSeconds, now: deps.now(),
+    settleWindowSeconds: deps.settleWindowSeconds,
+    quoteLeg: current.state.status === 'none' ? null : matchQuoteLeg(deps.quoteLeg, current.state.pair),
+    now: deps.now(),
   };
   return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, loaded: current }, req);
 }

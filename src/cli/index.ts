@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ConfigError, loadConfig, loadQuoteChainConfig, type Config } from '../config.js';
 import type { EventStore } from '../eventstore/types.js';
 import { SandboxNode, startSandboxServer } from '../sandbox/index.js';
 import { isLoopbackHost } from '../gateways/transport.js';
@@ -47,7 +47,7 @@ export function buildCli(config: () => Config): Command {
     const log = createLogger(cfg);
     // A refused start exits at once: a half-opened client (an EventStoreDB channel still
     // retrying) must not keep the process alive after its one line.
-    const running = await startLedger(cfg, log).catch((error: unknown) => {
+    const running = await startLedger(cfg, log, { quoteChain: loadQuoteChainConfig() }).catch((error: unknown) => {
       process.stderr.write(`otc-ledger: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
     });

@@ -88,6 +88,12 @@ const CHOICES = `
 - \`limit\`/\`offset\` take at most 15 digits; \`limit\` above 200 is capped, not refused.
 - \`POST /api/orders/:id/confirm\` when the release or payout outcome is still unknown (status \`settling\`)
   answers 202 \`settled: false\`, like a queued payout: the reconciler finishes it.
+- \`POST /api/orders/:id/confirm\` is open to either party with the preimage (the seller, or the buyer who read
+  it on the quote chain); anyone else is 403 \`not_party\`. The payout always goes to the buyer. With the quote
+  leg on a chain (\`quote_leg.mode\` \`sandbox\` or \`evm\`), the seller's confirm before a verified lock is 409
+  \`quote_lock_missing\`, and any confirm from \`T\` minus the claim guard on, with no claim seen, is 409
+  \`claim_window_closing\`; a claim seen on chain settles the order to the buyer with no confirm. A match on
+  such a pair needs both quote addresses (400 \`eth_address_required\`). \`quote_leg\` is null in listings.
 - \`POST /api/orders\` answering 202 (\`escrow_pending\`) still carries the generated \`htlc_secret\`: it is the
   only time the seller can get it.
 - The rate limit (when configured) applies to \`POST /api/orders\`, \`/match\`, \`/confirm\` and \`/cancel\`, one budget

@@ -19,7 +19,7 @@ export type OrderView = (state: OrderState, version: bigint, updatedAt: string |
 /** The order resource, with the preimage only when the ledger says it may be read. */
 export const orderViewOf = (ledger: Ledger): OrderView => (state, version, updatedAt) => {
   assert(state.status !== 'none', 'only an order that exists is shown');
-  return toOrderResource(state, version, { revealSecret: ledger.revealSecret(state), updatedAt });
+  return toOrderResource(state, version, { revealSecret: ledger.revealSecret(state), updatedAt, quoteLeg: ledger.quoteLegOf(state) });
 };
 
 export const etagOf = (version: bigint): string => `"${version}"`;

@@ -15,6 +15,10 @@ const text = z.string();
 const party = z.enum(['maker', 'taker']);
 const hash = z.string().regex(/^[0-9a-fA-F]{64}$/, '64 hex digits');
 
+const chainPosition = z.object({
+  key: text, chain_id: z.number().int().positive(), swap_id: text, tx_hash: text, block_number: decimal, block_time_seconds: decimal,
+});
+
 const event = <T extends string, D extends z.ZodType>(type: T, data: D) => z.object({ type: z.literal(type), data });
 
 /** Data shapes as written since schema version 1 (the chain's version may grow without them changing). */
@@ -35,7 +39,10 @@ const V1 = z.discriminatedUnion('type', [
   })),
   event('EscrowLocked', z.object({ party, job_id: text, amount_micro_rtc: decimal, locked_at: instant })),
   event('EscrowLockFailed', z.object({ party, reason: text })),
-  event('Matched', z.object({ taker_wallet: text, taker_eth_address: text.nullable(), htlc_hash: hash.nullable(), matched_at: instant, settle_by: instant })),
+  event('Matched', z.object({
+    taker_wallet: text, taker_eth_address: text.nullable(), htlc_hash: hash.nullable(), matched_at: instant, settle_by: instant,
+    quote_leg: z.object({ mode: z.enum(['sandbox', 'evm']), chain_id: z.number().int().positive(), lock_by: instant }).optional(),
+  })),
   event('MatchAborted', z.object({ reason: text })),
   event('SettlementClaimed', z.object({ quote_tx: text, secret_ciphertext: text, claimed_at: instant })),
   event('EscrowReleased', z.object({ job_id: text, released_at: instant })),
@@ -48,6 +55,10 @@ const V1 = z.discriminatedUnion('type', [
   event('OrderCancelled', z.object({ by: text, cancelled_at: instant })),
   event('OrderExpired', z.object({ deadline: z.enum(['expires_at', 'settle_by']), expired_at: instant })),
   event('RefundIssued', z.object({ party, job_id: text, refunded_at: instant })),
+  event('QuoteLockObserved', chainPosition.extend({ timelock_seconds: decimal, amount_base_units: decimal })),
+  event('QuoteLockRejected', chainPosition.extend({ timelock_seconds: decimal, reason: text })),
+  event('QuoteClaimObserved', chainPosition.extend({ secret_ciphertext: text })),
+  event('QuoteRefundObserved', chainPosition),
   event('NodeCallFailed', z.object({ step: z.enum(NODE_STEP_KINDS), key: text, outcome: z.enum(['rejected', 'unknown']), reason: text })),
 ]) satisfies z.ZodType<OrderEvent>;
 

@@ -142,6 +142,14 @@ export function getOrder(db: Db, orderId: string): StoredOrder | null {
   return row === undefined ? null : storedOrderOf(row);
 }
 
+/** The order carrying this htlc_hash (hashlocks are used by one order only); null when none. */
+export function orderIdByHtlcHash(db: Db, htlcHash: string): string | null {
+  const tables = activeTables(db, ordersProjection);
+  if (tables === null) return null;
+  const row = cachedStatement(db, `SELECT order_id FROM ${tableName(tables, 'orders')} WHERE htlc_hash = ? LIMIT 1`).get(htlcHash.toLowerCase()) as { order_id: string } | undefined;
+  return row?.order_id ?? null;
+}
+
 export interface OrdersQuery {
   readonly pair?: Pair;
   readonly side?: Side;

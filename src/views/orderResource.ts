@@ -33,6 +33,25 @@ export interface OrderResource {
   settle_by: string | null;
   completed_at: string | null;
   updated_at: string | null;
+  /** The quote leg (api.md); null where the caller does not compute it (read-model listings). */
+  quote_leg: QuoteLegResource | null;
+}
+
+export interface QuoteLegResource {
+  mode: 'evm' | 'sandbox' | 'manual';
+  chain_id: number | null;
+  contract: string | null;
+  token: string | null;
+  amount_base_units: string | null;
+  lock_by: string | null;
+  timelock_min: string | null;
+  timelock_max: string | null;
+  status: 'awaiting_lock' | 'locked' | 'claimed' | 'refunded' | null;
+  swap_id: string | null;
+  lock_tx: string | null;
+  claim_tx: string | null;
+  refund_tx: string | null;
+  rejected_locks: Array<{ swap_id: string; tx_hash: string; reason: string; timelock: string }>;
 }
 
 export interface OrderResourceOptions {
@@ -43,6 +62,7 @@ export interface OrderResourceOptions {
   readonly revealSecret?: string | null;
   /** When the order last changed: its last event's recorded_at. */
   readonly updatedAt?: string | null;
+  readonly quoteLeg?: QuoteLegResource | null;
 }
 
 /** "RTC/USDC" → "USDC": the currency the price and total are quoted in. */
@@ -88,6 +108,7 @@ export function resourceOfFacts(f: OrderSummary, version: bigint, options: Order
     settle_by: f.settleBy,
     completed_at: f.completedAt,
     updated_at: options.updatedAt ?? null,
+    quote_leg: options.quoteLeg ?? null,
   };
 }
 

@@ -53,12 +53,34 @@ describe('ConfirmSettlement', () => {
         given(...s.matched()).when(confirmSettlement(s.seller, s.secret.toUpperCase())).then([{ type: 'SettlementClaimed' }]);
       });
 
-      it('refuses a confirm by the buyer (not_seller)', () => {
-        given(...s.matched()).when(confirmSettlement(buyer, s.secret)).thenRefuses('not_seller');
+      it('claims settlement when the buyer confirms with the preimage read on the quote chain', () => {
+        given(...s.matched()).when(confirmSettlement(buyer, s.secret)).thenExactly([
+          {
+            type: 'SettlementClaimed',
+            data: { quote_tx: QUOTE_TX, secret_ciphertext: CIPHERTEXT, claimed_at: LATER.toISOString() },
+          },
+        ]);
       });
 
-      it('refuses a confirm by a stranger who knows the preimage (not_seller)', () => {
-        given(...s.matched()).when(confirmSettlement(STRANGER, s.secret)).thenRefuses('not_seller');
+      it('pays the buyer whoever confirmed: the buyer\'s confirm queues the payout to the buyer', () => {
+        const state = given(...s.matched()).when(confirmSettlement(buyer, s.secret)).thenState();
+        expect(state.status).toBe('settling');
+      });
+
+      it('accepts the buyer wallet with changed hex case', () => {
+        given(...s.matched()).when(confirmSettlement(upperHex(buyer), s.secret)).then([{ type: 'SettlementClaimed' }]);
+      });
+
+      it('refuses the buyer\'s confirm with a wrong preimage (secret_mismatch)', () => {
+        given(...s.matched()).when(confirmSettlement(buyer, WRONG_SECRET)).thenRefuses('secret_mismatch');
+      });
+
+      it('refuses the buyer\'s second confirm once settlement is claimed (order_not_matched)', () => {
+        given(...s.settling()).when(confirmSettlement(buyer, s.secret)).thenRefuses('order_not_matched');
+      });
+
+      it('refuses a confirm by a stranger who knows the preimage (not_party)', () => {
+        given(...s.matched()).when(confirmSettlement(STRANGER, s.secret)).thenRefuses('not_party');
       });
 
       it('refuses a wrong preimage (secret_mismatch)', () => {
@@ -134,12 +156,20 @@ describe('ConfirmSettlement', () => {
     given(placedSell()).when(confirmSettlement(MAKER, MAKER_SECRET)).thenRefuses('order_not_matched');
   });
 
-  it('refuses a confirm by the buy order\'s maker: the maker of a buy is the buyer', () => {
-    given(...BUY.matched()).when(confirmSettlement(MAKER, TAKER_SECRET)).thenRefuses('not_seller');
+  it('accepts a confirm by the buy order\'s maker: the maker of a buy is the buyer', () => {
+    given(...BUY.matched()).when(confirmSettlement(MAKER, TAKER_SECRET)).then([{ type: 'SettlementClaimed' }]);
   });
 
-  it('refuses a confirm by the sell order\'s taker: the taker of a sell is the buyer', () => {
-    given(...SELL.matched()).when(confirmSettlement(TAKER, MAKER_SECRET)).thenRefuses('not_seller');
+  it('accepts a confirm by the sell order\'s taker: the taker of a sell is the buyer', () => {
+    given(...SELL.matched()).when(confirmSettlement(TAKER, MAKER_SECRET)).then([{ type: 'SettlementClaimed' }]);
+  });
+
+  it('refuses the buy order\'s maker before a taker exists (order_not_matched): the buyer, but nothing to settle', () => {
+    given(...BUY.open()).when(confirmSettlement(MAKER, TAKER_SECRET)).thenRefuses('order_not_matched');
+  });
+
+  it('refuses the sell order\'s would-be taker before any match (not_party)', () => {
+    given(...SELL.open()).when(confirmSettlement(TAKER, MAKER_SECRET)).thenRefuses('not_party');
   });
 
   it('refuses a confirm on a buy order whose taker is still locking escrow (order_not_matched)', () => {
@@ -149,7 +179,7 @@ describe('ConfirmSettlement', () => {
   it('refuses the aborted taker of a buy order: it is no longer the seller', () => {
     given(...BUY.open(), matchedBuy(), escrowLockFailed('taker'), matchAborted())
       .when(confirmSettlement(TAKER, TAKER_SECRET))
-      .thenRefuses('not_seller');
+      .thenRefuses('not_party');
   });
 
   it('refuses a confirm of an unknown order', () => {
@@ -160,8 +190,8 @@ describe('ConfirmSettlement', () => {
     given(...SELL.matched()).when(confirmSettlement(STRANGER, WRONG_SECRET, { quoteTx: '' })).thenRefuses('quote_tx_required');
   });
 
-  it('checks the seller before the status: a stranger on a settling order is not_seller', () => {
-    given(...SELL.settling()).when(confirmSettlement(STRANGER, MAKER_SECRET)).thenRefuses('not_seller');
+  it('checks the party before the status: a stranger on a settling order is not_party', () => {
+    given(...SELL.settling()).when(confirmSettlement(STRANGER, MAKER_SECRET)).thenRefuses('not_party');
   });
 });
 

@@ -39,6 +39,7 @@ import {
   TAKER_JOB,
   TRADE_ID,
 } from '../support/orderBuilders.js';
+import { chainMatched, claimObserved, fact, lockObserved, lockRejected, refundObserved } from '../support/quoteLegBuilders.js';
 import {
   buyerWallet,
   dueStep,
@@ -82,6 +83,10 @@ const STATUS_TABLE: ReadonlyArray<readonly [string, () => OrderEvent[], OrderSta
   ['PayoutVoided → settlement_recovery', () => SELL.recoveryAfterVoid(), 'settlement_recovery'],
   ['SettlementRecoveryRequired → settlement_recovery', () => [...SELL.settling(), recoveryRequired()], 'settlement_recovery'],
   ['OperatorRedriveRequested → settling', () => [...SELL.settling(), recoveryRequired(), redriveRequested()], 'settling'],
+  ['QuoteLockObserved keeps matched (the lock recorded)', () => [...chainMatched('sell'), lockObserved(fact(1))], 'matched'],
+  ['QuoteLockRejected keeps matched (awaiting a valid lock)', () => [...chainMatched('sell'), lockRejected(fact(1))], 'matched'],
+  ['QuoteClaimObserved → settling (release to the buyer due)', () => [...chainMatched('sell'), claimObserved(fact(2))], 'settling'],
+  ['QuoteRefundObserved keeps matched', () => [...chainMatched('sell'), lockObserved(fact(1)), refundObserved(fact(3))], 'matched'],
   ['OrderCancelled with escrow → refund_pending', () => [...SELL.open(), orderCancelled()], 'refund_pending'],
   ['OrderCancelled without escrow → cancelled', () => [placedBuy(), orderCancelled()], 'cancelled'],
   ['OrderExpired (expires_at) with escrow → refund_pending', () => [...SELL.open(), orderExpired('expires_at')], 'refund_pending'],

@@ -87,6 +87,8 @@ describe('order resource', () => {
       quote_tx: null, created_at: '2026-03-01T10:00:01.000Z', expires_at: '2026-03-02T10:00:01.000Z',
       matched_at: '2026-03-01T10:00:03.000Z', settle_by: '2026-03-02T10:00:03.000Z', completed_at: null,
       updated_at: '2026-03-01T10:00:03.000Z',
+      // The view shows the quote leg its caller computed (the ledger's, for the API); none here.
+      quote_leg: null,
     });
     const done = await ledger.settle(ORDER, SELLER);
     expect(toOrderResource(existing(done.state), done.version, { revealSecret: SECRET })).toMatchObject({ status: 'completed', htlc_secret: SECRET, payout: { status: 'confirmed', tx_hash: `tx-${ORDER}` } });

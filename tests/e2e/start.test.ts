@@ -36,7 +36,8 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|LOG_LEVEL|LOG_FORMAT|NO_COLOR|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/.test(name)),
   );
-  return { ...inherited, ...extra };
+  // Manual quote leg unless a test asks for a chain: the default of `npm start` (sandbox) would spawn anvil in every test.
+  return { ...inherited, LEDGER_QUOTE_CHAIN: 'manual', ...extra };
 }
 
 async function freePort(): Promise<number> {

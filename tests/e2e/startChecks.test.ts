@@ -51,7 +51,7 @@ interface Run {
 function serve(env: Record<string, string>, uid?: number): Run {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|LOG_LEVEL|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/.test(name)));
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'silent', LEDGER_RECONCILE_INTERVAL_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'silent', LEDGER_RECONCILE_INTERVAL_MS: '0', LEDGER_QUOTE_CHAIN: 'manual', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     ...(uid === undefined ? {} : { uid, gid: uid }),
   });
   children.push(child);

@@ -6,7 +6,7 @@ import { parseDecimalUnits, QUOTE_DECIMALS, RTC_DECIMALS } from '../../src/aggre
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, loadQuoteChainConfig } from '../../src/config.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { createLogger, startLedger, type RunningLedger } from '../../src/main.js';
 import { htlcHashOf } from '../../src/crypto/preimage.js';
@@ -30,9 +30,14 @@ export function baseEnv(dataDir: string, extra: Record<string, string> = {}): No
   };
 }
 
+/**
+ * A ledger from an environment, through the real composition root. The quote leg is manual unless
+ * the environment sets LEDGER_QUOTE_CHAIN (sandbox spawns anvil; tests ask for it explicitly).
+ */
 export async function startFromEnv(env: NodeJS.ProcessEnv): Promise<RunningLedger> {
   const config = loadConfig(env);
-  return startLedger(config, createLogger(config));
+  const quoteChain = loadQuoteChainConfig({ LEDGER_QUOTE_CHAIN: 'manual', ...env });
+  return startLedger(config, createLogger(config), { quoteChain });
 }
 
 export interface Answer {
@@ -79,21 +84,28 @@ function timestamp(w: ClientWallet): number {
 export { generateWallet, type ClientWallet };
 
 /** A signed place-order body; amounts go through the ledger's own exact decimal parser, never floats. */
-function placeBody(side: 'buy' | 'sell', w: ClientWallet, amountRtc: string, priceRtc: string): Record<string, unknown> {
+function placeBody(side: 'buy' | 'sell', w: ClientWallet, amountRtc: string, priceRtc: string, ethAddress?: string): Record<string, unknown> {
   const bound = {
     side, pair: 'RTC/USDC',
     amount_micro_rtc: Number(parseDecimalUnits(amountRtc, RTC_DECIMALS)),
     price_per_rtc_nano_quote: Number(parseDecimalUnits(priceRtc, QUOTE_DECIMALS)),
-    ttl_seconds: 604_800, eth_address: '', htlc_hash: '',
+    ttl_seconds: 604_800, eth_address: ethAddress ?? '', htlc_hash: '',
   };
-  return { side, pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)) };
+  return {
+    side, pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, ...(ethAddress === undefined ? {} : { eth_address: ethAddress }),
+    wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)),
+  };
 }
 
-export const placeSellBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1') => placeBody('sell', w, amountRtc, priceRtc);
-export const placeBuyBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1') => placeBody('buy', w, amountRtc, priceRtc);
+/** `ethAddress`: the maker's quote address (a sell order's claim address on the quote chain). */
+export const placeSellBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1', ethAddress?: string) => placeBody('sell', w, amountRtc, priceRtc, ethAddress);
+export const placeBuyBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1', ethAddress?: string) => placeBody('buy', w, amountRtc, priceRtc, ethAddress);
 
-export function matchBody(w: ClientWallet, orderId: string): Record<string, unknown> {
-  return { wallet: w.wallet, wallet_auth: w.sign('match_order', orderId, { eth_address: '', htlc_hash: '' }, timestamp(w)) };
+export function matchBody(w: ClientWallet, orderId: string, ethAddress?: string): Record<string, unknown> {
+  return {
+    wallet: w.wallet, ...(ethAddress === undefined ? {} : { eth_address: ethAddress }),
+    wallet_auth: w.sign('match_order', orderId, { eth_address: ethAddress ?? '', htlc_hash: '' }, timestamp(w)),
+  };
 }
 
 export function cancelBody(w: ClientWallet, orderId: string): Record<string, unknown> {

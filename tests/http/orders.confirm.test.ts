@@ -53,6 +53,15 @@ describe('POST /api/orders/:id/confirm outcomes', () => {
     expect(json(res)).toMatchObject({ ok: false, error: 'settlement_recovery', retryable: false, order: { status: 'settlement_recovery' } });
   });
 
+  it('settles on the buyer\'s confirm with the preimage: the buyer\'s recourse, the payout to the buyer', async () => {
+    const { orderId, secret } = await matchedSell(h);
+    const res = await confirm(orderId, confirmBody(h, h.buyer, orderId, secret));
+    expect(res.statusCode).toBe(200);
+    expect(json(res)).toMatchObject({ ok: true, settled: true, order: { status: 'completed', buyer_wallet: h.buyer.wallet, quote_leg: { mode: 'manual', status: null } } });
+    const history = json(await h.get(`/api/orders/${orderId}/history`)).events as Array<{ type: string; data: Record<string, unknown> }>;
+    expect(history.find((e) => e.type === 'PayoutQueued')?.data.to).toBe(h.buyer.wallet);
+  });
+
   it('answers 409 order_not_matched with the status to a second confirm', async () => {
     const { orderId, secret } = await matchedSell(h);
     expect((await confirm(orderId, confirmBody(h, h.seller, orderId, secret))).statusCode).toBe(200);
@@ -63,11 +72,12 @@ describe('POST /api/orders/:id/confirm outcomes', () => {
 });
 
 describe('POST /api/orders/:id/confirm refusals', () => {
-  it('refuses the buyer with 403 not_seller', async () => {
+  it('refuses a stranger who knows the preimage with 403 not_party, changing nothing', async () => {
     const { orderId, secret } = await matchedSell(h);
-    const res = await confirm(orderId, confirmBody(h, h.buyer, orderId, secret));
+    const res = await confirm(orderId, confirmBody(h, h.stranger, orderId, secret));
     expect(res.statusCode).toBe(403);
-    expect(json(res).error).toBe('not_seller');
+    expect(json(res).error).toBe('not_party');
+    expect(json(await h.get(`/api/orders/${orderId}`)).order.status).toBe('matched');
   });
 
   it('refuses a wrong preimage with 403 secret_mismatch', async () => {

@@ -5,6 +5,7 @@ import { NEW_STREAM } from '../../src/eventstore/chainedEvents.js';
 import type { RecordedEvent } from '../../src/eventstore/types.js';
 import { decodeOrderEvent } from '../../src/orderStream/decode.js';
 import { foldOrderStream, isCorrupt, OrderStreamCorrupt, readable } from '../../src/orderStream/fold.js';
+import { chainMatched, claimObserved, fact, lockObserved, lockRejected, refundObserved, T } from '../support/quoteLegBuilders.js';
 import { ORDER_ID, orderCancelled, placedBuy, placedSell, escrowLocked } from '../support/orderBuilders.js';
 
 /** Recorded events as the store returns them, each stamped one second after the last. */
@@ -21,6 +22,30 @@ function recorded(events: readonly { type: string; data: object }[], schemaVersi
     return { eventId: chained.eventId, stream: orderStream(ORDER_ID), type: chained.type, version: BigInt(i + 1), position: BigInt(i + 1), data: chained.data, metadata };
   });
 }
+
+describe('the quote leg through the one decode and fold', () => {
+  it('decodes and folds every quote-leg event: lock, rejected lock, claim (settling), refund', () => {
+    const events = recorded([...chainMatched('sell'), lockObserved(fact(1)), lockRejected(fact(4)), refundObserved(fact(3)), claimObserved(fact(2))]);
+    const fold = foldOrderStream(events);
+    expect(fold.problems).toEqual([]);
+    expect(fold.state.status).toBe('settling');
+    const leg = fold.state.status === 'settling' ? fold.state.quoteLeg : null;
+    expect(leg?.lock?.timelockSeconds).toBe(T);
+    expect(leg?.rejected.map((r) => r.reason)).toEqual(['wrong_hashlock']);
+    expect(leg?.observed).toHaveLength(4);
+  });
+
+  it('refuses a quote-leg event whose chain position is malformed (malformed_event)', () => {
+    const bad = { ...lockObserved(fact(1)), data: { ...lockObserved(fact(1)).data, block_time_seconds: '-5' } };
+    const fold = foldOrderStream(recorded([...chainMatched('sell'), bad]));
+    expect(fold.problems[0]?.kind).toBe('malformed_event');
+  });
+
+  it('names a lock recorded for an order with no chain-verified quote leg (event_does_not_apply)', () => {
+    const fold = foldOrderStream(recorded([placedSell(), escrowLocked('maker'), lockObserved(fact(1))]));
+    expect(fold.problems[0]?.kind).toBe('event_does_not_apply');
+  });
+});
 
 describe('foldOrderStream: the one fold of every reader', () => {
   it('takes version, last hash and updatedAt from the stream, not from the domain fold', () => {

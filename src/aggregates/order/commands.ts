@@ -19,7 +19,10 @@ export type OrderCommand =
   | RequestRedrive
   | ExpireOrder
   | RecordRefundIssued
-  | RecordNodeCallFailed;
+  | RecordNodeCallFailed
+  | ObserveQuoteLock
+  | ObserveQuoteClaim
+  | ObserveQuoteRefund;
 
 export interface PlaceOrder {
   type: 'PlaceOrder';
@@ -43,6 +46,8 @@ export interface MatchOrder {
   /** Required when matching a buy order (the taker sells); refused on sell orders. */
   htlcHash: string | null;
   settleWindowSeconds: number;
+  /** The pair's quote leg is read on a chain: which, and the lock window (absent = manual mode). */
+  quoteLeg?: { mode: 'sandbox' | 'evm'; chainId: number; lockWindowSeconds: number } | null;
   now: Date;
 }
 
@@ -60,6 +65,11 @@ export interface ConfirmSettlement {
   secret: string;
   /** The same preimage encrypted at rest by the caller; this is what the event keeps. */
   secretCiphertext: string;
+  /**
+   * Chain time for a chain-verified order: the latest finalized block's time (null when not yet
+   * known) and the claim guard. Absent in manual mode.
+   */
+  quoteChain?: { finalizedTimeSeconds: bigint | null; claimGuardSeconds: bigint } | null;
   now: Date;
 }
 
@@ -114,6 +124,45 @@ export interface RequestRedrive {
 export interface ExpireOrder {
   type: 'ExpireOrder';
   now: Date;
+  /**
+   * For a chain-verified order, the final look-up's answer at the finalized block (finalLookup.ts):
+   * only `refund_allowed`, or `no_swap` once that block is past lock_by, lets a matched order's RTC
+   * go back to its seller. Absent: the wall clock alone, which never refunds such an order.
+   */
+  quoteChain?: { decision: 'claimed' | 'no_swap' | 'refund_allowed' | 'wait'; finalizedTimeSeconds: bigint } | null;
+}
+
+/** Where an observation was seen on the quote chain (src/chain/observations.ts), as command input. */
+export interface ChainFact {
+  key: string;
+  chainId: number;
+  swapId: string;
+  txHash: string;
+  blockNumber: bigint;
+  blockTimeSeconds: bigint;
+}
+
+/** A SwapCreated for the order: verified (`rejection` null) or rejected with its reason. */
+export interface ObserveQuoteLock {
+  type: 'ObserveQuoteLock';
+  fact: ChainFact;
+  timelockSeconds: bigint;
+  amountBaseUnits: bigint;
+  rejection: string | null;
+}
+
+/** A SwapClaimed whose preimage hashes to htlc_hash; the preimage arrives encrypted by the caller too. */
+export interface ObserveQuoteClaim {
+  type: 'ObserveQuoteClaim';
+  fact: ChainFact;
+  /** 64 hex digits, checked against htlc_hash; never stored in clear. */
+  preimage: string;
+  secretCiphertext: string;
+}
+
+export interface ObserveQuoteRefund {
+  type: 'ObserveQuoteRefund';
+  fact: ChainFact;
 }
 
 export interface RecordRefundIssued {

@@ -10,8 +10,10 @@ import {
   payoutStatusUnder,
   releasedEscrow,
   takerOf,
+  type MatchedOrder,
   type OrderState,
   type PlacedOrder,
+  type QuoteLeg,
 } from './state.js';
 import { canonicalWallet, sameWallet } from './wallet.js';
 import { payoutKeyFor } from './steps.js';
@@ -38,6 +40,9 @@ export function decide(command: C.OrderCommand, state: OrderState): OrderEvent[]
     case 'ExpireOrder': return expireOrder(command, state);
     case 'RecordRefundIssued': return recordRefundIssued(command, state);
     case 'RecordNodeCallFailed': return recordNodeCallFailed(command, state);
+    case 'ObserveQuoteLock': return observeQuoteLock(command, state);
+    case 'ObserveQuoteClaim': return observeQuoteClaim(command, state);
+    case 'ObserveQuoteRefund': return observeQuoteRefund(command, state);
   }
 }
 
@@ -79,6 +84,10 @@ function matchOrder(c: C.MatchOrder, state: PlacedOrder): OrderEvent[] {
   if (sameWallet(c.takerWallet, state.makerWallet)) refuse('self_match', 'a wallet cannot take its own order');
   if (state.side === 'buy' && c.htlcHash === null) refuse('htlc_hash_required', 'the taker of a buy order sells and needs an htlc_hash');
   if (state.side === 'sell' && c.htlcHash !== null) refuse('htlc_hash_not_allowed', 'the htlc_hash of a sell order is the maker\'s');
+  // A lock is checked against both quote addresses (the seller's claim address, the buyer's refund address).
+  if (c.quoteLeg && (state.makerEthAddress === null || c.takerEthAddress === null)) {
+    refuse('eth_address_required', 'a quote leg on the chain needs both parties\' quote addresses (the maker\'s at placement, the taker\'s at match)');
+  }
   return [{
     type: 'Matched',
     data: {
@@ -87,6 +96,7 @@ function matchOrder(c: C.MatchOrder, state: PlacedOrder): OrderEvent[] {
       htlc_hash: state.side === 'buy' ? c.htlcHash : null,
       matched_at: iso(c.now),
       settle_by: iso(addSeconds(c.now, c.settleWindowSeconds)),
+      ...(c.quoteLeg ? { quote_leg: { mode: c.quoteLeg.mode, chain_id: c.quoteLeg.chainId, lock_by: iso(addSeconds(c.now, c.quoteLeg.lockWindowSeconds)) } } : {}),
     },
   }];
 }
@@ -104,16 +114,48 @@ function sellerOf(state: PlacedOrder): string | null {
   return state.side === 'sell' ? state.makerWallet : (takerOf(state)?.wallet ?? null);
 }
 
+/** The buyer of any order, once known: the taker of a sell order, the maker of a buy order. */
+function buyerOf(state: PlacedOrder): string | null {
+  return state.side === 'buy' ? state.makerWallet : (takerOf(state)?.wallet ?? null);
+}
+
+/**
+ * Either party may confirm with the preimage: the seller (the fast path), or the buyer who read it
+ * on the quote chain after the seller's claim there. The payout goes to the buyer either way, so
+ * the buyer's confirm is their recourse against a seller who claims the quote and never confirms.
+ */
 function confirmSettlement(c: C.ConfirmSettlement, state: PlacedOrder): OrderEvent[] {
   if (c.quoteTx.trim() === '') refuse('quote_tx_required', 'quote_tx must not be empty');
   const seller = sellerOf(state);
-  if (seller === null || !sameWallet(c.wallet, seller)) refuse('not_seller', 'only the seller may confirm settlement');
+  const buyer = buyerOf(state);
+  const isSeller = seller !== null && sameWallet(c.wallet, seller);
+  const isBuyer = buyer !== null && sameWallet(c.wallet, buyer);
+  if (!isSeller && !isBuyer) refuse('not_party', 'only the seller or the buyer may confirm settlement');
   if (state.status !== 'matched') return refuse('order_not_matched', `the order is ${state.status}`, state.status);
   if (!preimageMatches(c.secret, state.htlcHash)) refuse('secret_mismatch', 'the secret does not hash to htlc_hash');
+  if (state.quoteLeg !== null) checkQuoteLegConfirm(c, state.quoteLeg, isSeller && !isBuyer);
   return [{
     type: 'SettlementClaimed',
     data: { quote_tx: c.quoteTx, secret_ciphertext: c.secretCiphertext, claimed_at: iso(c.now) },
   }];
+}
+
+/**
+ * A chain-verified order's confirm (quote-chain.md, "Chain time decides"): the seller needs the
+ * buyer's verified lock first; and once a lock exists, nobody may confirm within the claim guard of
+ * its timelock (chain time), since a buyer could copy a preimage from a claim still in the mempool
+ * and then refund the quote. A claim already seen on chain settles on its own.
+ */
+function checkQuoteLegConfirm(c: C.ConfirmSettlement, leg: QuoteLeg, bySeller: boolean): void {
+  if (bySeller && leg.lock === null) refuse('quote_lock_missing', 'the buyer\'s quote lock is not verified on the chain yet');
+  if (leg.lock === null || leg.claim !== null) return;
+  const finalized = c.quoteChain?.finalizedTimeSeconds ?? null;
+  // Chain time is at least the lock's own block time, whatever the follower has reported so far.
+  const chainTime = finalized !== null && finalized > leg.lock.blockTimeSeconds ? finalized : leg.lock.blockTimeSeconds;
+  const guard = c.quoteChain?.claimGuardSeconds ?? 0n;
+  if (chainTime >= leg.lock.timelockSeconds - guard) {
+    refuse('claim_window_closing', 'the quote lock\'s timelock is too close: claim on chain, the ledger then releases on its own');
+  }
 }
 
 /** sha256(preimage bytes) == htlc_hash, compared in constant time. */
@@ -235,6 +277,9 @@ function expireOrder(c: C.ExpireOrder, state: PlacedOrder): OrderEvent[] {
   if (state.status === 'open' && now >= Date.parse(state.expiresAt)) {
     return [{ type: 'OrderExpired', data: { deadline: 'expires_at', expired_at: iso(c.now) } }];
   }
+  // The preimage is public on the chain: the RTC is the buyer's, never refunded (invariant 9).
+  if (state.quoteLeg?.claim) return [];
+  if (state.status === 'matched' && state.quoteLeg !== null) return expireOnChainTime(c, state);
   if (state.status === 'matched' && now >= Date.parse(state.taker.settleBy)) {
     // A seller who once confirmed with the right preimage may already hold the quote leg: refunding
     // them would cost the buyer both legs. Such an order waits for an operator to re-drive the release.
@@ -244,6 +289,56 @@ function expireOrder(c: C.ExpireOrder, state: PlacedOrder): OrderEvent[] {
     return [{ type: 'OrderExpired', data: { deadline: 'settle_by', expired_at: iso(c.now) } }];
   }
   return [];
+}
+
+/**
+ * A chain-verified matched order goes back to its seller only on the finalized chain's word, never
+ * on the wall clock while a lock may exist: every swap under its hashlock refunded or past its
+ * timelock unclaimed, or no swap at all once the finalized block is past lock_by.
+ */
+function expireOnChainTime(c: C.ExpireOrder, state: MatchedOrder): OrderEvent[] {
+  const leg = state.quoteLeg;
+  const chain = c.quoteChain ?? null;
+  if (leg === null || chain === null || state.claim !== null) return [];
+  const pastLockBy = chain.finalizedTimeSeconds * 1000n > BigInt(Date.parse(leg.lockBy));
+  const allowed = chain.decision === 'refund_allowed' || (chain.decision === 'no_swap' && pastLockBy && leg.lock === null && leg.rejected.length === 0);
+  if (!allowed) return [];
+  return [{ type: 'OrderExpired', data: { deadline: 'settle_by', expired_at: iso(c.now) } }];
+}
+
+const chainPosition = (f: C.ChainFact) => ({
+  key: f.key, chain_id: f.chainId, swap_id: f.swapId, tx_hash: f.txHash,
+  block_number: f.blockNumber.toString(), block_time_seconds: f.blockTimeSeconds.toString(),
+});
+
+/** The live order's quote leg, or null when an observation has nothing to change (a no-op, never a refusal: the chain is a fact). */
+function legFor(state: PlacedOrder, key: string): QuoteLeg | null {
+  if (isTerminal(state.status) || state.quoteLeg === null) return null;
+  return state.quoteLeg.observed.includes(key) ? null : state.quoteLeg;
+}
+
+/** The first valid lock is the order's quote lock; any other (a second valid one included) is recorded as rejected. */
+function observeQuoteLock(c: C.ObserveQuoteLock, state: PlacedOrder): OrderEvent[] {
+  const leg = legFor(state, c.fact.key);
+  if (leg === null) return [];
+  const timelock_seconds = c.timelockSeconds.toString();
+  const reason = c.rejection ?? (leg.lock !== null ? 'duplicate_lock' : null);
+  if (reason !== null) return [{ type: 'QuoteLockRejected', data: { ...chainPosition(c.fact), timelock_seconds, reason } }];
+  return [{ type: 'QuoteLockObserved', data: { ...chainPosition(c.fact), timelock_seconds, amount_base_units: c.amountBaseUnits.toString() } }];
+}
+
+/** Any claim whose preimage hashes to htlc_hash is a reveal for the order, whatever the swap. */
+function observeQuoteClaim(c: C.ObserveQuoteClaim, state: PlacedOrder): OrderEvent[] {
+  const leg = legFor(state, c.fact.key);
+  if (leg === null) return [];
+  const htlcHash = state.status === 'settlement_recovery' ? state.parked.htlcHash : state.htlcHash;
+  if (!preimageMatches(c.preimage.replace(/^0x/, ''), htlcHash)) refuse('secret_mismatch', 'the claimed preimage does not hash to htlc_hash');
+  return [{ type: 'QuoteClaimObserved', data: { ...chainPosition(c.fact), secret_ciphertext: c.secretCiphertext } }];
+}
+
+function observeQuoteRefund(c: C.ObserveQuoteRefund, state: PlacedOrder): OrderEvent[] {
+  if (legFor(state, c.fact.key) === null) return [];
+  return [{ type: 'QuoteRefundObserved', data: chainPosition(c.fact) }];
 }
 
 function recordRefundIssued(c: C.RecordRefundIssued, state: PlacedOrder): OrderEvent[] {

@@ -12,7 +12,8 @@ export type OrderRefusalCode =
   | 'order_terminal'
   | 'self_match'
   | 'not_maker'
-  | 'not_seller'
+  /** Confirm by anyone but the seller or the buyer. */
+  | 'not_party'
   | 'secret_mismatch'
   | 'quote_tx_required'
   | 'htlc_hash_required'
@@ -28,6 +29,12 @@ export type OrderRefusalCode =
   | 'payout_not_due'
   | 'nothing_in_flight'
   | 'refund_not_pending'
+  /** The seller's confirm of a chain-verified order before the buyer's lock is verified. */
+  | 'quote_lock_missing'
+  /** A chain-verified match without both parties' quote addresses. */
+  | 'eth_address_required'
+  /** A confirm too close to the lock's timelock with no claim seen on chain. */
+  | 'claim_window_closing'
   /** The escrow job was claimed by a worker other than the ledger's: never settled from it. */
   | 'escrow_hijacked';
 

@@ -1,7 +1,8 @@
 /**
  * The order aggregate's events, all past tense and JSON-safe: bigints as decimal strings, times as
  * ISO-8601 UTC strings. The type string equals the type name. Nothing here ever holds a preimage
- * in clear; `SettlementClaimed.secret_ciphertext` is the only place a preimage lives, encrypted.
+ * in clear; `secret_ciphertext` of SettlementClaimed and QuoteClaimObserved are the only places a
+ * preimage lives, encrypted.
  */
 
 export type Side = 'buy' | 'sell';
@@ -49,7 +50,30 @@ export interface Matched {
     htlc_hash: string | null;
     matched_at: string;
     settle_by: string;
+    /**
+     * Present when the pair's quote leg is read on a chain (sandbox or evm): the chain, and the time
+     * by which the buyer's lock must be in a block. Absent in manual mode (and on events recorded before it).
+     */
+    quote_leg?: QuoteLegTerms;
   };
+}
+
+/** The chain-verified quote leg agreed at match. */
+export interface QuoteLegTerms {
+  mode: 'sandbox' | 'evm';
+  chain_id: number;
+  lock_by: string;
+}
+
+/** Where on the quote chain a fact was seen; `key` = chain id:tx hash:log index makes it idempotent. */
+export interface ChainPosition {
+  key: string;
+  chain_id: number;
+  swap_id: string;
+  tx_hash: string;
+  block_number: string;
+  /** The block's timestamp, Unix seconds: chain time, never the ledger's clock. */
+  block_time_seconds: string;
 }
 
 export interface MatchAborted {
@@ -112,6 +136,34 @@ export interface RefundIssued {
   data: { party: Party; job_id: string; refunded_at: string };
 }
 
+/** The buyer's HTLC lock, verified against the order's terms: the seller may now claim (and confirm). */
+export interface QuoteLockObserved {
+  type: 'QuoteLockObserved';
+  data: ChainPosition & { timelock_seconds: string; amount_base_units: string };
+}
+
+/**
+ * A lock naming the order or carrying its hashlock that does not count (wrong terms, late, or a
+ * second lock). It never changes who is paid, but its seller may still claim it until its timelock.
+ */
+export interface QuoteLockRejected {
+  type: 'QuoteLockRejected';
+  data: ChainPosition & { timelock_seconds: string; reason: string };
+}
+
+/** A claim on chain whose preimage hashes to htlc_hash: a reveal, with the effect of a confirm. */
+export interface QuoteClaimObserved {
+  type: 'QuoteClaimObserved';
+  /** The preimage only as ciphertext, bound to the order like a confirm's. */
+  data: ChainPosition & { secret_ciphertext: string };
+}
+
+/** A swap with the order's hashlock refunded to its buyer. */
+export interface QuoteRefundObserved {
+  type: 'QuoteRefundObserved';
+  data: ChainPosition;
+}
+
 /**
  * A node call that left the order where it was (a refused or unknown outcome the driver will retry).
  * Recorded so that audits see every attempt and the reconciler can count attempts and back off.
@@ -142,7 +194,11 @@ export type OrderEvent =
   | OrderCancelled
   | OrderExpired
   | RefundIssued
-  | NodeCallFailed;
+  | NodeCallFailed
+  | QuoteLockObserved
+  | QuoteLockRejected
+  | QuoteClaimObserved
+  | QuoteRefundObserved;
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -164,6 +220,10 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'OrderExpired',
   'RefundIssued',
   'NodeCallFailed',
+  'QuoteLockObserved',
+  'QuoteLockRejected',
+  'QuoteClaimObserved',
+  'QuoteRefundObserved',
 ];
 
 // Stream names live in one module for every writer; the aggregate re-exports its own.

@@ -10,6 +10,7 @@ import {
   type OrderState,
   type OrderStatus,
   type ParkedOrder,
+  type QuoteLeg,
   type RecoveryOrder,
   type SettlingOrder,
 } from './state.js';
@@ -56,6 +57,10 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     case 'OrderExpired': return ended(state, event, 'expired');
     case 'RefundIssued': return refundIssued(state, event);
     case 'NodeCallFailed': return nodeCallFailed(state, event);
+    case 'QuoteLockObserved': return quoteLockObserved(state, event);
+    case 'QuoteLockRejected': return quoteLockRejected(state, event);
+    case 'QuoteClaimObserved': return quoteClaimObserved(state, event);
+    case 'QuoteRefundObserved': return quoteRefundObserved(state, event);
     default: return unhandled(event);
   }
 }
@@ -70,7 +75,7 @@ function base(s: OrderBase, progressed: boolean): OrderBase {
     orderId: s.orderId, side: s.side, pair: s.pair, makerWallet: s.makerWallet, makerEthAddress: s.makerEthAddress,
     amountMicroRtc: s.amountMicroRtc, pricePerRtcNanoQuote: s.pricePerRtcNanoQuote, totalQuoteNano: s.totalQuoteNano,
     ttlSeconds: s.ttlSeconds, createdAt: s.createdAt, expiresAt: s.expiresAt,
-    attempts: progressed ? 0 : s.attempts, lastError: progressed ? null : s.lastError,
+    attempts: progressed ? 0 : s.attempts, lastError: progressed ? null : s.lastError, quoteLeg: s.quoteLeg,
   };
 }
 
@@ -81,7 +86,7 @@ function placed(state: OrderState, event: E.OrderPlaced): OrderState {
     orderId: d.order_id, side: d.side, pair: d.pair, makerWallet: d.maker_wallet, makerEthAddress: d.maker_eth_address,
     amountMicroRtc: BigInt(d.amount_micro_rtc), pricePerRtcNanoQuote: BigInt(d.price_per_rtc_nano_quote),
     totalQuoteNano: BigInt(d.total_quote_nano), ttlSeconds: d.ttl_seconds, createdAt: d.placed_at, expiresAt: d.expires_at,
-    attempts: 0, lastError: null,
+    attempts: 0, lastError: null, quoteLeg: null,
   };
   if (d.side === 'buy') {
     if (d.htlc_hash !== null) throw new EventDoesNotApply(event.type, state.status, 'a buy order is placed without htlc_hash');
@@ -119,6 +124,11 @@ function matched(state: OrderState, event: E.Matched): OrderState {
   expectStatus(state, event, ['open']);
   const d = event.data;
   const taker = { wallet: d.taker_wallet, ethAddress: d.taker_eth_address, matchedAt: d.matched_at, settleBy: d.settle_by };
+  const quoteLeg: QuoteLeg | null = d.quote_leg === undefined ? null : {
+    mode: d.quote_leg.mode, chainId: d.quote_leg.chain_id, lockBy: d.quote_leg.lock_by,
+    lock: null, rejected: [], claim: null, refunds: [], observed: [],
+  };
+  state = { ...state, quoteLeg };
   if (state.side === 'sell') {
     return { ...base(state, false), status: 'matched', htlcHash: state.htlcHash, taker, escrow: state.escrow, claim: null };
   }
@@ -128,7 +138,7 @@ function matched(state: OrderState, event: E.Matched): OrderState {
 
 function matchAborted(state: OrderState, event: E.MatchAborted): OrderState {
   expectStatus(state, event, ['matching']);
-  return { ...base(state, true), status: 'open', side: 'buy', htlcHash: null, escrow: null };
+  return { ...base(state, true), quoteLeg: null, status: 'open', side: 'buy', htlcHash: null, escrow: null };
 }
 
 const freshPayouts = { voidedCount: 0, voided: null } as const;
@@ -233,6 +243,64 @@ function nodeCallFailed(state: OrderState, event: E.NodeCallFailed): OrderState 
     throw new EventDoesNotApply(event.type, state.status);
   }
   return { ...state, attempts: state.attempts + 1, lastError: `${event.data.step}: ${event.data.reason}` };
+}
+
+// ── The quote leg: facts seen on the chain (quote-chain.md, "What each observation does") ──
+
+type LiveOrder = Exclude<OrderState, { status: 'none' | 'completed' | 'cancelled' | 'expired' | 'rejected' }>;
+
+/** The order with its quote leg changed; in recovery the parked state too, so a re-drive resumes with it. */
+function withQuoteLeg(state: OrderState, event: OrderEvent, change: (leg: QuoteLeg) => QuoteLeg): LiveOrder {
+  if (state.status === 'none' || state.status === 'completed' || state.status === 'cancelled' || state.status === 'expired' || state.status === 'rejected') {
+    throw new EventDoesNotApply(event.type, state.status);
+  }
+  if (state.quoteLeg === null) throw new EventDoesNotApply(event.type, state.status, 'the order has no chain-verified quote leg');
+  const leg = change(state.quoteLeg);
+  if (state.status === 'settlement_recovery') return { ...state, quoteLeg: leg, parked: { ...state.parked, quoteLeg: leg } };
+  return { ...state, quoteLeg: leg };
+}
+
+const sighting = (d: E.ChainPosition) => ({ swapId: d.swap_id, txHash: d.tx_hash, blockTimeSeconds: BigInt(d.block_time_seconds) });
+const seen = (leg: QuoteLeg, key: string): readonly string[] => [...leg.observed, key];
+
+function quoteLockObserved(state: OrderState, event: E.QuoteLockObserved): OrderState {
+  const d = event.data;
+  return withQuoteLeg(state, event, (leg) => {
+    if (leg.lock !== null) throw new EventDoesNotApply(event.type, state.status, 'the order already has its quote lock');
+    const lock = { ...sighting(d), timelockSeconds: BigInt(d.timelock_seconds), amountBaseUnits: BigInt(d.amount_base_units) };
+    return { ...leg, lock, observed: seen(leg, d.key) };
+  });
+}
+
+function quoteLockRejected(state: OrderState, event: E.QuoteLockRejected): OrderState {
+  const d = event.data;
+  return withQuoteLeg(state, event, (leg) => ({
+    ...leg, rejected: [...leg.rejected, { ...sighting(d), timelockSeconds: BigInt(d.timelock_seconds), reason: d.reason }], observed: seen(leg, d.key),
+  }));
+}
+
+/**
+ * A reveal: a matched order (or one whose refund is due but not yet sent) starts settling to the
+ * buyer exactly as after a confirm, with the claim's transaction as its quote_tx. In any other live
+ * state the claim is kept on the quote leg, which bars every later refund.
+ */
+function quoteClaimObserved(state: OrderState, event: E.QuoteClaimObserved): OrderState {
+  const d = event.data;
+  const next = withQuoteLeg(state, event, (leg) => ({
+    ...leg, claim: leg.claim ?? { ...sighting(d), secretCiphertext: d.secret_ciphertext }, observed: seen(leg, d.key),
+  }));
+  const claim: Claim = { quoteTx: d.tx_hash, secretCiphertext: d.secret_ciphertext };
+  if (next.status === 'matched') return settling(next, claim, false, true);
+  if (next.status === 'refund_pending' && next.taker !== null && next.htlcHash !== null) {
+    const { taker, escrow, htlcHash } = next;
+    return { ...base(next, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
+  }
+  return next;
+}
+
+function quoteRefundObserved(state: OrderState, event: E.QuoteRefundObserved): OrderState {
+  const d = event.data;
+  return withQuoteLeg(state, event, (leg) => ({ ...leg, refunds: [...leg.refunds, sighting(d)], observed: seen(leg, d.key) }));
 }
 
 /** The state after a whole history of events known to be valid (tests, a command's own decisions). */

@@ -31,6 +31,44 @@ export interface OrderBase extends OrderTerms {
   /** Failed node calls since the order last moved forward. */
   readonly attempts: number;
   readonly lastError: string | null;
+  /** The chain-verified quote leg, from the match on; null before it and in manual mode. */
+  readonly quoteLeg: QuoteLeg | null;
+}
+
+/** Where a quote-chain fact was seen. */
+export interface ChainSighting {
+  readonly swapId: string;
+  readonly txHash: string;
+  readonly blockTimeSeconds: bigint;
+}
+
+/** The buyer's verified HTLC lock: the one that counts. */
+export interface QuoteLock extends ChainSighting {
+  /** T: the seller can claim strictly before it, the buyer refund from it on (chain time). */
+  readonly timelockSeconds: bigint;
+  readonly amountBaseUnits: bigint;
+}
+
+/** A lock that does not count, still claimable by its seller until its timelock. */
+export interface RejectedLock extends ChainSighting {
+  readonly timelockSeconds: bigint;
+  readonly reason: string;
+}
+
+/**
+ * The quote leg of a chain-verified order (sandbox or evm mode): what has been seen on the chain
+ * under the order's hashlock. `claim` set means the preimage is public: the RTC is the buyer's.
+ */
+export interface QuoteLeg {
+  readonly mode: 'sandbox' | 'evm';
+  readonly chainId: number;
+  readonly lockBy: string;
+  readonly lock: QuoteLock | null;
+  readonly rejected: readonly RejectedLock[];
+  readonly claim: (ChainSighting & { readonly secretCiphertext: string }) | null;
+  readonly refunds: readonly ChainSighting[];
+  /** Observation keys already recorded: a repeat delivery decides []. */
+  readonly observed: readonly string[];
 }
 
 /** The taker of a matched order. */

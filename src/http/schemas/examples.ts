@@ -90,6 +90,10 @@ export function exampleOrder(status: Status, version: number): Record<string, un
     quote_tx: matched && status !== 'matched' ? QUOTE_TX : null,
     created_at: at(0), expires_at: at(604_800), matched_at: matched ? at(600) : null, settle_by: matched ? at(600 + 86_400) : null,
     completed_at: done ? at(1200) : null, updated_at: at(status === 'open' ? 0 : 1200),
+    quote_leg: {
+      mode: 'manual', chain_id: null, contract: null, token: null, amount_base_units: null, lock_by: null, timelock_min: null, timelock_max: null,
+      status: null, swap_id: null, lock_tx: null, claim_tx: null, refund_tx: null, rejected_locks: [],
+    },
   };
 }
 

@@ -91,7 +91,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     },
     errors: command(
       ...ON_ORDER, 'wallet_required', 'eth_address_invalid', 'htlc_hash_invalid', ...WALLET_AUTH_CODES, 'order_terminal', 'order_not_open', 'order_expired',
-      'self_match', 'htlc_hash_required', 'htlc_hash_not_allowed', 'escrow_lock_failed', ...RATE_LIMITED,
+      'self_match', 'htlc_hash_required', 'htlc_hash_not_allowed', 'eth_address_required', 'escrow_lock_failed', ...RATE_LIMITED,
     ),
   },
   'POST /api/orders/:id/confirm': {
@@ -103,8 +103,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       202: { description: 'Claimed but not final: the payout is queued, or an outcome is still unknown; the reconciler finishes it.', example: ok({ settled: false, order: exampleOrder('payout_pending', 5), position }), headers: ['etag', 'idempotent-replayed'] },
     },
     errors: command(
-      ...ON_ORDER, 'wallet_required', 'quote_tx_required', 'secret_required', 'secret_invalid_format', ...WALLET_AUTH_CODES, 'order_terminal', 'not_seller',
-      'order_not_matched', 'secret_mismatch', 'escrow_release_failed', 'settlement_recovery', ...RATE_LIMITED,
+      ...ON_ORDER, 'wallet_required', 'quote_tx_required', 'secret_required', 'secret_invalid_format', ...WALLET_AUTH_CODES, 'order_terminal', 'not_party',
+      'order_not_matched', 'secret_mismatch', 'quote_lock_missing', 'claim_window_closing', 'escrow_release_failed', 'settlement_recovery', ...RATE_LIMITED,
     ),
   },
   'POST /api/orders/:id/cancel': {

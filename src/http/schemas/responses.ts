@@ -39,6 +39,25 @@ export const orderResource = z
     settle_by: nullableString,
     completed_at: nullableString,
     updated_at: nullableString,
+    quote_leg: z
+      .object({
+        mode: z.string().meta({ description: 'evm, sandbox or manual' }),
+        chain_id: z.number().int().nullable(),
+        contract: nullableString.meta({ description: 'The HTLC contract the buyer locks in' }),
+        token: nullableString.meta({ description: 'The token to lock (the zero address for ETH)' }),
+        amount_base_units: nullableString.meta({ description: 'The least the buyer locks, in the token\'s base units' }),
+        lock_by: nullableString.meta({ description: 'The lock must be in a block at or before this time' }),
+        timelock_min: nullableString.meta({ description: 'The earliest valid timelock T' }),
+        timelock_max: nullableString.meta({ description: 'The latest valid timelock T' }),
+        status: nullableString.meta({ description: 'awaiting_lock, locked, claimed, refunded, or null' }),
+        swap_id: nullableString,
+        lock_tx: nullableString,
+        claim_tx: nullableString,
+        refund_tx: nullableString,
+        rejected_locks: z.array(z.object({ swap_id: z.string(), tx_hash: z.string(), reason: z.string(), timelock: z.string() })),
+      })
+      .nullable()
+      .meta({ description: 'The quote leg: what the buyer must lock and what the ledger saw on the chain; null in listings' }),
   })
   .meta({ id: 'Order' });
 

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Address, Hex } from 'viem';
+import type { RunningLedger } from '../../src/main.js';
+import type { SandboxChain } from '../../src/sandbox/chain.js';
+import {
+  baseEnv, confirmBody, fundViaLedger, generateWallet, get, matchBody, placeSellBody, post, startFromEnv, tempDir, until,
+  type ClientWallet,
+} from './support.js';
+
+/**
+ * Issue 11 end to end: the ledger started through its composition root in sandbox mode (it spawns
+ * anvil, deploys the HTLC and the test USDC, and follows the chain), parties locking and claiming on
+ * that real chain, the ledger acting on what it reads there. Every request is real HTTP on loopback.
+ */
+
+const dir = tempDir('quote-swap');
+let ledger: RunningLedger;
+let chain: SandboxChain;
+let buyerQuote: Address;
+let sellerQuote: Address;
+
+beforeAll(async () => {
+  ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_QUOTE_CHAIN: 'sandbox' }));
+  ledger.sandbox!.setAutoConfirm('immediate');
+  chain = ledger.quoteChain!.sandbox!;
+  [, buyerQuote, sellerQuote] = chain.devAddresses as [Address, Address, Address];
+}, 60_000);
+
+afterAll(async () => {
+  await ledger?.close();
+  dir.remove();
+});
+
+/** 10 RTC at 0.1 USDC: 1 USDC = 1,000,000 base units. */
+const AMOUNT_BASE_UNITS = 1_000_000n;
+
+interface Trade {
+  readonly orderId: string;
+  readonly secret: string;
+  readonly htlcHash: string;
+  readonly seller: ClientWallet;
+  readonly buyer: ClientWallet;
+}
+
+async function matchedSell(): Promise<Trade> {
+  const [seller, buyer] = [generateWallet(), generateWallet()];
+  await fundViaLedger(ledger.url, seller);
+  const placed = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
+  expect(placed.status).toBe(201);
+  const orderId = placed.body.order.order_id as string;
+  const matched = await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
+  expect(matched.status).toBe(200);
+  expect(matched.body.order.status).toBe('matched');
+  // The match answer tells the buyer what to lock, where, and by when.
+  expect(matched.body.order.quote_leg).toMatchObject({
+    mode: 'sandbox', chain_id: chain.chainId, contract: chain.htlcAddress, token: chain.usdcAddress, amount_base_units: AMOUNT_BASE_UNITS.toString(),
+    lock_by: expect.any(String), timelock_min: expect.any(String), timelock_max: expect.any(String), status: 'awaiting_lock', swap_id: null, rejected_locks: [],
+  });
+  return { orderId, secret: placed.body.htlc_secret as string, htlcHash: placed.body.order.htlc_hash as string, seller, buyer };
+}
+
+async function lock(trade: Trade, overrides: { hashlock?: Hex; amount?: bigint } = {}) {
+  const amount = overrides.amount ?? AMOUNT_BASE_UNITS;
+  await chain.fundUsdc(buyerQuote, amount);
+  const head = await chain.latestBlock();
+  return chain.lockUsdc({
+    buyer: buyerQuote, seller: sellerQuote, hashlock: overrides.hashlock ?? `0x${trade.htlcHash}`,
+    timelock: head.timestamp + 7_200n, orderId: trade.orderId, amount,
+  });
+}
+
+const historyOf = async (orderId: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> =>
+  (await get(ledger.url, `/api/orders/${orderId}/history`)).body.events;
+
+const untilEvent = (orderId: string, type: string) =>
+  until(async () => (await historyOf(orderId)).some((e) => e.type === type), `${type} on ${orderId}`, 20_000);
+
+describe('the atomic swap in sandbox mode, against a real anvil', () => {
+  it('the attack of issue 11, refused: the seller claims on chain and never confirms; the RTC goes to the buyer with no confirm', async () => {
+    const trade = await matchedSell();
+    const locked = await lock(trade);
+    await untilEvent(trade.orderId, 'QuoteLockObserved');
+    expect((await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order.quote_leg).toMatchObject({ status: 'locked', swap_id: locked.swapId, lock_tx: locked.txHash });
+    await chain.claim(sellerQuote, locked.swapId, `0x${trade.secret}`);
+    await untilEvent(trade.orderId, 'PayoutConfirmed');
+    const events = await historyOf(trade.orderId);
+    const types = events.map((e) => e.type);
+    expect(types).toContain('QuoteClaimObserved');
+    expect(types).not.toContain('SettlementClaimed');
+    expect(types).not.toContain('RefundIssued');
+    expect(events.find((e) => e.type === 'PayoutQueued')?.data.to).toBe(trade.buyer.wallet);
+    const order = (await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order;
+    expect(order.status).toBe('completed');
+    expect(order.quote_leg).toMatchObject({ status: 'claimed', claim_tx: order.quote_tx });
+    // The claim's transaction stands as the quote_tx: nobody sent one.
+    expect(order.quote_tx).toMatch(/^0x[0-9a-f]{64}$/);
+    // The history never carries the preimage or its ciphertext.
+    expect(JSON.stringify(events)).not.toContain(trade.secret);
+  }, 60_000);
+
+  it('refuses the seller\'s confirm before a verified lock (409 quote_lock_missing), then accepts the fast path once the lock is verified', async () => {
+    const trade = await matchedSell();
+    const early = await post(ledger.url, `/api/orders/${trade.orderId}/confirm`, confirmBody(trade.seller, trade.orderId, trade.secret));
+    expect(early.status).toBe(409);
+    expect(early.body.error).toBe('quote_lock_missing');
+    await lock(trade);
+    await untilEvent(trade.orderId, 'QuoteLockObserved');
+    const confirmed = await post(ledger.url, `/api/orders/${trade.orderId}/confirm`, confirmBody(trade.seller, trade.orderId, trade.secret));
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.order.status).toBe('completed');
+  }, 60_000);
+
+  it('records a lock with the wrong hashlock as rejected and leaves the order awaiting a valid lock', async () => {
+    const trade = await matchedSell();
+    await lock(trade, { hashlock: `0x${'ab'.repeat(32)}` });
+    await untilEvent(trade.orderId, 'QuoteLockRejected');
+    const rejected = (await historyOf(trade.orderId)).find((e) => e.type === 'QuoteLockRejected');
+    expect(rejected?.data.reason).toBe('wrong_hashlock');
+    const order = (await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order;
+    expect(order.status).toBe('matched');
+    expect(order.quote_leg).toMatchObject({ status: 'awaiting_lock', swap_id: null, rejected_locks: [{ reason: 'wrong_hashlock' }] });
+    const refused = await post(ledger.url, `/api/orders/${trade.orderId}/confirm`, confirmBody(trade.seller, trade.orderId, trade.secret));
+    expect(refused.body.error).toBe('quote_lock_missing');
+  }, 60_000);
+
+  it('records a short lock as rejected (amount_short), and the order stays matched', async () => {
+    const trade = await matchedSell();
+    await lock(trade, { amount: AMOUNT_BASE_UNITS - 1n });
+    await untilEvent(trade.orderId, 'QuoteLockRejected');
+    const rejected = (await historyOf(trade.orderId)).find((e) => e.type === 'QuoteLockRejected');
+    expect(rejected?.data.reason).toBe('amount_short');
+    expect((await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order.status).toBe('matched');
+  }, 60_000);
+
+  // Last: it moves the chain's time past T, which every later lock_by would then precede.
+  it('refunds the seller\'s RTC only once the chain proves no swap can be claimed: the buyer refunds after T', async () => {
+    const trade = await matchedSell();
+    const head = await chain.latestBlock();
+    await chain.fundUsdc(buyerQuote, AMOUNT_BASE_UNITS);
+    const locked = await chain.lockUsdc({
+      buyer: buyerQuote, seller: sellerQuote, hashlock: `0x${trade.htlcHash}`, timelock: head.timestamp + 3_700n, orderId: trade.orderId, amount: AMOUNT_BASE_UNITS,
+    });
+    await untilEvent(trade.orderId, 'QuoteLockObserved');
+    await chain.advanceTime(3_800);
+    await chain.refund(buyerQuote, locked.swapId);
+    await untilEvent(trade.orderId, 'RefundIssued');
+    const types = (await historyOf(trade.orderId)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['QuoteLockObserved', 'QuoteRefundObserved', 'OrderExpired', 'RefundIssued']));
+    expect(types).not.toContain('PayoutQueued');
+    expect((await get(ledger.url, `/api/orders/${trade.orderId}`)).body.order.status).toBe('expired');
+  }, 60_000);
+
+  it('refuses a chain-verified match without the taker\'s quote address (400 eth_address_required), changing nothing', async () => {
+    const [seller, buyer] = [generateWallet(), generateWallet()];
+    await fundViaLedger(ledger.url, seller);
+    const placed = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
+    const orderId = placed.body.order.order_id as string;
+    const refused = await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId));
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe('eth_address_required');
+    expect((await get(ledger.url, `/api/orders/${orderId}`)).body.order.status).toBe('open');
+  }, 60_000);
+});
