@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, useBuiltCli } from './builtCli.js';
 import { tempDir, until } from './support.js';
 
 /**
@@ -12,24 +12,7 @@ import { tempDir, until } from './support.js';
  * /health, /openapi.json and /docs, and stops cleanly on SIGTERM; a bad setting stops start-up.
  */
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(ROOT, 'bin', 'otc-ledger.js');
-const BUILT_CLI = join(ROOT, 'dist', 'src', 'cli', 'index.js');
-
-const dirs: ReturnType<typeof tempDir>[] = [];
-const children: ChildProcess[] = [];
-
-beforeAll(() => {
-  if (existsSync(BUILT_CLI)) return;
-  // A fresh clone without `npm ci` (or a cleaned tree): build what the bin runs.
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
-  if (!existsSync(BUILT_CLI)) throw new Error(`npm run build did not produce ${BUILT_CLI}:\n${build.stdout}\n${build.stderr}`);
-}, 200_000);
-
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const dir of dirs) dir.remove();
-});
+const { dirs, children } = useBuiltCli();
 
 /** The parent's environment without any ledger setting, so only what a test passes applies. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

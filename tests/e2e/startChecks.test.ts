@@ -1,32 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, useBuiltCli } from './builtCli.js';
 import { tempDir, until } from './support.js';
 
 /**
  * Fail fast at start (issue 10), through the BUILT CLI as an operator runs it: each unusable
  * setting stops `serve` with one line naming the variable, before the HTTP port opens.
  */
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(ROOT, 'bin', 'otc-ledger.js');
-const BUILT_CLI = join(ROOT, 'dist', 'src', 'cli', 'index.js');
-
-const dirs: ReturnType<typeof tempDir>[] = [];
-const children: ChildProcess[] = [];
-
-beforeAll(() => {
-  if (existsSync(BUILT_CLI)) return;
-  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 180_000 });
-  if (!existsSync(BUILT_CLI)) throw new Error(`npm run build did not produce ${BUILT_CLI}:\n${build.stdout}\n${build.stderr}`);
-}, 200_000);
-
-afterAll(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  for (const dir of dirs) dir.remove();
-});
+const { dirs, children } = useBuiltCli();
 
 function dataDir(): string {
   const dir = tempDir('startchecks');
