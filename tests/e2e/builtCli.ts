@@ -1,5 +1,6 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
@@ -28,4 +29,19 @@ export function useBuiltCli(): { dirs: ReturnType<typeof tempDir>[]; children: C
     for (const dir of dirs) dir.remove();
   });
   return { dirs, children };
+}
+
+/** The parent's environment without any ledger setting, so a child sees only what its test passes. */
+export function parentEnvWithoutSettings(): NodeJS.ProcessEnv {
+  const setting = /^(PORT|HOST|LOG_LEVEL|LOG_FORMAT|NO_COLOR|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/;
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !setting.test(name)));
+}
+
+/** A loopback port free right now (the child binds it next). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

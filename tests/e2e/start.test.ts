@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, useBuiltCli } from './builtCli.js';
+import { BIN, freePort, parentEnvWithoutSettings, ROOT, useBuiltCli } from './builtCli.js';
 import { tempDir, until } from './support.js';
 
 /**
@@ -16,19 +16,9 @@ const { dirs, children } = useBuiltCli();
 
 /** The parent's environment without any ledger setting, so only what a test passes applies. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|LOG_LEVEL|LOG_FORMAT|NO_COLOR|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/.test(name)),
-  );
+  const inherited = parentEnvWithoutSettings();
   // Manual quote leg unless a test asks for a chain: the default of `npm start` (sandbox) would spawn anvil in every test.
   return { ...inherited, LEDGER_QUOTE_CHAIN: 'manual', ...extra };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 interface Served {

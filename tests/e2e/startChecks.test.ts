@@ -1,9 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, useBuiltCli } from './builtCli.js';
+import { BIN, freePort, parentEnvWithoutSettings, ROOT, useBuiltCli } from './builtCli.js';
 import { tempDir, until } from './support.js';
 
 /**
@@ -18,14 +17,6 @@ function dataDir(): string {
   return dir.path;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 interface Run {
   readonly child: ChildProcess;
   readonly output: () => string;
@@ -33,7 +24,7 @@ interface Run {
 }
 
 function serve(env: Record<string, string>, uid?: number): Run {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(PORT|HOST|LOG_LEVEL|LEDGER_|EVENTSTORE_|RUSTCHAIN_|RC_ADMIN_KEY)/.test(name)));
+  const inherited = parentEnvWithoutSettings();
   const child = spawn(process.execPath, [BIN, 'serve'], {
     cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'silent', LEDGER_RECONCILE_INTERVAL_MS: '0', LEDGER_QUOTE_CHAIN: 'manual', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     ...(uid === undefined ? {} : { uid, gid: uid }),
@@ -164,7 +155,7 @@ describe('serve on a fresh data dir', () => {
 
 describe('sandbox-node alone', () => {
   it('refuses a non-loopback --host unless LEDGER_SANDBOX_PUBLIC=1', async () => {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(LEDGER_|HOST)/.test(name)));
+    const inherited = parentEnvWithoutSettings();
     const child = spawn(process.execPath, [BIN, 'sandbox-node', '--host', '0.0.0.0', '--port', '0'], { cwd: ROOT, env: inherited, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';
@@ -179,7 +170,7 @@ describe('one-shot commands', () => {
   it('create their files 0600 too (verify on a fresh data dir creates the event log)', async () => {
     const dir = join(dataDir(), 'fresh');
     mkdirSync(dir);
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(LEDGER_|HOST|EVENTSTORE_|RUSTCHAIN_)/.test(name)));
+    const inherited = parentEnvWithoutSettings();
     const verify = spawnSync(process.execPath, [BIN, 'verify'], { cwd: ROOT, env: { ...inherited, LEDGER_DATA_DIR: dir }, encoding: 'utf8', timeout: 60_000 });
     expect(verify.status, verify.stderr).toBe(0);
     expect(statSync(join(dir, 'events.db')).mode & 0o777).toBe(0o600);
