@@ -43,8 +43,8 @@ export interface LogPosition {
   readonly logIndex: number;
 }
 
-/** `getSwap` as the contract returns it. */
-export interface SwapState {
+/** What a swap was created with: the same in its `SwapCreated` log and in `getSwap`. */
+export interface SwapTerms {
   readonly buyer: Address;
   readonly seller: Address;
   /** The zero address for ETH. */
@@ -53,21 +53,18 @@ export interface SwapState {
   readonly hashlock: Hex;
   /** T, absolute Unix seconds. */
   readonly timelock: bigint;
-  readonly claimed: boolean;
-  readonly refunded: boolean;
   readonly rtcOrderId: string;
 }
 
-export interface SwapCreatedLog extends LogPosition {
+/** `getSwap` as the contract returns it. */
+export interface SwapState extends SwapTerms {
+  readonly claimed: boolean;
+  readonly refunded: boolean;
+}
+
+export interface SwapCreatedLog extends LogPosition, SwapTerms {
   readonly event: 'SwapCreated';
   readonly swapId: Hex;
-  readonly buyer: Address;
-  readonly seller: Address;
-  readonly token: Address;
-  readonly amount: bigint;
-  readonly hashlock: Hex;
-  readonly timelock: bigint;
-  readonly rtcOrderId: string;
 }
 
 export interface SwapClaimedLog extends LogPosition {
