@@ -28,7 +28,8 @@ import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './set
 import { createStoreLeases } from './settlement/storeLeases.js';
 import { reconcilePass, startReconciler, type CandidateSource, type ReconcilerDeps, type ReconcilerTimer, type ReconcileSummary } from './settlement/reconciler.js';
 import type { Database as Db } from 'better-sqlite3';
-import { checkedStore, createDependencyHealth, runStartChecks } from './startChecks.js';
+import { checkedStore, checkEscrowOutlivesQuoteLeg, createDependencyHealth, runStartChecks } from './startChecks.js';
+import { quoteTailSecondsFor } from './settlement/steps.js';
 
 export interface RunningLedger {
   readonly app: FastifyInstance;
@@ -53,6 +54,7 @@ export interface StartOptions {
 export async function startLedger(config: Config, log: Logger = createLogger(config), options: StartOptions = {}): Promise<RunningLedger> {
   // Start checks (src/startChecks.ts): a usable data dir, and a store that answers, before any port opens.
   runStartChecks(config);
+  if (options.quoteChain !== undefined) checkEscrowOutlivesQuoteLeg(config, options.quoteChain);
   const store = await checkedStore(config, () => openStore(config));
   const health = createDependencyHealth();
   const metricsRegistry = new Registry();
@@ -70,9 +72,10 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   // escrow (node_calls{outcome="hijacked"}) is also an alert in the log.
   const onStep: DriverDeps['onStep'] = (report) => {
     metrics.onStep(report);
+    if (report.outcome === 'escrow_lost') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_lost' }, 'an escrow job was cancelled or expired at the node while its order is live; the order is parked for an operator');
     if (report.outcome === 'hijacked') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_hijacked' }, 'an escrow job was taken by a worker other than the ledger\'s; the order is parked');
   };
-  const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep);
+  const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep, options.quoteChain);
   const quoteChain = options.quoteChain === undefined ? null : await quoteChainFromConfig(options.quoteChain, { dataDir: config.dataDir, registry: metricsRegistry, leases, log })
     .catch(async (error: unknown) => {
       leases.close();
@@ -270,8 +273,12 @@ export function leasesFor(
 }
 
 /** What every driver of this installation needs, whether it runs inline, in the reconciler or the CLI. */
-export function driverDepsFor(config: Config, store: EventStore, node: NodeGateway, leases: Leases, onStep?: DriverDeps['onStep']): DriverDeps {
-  return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep };
+export function driverDepsFor(
+  config: Config, store: EventStore, node: NodeGateway, leases: Leases, onStep?: DriverDeps['onStep'], quoteChain?: QuoteChainConfig,
+): DriverDeps {
+  // In a chain-verified mode every escrow job is posted long enough to outlive any accepted T by the release slack.
+  const quoteTailSeconds = quoteChain === undefined || quoteChain.mode === 'manual' ? 0 : quoteTailSecondsFor(quoteChain);
+  return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, quoteTailSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep };
 }
 
 /** The configured event store: SQLite in the data dir, or EventStoreDB. */

@@ -4,6 +4,7 @@
  * Either chain mode is checked before anything is read (chain id, contract code hash, token
  * decimals) and refused at start when it does not match.
  */
+import { buyerFundsFrom } from './app/quoteFunds.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -82,6 +83,7 @@ export async function quoteChainFromConfig(
     const quoteLeg: QuoteLegDeps = {
       mode: qc.mode, chainId: settings.chainId, htlcAddress: settings.htlcAddress, usdcToken: settings.usdcToken,
       lockWindowSeconds: qc.lockWindowSeconds, claimWindowMaxSeconds: qc.claimWindowMaxSeconds, claimGuardSeconds: qc.claimGuardSeconds,
+      escrowReleaseSlackSeconds: qc.escrowReleaseSlackSeconds, buyerFunds: buyerFundsFrom(chain),
       finalizedTimeSeconds: () => finalizedTimeSeconds,
     };
     return {

@@ -1,6 +1,8 @@
 import { accessSync, chmodSync, constants, existsSync, mkdirSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, type Config, type QuoteChainConfig } from './config.js';
+import { MAX_JOB_TTL_SECONDS } from './gateways/node.js';
+import { escrowTailSeconds, maxOrderTtlSecondsFor, quoteTailSecondsFor } from './settlement/steps.js';
 import { checkSecretKeyFile } from './crypto/preimage.js';
 import type { EventStore } from './eventstore/types.js';
 import { leaseTtlMsFor } from './settlement/driver.js';
@@ -32,6 +34,23 @@ function checkConnectionTimeout(config: Pick<Config, 'nodeTimeoutMs' | 'http'>):
     refuse(`LEDGER_HTTP_CONNECTION_TIMEOUT_MS must be at least ${leaseMs} (an order's lease at LEDGER_NODE_TIMEOUT_MS), or answers to inline settlements would be cut off`);
   }
 }
+
+/**
+ * In a chain-verified mode an escrow job must outlive every accepted T by the release slack
+ * (quote-chain.md, windows): job TTL = order TTL + quote lock window + claim window max + release
+ * slack + an hour, within the node's 30-day cap. When even the shortest order TTL (1 h) cannot fit,
+ * `T <= job expiry - release slack` could not hold for any order: refused at start.
+ */
+export function checkEscrowOutlivesQuoteLeg(config: Pick<Config, 'settleWindowSeconds'>, qc: QuoteChainConfig): void {
+  if (qc.mode === 'manual') return;
+  const longest = maxOrderTtlSecondsFor(escrowTailSeconds(config.settleWindowSeconds, quoteTailSecondsFor(qc)));
+  if (longest < MIN_ORDER_TTL_SECONDS) {
+    refuse(`LEDGER_QUOTE_LOCK_WINDOW_SECONDS + LEDGER_QUOTE_CLAIM_WINDOW_MAX_SECONDS + LEDGER_ESCROW_RELEASE_SLACK_SECONDS (and LEDGER_SETTLE_WINDOW_SECONDS) leave no order TTL of at least ${MIN_ORDER_TTL_SECONDS} s whose escrow job fits the node's ${MAX_JOB_TTL_SECONDS} s cap: the job could expire before a quote lock's timelock plus the release slack`);
+  }
+}
+
+/** The shortest order TTL the API accepts. */
+const MIN_ORDER_TTL_SECONDS = 3600;
 
 /** Pseudo file systems that accept a path but can hold no ledger. */
 const PSEUDO_FILE_SYSTEMS = ['/proc', '/sys'];

@@ -8,11 +8,13 @@
 export const ORDER_STREAM_PREFIX = 'order-';
 /** One stream per used wallet signature, named after the signature's sha256 (never the signature). */
 export const SIGNATURE_STREAM_PREFIX = 'sig-';
+/** One stream per htlc_hash ever used by an order: its first event reserves the hash (htlc_hash_reused). */
+export const HTLC_HASH_STREAM_PREFIX = 'htlc-';
 /** Driver and follower leases kept in the event store (EventStoreDB): not ledger facts. */
 export const LEASE_STREAM_PREFIX = 'lease-';
 
 /** The ledger's own facts: what projections and audits read. Lease streams are deliberately not here. */
-export const LEDGER_STREAM_PREFIXES: readonly string[] = [ORDER_STREAM_PREFIX, SIGNATURE_STREAM_PREFIX];
+export const LEDGER_STREAM_PREFIXES: readonly string[] = [ORDER_STREAM_PREFIX, SIGNATURE_STREAM_PREFIX, HTLC_HASH_STREAM_PREFIX];
 
 export function orderStream(orderId: string): string {
   return `${ORDER_STREAM_PREFIX}${orderId}`;
@@ -28,4 +30,8 @@ export function signatureStream(signatureSha256: string): string {
 
 export function leaseStream(name: string): string {
   return `${LEASE_STREAM_PREFIX}${name}`;
+}
+
+export function htlcHashStream(htlcHash: string): string {
+  return `${HTLC_HASH_STREAM_PREFIX}${htlcHash.toLowerCase()}`;
 }

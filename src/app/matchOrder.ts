@@ -5,6 +5,7 @@ import { driveOrder } from '../settlement/driver.js';
 import { matchQuoteLeg } from './quoteLeg.js';
 import { authenticate } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
+import { guardMatch } from './matchGuards.js';
 import { commandContext, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
 
 export interface MatchOrderRequest {
@@ -34,5 +35,6 @@ export async function matchOrder(deps: LedgerDeps, orderId: string, input: Match
     quoteLeg: current.state.status === 'none' ? null : matchQuoteLeg(deps.quoteLeg, current.state.pair),
     now: deps.now(),
   };
+  await guardMatch(deps, orderId, command, current.state, req);
   return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, loaded: current }, req);
 }

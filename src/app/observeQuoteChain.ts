@@ -17,7 +17,7 @@ import { loadOrder } from '../commands/loadOrder.js';
 import { preimageBinding } from '../crypto/preimage.js';
 import { driveOrder } from '../settlement/driver.js';
 import type { LedgerDeps } from './deps.js';
-import { chainAssetFor, type QuoteLegDeps } from './quoteLeg.js';
+import { chainAssetFor, latestTimelockSecondsOf, type QuoteLegDeps } from './quoteLeg.js';
 
 const ACTOR = 'quote-chain';
 
@@ -121,8 +121,8 @@ export function createOrderDirectory(deps: LedgerDeps & { quoteLeg: QuoteLegDeps
       const terms = {
         orderId, htlcHash, sellerQuoteAddress: addresses.seller, buyerQuoteAddress: addresses.buyer, asset: asset.asset, token: asset.token,
         totalQuoteNano: state.totalQuoteNano, matchedAtSeconds: BigInt(Math.floor(Date.parse(taker.matchedAt) / 1000)),
-        // The escrow job's expiry is not tracked yet: only the claim window bounds T (docs/QUOTE-CHAIN.md).
-        latestTimelockSeconds: null,
+        // The held escrow job's expiry less the release slack bounds T (custody.ts); null before the hold.
+        latestTimelockSeconds: latestTimelockSecondsOf(deps.quoteLeg, state),
       };
       const windows = { lockWindowSeconds: BigInt(deps.quoteLeg.lockWindowSeconds), claimWindowMaxSeconds: BigInt(deps.quoteLeg.claimWindowMaxSeconds) };
       // lock_by as recorded at match, not as today's configuration would compute it.

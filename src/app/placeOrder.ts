@@ -2,6 +2,7 @@ import type { Pair, Side } from '../aggregates/order/index.js';
 import { generatePreimage } from '../crypto/preimage.js';
 import { authenticate } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
+import { guardPlace } from './matchGuards.js';
 import { commandContext, newOrderId, signedInteger, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
 
 export interface PlaceOrderRequest {
@@ -35,6 +36,7 @@ export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req
     amountMicroRtc: input.amountMicroRtc, pricePerRtcNanoQuote: input.pricePerRtcNanoQuote, ttlSeconds: input.ttlSeconds,
     makerEthAddress: input.ethAddress, htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null, now: deps.now(),
   };
+  await guardPlace(deps, command, req);
   const ctx = commandContext(deps, req, maker);
   return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null }, req);
 }

@@ -3,10 +3,11 @@
  * windows, and the chain time the follower last reported. Null in LedgerDeps = manual mode.
  */
 import type { Address } from 'viem';
-import { takerOf, type Pair, type PlacedOrder } from '../aggregates/order/index.js';
+import { heldEscrow, holdDue, takerOf, type OrderState, type Pair, type PlacedOrder } from '../aggregates/order/index.js';
 import { MIN_TIMELOCK_SECONDS } from '../chain/lockTerms.js';
 import { quoteBaseUnits } from '../chain/verifyLock.js';
 import type { QuoteLegResource } from '../views/orderResource.js';
+import type { BuyerFundsRead } from './quoteFunds.js';
 
 export interface QuoteLegDeps {
   readonly mode: 'sandbox' | 'evm';
@@ -17,6 +18,10 @@ export interface QuoteLegDeps {
   readonly lockWindowSeconds: number;
   readonly claimWindowMaxSeconds: number;
   readonly claimGuardSeconds: number;
+  /** The escrow job must outlive every accepted T by this much (LEDGER_ESCROW_RELEASE_SLACK_SECONDS); absent = 0. */
+  readonly escrowReleaseSlackSeconds?: number;
+  /** The buyer's balance at the finalized block (quoteFunds.ts); absent = not checked at match. */
+  readonly buyerFunds?: BuyerFundsRead;
   /** The time of the last finalized block the follower processed (Unix seconds); null before the first. */
   finalizedTimeSeconds(): bigint | null;
 }
@@ -43,6 +48,16 @@ export function confirmQuoteChain(deps: QuoteLegDeps | null | undefined) {
   return { finalizedTimeSeconds: deps.finalizedTimeSeconds(), claimGuardSeconds: BigInt(deps.claimGuardSeconds) };
 }
 
+/**
+ * The latest T a lock may have: the held escrow job's expiry at the node less the release slack
+ * (quote-chain.md, windows); null before the hold is recorded or when the node gave no expiry.
+ */
+export function latestTimelockSecondsOf(deps: Pick<QuoteLegDeps, 'escrowReleaseSlackSeconds'>, state: OrderState): bigint | null {
+  const expiresAt = heldEscrow(state)?.hold?.expiresAt ?? null;
+  if (expiresAt === null) return null;
+  return BigInt(Math.floor(Date.parse(expiresAt) / 1000)) - BigInt(deps.escrowReleaseSlackSeconds ?? 0);
+}
+
 const isoOf = (seconds: bigint): string => new Date(Number(seconds) * 1000).toISOString();
 const MANUAL = {
   mode: 'manual' as const, chain_id: null, contract: null, token: null, amount_base_units: null, lock_by: null, timelock_min: null, timelock_max: null,
@@ -59,9 +74,14 @@ export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: P
   const lockBySeconds = leg === null ? null : BigInt(Math.floor(Date.parse(leg.lockBy) / 1000));
   const matchedAtSeconds = taker === null ? null : BigInt(Math.floor(Date.parse(taker.matchedAt) / 1000));
   const timelockMin = lockBySeconds === null ? null : lockBySeconds + MIN_TIMELOCK_SECONDS;
-  const timelockMax = matchedAtSeconds === null || leg === null ? null : matchedAtSeconds + BigInt(deps.claimWindowMaxSeconds);
+  const claimMax = matchedAtSeconds === null || leg === null ? null : matchedAtSeconds + BigInt(deps.claimWindowMaxSeconds);
+  const latest = latestTimelockSecondsOf(deps, state);
+  const timelockMax = claimMax !== null && latest !== null && latest < claimMax ? latest : claimMax;
   const refund = leg?.lock ? leg.refunds.find((r) => r.swapId === leg.lock?.swapId) ?? null : null;
   const status = leg === null ? null : leg.claim ? 'claimed' : refund ? 'refunded' : leg.lock ? 'locked' : state.status === 'matched' ? 'awaiting_lock' : null;
+  // No lock instructions until the ledger's worker holds the escrow job: a buyer who locked
+  // before that could be left facing a seller who cancelled the job at the node (custody.ts).
+  if (holdDue(state)) return { ...MANUAL, mode: deps.mode, chain_id: deps.chainId, status: 'awaiting_custody' };
   return {
     mode: deps.mode, chain_id: deps.chainId, contract: deps.htlcAddress, token: asset.token,
     amount_base_units: quoteBaseUnits(state.totalQuoteNano, asset.asset).toString(),

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { loadQuoteChainConfig, type Config } from '../config.js';
 import { driverDepsFor, ESCROW_WATCH_PER_PASS, leasesFor, openStore } from '../main.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,7 +83,7 @@ export async function runReconcileOnce(config: Config, out: Output, options: Rec
   let escrowsLookedUp = 0;
   try {
     const summary = await reconcilePass({
-      ...driverDepsFor(config, store, node.gateway, leases),
+      ...driverDepsFor(config, store, node.gateway, leases, undefined, loadQuoteChainConfig()),
       stuckMs: config.settlementStuckMs,
       now: () => new Date(),
       candidates: async (at, stuckMs) => {

@@ -59,6 +59,7 @@ const V1 = z.discriminatedUnion('type', [
   event('QuoteLockRejected', chainPosition.extend({ timelock_seconds: decimal, reason: text })),
   event('QuoteClaimObserved', chainPosition.extend({ secret_ciphertext: text })),
   event('QuoteRefundObserved', chainPosition),
+  event('EscrowHeld', z.object({ job_id: text, worker_wallet: text, expires_at: instant.nullable(), held_at: instant })),
   event('NodeCallFailed', z.object({ step: z.enum(NODE_STEP_KINDS), key: text, outcome: z.enum(['rejected', 'unknown']), reason: text })),
 ]) satisfies z.ZodType<OrderEvent>;
 

@@ -5,13 +5,18 @@ import { loadOrder } from '../commands/loadOrder.js';
 import { isVersionConflict, type EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { Leases } from './leases.js';
-import { runStep, type StepOutcome, type StepResult } from './steps.js';
+import { escrowTailSeconds, runStep, type StepOutcome, type StepResult } from './steps.js';
 
 export interface DriverDeps {
   readonly store: EventStore;
   readonly node: NodeGateway;
   readonly leases: Leases;
   readonly settleWindowSeconds: number;
+  /**
+   * Chain-verified modes: quote lock window + claim window max + release slack (quoteTailSecondsFor),
+   * so the escrow job outlives every accepted T by the slack; absent or 0 in manual mode.
+   */
+  readonly quoteTailSeconds?: number;
   /** Upper bound of one drive, used as the lease's lifetime. */
   readonly leaseTtlMs: number;
   readonly onStep?: (report: StepReport) => void;
@@ -90,7 +95,7 @@ async function driveHoldingLease(
     const step = dueStep(state, stepMode);
     // The lease was just taken for the first step; only later steps need it renewed.
     if (step === null || state.status === 'none' || (i > 0 && !(await renewLease()))) break;
-    const result = await runStep(deps, state, step, stepMode, deps.settleWindowSeconds, ctx.now());
+    const result = await runStep(deps, state, step, stepMode, escrowTailSeconds(deps.settleWindowSeconds, deps.quoteTailSeconds), ctx.now());
     const report = { orderId, step: step.kind, outcome: result.outcome };
     steps.push(report);
     deps.onStep?.(report);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decide, escrowFacts, OrderRefused, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
+import { decide, escrowFacts, holdDue, OrderRefused, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder, type LoadedOrder } from '../commands/loadOrder.js';
 import { isCorrupt } from '../orderStream/fold.js';
@@ -74,7 +74,11 @@ async function reconcileOrder(deps: ReconcilerDeps, orderId: string, loaded: Loa
 
 /** The held escrow of every open and matched order this pass looks at: the driver's watch step. */
 async function watchEscrows(deps: ReconcilerDeps, ctx: CommandContext): Promise<void> {
-  for (const orderId of (await deps.escrowWatch?.()) ?? []) await driveOrder(deps, orderId, ctx, 'watch');
+  for (const orderId of (await deps.escrowWatch?.()) ?? []) {
+    // A match whose custody hold was never recorded (a crash, a lost answer) is held now, under the lease.
+    const { state } = await loadOrder(deps.store, orderId);
+    await driveOrder(deps, orderId, ctx, holdDue(state) ? 'resume' : 'watch');
+  }
 }
 
 /** Expires the order; null when it moved meanwhile and the decider now refuses (the mover owns it). */
@@ -90,7 +94,7 @@ async function expireLosingRace(deps: ReconcilerDeps, orderId: string, now: Date
 function isDue({ state, updatedAt }: LoadedOrder, now: Date, stuckMs: number): boolean {
   // A queued payout is only looked up, which changes nothing at the node: do it every pass.
   if (state.status === 'payout_pending') return true;
-  if (!IN_FLIGHT_STATUSES.includes(state.status)) return false;
+  if (!IN_FLIGHT_STATUSES.includes(state.status) && !holdDue(state)) return false;
   const lastEventMs = updatedAt === null ? 0 : Date.parse(updatedAt);
   return now.getTime() - lastEventMs >= stuckMs;
 }

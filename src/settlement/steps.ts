@@ -3,12 +3,14 @@ import { watchEscrow } from './escrowWatch.js';
 import { ESCROW_HIJACKED, hijackDetail, hijacked, hijackerOf } from './hijack.js';
 import { escrowJobTitle, MAX_JOB_TTL_SECONDS, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
 import { releaseEscrow } from './release.js';
+import { heldRefundStep, holdStep } from './custody.js';
 
 /**
  * How a node call ended (see gateways/node.ts); a look-up that learned nothing new is `ok`.
  * `hijacked`: the escrow job was taken by a worker other than the ledger's (an alert).
+ * `escrow_lost`: the job of a live order was cancelled or expired at the node behind the ledger's back (an alert).
  */
-export type StepOutcome = 'ok' | 'rejected' | 'unknown' | 'hijacked';
+export type StepOutcome = 'ok' | 'rejected' | 'unknown' | 'hijacked' | 'escrow_lost';
 
 /** What one external step produced: result commands to append, and whether to go on driving. */
 export interface StepResult {
@@ -21,17 +23,31 @@ export interface StepDeps {
   readonly node: NodeGateway;
 }
 
-/** How long the escrow outlives the order's settle window, so it never expires under a live order. */
+/** The margin an escrow job outlives the longest wait after its order's expiry, so it never expires under a live order. */
 const ESCROW_MARGIN_SECONDS = 3600;
 
-/** The node keeps an escrow job this long: order TTL + settle window + an hour, within its cap. */
-export function escrowTtlSeconds(orderTtlSeconds: number, settleWindowSeconds: number): number {
-  return Math.min(orderTtlSeconds + settleWindowSeconds + ESCROW_MARGIN_SECONDS, MAX_JOB_TTL_SECONDS);
+/**
+ * How long after `expires_at` an order may still need its escrow (the "tail"): the settle window
+ * in manual mode; with a chain, also a match just before expiry whose lock lands at `lock_by` with
+ * the longest timelock, plus the release slack (T <= job expiry - release slack, quote-chain.md).
+ */
+export function escrowTailSeconds(settleWindowSeconds: number, quoteTailSeconds = 0): number {
+  return Math.max(settleWindowSeconds, quoteTailSeconds);
+}
+
+/** The chain-verified part of the tail: quote lock window + claim window max + release slack. */
+export function quoteTailSecondsFor(w: { lockWindowSeconds: number; claimWindowMaxSeconds: number; escrowReleaseSlackSeconds?: number }): number {
+  return w.lockWindowSeconds + w.claimWindowMaxSeconds + (w.escrowReleaseSlackSeconds ?? 0);
+}
+
+/** The node keeps an escrow job this long: order TTL + the tail + an hour, within its cap. */
+export function escrowTtlSeconds(orderTtlSeconds: number, tailSeconds: number): number {
+  return Math.min(orderTtlSeconds + tailSeconds + ESCROW_MARGIN_SECONDS, MAX_JOB_TTL_SECONDS);
 }
 
 /** The longest order TTL whose escrow still fits the node's cap uncut: the inverse of the above. */
-export function maxOrderTtlSecondsFor(settleWindowSeconds: number): number {
-  return MAX_JOB_TTL_SECONDS - settleWindowSeconds - ESCROW_MARGIN_SECONDS;
+export function maxOrderTtlSecondsFor(tailSeconds: number): number {
+  return MAX_JOB_TTL_SECONDS - tailSeconds - ESCROW_MARGIN_SECONDS;
 }
 
 export async function runStep(
@@ -39,17 +55,18 @@ export async function runStep(
   state: PlacedOrder,
   step: DueStep,
   mode: StepMode,
-  settleWindowSeconds: number,
+  tailSeconds: number,
   now: Date,
 ): Promise<StepResult> {
   switch (step.kind) {
-    case 'lock': return lockStep(deps.node, state, step, settleWindowSeconds, now);
+    case 'lock': return lockStep(deps.node, state, step, tailSeconds, now);
     case 'lock_lookup': return lockLookupStep(deps.node, state, step, now);
     case 'release': return releaseStep(deps.node, state, step, now);
     case 'release_lookup': return releaseLookupStep(deps.node, step, now);
     case 'escrow_watch': return watchEscrow(deps.node, step);
     case 'payout':
     case 'payout_lookup': return payoutStep(deps.node, step, now);
+    case 'hold': return holdStep(deps.node, step, now);
     case 'refund': return refundStep(deps.node, step, mode, now);
   }
 }
@@ -94,7 +111,7 @@ async function lockStep(
   node: NodeGateway,
   state: PlacedOrder,
   step: LockStep,
-  settleWindowSeconds: number,
+  tailSeconds: number,
   now: Date,
 ): Promise<StepResult> {
   const orderId = state.orderId;
@@ -105,7 +122,7 @@ async function lockStep(
     party: step.party,
     posterWallet: step.wallet,
     amountMicroRtc: step.amountMicroRtc,
-    ttlSeconds: escrowTtlSeconds(state.ttlSeconds, settleWindowSeconds),
+    ttlSeconds: escrowTtlSeconds(state.ttlSeconds, tailSeconds),
   });
   if (result.kind === 'ok') return ours(result.value) ? locked(step, result.value.jobId, now) : wrongEscrow(node, step, result.value);
   if (result.kind === 'rejected') {
@@ -188,6 +205,9 @@ async function payoutStep(node: NodeGateway, step: Extract<DueStep, { kind: 'pay
 }
 
 async function refundStep(node: NodeGateway, step: Extract<DueStep, { kind: 'refund' }>, mode: StepMode, now: Date): Promise<StepResult> {
+  if (step.held) {
+    return heldRefundStep(node, step, now, (lookup, afterRefusal) => refundFromJob(step, lookup, now, afterRefusal), () => refunded(step, now));
+  }
   if (mode === 'resume') {
     const settled = refundFromJob(step, await node.getJob(step.jobId), now, false);
     if (settled) return settled;

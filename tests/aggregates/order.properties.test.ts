@@ -152,6 +152,8 @@ function driverResult(outcome: number, state: OrderState): OrderCommand | null {
     case 'refund':
       if (ok) return { type: 'RecordRefundIssued', party: step.party, jobId: step.jobId, now };
       return outcome < 8 ? failed(outcome === 5) : { type: 'RequireRecovery', reason: 'refund_outcome_unknown', detail: 'timeout' };
+    case 'hold':
+      return ok ? { type: 'RecordEscrowHeld', jobId: step.jobId, workerWallet: 'otc_bridge_worker', expiresAt: null, now } : failed(outcome === 5);
     case 'lock_lookup':
     case 'release_lookup':
     case 'escrow_watch':

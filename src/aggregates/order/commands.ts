@@ -22,7 +22,8 @@ export type OrderCommand =
   | RecordNodeCallFailed
   | ObserveQuoteLock
   | ObserveQuoteClaim
-  | ObserveQuoteRefund;
+  | ObserveQuoteRefund
+  | RecordEscrowHeld;
 
 export interface PlaceOrder {
   type: 'PlaceOrder';
@@ -178,4 +179,14 @@ export interface RecordNodeCallFailed {
   key: string;
   outcome: 'rejected' | 'unknown';
   reason: string;
+}
+
+/** The hold step's result: the ledger's worker claimed the escrow job at the node (custody.ts). */
+export interface RecordEscrowHeld {
+  type: 'RecordEscrowHeld';
+  jobId: string;
+  workerWallet: string;
+  /** The job's expiry as the node reports it; null when the node did not say. */
+  expiresAt: Date | null;
+  now: Date;
 }

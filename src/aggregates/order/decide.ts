@@ -17,6 +17,7 @@ import {
 } from './state.js';
 import { canonicalWallet, sameWallet } from './wallet.js';
 import { payoutKeyFor } from './steps.js';
+import { recordEscrowHeld } from './custody.js';
 
 /**
  * The order decider: given the state folded from the stream, the events a command produces, or a
@@ -43,6 +44,7 @@ export function decide(command: C.OrderCommand, state: OrderState): OrderEvent[]
     case 'ObserveQuoteLock': return observeQuoteLock(command, state);
     case 'ObserveQuoteClaim': return observeQuoteClaim(command, state);
     case 'ObserveQuoteRefund': return observeQuoteRefund(command, state);
+    case 'RecordEscrowHeld': return recordEscrowHeld(command, state);
   }
 }
 

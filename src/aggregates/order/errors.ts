@@ -36,7 +36,17 @@ export type OrderRefusalCode =
   /** A confirm too close to the lock's timelock with no claim seen on chain. */
   | 'claim_window_closing'
   /** The escrow job was claimed by a worker other than the ledger's: never settled from it. */
-  | 'escrow_hijacked';
+  | 'escrow_hijacked'
+  /** The worker's hold of the escrow job recorded when the order is not matched on a chain-verified leg. */
+  | 'hold_not_due'
+  /** A place, match or re-arm with an htlc_hash another order already used (400). */
+  | 'htlc_hash_reused'
+  /** A chain-verified match whose buyer's quote address lacks the amount at the finalized block (409). */
+  | 'quote_funds_missing'
+  /** The quote chain could not answer a read a command needs (503): never guessed. */
+  | 'quote_chain_unavailable'
+  /** A TTL beyond what the pair's escrow can outlive (chain-verified pairs: lower than api.md's cap). */
+  | 'ttl_invalid';
 
 export class OrderRefused extends Error {
   constructor(

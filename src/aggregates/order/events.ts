@@ -136,6 +136,16 @@ export interface RefundIssued {
   data: { party: Party; job_id: string; refunded_at: string };
 }
 
+/**
+ * The ledger's worker holds the escrow job (claimed it at the node), so its poster can no longer
+ * cancel it: from the match on, before the buyer is told to lock the quote (quote-chain.md,
+ * custody). `expires_at` is the job's expiry as the node reported it (ISO), which bounds T.
+ */
+export interface EscrowHeld {
+  type: 'EscrowHeld';
+  data: { job_id: string; worker_wallet: string; expires_at: string | null; held_at: string };
+}
+
 /** The buyer's HTLC lock, verified against the order's terms: the seller may now claim (and confirm). */
 export interface QuoteLockObserved {
   type: 'QuoteLockObserved';
@@ -174,7 +184,7 @@ export interface NodeCallFailed {
 }
 
 /** The node interactions the driver makes (the kinds of DueStep), as recorded when one fails. */
-export const NODE_STEP_KINDS = ['lock', 'lock_lookup', 'release', 'release_lookup', 'escrow_watch', 'payout', 'payout_lookup', 'refund'] as const;
+export const NODE_STEP_KINDS = ['lock', 'lock_lookup', 'release', 'release_lookup', 'escrow_watch', 'hold', 'payout', 'payout_lookup', 'refund'] as const;
 export type NodeStepKind = (typeof NODE_STEP_KINDS)[number];
 
 export type OrderEvent =
@@ -198,7 +208,8 @@ export type OrderEvent =
   | QuoteLockObserved
   | QuoteLockRejected
   | QuoteClaimObserved
-  | QuoteRefundObserved;
+  | QuoteRefundObserved
+  | EscrowHeld;
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -224,6 +235,7 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'QuoteLockRejected',
   'QuoteClaimObserved',
   'QuoteRefundObserved',
+  'EscrowHeld',
 ];
 
 // Stream names live in one module for every writer; the aggregate re-exports its own.

@@ -61,6 +61,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     case 'QuoteLockRejected': return quoteLockRejected(state, event);
     case 'QuoteClaimObserved': return quoteClaimObserved(state, event);
     case 'QuoteRefundObserved': return quoteRefundObserved(state, event);
+    case 'EscrowHeld': return escrowHeld(state, event);
     default: return unhandled(event);
   }
 }
@@ -301,6 +302,14 @@ function quoteClaimObserved(state: OrderState, event: E.QuoteClaimObserved): Ord
 function quoteRefundObserved(state: OrderState, event: E.QuoteRefundObserved): OrderState {
   const d = event.data;
   return withQuoteLeg(state, event, (leg) => ({ ...leg, refunds: [...leg.refunds, sighting(d)], observed: seen(leg, d.key) }));
+}
+
+/** The ledger's worker holds the matched order's escrow job (custody.ts): the hold travels with the escrow. */
+function escrowHeld(state: OrderState, event: E.EscrowHeld): OrderState {
+  expectStatus(state, event, ['matched']);
+  if (state.escrow.jobId !== event.data.job_id) throw new EventDoesNotApply(event.type, state.status, 'another escrow job');
+  const hold = { workerWallet: event.data.worker_wallet, expiresAt: event.data.expires_at };
+  return { ...state, escrow: { ...state.escrow, hold } };
 }
 
 /** The state after a whole history of events known to be valid (tests, a command's own decisions). */

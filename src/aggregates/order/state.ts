@@ -85,6 +85,15 @@ export interface Escrow {
   readonly party: Party;
   readonly jobId: string;
   readonly amountMicroRtc: bigint;
+  /** Set once the ledger's worker holds the job (EscrowHeld): its poster can no longer cancel it. */
+  readonly hold?: EscrowHold;
+}
+
+/** The ledger's worker claimed the escrow job at the node; the job lasts until `expiresAt`. */
+export interface EscrowHold {
+  readonly workerWallet: string;
+  /** ISO time the node expires the job; null when it did not say. */
+  readonly expiresAt: string | null;
 }
 
 /** A valid settlement claim: the seller's quote transaction and the preimage, encrypted. */

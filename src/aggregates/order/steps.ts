@@ -1,4 +1,5 @@
 import type { NodeStepKind, Party } from './events.js';
+import { holdDue } from './custody.js';
 import { buyerWallet, escrowWallet, takerOf, type OrderState, type PayoutHistory, type RecoveryOrder } from './state.js';
 
 /**
@@ -16,9 +17,12 @@ export type DueStep =
   | { readonly kind: 'release_lookup'; readonly key: string; readonly jobId: string; readonly wallet: string }
   /** The held escrow of an order on the book or matched: still open at the node, or gone behind our back. */
   | { readonly kind: 'escrow_watch'; readonly key: string; readonly jobId: string; readonly wallet: string }
+  /** The ledger's worker claims a chain-verified matched order's escrow job, so its poster cannot cancel it (custody.ts). */
+  | { readonly kind: 'hold'; readonly key: string; readonly jobId: string; readonly wallet: string }
   | { readonly kind: 'payout'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
   | { readonly kind: 'payout_lookup'; readonly key: string; readonly to: string; readonly amountMicroRtc: bigint }
-  | { readonly kind: 'refund'; readonly party: Party; readonly key: string; readonly jobId: string; readonly wallet: string };
+  /** `held`: the ledger's worker holds the job (EscrowHeld), so the node cancels it only after its expiry. */
+  | { readonly kind: 'refund'; readonly party: Party; readonly key: string; readonly jobId: string; readonly wallet: string; readonly held: boolean };
 
 // The recorded step names and the due steps are one list: tsc fails here if either gains a kind alone.
 const sameKinds: [DueStep['kind'], NodeStepKind] extends [NodeStepKind, DueStep['kind']] ? true : never = true;
@@ -26,6 +30,7 @@ void sameKinds;
 
 export const escrowKey = (orderId: string, party: Party): string => `otc_escrow:${orderId}:${party}`;
 export const releaseKey = (orderId: string): string => `otc_release:${orderId}`;
+export const holdKey = (orderId: string): string => `otc_hold:${orderId}`;
 export const refundKey = (orderId: string, party: Party): string => `otc_refund:${orderId}:${party}`;
 
 /**
@@ -55,6 +60,8 @@ export function dueStep(state: OrderState, mode: StepMode = 'inline'): DueStep |
       return { kind: mode === 'resume' ? 'lock_lookup' : 'lock', party: 'taker', key: escrowKey(state.orderId, 'taker'), wallet: state.taker.wallet, amountMicroRtc: state.amountMicroRtc };
     case 'settlement_recovery':
       return mode === 'resume' ? releaseLookupStep(state) : null;
+    case 'matched':
+      return holdDue(state) ? { kind: 'hold', key: holdKey(state.orderId), jobId: state.escrow.jobId, wallet: escrowWallet(state) } : null;
     case 'settling':
       return state.released
         ? { kind: 'payout', key: payoutKeyFor(state), to: buyerWallet(state), amountMicroRtc: state.escrow.amountMicroRtc }
@@ -63,7 +70,7 @@ export function dueStep(state: OrderState, mode: StepMode = 'inline'): DueStep |
       return { kind: 'payout_lookup', key: state.payout.key, to: buyerWallet(state), amountMicroRtc: state.escrow.amountMicroRtc };
     case 'refund_pending': {
       const party = state.escrow.party;
-      return { kind: 'refund', party, key: refundKey(state.orderId, party), jobId: state.escrow.jobId, wallet: escrowWallet(state) };
+      return { kind: 'refund', party, key: refundKey(state.orderId, party), jobId: state.escrow.jobId, wallet: escrowWallet(state), held: state.escrow.hold !== undefined };
     }
     default:
       return null;

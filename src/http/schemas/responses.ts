@@ -49,7 +49,7 @@ export const orderResource = z
         lock_by: nullableString.meta({ description: 'The lock must be in a block at or before this time' }),
         timelock_min: nullableString.meta({ description: 'The earliest valid timelock T' }),
         timelock_max: nullableString.meta({ description: 'The latest valid timelock T' }),
-        status: nullableString.meta({ description: 'awaiting_lock, locked, claimed, refunded, or null' }),
+        status: nullableString.meta({ description: 'awaiting_custody (matched, the ledger\'s worker not yet holding the escrow job: no lock instructions yet, do not lock), awaiting_lock, locked, claimed, refunded, or null' }),
         swap_id: nullableString,
         lock_tx: nullableString,
         claim_tx: nullableString,
