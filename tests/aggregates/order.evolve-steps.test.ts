@@ -95,6 +95,9 @@ const STATUS_TABLE: ReadonlyArray<readonly [string, () => OrderEvent[], OrderSta
   ['RefundIssued after a cancel → cancelled', () => [...SELL.open(), orderCancelled(), refundIssued('maker')], 'cancelled'],
   ['RefundIssued after an expiry → expired', () => SELL.expiredRefunded(), 'expired'],
   ['RefundIssued of a buy order\'s taker after settle_by → expired', () => BUY.expiredRefunded(), 'expired'],
+  ['EscrowHeld keeps matched (the worker holds the job)', () => [...chainMatched('sell'), {
+    type: 'EscrowHeld', data: { job_id: MAKER_JOB, worker_wallet: 'otc_bridge_worker', expires_at: null, held_at: '2025-03-02T12:00:05.000Z' },
+  }], 'matched'],
   ['NodeCallFailed keeps the status', () => [...SELL.settling(), nodeCallFailed()], 'settling'],
 ];
 
@@ -258,6 +261,7 @@ describe('dueStep', () => {
           key: `otc_refund:${ORDER_ID}:${s.sellerParty}`,
           jobId: s.sellerJob,
           wallet: s.seller,
+          held: false,
         });
       });
 
@@ -326,6 +330,7 @@ describe('dueStep', () => {
       key: `otc_refund:${ORDER_ID}:maker`,
       jobId: MAKER_JOB,
       wallet: MAKER,
+      held: false,
     });
   });
 
