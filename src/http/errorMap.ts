@@ -117,6 +117,7 @@ const MESSAGES: Readonly<Record<string, string>> = {
   store_full: 'the ledger\'s disk is full; nothing was written, retry once space is freed',
   store_unavailable: 'the ledger\'s storage refuses writes (read-only, failing or locked); nothing was written, retry later',
   store_busy: 'the ledger is overloaded; nothing was written, retry shortly',
+  quote_chain_unavailable: 'the quote chain did not answer a read this command needs; nothing was written, retry shortly',
   read_model_unavailable: 'the read model cannot be read (missing, damaged or locked) until an operator rebuilds it; /api/orders/:id still answers',
 };
 

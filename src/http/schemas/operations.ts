@@ -58,6 +58,8 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       'price_too_high', 'ttl_invalid', 'eth_address_invalid', 'htlc_hash_invalid', ...WALLET_AUTH_CODES, 'escrow_lock_failed', ...RATE_LIMITED,
       // The open-order cap counts from the orders read model, caught up first (docs/DECISIONS.md).
       'too_many_open_orders', 'read_model_lagging',
+      // A hashlock is used by one order only, ever (quote-chain.md).
+      'htlc_hash_reused',
     ),
   },
   'GET /api/orders': {
@@ -92,6 +94,9 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     errors: command(
       ...ON_ORDER, 'wallet_required', 'eth_address_invalid', 'htlc_hash_invalid', ...WALLET_AUTH_CODES, 'order_terminal', 'order_not_open', 'order_expired',
       'self_match', 'htlc_hash_required', 'htlc_hash_not_allowed', 'eth_address_required', 'escrow_lock_failed', ...RATE_LIMITED,
+      // The quote-leg refusals at match: a used hashlock; the buyer's quote address short of the amount at the
+      // finalized block; the quote chain not answering that read (never guessed).
+      'htlc_hash_reused', 'quote_funds_missing', 'quote_chain_unavailable',
     ),
   },
   'POST /api/orders/:id/confirm': {
