@@ -12,7 +12,7 @@ export interface FoldedStep {
   readonly problem: StreamProblem | null;
 }
 
-/** An order's fold as a state table keeps it: the state, its version, and the break that froze it, if any. */
+/** An order's fold as the runner keeps it in memory: the state, its version, and the break that froze it, if any. */
 export interface StoredState {
   readonly state: OrderState;
   readonly version: bigint;
@@ -34,7 +34,7 @@ export function foldStep(event: RecordedEvent, prior: StoredState | null): Folde
   if (!isOrderEvent(event)) return null;
   if (prior !== null && event.version <= prior.version) return null;
   // Terminal orders receive no further events (invariant 5). Folding a late one anyway would make
-  // read models depend on batch boundaries, since state tables forget terminal orders; verify
+  // read models depend on batch boundaries, since the fold cache forgets terminal orders; verify
   // reports such an event instead. A broken stream stays at its last readable state.
   if (prior !== null && (isTerminal(prior.state.status) || prior.problem !== null)) return null;
   // A fold starts at the stream's first event: an event of a stream whose fold is unknown (it did
