@@ -11,7 +11,9 @@
  * BENCH_TRADES_DURATION_MS (measured time per run, default 8000), BENCH_TRADES_WARMUP_MS (2000),
  * BENCH_TRADES_IDEMPOTENCY=1 (send an Idempotency-Key on every POST), BENCH_TRADES_INPROCESS=1
  * (also run the client inside the server's process, for comparison), BENCH_TRADES_OPEN_RATES
- * (comma list of extra open-loop rates in trades/s, to compare latency at a fixed load).
+ * (comma list of extra open-loop rates in trades/s, to compare latency at a fixed load),
+ * BENCH_TRADES_MAX (at most this many trades per closed-loop run: a fixed count, so per-trade costs
+ * of two builds compare at equal work; see bench/writesByFile.ts), BENCH_TRADES_OPEN=0 (no open loop).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +38,8 @@ interface Settings {
   readonly inProcess: boolean;
   /** Open-loop rates to run besides half the max (trades/s), for comparisons at a fixed load. */
   readonly extraRates: readonly number[];
+  readonly maxTrades: number;
+  readonly openLoop: boolean;
 }
 
 function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
@@ -53,6 +57,8 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     idempotencyKeys: env['BENCH_TRADES_IDEMPOTENCY'] === '1',
     inProcess: env['BENCH_TRADES_INPROCESS'] === '1',
     extraRates: (env['BENCH_TRADES_OPEN_RATES'] ?? '').split(',').filter(Boolean).map(Number).filter((r) => Number.isInteger(r) && r > 0 && r <= 10_000),
+    maxTrades: int('BENCH_TRADES_MAX', MAX_TRADES_PER_RUN),
+    openLoop: env['BENCH_TRADES_OPEN'] !== '0',
   };
 }
 
@@ -210,12 +216,12 @@ async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url:
     const { durationMs, warmupMs } = settings;
     for (const concurrency of settings.concurrency) {
       const label = `${where}: closed loop, ${concurrency} clients`;
-      phases.push(await runPhase(running, driver, label, { kind: 'closed', concurrency, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs }, inServer));
+      phases.push(await runPhase(running, driver, label, { kind: 'closed', concurrency, maxTrades: settings.maxTrades, durationMs, warmupMs }, inServer));
       console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
     }
     const best = Math.max(...phases.map((p) => p.result.tradesPerSec));
     const half = Math.max(1, Math.round(best / 2));
-    for (const ratePerSec of [half, ...settings.extraRates]) {
+    for (const ratePerSec of settings.openLoop ? [half, ...settings.extraRates] : []) {
       const caughtUp = await waitForProjections(running.url);
       console.log(`read models caught up in ${caughtUp.ms.toFixed(0)} ms${caughtUp.lag > 0 ? ` (still ${caughtUp.lag} behind)` : ''}`);
       const label = `${where}: open loop at ${ratePerSec}/s${ratePerSec === half ? ' (half of max)' : ''}`;

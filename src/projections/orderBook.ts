@@ -1,7 +1,6 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Pair } from '../aggregates/order/events.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
-import { saveStates, stateTableDdl } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { applyResting, restingDdl } from './restingOrders.js';
@@ -14,14 +13,10 @@ export const BOOK_DEPTH = 50;
 /** The order book: resting open orders per pair, grouped into price levels at query time. */
 export const orderBookProjection: Projection = orderProjection({
   name: 'orderbook',
-  version: 2,
-  tables: [
-    { base: 'book_state', key: ['order_id'], ddl: stateTableDdl },
-    { base: 'book_orders', key: ['order_id'], ddl: restingDdl },
-  ],
-  stateTable: 'book_state',
+  // 3: the fold is no longer stored beside the rows (book_state went).
+  version: 3,
+  tables: [{ base: 'book_orders', key: ['order_id'], ddl: restingDdl }],
   write(db, batch, tables) {
-    saveStates(db, tableName(tables, 'book_state'), batch);
     applyResting(db, tableName(tables, 'book_orders'), batch);
   },
 });

@@ -4,35 +4,73 @@ import { orderFacts, type EscrowStatus, type OrderFacts, type OrderSummary, type
 import { assert, ORDER_STATUSES, type OrderStatus } from '../aggregates/order/state.js';
 import { recordedAtOf } from './eventSource.js';
 import { PAIRS, type Pair, type Side } from '../aggregates/order/events.js';
-import { saveStates, stateTableDdl, type FoldedBatch } from './orderFold.js';
+import type { FoldedBatch } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
 
 /**
- * Every order as the API shows it, in columns of its own derived from the order's facts: a renamed
- * field of the aggregate's state cannot change what a stored row means. The fold it continues from
- * is kept apart, in orders_state (like every order read model's). price_nano is an integer column
- * because prices (at most 1000 quote = 10^12 nano) fit in int64 and must sort numerically; other
- * amounts are decimal strings.
+ * The orders table's columns, in one place: name, SQL type, the value from an order's facts, and
+ * whether it can change after the order is placed. The DDL, the upsert and the row type follow
+ * from this list, so a new column is one line here (and a version bump). Columns derive from the
+ * order's facts, so a renamed field of the aggregate's state cannot change what a stored row means.
+ * price_nano is an integer column because prices (at most 1000 quote = 10^12 nano) fit in int64 and
+ * must sort numerically; other amounts are decimal strings.
+ */
+const ORDER_COLUMNS = [
+  { name: 'order_id', sql: 'TEXT PRIMARY KEY', fixed: true, of: (f: OrderFacts) => f.orderId },
+  { name: 'version', sql: 'INTEGER NOT NULL', fixed: false, of: (_f: OrderFacts, version: bigint) => version },
+  { name: 'status', sql: 'TEXT NOT NULL', fixed: false, of: (f: OrderFacts) => f.status },
+  { name: 'side', sql: 'TEXT NOT NULL', fixed: true, of: (f: OrderFacts) => f.side },
+  { name: 'pair', sql: 'TEXT NOT NULL', fixed: true, of: (f: OrderFacts) => f.pair },
+  { name: 'maker_wallet', sql: 'TEXT NOT NULL', fixed: true, of: (f: OrderFacts) => f.makerWallet },
+  { name: 'taker_wallet', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.takerWallet },
+  { name: 'seller_wallet', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.sellerWallet },
+  { name: 'buyer_wallet', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.buyerWallet },
+  { name: 'maker_eth_address', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.makerEthAddress },
+  { name: 'taker_eth_address', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.takerEthAddress },
+  { name: 'amount_micro', sql: 'TEXT NOT NULL', fixed: true, of: (f: OrderFacts) => f.amountMicroRtc.toString() },
+  { name: 'price_nano', sql: 'INTEGER NOT NULL', fixed: true, of: (f: OrderFacts) => f.pricePerRtcNanoQuote },
+  { name: 'total_quote_nano', sql: 'TEXT NOT NULL', fixed: true, of: (f: OrderFacts) => f.totalQuoteNano.toString() },
+  { name: 'htlc_hash', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.htlcHash },
+  { name: 'escrow_job_id', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.escrow.jobId },
+  { name: 'escrow_status', sql: 'TEXT NOT NULL', fixed: false, of: (f: OrderFacts) => f.escrow.status },
+  { name: 'payout_key', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.payout.key },
+  { name: 'payout_status', sql: 'TEXT NOT NULL', fixed: false, of: (f: OrderFacts) => f.payout.status },
+  { name: 'payout_tx_hash', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.payout.txHash },
+  { name: 'quote_tx', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.quoteTx },
+  { name: 'secret_ciphertext', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.secretCiphertext },
+  { name: 'created_at', sql: 'TEXT NOT NULL', fixed: true, of: (f: OrderFacts) => f.createdAt },
+  { name: 'expires_at', sql: 'TEXT NOT NULL', fixed: false, of: (f: OrderFacts) => f.expiresAt },
+  { name: 'matched_at', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.matchedAt },
+  { name: 'settle_by', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.settleBy },
+  { name: 'completed_at', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.completedAt },
+  { name: 'updated_at', sql: 'TEXT NOT NULL', fixed: false, of: (_f: OrderFacts, _v: bigint, updatedAt: string) => updatedAt },
+] as const satisfies readonly OrderColumn[];
+
+interface OrderColumn {
+  readonly name: string;
+  readonly sql: string;
+  /** Never changes once placed: left out of the upsert's SET, so its indexes are not rewritten. */
+  readonly fixed: boolean;
+  readonly of: (f: OrderFacts, version: bigint, updatedAt: string) => string | number | bigint | null;
+}
+
+/**
+ * One narrow row per order; indexes for the listing (status, pair, side, price, age), for an
+ * order's wallets, and nothing else. No copy of the fold is stored: the runner keeps it in memory
+ * and folds a missed order from its stream.
  */
 export const ordersProjection: Projection = orderProjection({
   name: 'orders',
-  version: 3,
+  // 4: orders_state went, and rows are upserted in place.
+  version: 4,
   tables: [
-    { base: 'orders_state', key: ['order_id'], ddl: stateTableDdl },
     {
       base: 'orders',
       key: ['order_id'],
       ddl: (t) => `
-        CREATE TABLE IF NOT EXISTS ${t} (
-          order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, status TEXT NOT NULL, side TEXT NOT NULL, pair TEXT NOT NULL,
-          maker_wallet TEXT NOT NULL, taker_wallet TEXT, seller_wallet TEXT, buyer_wallet TEXT,
-          maker_eth_address TEXT, taker_eth_address TEXT, amount_micro TEXT NOT NULL, price_nano INTEGER NOT NULL,
-          total_quote_nano TEXT NOT NULL, htlc_hash TEXT, escrow_job_id TEXT, escrow_status TEXT NOT NULL,
-          payout_key TEXT, payout_status TEXT NOT NULL, payout_tx_hash TEXT, quote_tx TEXT, secret_ciphertext TEXT,
-          created_at TEXT NOT NULL, expires_at TEXT NOT NULL, matched_at TEXT, settle_by TEXT, completed_at TEXT,
-          updated_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS ${t} (${ORDER_COLUMNS.map((c) => `${c.name} ${c.sql}`).join(', ')});
         CREATE INDEX IF NOT EXISTS ${t}_listing ON ${t} (status, pair, side, price_nano, created_at);
         CREATE INDEX IF NOT EXISTS ${t}_maker ON ${t} (maker_wallet);
         CREATE INDEX IF NOT EXISTS ${t}_taker ON ${t} (taker_wallet);`,
@@ -46,34 +84,24 @@ export const ordersProjection: Projection = orderProjection({
           order_id TEXT PRIMARY KEY, version INTEGER NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL, reason TEXT NOT NULL);`,
     },
   ],
-  stateTable: 'orders_state',
   write: writeOrders,
 });
 
-const COLUMNS = [
-  'order_id', 'version', 'status', 'side', 'pair', 'maker_wallet', 'taker_wallet', 'seller_wallet', 'buyer_wallet',
-  'maker_eth_address', 'taker_eth_address', 'amount_micro', 'price_nano', 'total_quote_nano', 'htlc_hash', 'escrow_job_id',
-  'escrow_status', 'payout_key', 'payout_status', 'payout_tx_hash', 'quote_tx', 'secret_ciphertext', 'created_at',
-  'expires_at', 'matched_at', 'settle_by', 'completed_at', 'updated_at',
-] as const;
+type OrderRow = { readonly [C in (typeof ORDER_COLUMNS)[number]['name']]: C extends 'version' | 'price_nano' ? number | bigint : string | null };
 
-type OrderRow = { readonly [C in (typeof COLUMNS)[number]]: C extends 'version' | 'price_nano' ? number | bigint : string | null };
-
-function rowOf(f: OrderFacts, version: bigint, updatedAt: string): unknown[] {
-  return [
-    f.orderId, version, f.status, f.side, f.pair, f.makerWallet, f.takerWallet, f.sellerWallet, f.buyerWallet,
-    f.makerEthAddress, f.takerEthAddress, f.amountMicroRtc.toString(), f.pricePerRtcNanoQuote, f.totalQuoteNano.toString(),
-    f.htlcHash, f.escrow.jobId, f.escrow.status, f.payout.key, f.payout.status, f.payout.txHash, f.quoteTx, f.secretCiphertext,
-    f.createdAt, f.expiresAt, f.matchedAt, f.settleBy, f.completedAt, updatedAt,
-  ];
+/**
+ * An upsert, not INSERT OR REPLACE: an existing row is updated in place, and only the indexes of
+ * columns in the SET list are touched (REPLACE deletes and re-inserts, rewriting every index).
+ */
+function upsertSql(table: string): string {
+  const names = ORDER_COLUMNS.map((c) => c.name);
+  const set = ORDER_COLUMNS.filter((c) => !c.fixed).map((c) => `${c.name} = excluded.${c.name}`);
+  return `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})
+    ON CONFLICT (order_id) DO UPDATE SET ${set.join(', ')}`;
 }
 
 function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
-  saveStates(db, tableName(tables, 'orders_state'), batch);
-  const upsert = cachedStatement(
-    db,
-    `INSERT OR REPLACE INTO ${tableName(tables, 'orders')} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`,
-  );
+  const upsert = cachedStatement(db, upsertSql(tableName(tables, 'orders')));
   const problem = cachedStatement(
     db,
     `INSERT OR IGNORE INTO ${tableName(tables, 'order_stream_problems')} (order_id, version, kind, type, reason) VALUES (?, ?, ?, ?, ?)`,
@@ -82,7 +110,9 @@ function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
     if (f.problem !== null) problem.run(f.orderId, f.problem.version, f.problem.kind, f.problem.type, f.problem.reason);
     // A stream that broke on its first event never had an order to list.
     if (f.state.status === 'none') continue;
-    upsert.run(...rowOf(orderFacts(f.state), f.version, recordedAtOf(f.lastEvent)));
+    const facts = orderFacts(f.state);
+    const updatedAt = recordedAtOf(f.lastEvent);
+    upsert.run(...ORDER_COLUMNS.map((c) => c.of(facts, f.version, updatedAt)));
   }
 }
 

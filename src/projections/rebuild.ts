@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore, RecordedEvent } from '../eventstore/types.js';
-import { applyToCopies, FoldCache, type BatchOutcome } from './applyCopies.js';
+import { applyToCopies, checkpointsDiffer, FoldCache, preloadStreams, type BatchOutcome, type PreloadedStreams } from './applyCopies.js';
 import { readEvents } from './eventSource.js';
 import { activeCopy, cachedStatement, dropTables } from './registry.js';
 import { acquireRebuild, assertLease, releaseLease, renewLease, type RebuildRow } from './rebuildLease.js';
@@ -87,15 +87,16 @@ async function runRebuild(options: RebuildManyOptions, held: readonly Held[], ow
   const cache = new FoldCache();
   const results = new Map<string, RebuildResult>();
   const pending = (): Held[] => held.filter((h) => !results.has(h.projection.name));
-  const applyBatch = db.transaction((events: readonly RecordedEvent[]): BatchOutcome => {
-    const targets = pending().map(({ projection, lease }) => ({
-      projection,
-      tables: tableNamesFor(projection, lease.suffix),
-      position: assertLease(db, projection.name, owner, lease.suffix).position,
-    }));
-    return applyToCopies(db, targets, events, {
+  const targetsNow = () => pending().map(({ projection, lease }) => ({
+    projection,
+    tables: tableNamesFor(projection, lease.suffix),
+    position: assertLease(db, projection.name, owner, lease.suffix).position,
+  }));
+  const applyBatch = db.transaction((events: readonly RecordedEvent[], streams: PreloadedStreams): BatchOutcome => {
+    return applyToCopies(db, targetsNow(), events, {
       isolate: false,
       cache,
+      streams,
       checkpoint: (target, position) => renewLease(db, target.projection.name, position, clock() + leaseMs),
     });
   });
@@ -120,7 +121,8 @@ async function runRebuild(options: RebuildManyOptions, held: readonly Held[], ow
       if (pending().length > 0) await new Promise((resolve) => setImmediate(resolve));
       continue;
     }
-    position = applyRebuildBatch(applyBatch, cache, events, position);
+    const streams = await preloadStreams(store, events, cache, checkpointsDiffer(targetsNow()));
+    position = applyRebuildBatch(applyBatch, cache, events, streams, position);
     // Only a watcher needs the head; on EventStoreDB asking for it is a read of its own.
     if (options.onProgress) options.onProgress(position, await store.headPosition());
     await options.afterBatch?.(position);
@@ -133,14 +135,15 @@ const minPosition = (positions: readonly bigint[]): bigint => positions.reduce((
 
 /** One committed batch; the cache learns from it only once it has committed. */
 function applyRebuildBatch(
-  applyBatch: { immediate(events: readonly RecordedEvent[]): BatchOutcome },
+  applyBatch: { immediate(events: readonly RecordedEvent[], streams: PreloadedStreams): BatchOutcome },
   cache: FoldCache,
   events: readonly RecordedEvent[],
+  streams: PreloadedStreams,
   position: bigint,
 ): bigint {
   let outcome: BatchOutcome | null = null;
   try {
-    outcome = applyBatch.immediate(events);
+    outcome = applyBatch.immediate(events, streams);
   } finally {
     cache.settle(outcome);
   }

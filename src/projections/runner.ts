@@ -1,7 +1,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/types.js';
 import { ALL_PROJECTIONS } from './all.js';
-import { applyToCopies, FoldCache, type BatchOutcome, type CopyTarget } from './applyCopies.js';
+import { applyToCopies, checkpointsDiffer, FoldCache, preloadStreams, type BatchOutcome, type CopyTarget, type PreloadedStreams } from './applyCopies.js';
 import { readEvents } from './eventSource.js';
 import { activeCopy, ensureProjection, openReadDb, setActivePosition } from './registry.js';
 import { readRebuild } from './rebuildLease.js';
@@ -62,7 +62,7 @@ export class ProjectionRunner {
   private delivered = 0n;
   private readonly waiters = new Set<() => void>();
   private applyTx: ReturnType<ProjectionRunner['compileApply']>;
-  /** Folded order states carried from batch to batch (checked against the checkpoints each time). */
+  /** Folded order states carried from batch to batch (each valid for the event right after it). */
   private readonly cache = new FoldCache();
 
   constructor(options: RunnerOptions) {
@@ -87,7 +87,7 @@ export class ProjectionRunner {
   }
 
   private compileApply() {
-    return this.current.transaction((events: readonly RecordedEvent[]) => this.applyInTransaction(events));
+    return this.current.transaction((events: readonly RecordedEvent[], streams: PreloadedStreams) => this.applyInTransaction(events, streams));
   }
 
   /** What is wrong with the read DB's file, or null (always null for a DB the runner does not own). */
@@ -224,9 +224,11 @@ export class ProjectionRunner {
   private async applyBatch(events: readonly RecordedEvent[]): Promise<void> {
     const last = events[events.length - 1];
     if (last === undefined) return;
+    // Streams of orders the cache cannot fold are read first: the transaction itself reads nothing async.
+    const streams = await preloadStreams(this.store, events, this.cache, checkpointsDiffer(this.liveCopies()));
     let outcome: BatchOutcome | null = null;
     try {
-      outcome = this.applyTx.immediate(events);
+      outcome = this.applyTx.immediate(events, streams);
     } finally {
       // Only what committed may be remembered; a failed commit empties the cache.
       this.cache.settle(outcome);
@@ -235,11 +237,12 @@ export class ProjectionRunner {
     await this.afterBatch?.(last.position);
   }
 
-  private applyInTransaction(events: readonly RecordedEvent[]): BatchOutcome {
+  private applyInTransaction(events: readonly RecordedEvent[], streams: PreloadedStreams): BatchOutcome {
     const outcome = applyToCopies(this.db, this.liveCopies(), events, {
       // A savepoint per projection: a bug in one read model never blocks the others.
       isolate: true,
       cache: this.cache,
+      streams,
       checkpoint: (target, position) => setActivePosition(this.db, target.projection.name, position),
     });
     for (const { target, error } of outcome.copies) {

@@ -1,7 +1,6 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Pair } from '../aggregates/order/events.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
-import { saveStates, stateTableDdl } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { applyResting, insertTradeRows, restingDdl, tradeRowDdl } from './restingOrders.js';
@@ -15,16 +14,14 @@ export const DAY_MS = 86_400_000;
  */
 export const statsProjection: Projection = orderProjection({
   name: 'stats',
-  version: 2,
+  // 3: the fold is no longer stored beside the rows (stats_state went).
+  version: 3,
   tables: [
-    { base: 'stats_state', key: ['order_id'], ddl: stateTableDdl },
     { base: 'stats_open', key: ['order_id'], ddl: restingDdl },
     { base: 'stats_trades', key: ['order_id'], ddl: tradeRowDdl },
   ],
-  stateTable: 'stats_state',
   write(db, batch, tables) {
     insertTradeRows(db, tableName(tables, 'stats_trades'), batch.completions);
-    saveStates(db, tableName(tables, 'stats_state'), batch);
     applyResting(db, tableName(tables, 'stats_open'), batch);
   },
 });

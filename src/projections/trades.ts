@@ -2,7 +2,7 @@ import type { Database as Db } from 'better-sqlite3';
 import { tradeIdFor, type Pair } from '../aggregates/order/events.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
 import { buyerWallet, sellerWallet } from '../aggregates/order/state.js';
-import { saveStates, stateTableDdl, type Completion } from './orderFold.js';
+import type { Completion } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection } from './types.js';
@@ -13,9 +13,9 @@ import { tableName, type Projection } from './types.js';
  */
 export const tradesProjection: Projection = orderProjection({
   name: 'trades',
-  version: 2,
+  // 3: the fold is no longer stored beside the rows (trades_state went).
+  version: 3,
   tables: [
-    { base: 'trades_state', key: ['order_id'], ddl: stateTableDdl },
     {
       base: 'trades',
       key: ['trade_id'],
@@ -29,10 +29,8 @@ export const tradesProjection: Projection = orderProjection({
         CREATE INDEX IF NOT EXISTS ${t}_pair_pos ON ${t} (pair, position);`,
     },
   ],
-  stateTable: 'trades_state',
   write(db, batch, tables) {
     insertTrades(db, tableName(tables, 'trades'), batch.completions);
-    saveStates(db, tableName(tables, 'trades_state'), batch);
   },
 });
 

@@ -37,8 +37,6 @@ export interface Projection {
 
 /** How an order read model turns a folded batch into rows. */
 export interface OrderFoldWriter {
-  /** Base name of the table whose (order_id, version, state) rows hold this copy's fold. */
-  readonly stateTable: string;
   write(db: Database, batch: FoldedBatch, tables: TableNames): void;
 }
 

@@ -2,7 +2,7 @@ import type { Database as Db } from 'better-sqlite3';
 import { orderFacts } from '../aggregates/order/facts.js';
 import { IN_FLIGHT_STATUSES, isTerminal, type OrderStatus } from '../aggregates/order/state.js';
 import { recordedAtOf } from './eventSource.js';
-import { saveStates, stateTableDdl, toMs, type FoldedBatch } from './orderFold.js';
+import { toMs, type FoldedBatch } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
@@ -16,9 +16,9 @@ const IN_FLIGHT_SQL = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
  */
 export const workQueueProjection: Projection = orderProjection({
   name: 'work_queue',
-  version: 3,
+  // 4: the fold is no longer stored beside the rows (work_queue_state went).
+  version: 4,
   tables: [
-    { base: 'work_queue_state', key: ['order_id'], ddl: stateTableDdl },
     {
       base: 'work_queue',
       key: ['order_id'],
@@ -30,18 +30,22 @@ export const workQueueProjection: Projection = orderProjection({
         CREATE INDEX IF NOT EXISTS ${t}_status ON ${t} (status, last_event_at_ms);`,
     },
   ],
-  stateTable: 'work_queue_state',
   write: writeWork,
 });
 
 function writeWork(db: Db, batch: FoldedBatch, tables: TableNames): void {
-  saveStates(db, tableName(tables, 'work_queue_state'), batch);
   const table = tableName(tables, 'work_queue');
   const remove = cachedStatement(db, `DELETE FROM ${table} WHERE order_id = ?`);
   const upsert = cachedStatement(
     db,
-    `INSERT OR REPLACE INTO ${table} (order_id, version, status, last_event_at, last_event_at_ms, attempts, last_error,
-       expires_at, expires_at_ms, settle_by, settle_by_ms, recovery_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    // An upsert, not INSERT OR REPLACE: an existing row is updated in place, without a delete and
+    // re-insert that rewrites the primary-key index.
+    `INSERT INTO ${table} (order_id, version, status, last_event_at, last_event_at_ms, attempts, last_error,
+       expires_at, expires_at_ms, settle_by, settle_by_ms, recovery_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (order_id) DO UPDATE SET version = excluded.version, status = excluded.status,
+       last_event_at = excluded.last_event_at, last_event_at_ms = excluded.last_event_at_ms, attempts = excluded.attempts,
+       last_error = excluded.last_error, expires_at = excluded.expires_at, expires_at_ms = excluded.expires_at_ms,
+       settle_by = excluded.settle_by, settle_by_ms = excluded.settle_by_ms, recovery_reason = excluded.recovery_reason`,
   );
   for (const f of batch.changes.values()) {
     // Terminal orders need no more work and receive no more events: they leave the queue (an

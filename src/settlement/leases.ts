@@ -50,6 +50,16 @@ export interface SqliteLeasesOptions {
 const RENEW_FRACTION = 3;
 
 /**
+ * A holder's re-acquire (a driver extends its lease before each step) needs no write while the
+ * row it wrote is younger than TTL/RENEW_FRACTION: the row's expiry is then at least two thirds of
+ * a TTL away, so no other process can have taken it (they take only an expired lease, or one whose
+ * holder process is gone, and this one is running), and the renewal timer extends it from there.
+ */
+function heldRecently(row: { owner: string; atMs: number; ttlMs: number } | undefined, owner: string, ttlMs: number, nowMs: number): boolean {
+  return row !== undefined && row.owner === owner && row.ttlMs === ttlMs && nowMs >= row.atMs && nowMs - row.atMs < ttlMs / RENEW_FRACTION;
+}
+
+/**
  * Leases in a SQLite file that every process of one installation opens. Each row names its holder
  * process (see leaseHolder.ts), so a lease dies with its holder: a process that finds a lease held
  * by a process proven gone takes it at once instead of waiting out the TTL, which lets a restarted
@@ -59,6 +69,9 @@ const RENEW_FRACTION = 3;
  */
 export function createSqliteLeases(path: string, options: SqliteLeasesOptions = {}): Leases {
   const db: Db = new Database(path);
+  // A new file gets 1 KiB pages: a lease write rewrites one page, and a lease row is ~150 bytes.
+  // (Ignored by a file that already has pages.)
+  db.pragma('page_size = 1024');
   db.pragma('journal_mode = WAL');
   // A lease only has to exclude processes that are running. Power loss or an OS crash, the only
   // thing an fsync protects against, ends every holder on the machine at once, so a lease write
@@ -66,7 +79,9 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
   // NORMAL keeps the file consistent and makes a lease write ~25 µs instead of one fsync.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
-  db.exec('CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at_ms INTEGER NOT NULL)');
+  // WITHOUT ROWID: the rows live in the primary key's own B-tree, so a write touches one B-tree, not
+  // a table and its key index. Files created before keep their table as it is.
+  db.exec('CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at_ms INTEGER NOT NULL) WITHOUT ROWID');
   // Files from before holders were recorded: their rows (holder NULL) only expire.
   const columns = db.prepare('SELECT name FROM pragma_table_info(\'leases\')').all() as Array<{ name: string }>;
   if (!columns.some((c) => c.name === 'holder')) db.exec('ALTER TABLE leases ADD COLUMN holder TEXT');
@@ -88,6 +103,8 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
   const drop = db.prepare('DELETE FROM leases WHERE name = ? AND owner = ?');
   const withPrefix = db.prepare('SELECT name, holder FROM leases WHERE instr(name, ?) = 1 AND holder IS NOT NULL');
   const renewals = new Map<string, NodeJS.Timeout>();
+  /** Leases this object wrote, by name: when (caller's clock) and for whom, to answer re-acquires. */
+  const written = new Map<string, { owner: string; atMs: number; ttlMs: number }>();
   const naming = db.prepare('SELECT 1 FROM leases WHERE instr(holder, ?) > 0 LIMIT 1');
   sweepAbandonedLocks(lockDir, (name) => naming.get(name) !== undefined);
 
@@ -109,7 +126,11 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
     const everyMs = Math.max(1, Math.floor(ttlMs / RENEW_FRACTION));
     const timer = setInterval(() => {
       try {
-        if (extend.run({ name, owner, byMs: everyMs }).changes === 0) stopRenewing(name, owner);
+        if (extend.run({ name, owner, byMs: everyMs }).changes === 0) {
+          // Lost (taken over after it lapsed): a re-acquire must ask the file again.
+          stopRenewing(name, owner);
+          if (written.get(name)?.owner === owner) written.delete(name);
+        }
       } catch {
         // A busy or closed file: the next tick tries again, and the TTL covers the gap.
       }
@@ -124,13 +145,18 @@ export function createSqliteLeases(path: string, options: SqliteLeasesOptions = 
   };
   return {
     acquire(name, owner, ttlMs, nowMs) {
+      if (heldRecently(written.get(name), owner, ttlMs, nowMs)) return true;
       const expires = nowMs + ttlMs;
       const acquired = take.run({ name, owner, expires, now: nowMs, holder }).changes === 1 || takeFromTheGone(name, owner, expires);
-      if (acquired) keepRenewing(name, owner, ttlMs);
+      if (acquired) {
+        written.set(name, { owner, atMs: nowMs, ttlMs });
+        keepRenewing(name, owner, ttlMs);
+      }
       return acquired;
     },
     release(name, owner) {
       stopRenewing(name, owner);
+      if (written.get(name)?.owner === owner) written.delete(name);
       drop.run(name, owner);
     },
     orphaned(prefix) {

@@ -61,7 +61,7 @@ describe('work queue read model', () => {
     expect(list).toEqual([
       expect.objectContaining({ order_id: id(1), status: 'settlement_recovery', attempts: 2, last_error: 'node unreachable', recovery_reason: 'release_unknown' }),
     ]);
-    const rows = runner.db.prepare("SELECT order_id FROM work_queue__v3_0").all();
+    const rows = runner.db.prepare("SELECT order_id FROM work_queue__v4_0").all();
     expect(rows).toEqual([{ order_id: id(1) }]);
   });
 });
