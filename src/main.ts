@@ -13,6 +13,7 @@ import { registerStoreHealthMetrics } from './eventstore/storeMetrics.js';
 import { LEDGER_STREAM_PREFIXES } from './streamNames.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import type { EventStore } from './eventstore/types.js';
+import { OrderCache } from './commands/loadOrder.js';
 import { nodeFromConfig } from './nodeFromConfig.js';
 import type { SandboxNode } from './sandbox/index.js';
 import { buildApp } from './http/app.js';
@@ -271,7 +272,7 @@ export function leasesFor(
 
 /** What every driver of this installation needs, whether it runs inline, in the reconciler or the CLI. */
 export function driverDepsFor(config: Config, store: EventStore, node: NodeGateway, leases: Leases, onStep?: DriverDeps['onStep']): DriverDeps {
-  return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep };
+  return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep, orderCache: new OrderCache() };
 }
 
 /** The configured event store: SQLite in the data dir, or EventStoreDB. */

@@ -27,7 +27,7 @@ export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req
     eth_address: input.ethAddress ?? '',
     htlc_hash: input.htlcHash ?? '',
   };
-  const maker = await authenticate(deps, { action: 'create_order', orderId: 'create_order', wallet: input.wallet, bound, auth: input.walletAuth }, req);
+  const { wallet: maker, signature } = await authenticate(deps, { action: 'create_order', orderId: 'create_order', wallet: input.wallet, bound, auth: input.walletAuth }, req);
   const generated = input.side === 'sell' && input.htlcHash === null ? generatePreimage(deps.randomBytes) : null;
   const orderId = (deps.newOrderId ?? newOrderId)();
   const command = {
@@ -36,5 +36,5 @@ export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req
     makerEthAddress: input.ethAddress, htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null, now: deps.now(),
   };
   const ctx = commandContext(deps, req, maker);
-  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null }, req);
+  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, signature }, req);
 }
