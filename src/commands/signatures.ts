@@ -26,12 +26,12 @@ export function signatureSpent(use: Pick<SignatureUse, 'signatureHex' | 'action'
 export const replayed = (): WalletAuthError => new WalletAuthError('wallet_auth_replayed', 'this signature was already used');
 
 /**
- * True when the signature was already used. A store with signatureUsed (SQLite) keeps every use in
- * event metadata under a unique index; uses recorded before that (issue 14 lever 2) live only as
- * `sig-<hash>` streams, which are looked up too.
+ * True when the signature was already used. A store with signatureUsed (SQLite) keeps every use
+ * under a unique index, those recorded before issue 14 lever 2 included (copied in when the file
+ * was upgraded); any other store is asked for the signature's own stream.
  */
 export async function isSignatureUsed(store: EventStore, spent: SignatureSpent): Promise<boolean> {
-  if (store.signatureUsed !== undefined && (await store.signatureUsed(spent.sha256))) return true;
+  if (store.signatureUsed !== undefined) return store.signatureUsed(spent.sha256);
   return (await store.readStream(signatureStream(spent.sha256))).length > 0;
 }
 

@@ -382,13 +382,21 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
-/** A file written before issue 14 lever 2 has no signature column: added in place (NULL for every old row). */
+/**
+ * A file written before issue 14 lever 2 has no signature column: it is added in place, and the
+ * uses recorded until then (one `SignatureUsed` event per signature, its hash in the data) are
+ * copied into it, so the unique index covers every use ever made and a replay check needs no other
+ * look-up. Every process sharing a file must run this version from then on: an older one neither
+ * writes nor reads the column.
+ */
 function addSignatureColumn(db: Db): void {
   const hasColumn = () => (db.pragma('table_info(events)') as { name: string }[]).some((c) => c.name === 'signature_sha256');
   if (hasColumn()) return;
   // Under the write lock: a second process opening the same old file at once finds it added.
   db.transaction(() => {
-    if (!hasColumn()) db.exec('ALTER TABLE events ADD COLUMN signature_sha256 TEXT');
+    if (hasColumn()) return;
+    db.exec('ALTER TABLE events ADD COLUMN signature_sha256 TEXT');
+    db.exec(`UPDATE events SET signature_sha256 = data ->> '$.signature_sha256' WHERE type = 'SignatureUsed' AND version = 1`);
   }).immediate();
 }
 

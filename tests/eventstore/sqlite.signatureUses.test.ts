@@ -91,17 +91,23 @@ describe('signature uses in event metadata (SQLite)', () => {
     expect(await rejection(store.append('order-9', [spending(SIG_A)], 'no_stream'))).toBeInstanceOf(SignatureAlreadyUsed);
   });
 
-  it('opens a file written before the signature column existed, keeps its events and enforces the index from then on', async () => {
+  it('opens a file written before the signature column existed, keeps its events, indexes its old uses and enforces the index from then on', async () => {
     await store.close();
     const oldPath = join(dir, 'old.db');
     const raw = new Database(oldPath);
     raw.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, version INTEGER NOT NULL,
       event_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, UNIQUE (stream, version), UNIQUE (event_id));`);
     const old = newEvent({ n: 1 });
-    raw.prepare('INSERT INTO events (stream, version, event_id, type, data, metadata) VALUES (?, 1, ?, ?, ?, ?)').run('order-old', old.eventId, old.type, '{"n":1}', JSON.stringify(old.metadata));
+    const insert = raw.prepare('INSERT INTO events (stream, version, event_id, type, data, metadata) VALUES (?, 1, ?, ?, ?, ?)');
+    insert.run('order-old', old.eventId, old.type, '{"n":1}', JSON.stringify(old.metadata));
+    // A use recorded the old way: a SignatureUsed stream of its own, the hash in the data only.
+    const use = newEvent({ signature_sha256: SIG_B }, 'SignatureUsed');
+    insert.run(`sig-${SIG_B}`, use.eventId, use.type, JSON.stringify(use.data), JSON.stringify(use.metadata));
     raw.close();
     store = new SqliteEventStore({ path: oldPath });
     expect((await store.readStream('order-old')).map((e) => e.data)).toEqual([{ n: 1 }]);
+    expect(await store.signatureUsed(SIG_B)).toBe(true);
+    expect(await rejection(store.append('order-b', [spending(SIG_B)], 'no_stream'))).toBeInstanceOf(SignatureAlreadyUsed);
     await store.append('order-new', [spending(SIG_A)], 'no_stream');
     expect(await rejection(store.append('order-other', [spending(SIG_A)], 'no_stream'))).toBeInstanceOf(SignatureAlreadyUsed);
     // A second process opening the same (now migrated) file changes nothing.
