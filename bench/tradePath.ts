@@ -9,7 +9,8 @@
  *  - "before": the store seen through a wrapper without `signatureUsed` (every signature use then
  *    gets a `sig-` stream of its own, appended before the command, as before lever 2) and no
  *    order-state cache (every load reads and folds the whole stream);
- *  - "after": the store itself (uses recorded in the command's first event) and an OrderCache.
+ *  - "lever2": the store itself (uses recorded in the command's first event), no cache;
+ *  - "after": the store itself and an OrderCache (levers 2 and 4).
  * Requests are signed before each chunk is timed. Per trade: process CPU (user + system, which
  * includes the kernel's fsync work), appends, events written, COMMITs of events.db, stream reads
  * and events read back.
@@ -30,7 +31,7 @@ import { createMemoryLeases } from '../src/settlement/leases.js';
 import { installCommitCounter, readServerCounters } from './serverCounters.js';
 import { collectGarbage, type Benchmark, type BenchOptions, type Measurement } from './types.js';
 
-const CHUNK_TRADES = 50;
+const CHUNK_TRADES = 40;
 /** Trades in flight at once within a chunk, so group commit has company as under load. */
 const IN_FLIGHT = 8;
 const WARMUP_TRADES = 50;
@@ -80,7 +81,7 @@ interface Config {
   wallMs: number;
 }
 
-function openConfig(dir: string, label: string, after: boolean, clock: { nowMs: number }): Config {
+function openConfig(dir: string, label: string, levers: { signatureIndex: boolean; cache: boolean }, clock: { nowMs: number }): Config {
   const file = `${label}-events.db`;
   const store = new SqliteEventStore({ path: join(dir, file) });
   const counts: Counts = { appends: 0, eventsWritten: 0, streamReads: 0, eventsRead: 0 };
@@ -88,11 +89,11 @@ function openConfig(dir: string, label: string, after: boolean, clock: { nowMs: 
   const gateway = createRustchainGateway({ baseUrl: EMBEDDED_SANDBOX_BASE_URL, adminKey: DEFAULT_SANDBOX_ADMIN_KEY, timeoutMs: 10_000, transport: createInProcessTransport(node) });
   let orderSeq = 0;
   const ledger = createLedger({
-    store: counted(store, counts, after), node: gateway, leases: createMemoryLeases(), secretBox: createSecretBox('5e'.repeat(32)),
+    store: counted(store, counts, levers.signatureIndex), node: gateway, leases: createMemoryLeases(), secretBox: createSecretBox('5e'.repeat(32)),
     settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(clock.nowMs),
     newOrderId: () => `otc_${label}${String(++orderSeq).padStart(10, '0')}`,
     verifySignature: verifyWalletAuth,
-    ...(after ? { orderCache: new OrderCache() } : {}),
+    ...(levers.cache ? { orderCache: new OrderCache() } : {}),
   });
   for (const w of WALLETS) node.fund(w.wallet, 10n ** 15n);
   return { label, ledger, file, counts, gateway, store, next: 0, cpuUs: 0, trades: 0, commits: 0, wallMs: 0 };
@@ -160,21 +161,23 @@ export const tradePathBenchmark: Benchmark = {
     const dir = mkdtempSync(join(options.tempDir, 'otc-bench-trade-path-'));
     const clock = { nowMs: Date.now() };
     const nowSeconds = Math.floor(clock.nowMs / 1000);
-    const before = openConfig(dir, 'before', false, clock);
-    const after = openConfig(dir, 'after', true, clock);
+    const before = openConfig(dir, 'before', { signatureIndex: false, cache: false }, clock);
+    const lever2 = openConfig(dir, 'lever2', { signatureIndex: true, cache: false }, clock);
+    const after = openConfig(dir, 'after', { signatureIndex: true, cache: true }, clock);
+    const all = [before, lever2, after];
     try {
-      for (const c of [before, after]) {
+      for (const c of all) {
         await runChunk(c, WARMUP_TRADES, nowSeconds, false);
         zeroCounts(c.counts);
       }
       const chunks = Math.max(1, Math.ceil(options.n / CHUNK_TRADES));
       for (let i = 0; i < chunks; i++) {
-        const order = i % 2 === 0 ? [before, after] : [after, before];
+        const order = i % 2 === 0 ? all : [...all].reverse();
         for (const c of order) await runChunk(c, CHUNK_TRADES, nowSeconds, true);
       }
-      return report(before, after);
+      return report(before, lever2, after);
     } finally {
-      for (const c of [before, after]) {
+      for (const c of all) {
         await c.gateway.close();
         await c.store.close();
       }
@@ -183,7 +186,7 @@ export const tradePathBenchmark: Benchmark = {
   },
 };
 
-function report(before: Config, after: Config) {
+function report(before: Config, lever2: Config, after: Config) {
   const per = (c: Config, v: number) => v / Math.max(1, c.trades);
   const row = (c: Config): Measurement => ({ label: `${c.label}: trades (${IN_FLIGHT} in flight)`, ops: c.trades, elapsedMs: c.wallMs, opsPerSec: c.trades / (c.wallMs / 1000) });
   const line = (c: Config) =>
@@ -191,10 +194,12 @@ function report(before: Config, after: Config) {
     `events.db COMMITs ${per(c, c.commits).toFixed(2)}, stream reads ${per(c, c.counts.streamReads).toFixed(2)}, events read ${per(c, c.counts.eventsRead).toFixed(2)}`;
   const ratio = (a: number, b: number) => (b === 0 ? 'n/a' : (a / b).toFixed(3));
   return {
-    measurements: [row(before), row(after)],
+    measurements: [row(before), row(lever2), row(after)],
     notes: [
       line(before),
+      line(lever2),
       line(after),
+      `lever2 / before: CPU per trade ${ratio(lever2.cpuUs / lever2.trades, before.cpuUs / before.trades)}`,
       `after / before: CPU per trade ${ratio(after.cpuUs / after.trades, before.cpuUs / before.trades)}, appends ${ratio(after.counts.appends, before.counts.appends)}, ` +
         `COMMITs ${ratio(after.commits / after.trades, before.commits / before.trades)}, stream reads ${ratio(after.counts.streamReads, before.counts.streamReads)}, events read ${ratio(after.counts.eventsRead, before.counts.eventsRead)}, trades/s ${ratio(after.trades / after.wallMs, before.trades / before.wallMs)}`,
     ],
