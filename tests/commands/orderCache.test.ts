@@ -7,6 +7,11 @@ import { handleOrderCommand } from '../../src/commands/handleCommand.js';
 import { loadOrder, OrderCache } from '../../src/commands/loadOrder.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import type { EventStore } from '../../src/eventstore/types.js';
+import { createLedger } from '../../src/app/ledger.js';
+import { createSecretBox } from '../../src/crypto/preimage.js';
+import { foldOrderStream } from '../../src/orderStream/fold.js';
+import { facts } from '../support/orderFixtures.js';
+import { startSettlementHarness, trader } from '../support/settlementHarness.js';
 import { context, match, placeBuy, TAKER_B, TAKER_C, wrapStore } from './commandFixtures.js';
 
 /**
@@ -94,6 +99,25 @@ describe('the order-state cache', () => {
     await handleOrderCommand(store, 'd', placeBuy('d'), context(), { cache });
     // b was used last, so c went.
     expect([cache.get('b') !== undefined, cache.get('c') !== undefined, cache.get('d') !== undefined]).toEqual([true, false, true]);
+  });
+
+  it('holds, after a whole trade through the use cases and the driver, exactly the fold of the stream', async () => {
+    const h = await startSettlementHarness();
+    try {
+      const cache = new OrderCache();
+      const ledger = createLedger({ store: h.store, node: h.gateway, leases: h.leases, secretBox: createSecretBox('5e'.repeat(32)), settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(h.clock.nowMs), orderCache: cache });
+      const t = trader({ ...h, ledger });
+      const placed = await t.place(h.seller, 'sell');
+      const orderId = facts(placed.state).orderId as string;
+      await t.match(h.buyer, orderId);
+      const done = await t.confirm(h.seller, orderId, placed.htlcSecret as string);
+      expect(done.state.status).toBe('completed');
+      const fold = foldOrderStream(await h.store.readStream(orderStream(orderId)));
+      expect(cache.get(orderId)).toEqual(fold);
+      expect(fold.version).toBe(7n);
+    } finally {
+      await h.close();
+    }
   });
 
   it('never replaces a newer fold with an older one', async () => {

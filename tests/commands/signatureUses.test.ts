@@ -8,6 +8,8 @@ import { signatureSpent } from '../../src/commands/signatures.js';
 import { createSecretBox } from '../../src/crypto/preimage.js';
 import type { ClientWallet } from '../../src/crypto/signer.js';
 import type { EventStore, RecordedEvent } from '../../src/eventstore/types.js';
+import { findUsedSignature, listUsedSignatures } from '../../src/projections/signatures.js';
+import { ProjectionRunner } from '../../src/projections/runner.js';
 import { facts } from '../support/orderFixtures.js';
 import { matchedSell, req, startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
 import { wrapStore } from './commandFixtures.js';
@@ -64,6 +66,28 @@ describe('signature uses without a stream of their own (SQLite)', () => {
     expect(signed.every((e) => e.stream === `order-${orderId}` && /^[0-9a-f]{64}$/.test(e.metadata.signature_sha256 ?? ''))).toBe(true);
     // The rest of the order's events (the driver's) spend nothing.
     expect(events.length - signed.length).toBeGreaterThan(0);
+  });
+
+  it('the used-signatures read model lists uses from order-event metadata and from sig- streams alike', async () => {
+    h = await startSettlementHarness();
+    const { orderId, secret } = await matchedSell(h);
+    await trader(h).confirm(h.seller, orderId, secret);
+    expect(await codeOf(trader(h).cancel(h.buyer, orderId))).not.toBe('no error');
+    const runner = new ProjectionRunner({ store: h.store, db: ':memory:' });
+    try {
+      await runner.catchUp();
+      const events = await allEvents(h.store);
+      const hashes = events.map((e) => e.metadata.signature_sha256).filter((x): x is string => x !== undefined);
+      expect(hashes).toHaveLength(4);
+      const rows = hashes.map((hash) => findUsedSignature(runner.db, hash));
+      expect(rows.map((r) => [r?.action, r?.order_id])).toEqual([
+        ['create_order', orderId], ['match_order', orderId], ['confirm_settlement', orderId], ['cancel_order', orderId],
+      ]);
+      expect(rows.map((r) => r?.wallet)).toEqual([h.seller.wallet, h.buyer.wallet, h.seller.wallet, h.buyer.wallet]);
+      expect(listUsedSignatures(runner.db, { limit: 10 })).toHaveLength(4);
+    } finally {
+      await runner.close();
+    }
   });
 
   it('records exactly the signature\'s sha256 and refuses a replay with wallet_auth_replayed, writing nothing', async () => {
