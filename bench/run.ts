@@ -20,6 +20,8 @@ export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'wallet-auth', load: async () => (await import('./walletAuth.js')).walletAuthBenchmark },
   { name: 'response-serialise', load: async () => (await import('./responseSerialise.js')).responseSerialiseBenchmark },
   { name: 'quote-follower', load: async () => (await import('./quoteFollower.js')).quoteFollowerBenchmark },
+  { name: 'trade-path', load: async () => (await import('./tradePath.js')).tradePathBenchmark },
+  { name: 'commit-off-loop', load: async () => (await import('./commitOffLoop.js')).commitOffLoopBenchmark },
 ];
 
 interface Invocation {

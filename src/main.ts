@@ -13,6 +13,7 @@ import { registerStoreHealthMetrics } from './eventstore/storeMetrics.js';
 import { LEDGER_STREAM_PREFIXES } from './streamNames.js';
 import { SqliteEventStore } from './eventstore/sqlite.js';
 import type { EventStore } from './eventstore/types.js';
+import { OrderCache } from './commands/loadOrder.js';
 import { nodeFromConfig } from './nodeFromConfig.js';
 import type { SandboxNode } from './sandbox/index.js';
 import { buildApp } from './http/app.js';
@@ -278,7 +279,7 @@ export function driverDepsFor(
 ): DriverDeps {
   // In a chain-verified mode every escrow job is posted long enough to outlive any accepted T by the release slack.
   const quoteTailSeconds = quoteChain === undefined || quoteChain.mode === 'manual' ? 0 : quoteTailSecondsFor(quoteChain);
-  return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, quoteTailSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep };
+  return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, quoteTailSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep, orderCache: new OrderCache() };
 }
 
 /** The configured event store: SQLite in the data dir, or EventStoreDB. */

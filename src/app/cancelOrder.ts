@@ -9,7 +9,7 @@ export interface CancelOrderRequest {
 
 /** The maker withdraws an open order; a held escrow is refunded by the driver. */
 export async function cancelOrder(deps: LedgerDeps, orderId: string, input: CancelOrderRequest, req: RequestContext): Promise<OrderResult> {
-  const maker = await authenticate(deps, { action: 'cancel_order', orderId, wallet: input.wallet, bound: {}, auth: input.walletAuth }, req);
+  const { wallet: maker, loaded, signature } = await authenticate(deps, { action: 'cancel_order', orderId, wallet: input.wallet, bound: {}, auth: input.walletAuth }, req);
   const command = { type: 'CancelOrder' as const, wallet: maker, now: deps.now() };
-  return decideThenDrive(deps, { orderId, command, ctx: commandContext(deps, req, maker), mode: 'inline' }, req);
+  return decideThenDrive(deps, { orderId, command, ctx: commandContext(deps, req, maker), mode: 'inline', loaded, signature }, req);
 }

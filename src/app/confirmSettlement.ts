@@ -15,11 +15,11 @@ export interface ConfirmSettlementRequest {
 export async function confirmSettlement(deps: LedgerDeps, orderId: string, input: ConfirmSettlementRequest, req: RequestContext): Promise<OrderResult> {
   const secret = input.secret.toLowerCase();
   const bound = { quote_tx: input.quoteTx, secret_sha256: htlcHashOf(secret) };
-  const seller = await authenticate(deps, { action: 'confirm_settlement', orderId, wallet: input.wallet, bound, auth: input.walletAuth }, req);
+  const { wallet: seller, loaded, signature } = await authenticate(deps, { action: 'confirm_settlement', orderId, wallet: input.wallet, bound, auth: input.walletAuth }, req);
   const command = {
     type: 'ConfirmSettlement' as const, wallet: seller, quoteTx: input.quoteTx, secret,
     secretCiphertext: deps.secretBox.encrypt(secret, preimageBinding(orderId)),
     quoteChain: confirmQuoteChain(deps.quoteLeg), now: deps.now(),
   };
-  return decideThenDrive(deps, { orderId, command, ctx: commandContext(deps, req, seller), mode: 'inline' }, req);
+  return decideThenDrive(deps, { orderId, command, ctx: commandContext(deps, req, seller), mode: 'inline', loaded, signature }, req);
 }

@@ -2,6 +2,7 @@ import { dueStep, type OrderCommand } from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import type { LoadedOrder } from '../commands/loadOrder.js';
 import { driveOrder, type DriveMode } from '../settlement/driver.js';
+import { spendAlone, spendOnFailure, type PendingSignature } from './authenticate.js';
 import type { LedgerDeps, OrderResult, RequestContext } from './deps.js';
 
 export interface DecideThenDrive {
@@ -12,6 +13,8 @@ export interface DecideThenDrive {
   readonly htlcSecret?: string | null;
   /** The order as just read, saving the command a second read (stale is safe: the append checks). */
   readonly loaded?: LoadedOrder;
+  /** The signature the request spends, recorded by the command's first event (null: already recorded). */
+  readonly signature?: PendingSignature | null;
 }
 
 /**
@@ -20,9 +23,12 @@ export interface DecideThenDrive {
  */
 export async function decideThenDrive(deps: LedgerDeps, run: DecideThenDrive, req: RequestContext): Promise<OrderResult> {
   const htlcSecret = run.htlcSecret ?? null;
-  const decided = await handleOrderCommand(deps.store, run.orderId, run.command, run.ctx, {
-    ifMatchVersion: req.ifMatchVersion, maxAttempts: 5, loaded: run.loaded,
-  });
+  const signature = run.signature ?? null;
+  const decided = await spendOnFailure(deps, signature, () => handleOrderCommand(deps.store, run.orderId, run.command, run.ctx, {
+    ifMatchVersion: req.ifMatchVersion, maxAttempts: 5, loaded: run.loaded, cache: deps.orderCache, signature: signature?.spent,
+  }));
+  // Decided nothing (a repeat of what the order already did): no event carried the signature.
+  if (signature !== null && decided.written.length === 0) await spendAlone(deps, signature);
   // Nothing external is due (a buy placed, a sell matched): no lease to take, no second read.
   if (dueStep(decided.state) === null) {
     return { state: decided.state, version: decided.version, updatedAt: decided.updatedAt, position: decided.position, htlcSecret };

@@ -9,6 +9,7 @@ import type { DriverDeps } from '../settlement/driver.js';
 import type { QuoteLegDeps } from './quoteLeg.js';
 import type { Leases } from '../settlement/leases.js';
 import type { OpenOrderCap } from './openOrderCap.js';
+import type { OrderCache } from '../commands/loadOrder.js';
 
 /** What the use cases need; src/main.ts builds each piece. */
 export interface LedgerDeps {
@@ -25,6 +26,8 @@ export interface LedgerDeps {
   /** Generated preimages' bytes (the CSPRNG unless given; only the simulator seeds it). */
   readonly randomBytes?: (size: number) => Buffer;
   readonly onStep?: DriverDeps['onStep'];
+  /** Folded orders by stream version (issue 14 lever 4): src/main.ts sets one; without it every load reads the stream. */
+  readonly orderCache?: OrderCache;
   /** A completed order whose preimage cannot be decrypted (a different LEDGER_SECRET_KEY): alert. */
   readonly onSecretUnreadable?: (orderId: string) => void;
   /**

@@ -3,7 +3,7 @@ import { loadOrder } from '../commands/loadOrder.js';
 import { generatePreimage } from '../crypto/preimage.js';
 import { driveOrder } from '../settlement/driver.js';
 import { matchQuoteLeg } from './quoteLeg.js';
-import { authenticate } from './authenticate.js';
+import { authenticate, spendOnFailure } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
 import { guardMatch } from './matchGuards.js';
 import { commandContext, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
@@ -18,13 +18,16 @@ export interface MatchOrderRequest {
 /** A taker takes an order; the taker of a buy order sells, and without a hash gets a generated preimage. */
 export async function matchOrder(deps: LedgerDeps, orderId: string, input: MatchOrderRequest, req: RequestContext): Promise<OrderResult> {
   const bound = { eth_address: input.ethAddress ?? '', htlc_hash: input.htlcHash ?? '' };
-  const taker = await authenticate(deps, { action: 'match_order', orderId, wallet: input.wallet, bound, auth: input.walletAuth }, req);
+  const auth = await authenticate(deps, { action: 'match_order', orderId, wallet: input.wallet, bound, auth: input.walletAuth }, req);
+  const taker = auth.wallet;
   const ctx = commandContext(deps, req, taker);
-  let current = await loadOrder(deps.store, orderId);
+  let current = auth.loaded ?? (await loadOrder(deps.store, orderId, deps.orderCache));
   // Before anyone takes a sell order, its maker's escrow must still be at the node.
   if (dueStep(current.state, 'watch') !== null) {
-    await driveOrder(deps, orderId, ctx, 'watch');
-    current = await loadOrder(deps.store, orderId);
+    current = await spendOnFailure(deps, auth.signature, async () => {
+      await driveOrder(deps, orderId, ctx, 'watch');
+      return loadOrder(deps.store, orderId, deps.orderCache);
+    });
   }
   const buyOrder = current.state.status !== 'none' && current.state.side === 'buy';
   const generated = buyOrder && input.htlcHash === null ? generatePreimage(deps.randomBytes) : null;
@@ -35,6 +38,8 @@ export async function matchOrder(deps: LedgerDeps, orderId: string, input: Match
     quoteLeg: current.state.status === 'none' ? null : matchQuoteLeg(deps.quoteLeg, current.state.pair),
     now: deps.now(),
   };
-  await guardMatch(deps, orderId, command, current.state, req);
-  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, loaded: current }, req);
+  // A refused match spends its signature too: replayed once the buyer's funds arrive, it must not take the order.
+  const state = current.state;
+  await spendOnFailure(deps, auth.signature, () => guardMatch(deps, orderId, command, state, req));
+  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, loaded: current, signature: auth.signature }, req);
 }

@@ -111,7 +111,7 @@ export interface DirectoryOptions {
 export function createOrderDirectory(deps: LedgerDeps & { quoteLeg: QuoteLegDeps }, options: DirectoryOptions): OrderDirectory {
   return {
     async expectedLock(orderId) {
-      const { state } = await loadOrder(deps.store, orderId);
+      const { state } = await loadOrder(deps.store, orderId, deps.orderCache);
       if (state.status === 'none' || state.quoteLeg === null) return null;
       const asset = chainAssetFor(deps.quoteLeg, state.pair);
       const addresses = quoteAddresses(state);

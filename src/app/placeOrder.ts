@@ -1,6 +1,6 @@
 import type { Pair, Side } from '../aggregates/order/index.js';
 import { generatePreimage } from '../crypto/preimage.js';
-import { authenticate } from './authenticate.js';
+import { authenticate, spendOnFailure } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
 import { guardPlace } from './matchGuards.js';
 import { commandContext, newOrderId, signedInteger, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
@@ -28,7 +28,7 @@ export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req
     eth_address: input.ethAddress ?? '',
     htlc_hash: input.htlcHash ?? '',
   };
-  const maker = await authenticate(deps, { action: 'create_order', orderId: 'create_order', wallet: input.wallet, bound, auth: input.walletAuth }, req);
+  const { wallet: maker, signature } = await authenticate(deps, { action: 'create_order', orderId: 'create_order', wallet: input.wallet, bound, auth: input.walletAuth }, req);
   const generated = input.side === 'sell' && input.htlcHash === null ? generatePreimage(deps.randomBytes) : null;
   const orderId = (deps.newOrderId ?? newOrderId)();
   const command = {
@@ -36,7 +36,8 @@ export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req
     amountMicroRtc: input.amountMicroRtc, pricePerRtcNanoQuote: input.pricePerRtcNanoQuote, ttlSeconds: input.ttlSeconds,
     makerEthAddress: input.ethAddress, htlcHash: generated?.htlcHash ?? input.htlcHash?.toLowerCase() ?? null, now: deps.now(),
   };
-  await guardPlace(deps, command, req);
+  // A refused place (a reused hash, a TTL too long for the chain) spends its signature like any refusal.
+  await spendOnFailure(deps, signature, () => guardPlace(deps, command, req));
   const ctx = commandContext(deps, req, maker);
-  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null }, req);
+  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, signature }, req);
 }

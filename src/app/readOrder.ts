@@ -6,7 +6,7 @@ import type { LedgerDeps } from './deps.js';
 
 /** One order read from its own stream; null when it does not exist; OrderStreamCorrupt when unreadable. */
 export async function getOrder(deps: LedgerDeps, orderId: string): Promise<{ state: PlacedOrder; version: bigint; updatedAt: string | null } | null> {
-  const loaded = readable(orderId, await loadOrder(deps.store, orderId));
+  const loaded = readable(orderId, await loadOrder(deps.store, orderId, deps.orderCache));
   if (loaded.state.status === 'none') return null;
   return { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt };
 }

@@ -1,13 +1,15 @@
-import { chainedEvents } from '../eventstore/chainedEvents.js';
+import { chainedEvents, type SignatureSpent } from '../eventstore/chainedEvents.js';
 import { decide, evolve, orderStream, type OrderCommand, type OrderEvent, type OrderState } from '../aggregates/order/index.js';
 import { isVersionConflict, type EventStore, type JsonObject, type NewEvent } from '../eventstore/types.js';
-import { loadOrder, type LoadedOrder } from './loadOrder.js';
+import { loadOrder, type LoadedOrder, type OrderCache } from './loadOrder.js';
 import { readable } from '../orderStream/fold.js';
 
 export { SCHEMA_VERSION } from '../eventstore/chainedEvents.js';
 
 /** Who and what caused a command: carried into every event's metadata. */
 export interface CommandContext {
+  /** Set by handleOrderCommand from its options, for the command's own append only. */
+  readonly signature?: SignatureSpent;
   /** The request id (or the reconciler pass id); every event of one request shares it. */
   readonly correlationId: string;
   readonly causationId: string | null;
@@ -28,6 +30,10 @@ export interface CommandOptions {
    * Safe even if it is stale: the append carries its version, and a lost race re-reads.
    */
   readonly loaded?: LoadedOrder;
+  /** Folded orders by version: read from and kept up to date, dropped for an order that lost a race. */
+  readonly cache?: OrderCache;
+  /** The wallet signature this command spends: its first event records it (SignatureAlreadyUsed on a second use). */
+  readonly signature?: SignatureSpent;
 }
 
 export interface CommandOutcome {
@@ -69,7 +75,7 @@ export async function handleOrderCommand(
 ): Promise<CommandOutcome> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
-    const loaded = attempt === 1 && options.loaded !== undefined ? options.loaded : await loadOrder(store, orderId);
+    const loaded = attempt === 1 && options.loaded !== undefined ? options.loaded : await loadOrder(store, orderId, options.cache);
     if (options.ifMatchVersion !== undefined && options.ifMatchVersion !== loaded.version) {
       throw new VersionMismatch(options.ifMatchVersion, loaded.version);
     }
@@ -79,19 +85,19 @@ export async function handleOrderCommand(
     if (decided.length === 0) {
       return { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt, written: [], position: null, before: loaded.state };
     }
-    const newEvents = toNewEvents(orderId, loaded, decided, ctx);
+    const newEvents = toNewEvents(orderId, loaded, decided, options.signature === undefined ? ctx : { ...ctx, signature: options.signature });
     try {
       const expected = loaded.version === 0n ? 'no_stream' : loaded.version;
       const result = await store.append(orderStream(orderId), newEvents, expected);
-      return {
-        state: decided.reduce(evolve, loaded.state),
-        updatedAt: newEvents.at(-1)?.metadata.recorded_at ?? loaded.updatedAt,
-        version: result.nextVersion,
-        written: newEvents,
-        position: result.position,
-        before: loaded.state,
-      };
+      const state = decided.reduce(evolve, loaded.state);
+      const updatedAt = newEvents.at(-1)?.metadata.recorded_at ?? loaded.updatedAt;
+      if (result.nextVersion === loaded.version + BigInt(newEvents.length)) {
+        options.cache?.remember(orderId, { ...loaded, state, version: result.nextVersion, lastHash: newEvents.at(-1)?.metadata.hash ?? loaded.lastHash, updatedAt });
+      }
+      return { state, updatedAt, version: result.nextVersion, written: newEvents, position: result.position, before: loaded.state };
     } catch (error) {
+      // Never trusted across a conflict: the next attempt reads the whole stream again.
+      if (isVersionConflict(error)) options.cache?.forget(orderId);
       if (!isVersionConflict(error) || attempt >= maxAttempts) throw error;
     }
   }
@@ -106,5 +112,6 @@ export function toNewEvents(orderId: string, loaded: Pick<LoadedOrder, 'version'
     actor: ctx.actor,
     recordedAt: ctx.now().toISOString(),
     newEventId: ctx.newEventId,
+    signature: ctx.signature,
   });
 }

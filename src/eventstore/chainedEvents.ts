@@ -1,5 +1,5 @@
 import { v4 as uuidv4 } from 'uuid';
-import { chainHashV2, CURRENT_CHAIN_VERSION, GENESIS_HASH } from './hashChain.js';
+import { chainHashV3, CURRENT_CHAIN_VERSION, GENESIS_HASH } from './hashChain.js';
 import type { JsonObject, NewEvent } from './types.js';
 
 export const SCHEMA_VERSION = 1;
@@ -19,13 +19,24 @@ export interface EventContext {
   readonly recordedAt: string;
   /** Event ids; a uuid v4 each unless given (the simulator passes a seeded source). */
   readonly newEventId?: () => string;
+  /** The wallet signature the append spends: recorded in the metadata of its first event. */
+  readonly signature?: SignatureSpent;
+}
+
+export interface SignatureSpent {
+  /** sha256 of the signature's lowercase hex, never the signature. */
+  readonly sha256: string;
+  /** The wallet action it was signed for (create_order, match_order, …). */
+  readonly action: string;
 }
 
 /**
  * Events ready to append: each gets a fresh id and the metadata of domain.md §5, and is linked
  * into the stream's hash chain after `start`, under the current chain version (which covers the
- * actor, correlation and causation ids and recorded_at as well as the content). Every writer of every stream (orders, signature
- * uses, leases) goes through here, so every stream verifies the same way.
+ * actor, correlation and causation ids, recorded_at and the signature spent as well as the content).
+ * A signature in `ctx` is spent by the first event only: one use, one record. Every writer of
+ * every stream (orders, signature uses, leases) goes through here, so every stream verifies the
+ * same way.
  */
 export function chainedEvents(
   stream: string,
@@ -35,10 +46,11 @@ export function chainedEvents(
 ): NewEvent[] {
   let prevHash = start.hash;
   let version = start.version;
-  return events.map(({ type, data }) => {
+  return events.map(({ type, data }, i) => {
     version += 1n;
-    const covered = { actor: ctx.actor, correlation_id: ctx.correlationId, causation_id: ctx.causationId, recorded_at: ctx.recordedAt };
-    const hash = chainHashV2(prevHash, { stream, version, type, data }, covered);
+    const signed = i === 0 && ctx.signature !== undefined ? { signature_sha256: ctx.signature.sha256, signature_action: ctx.signature.action } : {};
+    const covered = { actor: ctx.actor, correlation_id: ctx.correlationId, causation_id: ctx.causationId, recorded_at: ctx.recordedAt, ...signed };
+    const hash = chainHashV3(prevHash, { stream, version, type, data }, covered);
     const eventId = ctx.newEventId?.() ?? uuidv4();
     const metadata = {
       event_id: eventId,

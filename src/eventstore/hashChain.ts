@@ -38,14 +38,23 @@ export interface ChainedMetadata {
   readonly recorded_at: string;
 }
 
+/** What chain version 3 covers on top of version 2: the signature an event spends (null when none). */
+export interface SignedMetadata extends ChainedMetadata {
+  readonly signature_sha256?: string;
+  readonly signature_action?: string;
+}
+
 /**
  * Chain versions. 1 (events without `chain_version`) covers data, stream, type and version; its
  * metadata could be edited unnoticed. 2 covers the actor, correlation id, causation id and
- * recorded_at too. Events keep verifying under the version they were written with.
+ * recorded_at too. 3 also covers signature_sha256 and signature_action (the signature use an event
+ * records, issue 14 lever 2), so a spent signature cannot be struck from an order's trail unnoticed.
+ * Events keep verifying under the version they were written with.
  */
 export const CHAIN_V1 = 1;
 export const CHAIN_V2 = 2;
-export const CURRENT_CHAIN_VERSION = CHAIN_V2;
+export const CHAIN_V3 = 3;
+export const CURRENT_CHAIN_VERSION = CHAIN_V3;
 
 /** Chain version 1: hash = sha256(prev_hash || canonical JSON of {data, stream, type, version}) as lowercase hex. */
 export function chainHash(prevHash: string, event: ChainInput): string {
@@ -78,6 +87,27 @@ export function chainHashV2(prevHash: string, event: ChainInput, metadata: Chain
   return createHash('sha256').update(prevHash).update(body).digest('hex');
 }
 
+/**
+ * Chain version 3: as version 2 with chain_version 3, signature_action and signature_sha256 (null
+ * when the event spends no signature) in the hashed text.
+ */
+export function chainHashV3(prevHash: string, event: ChainInput, metadata: SignedMetadata): string {
+  const body = canonicalJson({
+    actor: metadata.actor,
+    causation_id: metadata.causation_id,
+    chain_version: CHAIN_V3,
+    correlation_id: metadata.correlation_id,
+    data: event.data,
+    recorded_at: metadata.recorded_at,
+    signature_action: metadata.signature_action ?? null,
+    signature_sha256: metadata.signature_sha256 ?? null,
+    stream: event.stream,
+    type: event.type,
+    version: event.version.toString(),
+  });
+  return createHash('sha256').update(prevHash).update(body).digest('hex');
+}
+
 /** A recorded event's chain version: 1 when its metadata names none. */
 export const chainVersionOf = (event: RecordedEvent): unknown => event.metadata.chain_version ?? CHAIN_V1;
 
@@ -86,6 +116,7 @@ export function expectedHash(prevHash: string, event: RecordedEvent): string | n
   const version = chainVersionOf(event);
   if (version === CHAIN_V1) return chainHash(prevHash, event);
   if (version === CHAIN_V2) return chainHashV2(prevHash, event, event.metadata);
+  if (version === CHAIN_V3) return chainHashV3(prevHash, event, event.metadata);
   return null;
 }
 

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import {
+  SignatureAlreadyUsed,
   VersionConflict,
   type AppendResult,
   type EventMetadata,
@@ -86,8 +87,7 @@ export interface RawEventRow {
   readonly metadata: string;
 }
 
-/** The store's DDL; exported so the benchmark's raw baseline writes into exactly the same table. */
-export const EVENTS_SCHEMA = `
+const EVENTS_TABLE = `
 CREATE TABLE IF NOT EXISTS events (
   position INTEGER PRIMARY KEY AUTOINCREMENT,
   stream   TEXT NOT NULL,
@@ -96,11 +96,24 @@ CREATE TABLE IF NOT EXISTS events (
   type     TEXT NOT NULL,
   data     TEXT NOT NULL,
   metadata TEXT NOT NULL,
+  signature_sha256 TEXT,
   UNIQUE (stream, version),
   UNIQUE (event_id)
 );
-CREATE INDEX IF NOT EXISTS events_stream_starts ON events (position) WHERE version = 1;
 `;
+
+/**
+ * signature_sha256 is a copy of the metadata's (issue 14 lever 2): the wallet signature the event
+ * spends. Its partial unique index makes a second use fail inside the append that attempts it, so
+ * replay protection needs no stream of its own per signature; events spending none skip the index.
+ */
+const EVENTS_INDEXES = `
+CREATE INDEX IF NOT EXISTS events_stream_starts ON events (position) WHERE version = 1;
+CREATE UNIQUE INDEX IF NOT EXISTS events_signature_uses ON events (signature_sha256) WHERE signature_sha256 IS NOT NULL;
+`;
+
+/** The store's DDL; exported so the benchmark's raw baseline writes into exactly the same table. */
+export const EVENTS_SCHEMA = EVENTS_TABLE + EVENTS_INDEXES;
 
 /**
  * The embedded event store: one table, a unique (stream, version) and a global position.
@@ -130,7 +143,9 @@ export class SqliteEventStore implements EventStore {
     this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
-    this.db.exec(EVENTS_SCHEMA);
+    this.db.exec(EVENTS_TABLE);
+    addSignatureColumn(this.db);
+    this.db.exec(EVENTS_INDEXES);
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.coalesceMs = options.coalesceMs ?? 5;
     this.maxPendingAppends = options.maxPendingAppends ?? DEFAULT_MAX_PENDING_APPENDS;
@@ -202,7 +217,7 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       // SQLite rolled the whole transaction back (I/O error, full disk): the group fails as one.
       if (!this.db.inTransaction) throw error;
-      if (isUniqueViolation(error)) return { ok: false, error: new VersionConflict(p.stream, p.expected, this.streamVersion(p.stream)) };
+      if (isUniqueViolation(error)) return { ok: false, error: this.uniqueViolation(error, p.stream, p.expected) };
       return { ok: false, error };
     }
   }
@@ -217,9 +232,19 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       // BEGIN IMMEDIATE serialises writers, so a unique violation means another writer won a race
       // this transaction could not see: report it as the conflict it is.
-      if (isUniqueViolation(error)) throw new VersionConflict(stream, expected, this.streamVersion(stream));
+      if (isUniqueViolation(error)) throw this.uniqueViolation(error, stream, expected);
       throw error;
     }
+  }
+
+  /** A signature already spent is its own refusal; any other unique key lost is a version race. */
+  private uniqueViolation(error: unknown, stream: string, expected: ExpectedVersion): Error {
+    if (String((error as Error).message).includes('events.signature_sha256')) return new SignatureAlreadyUsed(stream);
+    return new VersionConflict(stream, expected, this.streamVersion(stream));
+  }
+
+  async signatureUsed(signatureSha256: string): Promise<boolean> {
+    return this.stmts.signatureUsed.get(signatureSha256) !== undefined;
   }
 
   private appendInTransaction(stream: string, events: readonly NewEvent[], expected: ExpectedVersion) {
@@ -238,6 +263,7 @@ export class SqliteEventStore implements EventStore {
         event.type,
         JSON.stringify(event.data),
         JSON.stringify(event.metadata),
+        event.metadata.signature_sha256 ?? null,
       );
       position = BigInt(info.lastInsertRowid);
     }
@@ -356,6 +382,24 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
+/**
+ * A file written before issue 14 lever 2 has no signature column: it is added in place, and the
+ * uses recorded until then (one `SignatureUsed` event per signature, its hash in the data) are
+ * copied into it, so the unique index covers every use ever made and a replay check needs no other
+ * look-up. Every process sharing a file must run this version from then on: an older one neither
+ * writes nor reads the column.
+ */
+function addSignatureColumn(db: Db): void {
+  const hasColumn = () => (db.pragma('table_info(events)') as { name: string }[]).some((c) => c.name === 'signature_sha256');
+  if (hasColumn()) return;
+  // Under the write lock: a second process opening the same old file at once finds it added.
+  db.transaction(() => {
+    if (hasColumn()) return;
+    db.exec('ALTER TABLE events ADD COLUMN signature_sha256 TEXT');
+    db.exec(`UPDATE events SET signature_sha256 = data ->> '$.signature_sha256' WHERE type = 'SignatureUsed' AND version = 1`);
+  }).immediate();
+}
+
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
@@ -373,7 +417,8 @@ function prepareStatements(db: Db) {
   const s = (sql: string): Statement => db.prepare(sql);
   return {
     streamVersion: s('SELECT max(version) AS v FROM events WHERE stream = ?'),
-    insert: s('INSERT INTO events (stream, version, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)'),
+    insert: s('INSERT INTO events (stream, version, event_id, type, data, metadata, signature_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    signatureUsed: s('SELECT 1 FROM events WHERE signature_sha256 = ?'),
     byEventId: s('SELECT position, stream, version FROM events WHERE event_id = ?'),
     readStream: s('SELECT * FROM events WHERE stream = ? AND version >= ? ORDER BY version'),
     readAll: s('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),

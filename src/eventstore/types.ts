@@ -25,6 +25,13 @@ export interface EventMetadata {
   readonly chain_version?: number;
   readonly prev_hash: string;
   readonly hash: string;
+  /**
+   * The wallet signature this event spends (sha256 of the signature, never the signature itself),
+   * on the first event a signed request appends, and what it was signed for. A store that offers
+   * `signatureUsed` keeps at most one event per value (SignatureAlreadyUsed).
+   */
+  readonly signature_sha256?: string;
+  readonly signature_action?: string;
 }
 
 export interface NewEvent {
@@ -77,6 +84,15 @@ export interface EventStore {
   listStreams(prefix: string, afterPosition?: bigint, maxCount?: number): Promise<{ stream: string; position: bigint }[]>;
   /** Catch-up subscription: delivers everything after `afterPosition`, then follows new appends. */
   subscribeAll(afterPosition: bigint, handler: SubscriptionHandler): Subscription;
+  /**
+   * Present when the store records wallet-signature uses in the metadata of the events that spend
+   * them (SQLite: a unique index over metadata.signature_sha256): true when an event with this
+   * signature_sha256 is stored. Such a store refuses an append carrying a signature_sha256 that is
+   * already stored with SignatureAlreadyUsed, writing none of that append's events. Without it
+   * (esdb: no secondary unique index, no atomic append across streams) the caller records each
+   * use in a stream of its own before acting on it.
+   */
+  signatureUsed?(signatureSha256: string): Promise<boolean>;
   /** A networked store's subscriptions (esdb): for /ready and /metrics. A local store has none. */
   health?(): StoreHealth;
   close(): Promise<void>;
@@ -104,4 +120,13 @@ export class VersionConflict extends Error {
 
 export function isVersionConflict(error: unknown): error is VersionConflict {
   return error instanceof VersionConflict;
+}
+
+/** An append carried a signature_sha256 that an event already stored carries: nothing was written. */
+export class SignatureAlreadyUsed extends Error {
+  readonly code = 'signature_already_used';
+  constructor(readonly stream: string) {
+    super(`a signature spent by this append on ${stream} was already used`);
+    this.name = 'SignatureAlreadyUsed';
+  }
 }

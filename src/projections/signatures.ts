@@ -1,10 +1,15 @@
 import type { Database as Db } from 'better-sqlite3';
 import { SIGNATURE_STREAM_PREFIX } from '../commands/signatures.js';
 import type { RecordedEvent } from '../eventstore/types.js';
+import { ORDER_STREAM_PREFIX, orderIdFromStream } from '../streamNames.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
 
-/** Streams `sig-<hash>` record that a wallet signature was accepted once (replay protection). */
+/**
+ * Every wallet signature accepted once (replay protection): from the metadata of the order event
+ * that spent it, or from a `sig-<hash>` stream (uses recorded on their own, and every use before
+ * issue 14 lever 2).
+ */
 export const signaturesProjection: Projection = {
   name: 'signatures',
   version: 1,
@@ -19,22 +24,24 @@ export const signaturesProjection: Projection = {
     },
   ],
   apply(db: Db, event: RecordedEvent, tables: TableNames): void {
+    const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+    const insert = (row: readonly [string, string | null, string | null, string | null, string | null]) =>
+      // The first use is the fact that matters; a repeat (same stream) changes nothing.
+      cachedStatement(
+        db,
+        `INSERT OR IGNORE INTO ${tableName(tables, 'used_signatures')} (signature_hash, wallet, action, order_id, used_at, position)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ).run(...row, event.position);
+    if (event.stream.startsWith(ORDER_STREAM_PREFIX)) {
+      // Issue 14 lever 2: a command's first event records the signature it spent in its metadata.
+      const m = event.metadata;
+      if (typeof m.signature_sha256 !== 'string') return;
+      insert([m.signature_sha256, text(m.actor), text(m.signature_action), orderIdFromStream(event.stream), text(m.recorded_at)]);
+      return;
+    }
     if (!event.stream.startsWith(SIGNATURE_STREAM_PREFIX) || event.type !== 'SignatureUsed') return;
     const d = event.data;
-    const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-    // The first use is the fact that matters; a repeat (same stream) changes nothing.
-    cachedStatement(
-      db,
-      `INSERT OR IGNORE INTO ${tableName(tables, 'used_signatures')} (signature_hash, wallet, action, order_id, used_at, position)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(
-      event.stream.slice(SIGNATURE_STREAM_PREFIX.length),
-      text(d.wallet),
-      text(d.action),
-      text(d.order_id),
-      text(d.used_at),
-      event.position,
-    );
+    insert([event.stream.slice(SIGNATURE_STREAM_PREFIX.length), text(d.wallet), text(d.action), text(d.order_id), text(d.used_at)]);
   },
 };
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { dueStep, OrderRefused, type DueStep, type OrderCommand, type OrderState, type StepMode } from '../aggregates/order/index.js';
 import { handleOrderCommand, VersionMismatch, type CommandContext } from '../commands/handleCommand.js';
-import { loadOrder } from '../commands/loadOrder.js';
+import { loadOrder, type OrderCache } from '../commands/loadOrder.js';
 import { isVersionConflict, type EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { Leases } from './leases.js';
@@ -20,6 +20,8 @@ export interface DriverDeps {
   /** Upper bound of one drive, used as the lease's lifetime. */
   readonly leaseTtlMs: number;
   readonly onStep?: (report: StepReport) => void;
+  /** Folded orders by stream version (issue 14 lever 4); absent = every load reads the whole stream. */
+  readonly orderCache?: OrderCache;
 }
 
 /** inline, resume or watch: see StepMode (the decider's dueStep picks the step for it). */
@@ -65,7 +67,7 @@ export async function driveOrder(deps: DriverDeps, orderId: string, ctx: Command
   const owner = randomUUID();
   const leaseName = `order-driver:${orderId}`;
   if (!(await deps.leases.acquire(leaseName, owner, deps.leaseTtlMs, ctx.now().getTime()))) {
-    const loaded = await loadOrder(deps.store, orderId);
+    const loaded = await loadOrder(deps.store, orderId, deps.orderCache);
     return { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt, position: null, steps: [], leased: true };
   }
   try {
@@ -86,7 +88,7 @@ async function driveHoldingLease(
 ): Promise<DriveResult> {
   const steps: StepReport[] = [];
   let position: bigint | null = null;
-  let loaded = await loadOrder(deps.store, orderId);
+  const loaded = await loadOrder(deps.store, orderId, deps.orderCache);
   let state = loaded.state;
   let version = loaded.version;
   let updatedAt = loaded.updatedAt;
@@ -99,7 +101,7 @@ async function driveHoldingLease(
     const report = { orderId, step: step.kind, outcome: result.outcome };
     steps.push(report);
     deps.onStep?.(report);
-    const appended = await appendResults(deps.store, orderId, result, ctx, version);
+    const appended = await appendResults(deps, orderId, result, ctx, version);
     if (appended === null) break;
     if (appended.position !== null) position = appended.position;
     state = appended.state;
@@ -114,7 +116,7 @@ async function driveHoldingLease(
 
 /** Appends the step's result commands in order; null when the order moved under us (stop). */
 async function appendResults(
-  store: EventStore,
+  deps: Pick<DriverDeps, 'store' | 'orderCache'>,
   orderId: string,
   result: StepResult,
   ctx: CommandContext,
@@ -125,7 +127,7 @@ async function appendResults(
   let last: { state: OrderState; version: bigint; updatedAt: string | null } | null = null;
   for (const command of result.commands) {
     try {
-      const outcome = await handleOrderCommand(store, orderId, command as OrderCommand, ctx, { ifMatchVersion: ifMatch, maxAttempts: 1 });
+      const outcome = await handleOrderCommand(deps.store, orderId, command as OrderCommand, ctx, { ifMatchVersion: ifMatch, maxAttempts: 1, cache: deps.orderCache });
       if (outcome.position !== null) position = outcome.position;
       last = { state: outcome.state, version: outcome.version, updatedAt: outcome.updatedAt };
       ifMatch = outcome.version;
@@ -135,7 +137,7 @@ async function appendResults(
     }
   }
   if (last === null) {
-    const loaded = await loadOrder(store, orderId);
+    const loaded = await loadOrder(deps.store, orderId, deps.orderCache);
     last = { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt };
   }
   return { ...last, position };

@@ -47,7 +47,7 @@ export async function reconcilePass(deps: ReconcilerDeps): Promise<ReconcileSumm
   await watchEscrows(deps, ctx);
   for (const orderId of await deps.candidates(deps.now(), deps.stuckMs)) {
     summary.examined += 1;
-    const loaded = await loadOrder(deps.store, orderId);
+    const loaded = await loadOrder(deps.store, orderId, deps.orderCache);
     const before = loaded.state;
     if (isTerminal(before.status) || before.status === 'none' || isCorrupt(loaded)) continue;
     const after = await reconcileOrder(deps, orderId, loaded, ctx, summary);

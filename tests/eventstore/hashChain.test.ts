@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import { handleOrderCommand } from '../../src/commands/handleCommand.js';
 import { verifyLedger } from '../../src/audit/verify.js';
-import { canonicalJson, CHAIN_V2, chainHash, chainHashV2, GENESIS_HASH, verifyChain } from '../../src/eventstore/hashChain.js';
+import { canonicalJson, CHAIN_V2, CHAIN_V3, chainHash, chainHashV2, chainHashV3, GENESIS_HASH, verifyChain } from '../../src/eventstore/hashChain.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import type { RecordedEvent } from '../../src/eventstore/types.js';
 import { context, match, nodeCallFailed, placeBuy, TAKER_B, takerLockFailed } from '../commands/commandFixtures.js';
@@ -127,11 +127,11 @@ describe('verifyChain', () => {
 });
 
 describe('chain version 2: the metadata is covered', () => {
-  it('writes new events under chain version 2, and they verify', async () => {
+  it('writes new events under chain version 3 (version 2 plus the signature spent), and they verify', async () => {
     const store = new SqliteEventStore({ path: ':memory:' });
     const events = await recordHistory(store);
-    expect(events.every((e) => e.metadata.chain_version === CHAIN_V2)).toBe(true);
-    expect(events[0]?.metadata.hash).toBe(chainHashV2(GENESIS_HASH, events[0] as RecordedEvent, events[0]!.metadata));
+    expect(events.every((e) => e.metadata.chain_version === CHAIN_V3)).toBe(true);
+    expect(events[0]?.metadata.hash).toBe(chainHashV3(GENESIS_HASH, events[0] as RecordedEvent, events[0]!.metadata));
     expect(verifyChain(events)).toEqual({ ok: true });
     await store.close();
   });
@@ -164,13 +164,43 @@ describe('chain version 2: the metadata is covered', () => {
     expect(verifyChain(legacy)).toEqual({ ok: true });
     const goesOn = v2.slice(2).map((e) => {
       const hash = chainHashV2(prev, e, e.metadata);
-      const event = { ...e, metadata: { ...e.metadata, prev_hash: prev, hash } };
+      const event = { ...e, metadata: { ...e.metadata, chain_version: CHAIN_V2, prev_hash: prev, hash } };
       prev = hash;
       return event;
     });
     expect(verifyChain([...legacy, ...goesOn])).toEqual({ ok: true });
     // Under version 1 the actor was not covered: the known weakness version 2 removes.
     expect(verifyChain(withEvent(legacy, 2n, (e) => ({ ...e, metadata: { ...e.metadata, actor: 'someone' } })))).toEqual({ ok: true });
+    await store.close();
+  });
+
+  it('covers the signature an event spends (version 3): struck, edited or added, the chain breaks; v2 then v3 verifies', async () => {
+    const store = new SqliteEventStore({ path: ':memory:' });
+    const events = await recordHistory(store);
+    let prev = GENESIS_HASH;
+    // The first event as a signed command writes it, the rest re-linked behind it.
+    const linked = events.map((e, i) => {
+      const metadata = i === 0 ? { ...e.metadata, signature_sha256: 'ab'.repeat(32), signature_action: 'create_order' } : e.metadata;
+      const hash = chainHashV3(prev, e, metadata);
+      const event = { ...e, metadata: { ...metadata, prev_hash: prev, hash } };
+      prev = hash;
+      return event;
+    });
+    expect(verifyChain(linked)).toEqual({ ok: true });
+    const { signature_sha256: _struck, ...struck } = linked[0]!.metadata;
+    expect(verifyChain([{ ...linked[0]!, metadata: struck }, ...linked.slice(1)])).toMatchObject({ ok: false, version: 1n, problem: 'hash does not match the event content' });
+    expect(verifyChain(withEvent(linked, 1n, (e) => ({ ...e, metadata: { ...e.metadata, signature_action: 'cancel_order' } })))).toMatchObject({ ok: false, version: 1n });
+    expect(verifyChain(withEvent(linked, 2n, (e) => ({ ...e, metadata: { ...e.metadata, signature_sha256: 'cd'.repeat(32) } })))).toMatchObject({ ok: false, version: 2n });
+    // An order stream written before the upgrade (v2) goes on under v3.
+    let p2 = GENESIS_HASH;
+    const mixed = events.map((e, i) => {
+      const metadata = i < 2 ? { ...e.metadata, chain_version: CHAIN_V2 } : e.metadata;
+      const hash = i < 2 ? chainHashV2(p2, e, metadata) : chainHashV3(p2, e, metadata);
+      const event = { ...e, metadata: { ...metadata, prev_hash: p2, hash } };
+      p2 = hash;
+      return event;
+    });
+    expect(verifyChain(mixed)).toEqual({ ok: true });
     await store.close();
   });
 

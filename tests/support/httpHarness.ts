@@ -6,6 +6,7 @@ import { createLedger, type Ledger } from '../../src/app/ledger.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
+import { OrderCache } from '../../src/commands/loadOrder.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type AutoConfirm, type FaultMode, type SandboxServer } from '../../src/sandbox/index.js';
@@ -71,7 +72,8 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
   const leases = createMemoryLeases();
   const metrics = createLedgerMetrics(new Registry());
   const secretBox = createSecretBox(SECRET_KEY_HEX);
-  const driver = { store, node: gateway, leases, settleWindowSeconds: 86_400, leaseTtlMs: 60_000 };
+  // Wired as src/main.ts does, with the order-state cache.
+  const driver = { store, node: gateway, leases, settleWindowSeconds: 86_400, leaseTtlMs: 60_000, orderCache: new OrderCache() };
   const runner = new ProjectionRunner({ store, db: ':memory:' });
   runner.start();
   const base = loadConfig({ LEDGER_DATA_DIR: '/tmp/otc-ledger-http-tests' });
