@@ -100,12 +100,25 @@ export async function heldRefundStep(
   const lookup = await node.getJob(step.jobId);
   if (lookup.kind !== 'ok') return { commands: [{ type: 'RecordNodeCallFailed', step: 'refund', key: step.key, outcome: 'unknown', reason: lookup.reason }], outcome: 'unknown', continue: false };
   const job = lookup.value;
-  if (job === null || !isHeldByUs(job)) return settleFromJob(lookup, true) ?? WAITING;
-  if (job.status === 'delivered' || !pastExpiry(job, now)) return WAITING;
+  // Delivered by our worker is a release begun, never a refund: parked (refund_blocked), like any held job that cannot be cancelled.
+  if (job === null || job.status !== 'claimed' || !ours(job)) {
+    // An open job (never expected once held) is simply cancelled, as an un-held job would be.
+    return job?.status === 'open' ? cancelHeld(node, step, refunded, settleFromJob) : settleFromJob(lookup, true) ?? WAITING;
+  }
+  if (!pastExpiry(job, now)) return WAITING;
+  return cancelHeld(node, step, refunded, settleFromJob);
+}
+
+async function cancelHeld(
+  node: NodeGateway,
+  step: RefundStep,
+  refunded: () => StepResult,
+  settleFromJob: (lookup: NodeOutcome<EscrowJob | null>, afterRefusal: boolean) => StepResult | null,
+): Promise<StepResult> {
   const result = await node.cancelJob(step.jobId, step.wallet);
   if (result.kind === 'ok') return refunded();
   const again = await node.getJob(step.jobId);
-  if (again.kind === 'ok' && again.value !== null && isHeldByUs(again.value)) return WAITING;
+  if (again.kind === 'ok' && again.value?.status === 'claimed' && ours(again.value)) return WAITING;
   return settleFromJob(again, true) ?? WAITING;
 }
 

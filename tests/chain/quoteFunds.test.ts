@@ -15,6 +15,7 @@ import { createRustchainGateway, type RustchainGateway } from '../../src/gateway
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
 import { startSandboxChain, type SandboxChain } from '../../src/sandbox/chain.js';
 import { createMemoryLeases } from '../../src/settlement/leases.js';
+import { statusOfCode } from '../../src/http/errorMap.js';
 import { startFaultProxy, type FaultProxy } from './faultProxy.js';
 
 /**
@@ -102,6 +103,11 @@ async function refusal(run: Promise<unknown>): Promise<string> {
 }
 
 describe('quote_funds_missing at match', () => {
+  it('maps to 409, and an unanswered read to 503 quote_chain_unavailable', () => {
+    expect(statusOfCode('quote_funds_missing')).toBe(409);
+    expect(statusOfCode('quote_chain_unavailable')).toBe(503);
+  });
+
   it('allows a buyer whose quote address holds the USDC amount at the finalized block', async () => {
     const orderId = await placeSell();
     expect((await match(orderId, funded)).state.status).toBe('matched');

@@ -208,6 +208,16 @@ async function reconcileWatching(orderId: string) {
   return reconcilePass({ ...driver, stuckMs: 0, now: () => new Date(w.clock.nowMs), candidates: async () => [], escrowWatch: async () => [orderId] });
 }
 
+describe('the order TTL of a chain pair', () => {
+  it('allows the longest TTL whose escrow outlives every T by the release slack, refuses one second more (ttl_invalid)', async () => {
+    const longest = 2_592_000 - quoteTailSecondsFor(quoteLeg) - 3600;
+    const { jobId } = await placeSell(longest);
+    expect((w.node.job(jobId)?.expiresAt as number) - ts()).toBeGreaterThanOrEqual(2_592_000 - 5);
+    const error = await placeSell(longest + 1).then(() => null, (e: unknown) => e);
+    expect((error as { code?: string } | null)?.code).toBe('ttl_invalid');
+  });
+});
+
 describe('refund of a held job', () => {
   async function heldThenRefundDue() {
     const placedAt = w.clock.nowMs;
