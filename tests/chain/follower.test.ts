@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Address, Hex } from 'viem';
 import { startAnvil } from '../../src/chain/anvil.js';
 import { htlcArtifact } from '../../src/contracts/artifacts.js';
@@ -14,11 +14,9 @@ import type { ChainObservation, FollowerAlert, OrderDirectory } from '../../src/
 import type { ExpectedLock } from '../../src/chain/verifyLock.js';
 import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
 import { createMemoryLeases, createSqliteLeases } from '../../src/settlement/leases.js';
-import { startSandboxChain } from '../../src/sandbox/chain.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
-import { startFaultProxy } from './faultProxy.js';
 import type { FaultProxy } from './faultProxy.js';
-import { freshOrderId, freshSecret, HOUR } from './support.js';
+import { freshOrderId, freshSecret, HOUR, useChainAndProxy } from './support.js';
 
 let chain: SandboxChain;
 let proxy: FaultProxy;
@@ -27,17 +25,11 @@ let seller: Address;
 let stranger: Address;
 let dir: string;
 
-beforeAll(async () => {
-  chain = await startSandboxChain();
-  proxy = await startFaultProxy(chain.rpcUrl);
-  [, buyer, seller, stranger] = chain.devAddresses as [Address, Address, Address, Address];
-});
-afterAll(async () => {
-  await proxy?.close();
-  await chain?.stop();
+const env = useChainAndProxy();
+beforeAll(() => {
+  ({ chain, proxy, buyer, seller, stranger } = env);
 });
 beforeEach(() => {
-  proxy.clear();
   dir = mkdtempSync(join(tmpdir(), 'otc-follower-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
