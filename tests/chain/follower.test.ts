@@ -218,25 +218,50 @@ describe('the chain follower running on its own', () => {
 });
 
 describe('the clock-drift alert', () => {
-  it("alerts when the ledger's clock is hours off the chain head, and changes nothing else", async () => {
+  it("alerts once, by metric and alert, when the ledger's clock is hours off a fresh chain head, and changes nothing else", async () => {
     // Earlier tests moved chain time; the ledger's clock here is the chain's plus three hours.
     const chainNowMs = Number((await chain.latestBlock()).timestamp) * 1000;
-    const { book, seen, alerts, follower, registry } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 3 * 3600 * 1000 });
+    const drifts: number[] = [];
+    const { book, seen, alerts, follower, registry } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 3 * 3600 * 1000, onClockDrift: (d) => void drifts.push(d) });
+    expect(await follower.pollOnce()).toMatchObject({ delivered: 0 });
     await lock(book.place());
     expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 1 });
     expect(alerts).toEqual([expect.objectContaining({ code: 'clock_drift', chainId: chain.chainId })]);
     const drift = (alerts[0] as { driftSeconds: number }).driftSeconds;
     expect(drift).toBeGreaterThan(3 * 3600 - 60);
     expect(drift).toBeLessThanOrEqual(3 * 3600);
-    expect(await metric(registry, 'otc_ledger_quote_chain_clock_drift_seconds')).toBe(true);
+    expect(drifts).toEqual([drift]);
+    expect(await metric(registry, `otc_ledger_quote_chain_clock_drift_seconds{chain_id="${chain.chainId}"} ${drift}`)).toBe(true);
+    expect(await metric(registry, `otc_ledger_quote_follower_alerts_total{chain_id="${chain.chainId}",code="clock_drift"} 1`)).toBe(true);
     expect(seen).toHaveLength(1);
+    // Still adrift on the next fresh head: measured again, not alerted again.
+    await lock(book.place());
+    expect(await follower.pollOnce()).toMatchObject({ delivered: 1 });
+    expect(drifts).toHaveLength(2);
+    expect(alerts).toHaveLength(1);
   });
 
   it('stays quiet while the clocks agree', async () => {
     const chainNowMs = Number((await chain.latestBlock()).timestamp) * 1000;
     const { book, alerts, follower } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 30_000 });
+    await follower.pollOnce();
     await lock(book.place());
     await follower.pollOnce();
+    expect(alerts).toEqual([]);
+  });
+
+  it('measures nothing on a head that stands still (an idle chain), nor on one read too long after the last', async () => {
+    let clockMs = Number((await chain.latestBlock()).timestamp) * 1000;
+    const drifts: number[] = [];
+    const { book, alerts, follower } = await setUp({ clockDriftLimitSeconds: 60, now: () => clockMs, onClockDrift: (d) => void drifts.push(d) });
+    await follower.pollOnce();
+    clockMs += 3 * 3600 * 1000;
+    await follower.pollOnce();
+    expect(drifts).toEqual([]);
+    await lock(book.place());
+    clockMs += 3 * 3600 * 1000;
+    await follower.pollOnce();
+    expect(drifts).toEqual([]);
     expect(alerts).toEqual([]);
   });
 });
