@@ -19,6 +19,8 @@ export interface FaultProxy {
   retarget(url?: string): void;
   /** Requests seen, by method. */
   count(method: string): number;
+  /** The last requests' bodies (at most 50) for a method, oldest first. */
+  requests(method: string): string[];
   clear(): void;
   close(): Promise<void>;
 }
@@ -27,6 +29,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const queued: { method: string; fault: Fault; containing: string | undefined }[] = [];
   let target = targetUrl;
   const seen = new Map<string, number>();
+  const bodies = new Map<string, string[]>();
   const server = createServer((req, res) => {
     // A node that is gone (a stopped lagging anvil) ends the connection: the client sees a network error.
     handle(req, res).catch(() => res.destroy());
@@ -36,6 +39,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     const body = await readBody(req);
     const method = rpcMethod(body);
     seen.set(method, (seen.get(method) ?? 0) + 1);
+    bodies.set(method, [...(bodies.get(method) ?? []), body].slice(-50));
     const index = queued.findIndex((q) => (q.method === method || q.method === '*') && (q.containing === undefined || body.includes(q.containing)));
     const fault = index >= 0 ? queued.splice(index, 1)[0]!.fault : null;
     if (fault === 'hang') return; // never answered; the client's timeout ends it
@@ -66,10 +70,12 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       target = url ?? targetUrl;
     },
     count: (method) => seen.get(method) ?? 0,
+    requests: (method) => [...(bodies.get(method) ?? [])],
     clear: () => {
       queued.length = 0;
       target = targetUrl;
       seen.clear();
+      bodies.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import type { Address, Hex } from 'viem';
 import { htlcArtifact } from '../../src/contracts/artifacts.js';
 import type { RunningLedger, StartOptions } from '../../src/main.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY } from '../../src/sandbox/index.js';
 import {
   baseEnv, confirmBody, fundViaLedger, generateWallet, get, matchBody, placeBuyBody, placeSellBody, post, startFromEnv, until,
   type ClientWallet, type TestPair,
@@ -22,6 +23,8 @@ export interface ChainLedgerSettings {
   readonly htlc?: { readonly address: Address; readonly codeHash: Hex };
   /** Another 6-decimal token as the pair's USDC. */
   readonly usdcToken?: Address;
+  /** A sandbox node that outlives the ledger (a restart, two ledgers); default: the embedded one. */
+  readonly nodeUrl?: string;
   readonly env?: Record<string, string>;
   readonly start?: Omit<StartOptions, 'quoteChain'>;
 }
@@ -31,9 +34,10 @@ export async function startChainLedger(dataDir: string, s: ChainLedgerSettings):
   const ledger = await startFromEnv(baseEnv(dataDir, {
     LEDGER_QUOTE_CHAIN: 'evm', LEDGER_EVM_RPC_URL: s.rpcUrl, LEDGER_EVM_CHAIN_ID: String(s.chain.chainId),
     LEDGER_HTLC_CONTRACT: s.htlc?.address ?? s.chain.htlcAddress, LEDGER_HTLC_CODE_HASH: s.htlc?.codeHash ?? s.chain.htlcCodeHash,
-    LEDGER_USDC_TOKEN: s.usdcToken ?? s.chain.usdcAddress, LEDGER_EVM_FINALITY: '1', ...s.env,
+    LEDGER_USDC_TOKEN: s.usdcToken ?? s.chain.usdcAddress, LEDGER_EVM_FINALITY: '1',
+    ...(s.nodeUrl === undefined ? {} : { RUSTCHAIN_NODE: s.nodeUrl, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY }), ...s.env,
   }), s.start);
-  ledger.sandbox!.setAutoConfirm('immediate');
+  ledger.sandbox?.setAutoConfirm('immediate');
   return ledger;
 }
 
@@ -74,8 +78,11 @@ export interface LockOverrides {
   readonly asset?: Asset;
 }
 
-/** A ledger and a chain, and the moves of the two parties of a trade on each. */
-export function swapDesk(ledger: () => RunningLedger, chain: () => SandboxChain, htlcAddress: () => Address = () => chain().htlcAddress) {
+/**
+ * A ledger and a chain, and the moves of the two parties of a trade on each. `htlcAddress`: another
+ * deployment the ledger follows; `nodeUrl`: where wallets are funded when the node is not embedded.
+ */
+export function swapDesk(ledger: () => RunningLedger, chain: () => SandboxChain, htlcAddress: () => Address = () => chain().htlcAddress, nodeUrl?: () => string) {
   const url = (): string => ledger().url;
   const historyOf = async (orderId: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> =>
     (await get(url(), `/api/orders/${orderId}/history`)).body.events;
@@ -92,7 +99,7 @@ export function swapDesk(ledger: () => RunningLedger, chain: () => SandboxChain,
   async function matched(side: Side = 'sell', asset: Asset = 'usdc'): Promise<Trade> {
     const { pair, price, amount } = PRICE[asset];
     const [seller, buyer] = [generateWallet(), generateWallet()];
-    await fundViaLedger(url(), seller);
+    await fundViaLedger(nodeUrl?.() ?? url(), seller);
     const [maker, makerQuote, taker, takerQuote] = side === 'sell'
       ? [seller, sellerQuote(), buyer, buyerQuote()] : [buyer, buyerQuote(), seller, sellerQuote()];
     const body = side === 'sell' ? placeSellBody(maker, '10', price, makerQuote, pair) : placeBuyBody(maker, '10', price, makerQuote, pair);
