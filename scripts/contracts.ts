@@ -17,7 +17,7 @@ export const ARTIFACT_PATH = 'src/contracts/artifacts.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-interface CompiledContract {
+export interface CompiledContract {
   readonly abi: unknown[];
   readonly evm: { bytecode: { object: string }; deployedBytecode: { object: string } };
 }
@@ -27,13 +27,12 @@ interface SolcOutput {
   readonly contracts?: Record<string, Record<string, CompiledContract>>;
 }
 
-function standardInput(root: string): string {
-  const sources = Object.fromEntries(
-    CONTRACT_SOURCES.map((path) => [path, { content: readFileSync(join(root, path), 'utf8').replace(/\r\n/g, '\n') }]),
-  );
+const readSource = (root: string, path: string): string => readFileSync(join(root, path), 'utf8').replace(/\r\n/g, '\n');
+
+function standardInput(sources: Readonly<Record<string, string>>): string {
   return JSON.stringify({
     language: 'Solidity',
-    sources,
+    sources: Object.fromEntries(Object.entries(sources).map(([path, content]) => [path, { content }])),
     settings: {
       evmVersion: EVM_VERSION,
       optimizer: { enabled: true, runs: 200 },
@@ -46,9 +45,17 @@ function standardInput(root: string): string {
 
 /** Compiles the sources; throws with the compiler's messages on any error. */
 export function compileContracts(root: string = ROOT): Record<string, CompiledContract> {
+  return compileSources(Object.fromEntries(CONTRACT_SOURCES.map((path) => [path, readSource(root, path)])));
+}
+
+/**
+ * Compiles other sources (path → text) with the same pinned compiler and settings: for test-only
+ * contracts, which never enter the committed artifact.
+ */
+export function compileSources(sources: Readonly<Record<string, string>>): Record<string, CompiledContract> {
   const version = String(solc.version());
   if (!version.startsWith(`${SOLC_VERSION}+`)) throw new Error(`solc ${version} installed, ${SOLC_VERSION} pinned`);
-  const output = JSON.parse(solc.compile(standardInput(root))) as SolcOutput;
+  const output = JSON.parse(solc.compile(standardInput(sources))) as SolcOutput;
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join('\n'));
   const byName: Record<string, CompiledContract> = {};

@@ -49,6 +49,8 @@ export interface StartOptions {
    * whose default is sandbox; absent = manual, so embedding callers and tests start no chain unless asked.
    */
   readonly quoteChain?: QuoteChainConfig;
+  /** The ledger's clock (default: the machine's). Tests move it apart from the chain's. */
+  readonly now?: () => Date;
 }
 
 /** The only wiring: config → stores → gateways → ledger → read side → app → listen. */
@@ -64,7 +66,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     log.error({ alert: alert.code }, alert.message);
   });
   if (node.sandbox) log.warn('SANDBOX: no RUSTCHAIN_NODE set; escrow and payouts go to the embedded sandbox node, not a real chain');
-  const now = () => new Date();
+  const now = options.now ?? (() => new Date());
   const leases = leasesFor(config, store, () => now().getTime(), (name, from) => log.warn({ lease: name, holder_pid: from.pid }, 'took over the lease of a process that is gone'));
   registerStoreHealthMetrics(metricsRegistry, store);
   const secretBox = createSecretBox(loadOrCreateSecretKey(config.secretKeyHex, config.dataDir));
@@ -77,7 +79,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     if (report.outcome === 'hijacked') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_hijacked' }, 'an escrow job was taken by a worker other than the ledger\'s; the order is parked');
   };
   const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep, options.quoteChain);
-  const quoteChain = options.quoteChain === undefined ? null : await quoteChainFromConfig(options.quoteChain, { dataDir: config.dataDir, registry: metricsRegistry, leases, log })
+  const quoteChain = options.quoteChain === undefined ? null : await quoteChainFromConfig(options.quoteChain, { dataDir: config.dataDir, registry: metricsRegistry, leases, log, clockMs: () => now().getTime() })
     .catch(async (error: unknown) => {
       leases.close();
       await node.gateway.close();

@@ -15,6 +15,7 @@ import type { LedgerDeps } from './app/deps.js';
 import { createObservationSink, createOrderDirectory } from './app/observeQuoteChain.js';
 import type { QuoteLegDeps } from './app/quoteLeg.js';
 import { createChainFollower, type ChainFollower } from './chain/follower.js';
+import type { FollowerAlert } from './chain/observations.js';
 import { checkQuoteChainAtStart } from './chain/startCheck.js';
 import type { QuoteChainConfig } from './config.js';
 import type { Finality } from './gateways/quoteChain.js';
@@ -32,6 +33,8 @@ export interface QuoteChainRuntime {
 
 /** How often the follower reads the chain. */
 const FOLLOW_INTERVAL_MS = 1_000;
+/** quote-chain.md: alert (log and metric) when the ledger's clock and the chain head's time are further apart. */
+const CLOCK_DRIFT_LIMIT_SECONDS = 60;
 
 interface ChainSettings {
   readonly rpcUrl: string;
@@ -61,9 +64,23 @@ async function settingsFor(qc: QuoteChainConfig, log: Logger): Promise<{ setting
   };
 }
 
+/** What an alert's log line says beyond its code (block numbers as text: JSON has no bigint). */
+function alertDetails(alert: FollowerAlert): Record<string, string | number | null> {
+  switch (alert.code) {
+    case 'clock_drift':
+      return { drift_seconds: alert.driftSeconds };
+    case 'wrong_chain_id':
+      return { reported: alert.reported };
+    case 'range_capped':
+      return { from_block: alert.fromBlock.toString(), to_block: alert.toBlock.toString() };
+    case 'reorg_detected':
+      return { block_number: alert.blockNumber.toString(), rescan_from: alert.rescanFrom.toString() };
+  }
+}
+
 /** Null in manual mode; otherwise a checked chain, ready for its follower. */
 export async function quoteChainFromConfig(
-  qc: QuoteChainConfig, env: { dataDir: string; registry: Registry; leases: Leases; log: Logger },
+  qc: QuoteChainConfig, env: { dataDir: string; registry: Registry; leases: Leases; log: Logger; clockMs?: () => number },
 ): Promise<QuoteChainRuntime | null> {
   if (qc.mode === 'manual') return null;
   const { settings, sandbox } = await settingsFor(qc, env.log);
@@ -80,11 +97,15 @@ export async function quoteChainFromConfig(
     });
     if (!checked.ok) throw new Error(`quote chain refused at start (${checked.code}): ${checked.message}`);
     let finalizedTimeSeconds: bigint | null = null;
+    const clockMs = env.clockMs ?? Date.now;
+    // The ledger's clock minus the chain's, as last measured on a fresh head: 0 until then.
+    let driftSeconds = 0;
     const quoteLeg: QuoteLegDeps = {
       mode: qc.mode, chainId: settings.chainId, htlcAddress: settings.htlcAddress, usdcToken: settings.usdcToken,
       lockWindowSeconds: qc.lockWindowSeconds, claimWindowMaxSeconds: qc.claimWindowMaxSeconds, claimGuardSeconds: qc.claimGuardSeconds,
       escrowReleaseSlackSeconds: qc.escrowReleaseSlackSeconds, buyerFunds: buyerFundsFrom(chain),
       finalizedTimeSeconds: () => finalizedTimeSeconds,
+      chainNowSeconds: () => BigInt(Math.floor(clockMs() / 1000) - driftSeconds),
     };
     return {
       quoteLeg, sandbox, stop,
@@ -99,7 +120,9 @@ export async function quoteChainFromConfig(
         const follower = createChainFollower({
           chain, chainId: settings.chainId, db, directory, sink,
           leases: env.leases, owner: `${process.pid}:${randomUUID()}`, registry: env.registry, startBlock: settings.startBlock,
-          onAlert: (alert) => env.log.error({ alert: alert.code, chain_id: alert.chainId }, 'quote-chain follower alert'),
+          now: clockMs, clockDriftLimitSeconds: CLOCK_DRIFT_LIMIT_SECONDS,
+          onClockDrift: (seconds) => { driftSeconds = seconds; },
+          onAlert: (alert) => env.log.error({ alert: alert.code, chain_id: alert.chainId, ...alertDetails(alert) }, 'quote-chain follower alert'),
         });
         const stopFollowing = follower.start(FOLLOW_INTERVAL_MS);
         stops.push(async () => {

@@ -24,6 +24,12 @@ export interface QuoteLegDeps {
   readonly buyerFunds?: BuyerFundsRead;
   /** The time of the last finalized block the follower processed (Unix seconds); null before the first. */
   finalizedTimeSeconds(): bigint | null;
+  /**
+   * Chain time now (Unix seconds): the ledger's clock corrected by the drift last measured against a
+   * fresh chain head. lock_by is set on it at match, since chain time judges the lock. Absent: the
+   * ledger's clock.
+   */
+  chainNowSeconds?(): bigint;
 }
 
 const ETH: Address = '0x0000000000000000000000000000000000000000';
@@ -39,7 +45,7 @@ export function chainAssetFor(deps: QuoteLegDeps | null | undefined, pair: Pair)
 /** What a match of this pair records about its quote leg. */
 export function matchQuoteLeg(deps: QuoteLegDeps | null | undefined, pair: Pair) {
   if (!deps || chainAssetFor(deps, pair) === null) return null;
-  return { mode: deps.mode, chainId: deps.chainId, lockWindowSeconds: deps.lockWindowSeconds };
+  return { mode: deps.mode, chainId: deps.chainId, lockWindowSeconds: deps.lockWindowSeconds, chainNowSeconds: deps.chainNowSeconds?.() ?? null };
 }
 
 /** Chain time for a confirm; null in manual mode. */
@@ -72,9 +78,10 @@ export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: P
   const taker = takerOf(state);
   // The window lockInstructions states: valid wherever in the lock window the lock lands.
   const lockBySeconds = leg === null ? null : BigInt(Math.floor(Date.parse(leg.lockBy) / 1000));
-  const matchedAtSeconds = taker === null ? null : BigInt(Math.floor(Date.parse(taker.matchedAt) / 1000));
+  // The match in chain time (lock_by less the lock window): a lock lands no earlier, so T at most the claim window after it is valid.
+  const matchedOnChainSeconds = lockBySeconds === null || taker === null ? null : lockBySeconds - BigInt(deps.lockWindowSeconds);
   const timelockMin = lockBySeconds === null ? null : lockBySeconds + MIN_TIMELOCK_SECONDS;
-  const claimMax = matchedAtSeconds === null || leg === null ? null : matchedAtSeconds + BigInt(deps.claimWindowMaxSeconds);
+  const claimMax = matchedOnChainSeconds === null || leg === null ? null : matchedOnChainSeconds + BigInt(deps.claimWindowMaxSeconds);
   const latest = latestTimelockSecondsOf(deps, state);
   const timelockMax = claimMax !== null && latest !== null && latest < claimMax ? latest : claimMax;
   const refund = leg?.lock ? leg.refunds.find((r) => r.swapId === leg.lock?.swapId) ?? null : null;

@@ -45,9 +45,12 @@ export interface ChainFollowerOptions {
   readonly leaseTtlMs?: number;
   /**
    * Alert when the ledger's clock and the chain head's time differ by more than this (quote-chain.md:
-   * 60 s). Off when absent: an idle local chain mines no blocks, so its head time stands still.
+   * 60 s); off when absent. Measured only on a fresh head (see checkClockDrift), so an idle chain
+   * whose head time stands still raises nothing.
    */
   readonly clockDriftLimitSeconds?: number;
+  /** Each drift measured (the ledger's clock minus the chain head's time, seconds). */
+  readonly onClockDrift?: (driftSeconds: number) => void;
   readonly onAlert?: (alert: FollowerAlert) => void;
   readonly now?: () => number;
 }
@@ -81,7 +84,11 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
   const metrics = createFollowerMetrics(options.registry, options.chainId);
   const now = options.now ?? Date.now;
   const leaseName = `quote-chain-follower:${options.chainId}`;
-  const ctx: PassContext = { options, store, metrics, now };
+  const alert = (a: FollowerAlert): void => {
+    metrics.alert(a.code);
+    options.onAlert?.(a);
+  };
+  const ctx: PassContext = { options, store, metrics, now, alert, drift: { lastHead: null, drifting: false } };
 
   // The lease keeps other processes out; this keeps a second pass of the same process from
   // overlapping the one running (the lease is re-entrant for its owner): it joins it instead.
@@ -129,6 +136,16 @@ interface PassContext {
   readonly store: FollowerStore;
   readonly metrics: FollowerMetrics;
   readonly now: () => number;
+  /** Counts the alert in the metrics, then hands it to onAlert. */
+  readonly alert: (alert: FollowerAlert) => void;
+  readonly drift: DriftState;
+}
+
+interface DriftState {
+  /** The head the previous pass read, and when (the ledger's clock). */
+  lastHead: { readonly number: bigint; readonly readAtMs: number } | null;
+  /** Inside an episode of drift past the limit: it is alerted once, when it begins. */
+  drifting: boolean;
 }
 
 async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport> {
@@ -141,7 +158,7 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
   try {
     const reported = need(await options.chain.chainId(), 'chain id');
     if (reported !== options.chainId) {
-      options.onAlert?.({ code: 'wrong_chain_id', chainId: options.chainId, reported });
+      ctx.alert({ code: 'wrong_chain_id', chainId: options.chainId, reported });
       throw new Stall(`the RPC reports chain ${reported}`);
     }
     finalized = need(await options.chain.finalizedBlock(), 'finalized block');
@@ -163,7 +180,7 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
       const result = await readRange(ctx, range, finalized);
       if (result === 'capped') {
         if (size === 1n) {
-          options.onAlert?.({ code: 'range_capped', chainId: options.chainId, ...range });
+          ctx.alert({ code: 'range_capped', chainId: options.chainId, ...range });
           throw new Stall('eth_getLogs capped on a single block');
         }
         size = maxBig(1n, size / 2n);
@@ -190,12 +207,25 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
   }
 }
 
-/** Chain time decides; the ledger's clock only raises an alert when it strays from the chain's. */
+/**
+ * Chain time decides; the ledger's clock only raises an alert when it strays from the chain's. A head
+ * says what time it is on the chain only while it is new: a block first seen since the previous pass
+ * was made at most that long ago, so the drift is measured then, within the pass interval, and never
+ * on a head that stands still (an idle chain, a stalled node).
+ */
 async function checkClockDrift(ctx: PassContext, limitSeconds: number): Promise<void> {
   const head = need(await ctx.options.chain.headBlock(), 'head block');
-  const driftSeconds = Math.round(ctx.now() / 1000) - Number(head.timestampSeconds);
+  const nowMs = ctx.now();
+  const previous = ctx.drift.lastHead;
+  ctx.drift.lastHead = { number: head.number, readAtMs: nowMs };
+  const fresh = previous !== null && head.number > previous.number && nowMs - previous.readAtMs <= limitSeconds * 1000;
+  if (!fresh) return;
+  const driftSeconds = Math.round(nowMs / 1000) - Number(head.timestampSeconds);
   ctx.metrics.clockDrift(driftSeconds);
-  if (Math.abs(driftSeconds) > limitSeconds) ctx.options.onAlert?.({ code: 'clock_drift', chainId: ctx.options.chainId, driftSeconds });
+  ctx.options.onClockDrift?.(driftSeconds);
+  const beyond = Math.abs(driftSeconds) > limitSeconds;
+  if (beyond && !ctx.drift.drifting) ctx.alert({ code: 'clock_drift', chainId: ctx.options.chainId, driftSeconds });
+  ctx.drift.drifting = beyond;
 }
 
 /** True (and the checkpoint moved back, the reorg recorded and alerted) when the checkpoint's block changed. */
@@ -215,7 +245,7 @@ async function reorgAt(ctx: PassContext, checkpoint: Checkpoint): Promise<boolea
   const chainHash = block.hash;
   store.recordReorg(options.chainId, { blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, detectedAtMs: ctx.now() });
   ctx.metrics.reorg();
-  options.onAlert?.({ code: 'reorg_detected', chainId: options.chainId, blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, rescanFrom: maxBig(rescanFrom + 1n, options.startBlock) });
+  ctx.alert({ code: 'reorg_detected', chainId: options.chainId, blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, rescanFrom: maxBig(rescanFrom + 1n, options.startBlock) });
   return true;
 }
 

@@ -10,6 +10,7 @@ export interface FollowerMetrics {
   pass(outcome: string): void;
   heights(checkpoint: bigint | null, finalized: bigint | null): void;
   clockDrift(seconds: number): void;
+  alert(code: string): void;
 }
 
 /** One set per registry: a second follower on the same registry shares the metrics, labelled by chain. */
@@ -41,7 +42,12 @@ export function createFollowerMetrics(registry: Registry, chainId: number): Foll
     name: 'otc_ledger_quote_chain_clock_drift_seconds', help: "The ledger's clock minus the quote chain head's block time",
     labelNames: ['chain_id'] as const, registers: [registry],
   }));
+  const alerts = reuse('otc_ledger_quote_follower_alerts_total', () => new Counter({
+    name: 'otc_ledger_quote_follower_alerts_total', help: 'Alerts the chain follower raised (reorg_detected, range_capped, wrong_chain_id, clock_drift)',
+    labelNames: ['chain_id', 'code'] as const, registers: [registry],
+  }));
   return {
+    alert: (code) => alerts.inc({ chain_id: chain, code }),
     clockDrift: (seconds) => drift.set({ chain_id: chain }, seconds),
     observed: (kind) => observations.inc({ chain_id: chain, kind }),
     ignored: (reason, count = 1) => {

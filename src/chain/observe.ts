@@ -54,7 +54,8 @@ export function createFactCache(chain: QuoteChain) {
       if (decimals.has(token)) return decimals.get(token) ?? null;
       const outcome = await chain.tokenDecimals(token);
       // A contract that refuses `decimals()` is no 6-decimal token: a definite answer, not a stall.
-      const value = outcome.kind === 'rejected' ? null : need(outcome, 'token decimals');
+      // Any other failure (a node's error, a refused connection) says nothing about the token.
+      const value = outcome.kind === 'rejected' && outcome.reason === 'reverted' ? null : need(outcome, 'token decimals');
       decimals.set(token, value);
       return value;
     },

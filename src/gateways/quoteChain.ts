@@ -23,6 +23,8 @@ export type ChainFailureReason =
   | 'never_connected'
   | 'network'
   | 'rpc_error'
+  /** A view call that reverted, or found no code: the contract's own answer. */
+  | 'reverted'
   | 'range_capped'
   | 'malformed';
 

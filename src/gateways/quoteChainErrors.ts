@@ -32,7 +32,7 @@ export function classifyChainError(error: unknown, isLogCall: boolean): Failure 
   if (timeout) return fail('unknown', 'timeout', 'request timed out');
   // A view call that reverts, or finds no code at the address, got a definite answer.
   if (error.walk((e) => e instanceof Error && DEFINITE_CALL_ERRORS.has(e.name))) {
-    return fail('rejected', 'rpc_error', error.shortMessage);
+    return fail('rejected', 'reverted', error.shortMessage);
   }
   const httpError = error.walk((e) => e instanceof HttpRequestError) as HttpRequestError | null;
   if (httpError) return classifyHttp(httpError);

@@ -38,6 +38,13 @@ describe('MatchOrder with a chain-verified quote leg', () => {
       .then([{ type: 'Matched', data: { quote_leg: quoteLeg } }]);
   });
 
+  it('counts lock_by from chain time at the match when the command carries it, whatever the ledger\'s clock says', () => {
+    const chainNow = sec(MATCHED_AT) - 3n * 3600n;
+    given(placedSell(), escrowLocked('maker'))
+      .when(matchOrder('sell', { now: MATCHED_AT, quoteLeg: { mode: 'sandbox', chainId: CHAIN_ID, lockWindowSeconds: LOCK_WINDOW_SECONDS, chainNowSeconds: chainNow } }))
+      .then([{ type: 'Matched', data: { matched_at: MATCHED_AT.toISOString(), quote_leg: { ...quoteLeg, lock_by: new Date(Number(chainNow + BigInt(LOCK_WINDOW_SECONDS)) * 1000).toISOString() } } }]);
+  });
+
   it('refuses a chain-verified match without the taker\'s quote address (eth_address_required)', () => {
     given(placedSell(), escrowLocked('maker'))
       .when(matchOrder('sell', { takerEthAddress: null, quoteLeg: { mode: 'sandbox', chainId: CHAIN_ID, lockWindowSeconds: LOCK_WINDOW_SECONDS } }))

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { Address, Hex } from 'viem';
 import { decideQuoteLeg, swapsWithHashlock } from '../../src/chain/finalLookup.js';
 import type { HashlockSwap } from '../../src/chain/finalLookup.js';
 import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
 import type { QuoteChain } from '../../src/gateways/quoteChain.js';
-import { startSandboxChain } from '../../src/sandbox/chain.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
-import { startFaultProxy } from './faultProxy.js';
 import type { FaultProxy } from './faultProxy.js';
-import { freshOrderId, freshSecret, HOUR } from './support.js';
+import { freshOrderId, freshSecret, HOUR, useChainAndProxy } from './support.js';
 
 const swap = (id: number, timelockSeconds: bigint, state: Partial<HashlockSwap> = {}): HashlockSwap => ({
   swapId: `0x${id.toString(16).padStart(64, '0')}` as Hex, timelockSeconds, claimed: false, refunded: false, ...state,
@@ -43,15 +41,10 @@ describe('the final look-up on the chain', () => {
   let seller: Address;
   let other: Address;
 
-  beforeAll(async () => {
-    chain = await startSandboxChain();
-    proxy = await startFaultProxy(chain.rpcUrl);
-    [, buyer, seller, other] = chain.devAddresses as [Address, Address, Address, Address];
+  const env = useChainAndProxy();
+  beforeAll(() => {
+    ({ chain, proxy, buyer, seller, stranger: other } = env);
     port = createEvmQuoteChain({ rpcUrl: proxy.url, htlcAddress: chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry: new Registry(), maxBlockRange: 3n, timeoutMs: 300, retries: 0 });
-  });
-  afterAll(async () => {
-    await proxy?.close();
-    await chain?.stop();
   });
 
   it("finds every swap for the seller under the hashlock, across ranges, and none of another seller's or another hash", async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Address, Hex } from 'viem';
 import { startAnvil } from '../../src/chain/anvil.js';
 import { htlcArtifact } from '../../src/contracts/artifacts.js';
@@ -14,11 +14,9 @@ import type { ChainObservation, FollowerAlert, OrderDirectory } from '../../src/
 import type { ExpectedLock } from '../../src/chain/verifyLock.js';
 import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
 import { createMemoryLeases, createSqliteLeases } from '../../src/settlement/leases.js';
-import { startSandboxChain } from '../../src/sandbox/chain.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
-import { startFaultProxy } from './faultProxy.js';
 import type { FaultProxy } from './faultProxy.js';
-import { freshOrderId, freshSecret, HOUR } from './support.js';
+import { freshOrderId, freshSecret, HOUR, useChainAndProxy } from './support.js';
 
 let chain: SandboxChain;
 let proxy: FaultProxy;
@@ -27,17 +25,11 @@ let seller: Address;
 let stranger: Address;
 let dir: string;
 
-beforeAll(async () => {
-  chain = await startSandboxChain();
-  proxy = await startFaultProxy(chain.rpcUrl);
-  [, buyer, seller, stranger] = chain.devAddresses as [Address, Address, Address, Address];
-});
-afterAll(async () => {
-  await proxy?.close();
-  await chain?.stop();
+const env = useChainAndProxy();
+beforeAll(() => {
+  ({ chain, proxy, buyer, seller, stranger } = env);
 });
 beforeEach(() => {
-  proxy.clear();
   dir = mkdtempSync(join(tmpdir(), 'otc-follower-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -226,25 +218,50 @@ describe('the chain follower running on its own', () => {
 });
 
 describe('the clock-drift alert', () => {
-  it("alerts when the ledger's clock is hours off the chain head, and changes nothing else", async () => {
+  it("alerts once, by metric and alert, when the ledger's clock is hours off a fresh chain head, and changes nothing else", async () => {
     // Earlier tests moved chain time; the ledger's clock here is the chain's plus three hours.
     const chainNowMs = Number((await chain.latestBlock()).timestamp) * 1000;
-    const { book, seen, alerts, follower, registry } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 3 * 3600 * 1000 });
+    const drifts: number[] = [];
+    const { book, seen, alerts, follower, registry } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 3 * 3600 * 1000, onClockDrift: (d) => void drifts.push(d) });
+    expect(await follower.pollOnce()).toMatchObject({ delivered: 0 });
     await lock(book.place());
     expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 1 });
     expect(alerts).toEqual([expect.objectContaining({ code: 'clock_drift', chainId: chain.chainId })]);
     const drift = (alerts[0] as { driftSeconds: number }).driftSeconds;
     expect(drift).toBeGreaterThan(3 * 3600 - 60);
     expect(drift).toBeLessThanOrEqual(3 * 3600);
-    expect(await metric(registry, 'otc_ledger_quote_chain_clock_drift_seconds')).toBe(true);
+    expect(drifts).toEqual([drift]);
+    expect(await metric(registry, `otc_ledger_quote_chain_clock_drift_seconds{chain_id="${chain.chainId}"} ${drift}`)).toBe(true);
+    expect(await metric(registry, `otc_ledger_quote_follower_alerts_total{chain_id="${chain.chainId}",code="clock_drift"} 1`)).toBe(true);
     expect(seen).toHaveLength(1);
+    // Still adrift on the next fresh head: measured again, not alerted again.
+    await lock(book.place());
+    expect(await follower.pollOnce()).toMatchObject({ delivered: 1 });
+    expect(drifts).toHaveLength(2);
+    expect(alerts).toHaveLength(1);
   });
 
   it('stays quiet while the clocks agree', async () => {
     const chainNowMs = Number((await chain.latestBlock()).timestamp) * 1000;
     const { book, alerts, follower } = await setUp({ clockDriftLimitSeconds: 60, now: () => chainNowMs + 30_000 });
+    await follower.pollOnce();
     await lock(book.place());
     await follower.pollOnce();
+    expect(alerts).toEqual([]);
+  });
+
+  it('measures nothing on a head that stands still (an idle chain), nor on one read too long after the last', async () => {
+    let clockMs = Number((await chain.latestBlock()).timestamp) * 1000;
+    const drifts: number[] = [];
+    const { book, alerts, follower } = await setUp({ clockDriftLimitSeconds: 60, now: () => clockMs, onClockDrift: (d) => void drifts.push(d) });
+    await follower.pollOnce();
+    clockMs += 3 * 3600 * 1000;
+    await follower.pollOnce();
+    expect(drifts).toEqual([]);
+    await lock(book.place());
+    clockMs += 3 * 3600 * 1000;
+    await follower.pollOnce();
+    expect(drifts).toEqual([]);
     expect(alerts).toEqual([]);
   });
 });

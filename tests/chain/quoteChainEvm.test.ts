@@ -1,14 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { zeroAddress } from 'viem';
 import type { Address } from 'viem';
 import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
 import type { ChainOutcome, QuoteChain } from '../../src/gateways/quoteChain.js';
-import { startSandboxChain } from '../../src/sandbox/chain.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
-import { startFaultProxy } from './faultProxy.js';
 import type { FaultProxy } from './faultProxy.js';
-import { freshOrderId, freshSecret, HOUR } from './support.js';
+import { startFaultProxy } from './faultProxy.js';
+import { freshOrderId, freshSecret, HOUR, useChainAndProxy } from './support.js';
 
 let chain: SandboxChain;
 let proxy: FaultProxy;
@@ -16,16 +15,10 @@ let buyer: Address;
 let seller: Address;
 let other: Address;
 
-beforeAll(async () => {
-  chain = await startSandboxChain();
-  proxy = await startFaultProxy(chain.rpcUrl);
-  [, buyer, seller, other] = chain.devAddresses as [Address, Address, Address, Address];
+const env = useChainAndProxy();
+beforeAll(() => {
+  ({ chain, proxy, buyer, seller, stranger: other } = env);
 });
-afterAll(async () => {
-  await proxy?.close();
-  await chain?.stop();
-});
-beforeEach(() => proxy.clear());
 
 function gateway(overrides: Partial<Parameters<typeof createEvmQuoteChain>[0]> = {}) {
   const registry = new Registry();
@@ -104,7 +97,7 @@ describe('the EVM quote-chain gateway against anvil', () => {
 
   it('refuses decimals from an address that is no token (rejected, not unknown)', async () => {
     const { port } = gateway();
-    expect(await port.tokenDecimals(chain.htlcAddress)).toMatchObject({ kind: 'rejected', reason: 'rpc_error' });
+    expect(await port.tokenDecimals(chain.htlcAddress)).toMatchObject({ kind: 'rejected', reason: 'reverted' });
     expect(await port.tokenDecimals(zeroAddress)).toMatchObject({ kind: 'rejected' });
   });
 });

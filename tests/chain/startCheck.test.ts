@@ -1,25 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { checkQuoteChainAtStart } from '../../src/chain/startCheck.js';
 import type { QuoteChainExpectation } from '../../src/chain/startCheck.js';
 import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
-import { startSandboxChain } from '../../src/sandbox/chain.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
-import { startFaultProxy } from './faultProxy.js';
+import { useChainAndProxy } from './support.js';
 import type { FaultProxy } from './faultProxy.js';
 
 let chain: SandboxChain;
 let proxy: FaultProxy;
 let expected: QuoteChainExpectation;
 
-beforeAll(async () => {
-  chain = await startSandboxChain({ chainId: 31_338 });
-  proxy = await startFaultProxy(chain.rpcUrl);
+const env = useChainAndProxy({ chainId: 31_338 });
+beforeAll(() => {
+  ({ chain, proxy } = env);
   expected = { chainId: 31_338, htlcAddress: chain.htlcAddress, htlcCodeHash: chain.htlcCodeHash, sixDecimalTokens: [chain.usdcAddress] };
-});
-afterAll(async () => {
-  await proxy?.close();
-  await chain?.stop();
 });
 
 const port = () =>

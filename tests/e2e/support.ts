@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, loadQuoteChainConfig } from '../../src/config.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
-import { createLogger, startLedger, type RunningLedger } from '../../src/main.js';
+import { createLogger, startLedger, type RunningLedger, type StartOptions } from '../../src/main.js';
 import { htlcHashOf } from '../../src/crypto/preimage.js';
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
@@ -34,10 +34,10 @@ export function baseEnv(dataDir: string, extra: Record<string, string> = {}): No
  * A ledger from an environment, through the real composition root. The quote leg is manual unless
  * the environment sets LEDGER_QUOTE_CHAIN (sandbox spawns anvil; tests ask for it explicitly).
  */
-export async function startFromEnv(env: NodeJS.ProcessEnv): Promise<RunningLedger> {
+export async function startFromEnv(env: NodeJS.ProcessEnv, options: Omit<StartOptions, 'quoteChain'> = {}): Promise<RunningLedger> {
   const config = loadConfig(env);
   const quoteChain = loadQuoteChainConfig({ LEDGER_QUOTE_CHAIN: 'manual', ...env });
-  return startLedger(config, createLogger(config), { quoteChain });
+  return startLedger(config, createLogger(config), { ...options, quoteChain });
 }
 
 export interface Answer {
@@ -67,6 +67,14 @@ export const get = (base: string, path: string, headers?: Record<string, string>
 export const post = (base: string, path: string, body: unknown, headers?: Record<string, string>) => call(base, 'POST', path, body, headers);
 
 const usedTimestamps = new Map<string, Set<number>>();
+let signingClockOffsetMs = 0;
+/**
+ * Signs every later request with the wall clock moved by this much: for a ledger whose injected
+ * clock is off the machine's, whose signature window is measured on its own clock.
+ */
+export function setSigningClockOffset(offsetMs: number): void {
+  signingClockOffsetMs = offsetMs;
+}
 /**
  * A timestamp no other signature of this wallet used, as close to now as possible: Ed25519 is
  * deterministic, so two identical requests signed in the same second would carry the same
@@ -75,7 +83,7 @@ const usedTimestamps = new Map<string, Set<number>>();
 function timestamp(w: ClientWallet): number {
   const used = usedTimestamps.get(w.wallet) ?? new Set<number>();
   usedTimestamps.set(w.wallet, used);
-  let ts = Math.floor(Date.now() / 1000);
+  let ts = Math.floor((Date.now() + signingClockOffsetMs) / 1000);
   while (used.has(ts)) ts -= 1;
   used.add(ts);
   return ts;
@@ -84,22 +92,24 @@ function timestamp(w: ClientWallet): number {
 export { generateWallet, type ClientWallet };
 
 /** A signed place-order body; amounts go through the ledger's own exact decimal parser, never floats. */
-function placeBody(side: 'buy' | 'sell', w: ClientWallet, amountRtc: string, priceRtc: string, ethAddress?: string): Record<string, unknown> {
+export type TestPair = 'RTC/USDC' | 'RTC/ETH';
+
+function placeBody(side: 'buy' | 'sell', w: ClientWallet, amountRtc: string, priceRtc: string, ethAddress?: string, pair: TestPair = 'RTC/USDC'): Record<string, unknown> {
   const bound = {
-    side, pair: 'RTC/USDC',
+    side, pair,
     amount_micro_rtc: Number(parseDecimalUnits(amountRtc, RTC_DECIMALS)),
     price_per_rtc_nano_quote: Number(parseDecimalUnits(priceRtc, QUOTE_DECIMALS)),
     ttl_seconds: 604_800, eth_address: ethAddress ?? '', htlc_hash: '',
   };
   return {
-    side, pair: 'RTC/USDC', wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, ...(ethAddress === undefined ? {} : { eth_address: ethAddress }),
+    side, pair, wallet: w.wallet, amount_rtc: amountRtc, price_per_rtc: priceRtc, ...(ethAddress === undefined ? {} : { eth_address: ethAddress }),
     wallet_auth: w.sign('create_order', 'create_order', bound, timestamp(w)),
   };
 }
 
 /** `ethAddress`: the maker's quote address (a sell order's claim address on the quote chain). */
-export const placeSellBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1', ethAddress?: string) => placeBody('sell', w, amountRtc, priceRtc, ethAddress);
-export const placeBuyBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1', ethAddress?: string) => placeBody('buy', w, amountRtc, priceRtc, ethAddress);
+export const placeSellBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1', ethAddress?: string, pair?: TestPair) => placeBody('sell', w, amountRtc, priceRtc, ethAddress, pair);
+export const placeBuyBody = (w: ClientWallet, amountRtc = '10', priceRtc = '0.1', ethAddress?: string, pair?: TestPair) => placeBody('buy', w, amountRtc, priceRtc, ethAddress, pair);
 
 export function matchBody(w: ClientWallet, orderId: string, ethAddress?: string): Record<string, unknown> {
   return {

@@ -48,7 +48,8 @@ export interface MatchOrder {
   htlcHash: string | null;
   settleWindowSeconds: number;
   /** The pair's quote leg is read on a chain: which, and the lock window (absent = manual mode). */
-  quoteLeg?: { mode: 'sandbox' | 'evm'; chainId: number; lockWindowSeconds: number } | null;
+  /** chainNowSeconds: chain time at the match, which lock_by is counted from (the ledger's clock when null). */
+  quoteLeg?: { mode: 'sandbox' | 'evm'; chainId: number; lockWindowSeconds: number; chainNowSeconds?: bigint | null } | null;
   now: Date;
 }
 

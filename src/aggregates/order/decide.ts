@@ -98,9 +98,15 @@ function matchOrder(c: C.MatchOrder, state: PlacedOrder): OrderEvent[] {
       htlc_hash: state.side === 'buy' ? c.htlcHash : null,
       matched_at: iso(c.now),
       settle_by: iso(addSeconds(c.now, c.settleWindowSeconds)),
-      ...(c.quoteLeg ? { quote_leg: { mode: c.quoteLeg.mode, chain_id: c.quoteLeg.chainId, lock_by: iso(addSeconds(c.now, c.quoteLeg.lockWindowSeconds)) } } : {}),
+      ...(c.quoteLeg ? { quote_leg: { mode: c.quoteLeg.mode, chain_id: c.quoteLeg.chainId, lock_by: lockByOf(c, c.quoteLeg) } } : {}),
     },
   }];
+}
+
+/** lock_by is judged against block times, so it is counted from chain time at the match when the command carries it. */
+function lockByOf(c: C.MatchOrder, leg: NonNullable<C.MatchOrder['quoteLeg']>): string {
+  const from = leg.chainNowSeconds === undefined || leg.chainNowSeconds === null ? c.now : new Date(Number(leg.chainNowSeconds) * 1000);
+  return iso(addSeconds(from, leg.lockWindowSeconds));
 }
 
 function cancelOrder(c: C.CancelOrder, state: PlacedOrder): OrderEvent[] {
