@@ -82,7 +82,13 @@ export interface LockOverrides {
  * A ledger and a chain, and the moves of the two parties of a trade on each. `htlcAddress`: another
  * deployment the ledger follows; `nodeUrl`: where wallets are funded when the node is not embedded.
  */
-export function swapDesk(ledger: () => RunningLedger, chain: () => SandboxChain, htlcAddress: () => Address = () => chain().htlcAddress, nodeUrl?: () => string) {
+/** Gives the buyer's quote address what a match checks it holds (quote_funds_missing): test USDC, or ETH. */
+export type FundBuyer = (address: Address, amount: bigint, asset: Asset) => Promise<void>;
+
+export function swapDesk(
+  ledger: () => RunningLedger, chain: () => SandboxChain, htlcAddress: () => Address = () => chain().htlcAddress, nodeUrl?: () => string,
+  fundBuyer: FundBuyer = (address, amount, asset) => (asset === 'eth' ? chain().fundEth(address, amount + 10n ** 18n) : chain().fundUsdc(address, amount)),
+) {
   const url = (): string => ledger().url;
   const historyOf = async (orderId: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> =>
     (await get(url(), `/api/orders/${orderId}/history`)).body.events;
@@ -106,6 +112,9 @@ export function swapDesk(ledger: () => RunningLedger, chain: () => SandboxChain,
     const placed = await post(url(), '/api/orders', body);
     if (placed.status !== 201) throw new Error(`placing answered ${placed.status}: ${JSON.stringify(placed.body)}`);
     const orderId = placed.body.order.order_id as string;
+    // At match the buyer's quote address must hold the amount at the finalized block (one confirmation).
+    await fundBuyer(buyerQuote(), amount, asset);
+    await chain().mine();
     const match = await post(url(), `/api/orders/${orderId}/match`, matchBody(taker, orderId, takerQuote));
     if (match.status !== 200) throw new Error(`matching answered ${match.status}: ${JSON.stringify(match.body)}`);
     const secret = (side === 'sell' ? placed.body.htlc_secret : match.body.htlc_secret) as string;

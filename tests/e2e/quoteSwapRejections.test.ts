@@ -99,7 +99,12 @@ describe('against another deployment of the interface and an altered token', () 
   beforeAll(async () => {
     contracts = await deployTestContracts(env.chain);
     odd = await startChainLedger(dirs[1]!.path, { rpcUrl: env.proxy.url, chain: env.chain, htlc: contracts.shortHtlc, usdcToken: contracts.feeToken });
-    oddDesk = swapDesk(() => odd, () => env.chain, () => contracts.shortHtlc.address);
+    // This ledger's token is the fee-on-transfer one: the buyer's balance is checked in it.
+    const mintFee = async (address: Address, amount: bigint): Promise<void> => {
+      await sendAs(env.chain, env.chain.devAddresses[0]!, { address: contracts.feeToken, abi: contracts.feeTokenAbi, functionName: 'mint', args: [address, amount] });
+    };
+    oddDesk = swapDesk(() => odd, () => env.chain, () => contracts.shortHtlc.address, undefined,
+      (address, amount, asset) => (asset === 'eth' ? env.chain.fundEth(address, amount + 10n ** 18n) : mintFee(address, amount)));
   }, 60_000);
   afterAll(async () => {
     await odd?.close();
