@@ -91,6 +91,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       .then((report) => {
         metrics.pass(report.outcome);
         metrics.heights(report.checkpoint?.blockNumber ?? null, report.finalizedBlock);
+        if (report.finalizedBlock !== null) store.saveFinalized(options.chainId, report.finalizedBlock, now());
         return report;
       })
       .finally(() => {
@@ -141,7 +142,7 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
   try {
     const reported = need(await options.chain.chainId(), 'chain id');
     if (reported !== options.chainId) {
-      options.onAlert?.({ code: 'wrong_chain_id', chainId: options.chainId, reported });
+      raise(ctx, { code: 'wrong_chain_id', chainId: options.chainId, reported });
       throw new Stall(`the RPC reports chain ${reported}`);
     }
     finalized = need(await options.chain.finalizedBlock(), 'finalized block');
@@ -163,7 +164,7 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
       const result = await readRange(ctx, range, finalized);
       if (result === 'capped') {
         if (size === 1n) {
-          options.onAlert?.({ code: 'range_capped', chainId: options.chainId, ...range });
+          raise(ctx, { code: 'range_capped', chainId: options.chainId, ...range });
           throw new Stall('eth_getLogs capped on a single block');
         }
         size = maxBig(1n, size / 2n);
@@ -190,12 +191,18 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
   }
 }
 
+/** Every alert is also counted (otc_ledger_quote_follower_alerts_total), so one a log line missed still shows. */
+function raise(ctx: PassContext, alert: FollowerAlert): void {
+  ctx.metrics.alert(alert.code);
+  ctx.options.onAlert?.(alert);
+}
+
 /** Chain time decides; the ledger's clock only raises an alert when it strays from the chain's. */
 async function checkClockDrift(ctx: PassContext, limitSeconds: number): Promise<void> {
   const head = need(await ctx.options.chain.headBlock(), 'head block');
   const driftSeconds = Math.round(ctx.now() / 1000) - Number(head.timestampSeconds);
   ctx.metrics.clockDrift(driftSeconds);
-  if (Math.abs(driftSeconds) > limitSeconds) ctx.options.onAlert?.({ code: 'clock_drift', chainId: ctx.options.chainId, driftSeconds });
+  if (Math.abs(driftSeconds) > limitSeconds) raise(ctx, { code: 'clock_drift', chainId: ctx.options.chainId, driftSeconds });
 }
 
 /** True (and the checkpoint moved back, the reorg recorded and alerted) when the checkpoint's block changed. */
@@ -215,7 +222,7 @@ async function reorgAt(ctx: PassContext, checkpoint: Checkpoint): Promise<boolea
   const chainHash = block.hash;
   store.recordReorg(options.chainId, { blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, detectedAtMs: ctx.now() });
   ctx.metrics.reorg();
-  options.onAlert?.({ code: 'reorg_detected', chainId: options.chainId, blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, rescanFrom: maxBig(rescanFrom + 1n, options.startBlock) });
+  raise(ctx, { code: 'reorg_detected', chainId: options.chainId, blockNumber: checkpoint.blockNumber, checkpointHash: checkpoint.blockHash, chainHash, rescanFrom: maxBig(rescanFrom + 1n, options.startBlock) });
   return true;
 }
 

@@ -8,6 +8,7 @@ import { createLogger, openStore, startLedger } from '../main.js';
 import { runProjectionsRebuild, runProjectionsStatus } from './projectionsCommand.js';
 import { runReplay } from './replayCommand.js';
 import { runVerify } from './verifyCommand.js';
+import { runChainStatus } from './chainCommand.js';
 import { runReconcileOnce } from './reconcileCommand.js';
 import { colourFor } from './table.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -91,6 +92,18 @@ export function buildCli(config: () => Config): Command {
     const cfg = config();
     process.exitCode = await withStore(cfg, (store) => runProjectionsRebuild({ store, readDbPath: readDbPath(cfg), name }, out));
   });
+
+  const chain = program.command('chain').description('the quote chain the ledger follows');
+  chain.command('status').description('per quote chain: head, finalized block, the follower\'s checkpoint, its lag in blocks and the last reorg; exit 1 when the configured chain cannot be read')
+    .option('--json', 'machine-readable output', false)
+    .option('--rpc-url <url>', 'read the head from this JSON-RPC endpoint instead of the configured one')
+    .option('--url <url>', 'the running ledger to ask for its sandbox chain (default LEDGER_URL, else http://HOST:PORT)')
+    .action(async (opts: { json: boolean; rpcUrl?: string; url?: string }) => {
+      const cfg = config();
+      const hostPart = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+      const ledgerUrl = (opts.url ?? cfg.ledgerUrl ?? `http://${hostPart}:${cfg.port}`).replace(/\/$/, '');
+      process.exitCode = await runChainStatus({ dataDir: cfg.dataDir, quoteChain: loadQuoteChainConfig(), ledgerUrl, rpcUrl: opts.rpcUrl, json: opts.json }, out);
+    });
 
   program.command('reconcile').description('one reconciler pass against RUSTCHAIN_NODE, printing what it examined and what each order became')
     .option('--json', 'the summary as JSON', false)
