@@ -7,6 +7,7 @@ import { takerOf, type Pair, type PlacedOrder } from '../aggregates/order/index.
 import { MIN_TIMELOCK_SECONDS } from '../chain/lockTerms.js';
 import { quoteBaseUnits } from '../chain/verifyLock.js';
 import type { QuoteLegResource } from '../views/orderResource.js';
+import { quoteLegFactsOf, type QuoteLegFacts } from '../views/quoteLegFacts.js';
 
 export interface QuoteLegDeps {
   readonly mode: 'sandbox' | 'evm';
@@ -49,25 +50,36 @@ const MANUAL = {
   status: null, swap_id: null, lock_tx: null, claim_tx: null, refund_tx: null, rejected_locks: [],
 };
 
+/** What of the order itself the quote-leg resource needs: from its state, or from a stored row. */
+export interface QuoteLegOrder {
+  readonly pair: Pair;
+  readonly status: string;
+  readonly totalQuoteNano: bigint;
+  readonly matchedAt: string | null;
+}
+
 /** The order resource's `quote_leg` (api.md): what the buyer must lock, and what the chain showed. */
 export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: PlacedOrder): QuoteLegResource {
-  const asset = chainAssetFor(deps, state.pair);
+  const order = { pair: state.pair, status: state.status, totalQuoteNano: state.totalQuoteNano, matchedAt: takerOf(state)?.matchedAt ?? null };
+  return quoteLegResourceOf(deps, order, quoteLegFactsOf(state));
+}
+
+/** The same `quote_leg` from the narrow facts a read model stores: listings show what the resource shows. */
+export function quoteLegResourceOf(deps: QuoteLegDeps | null | undefined, order: QuoteLegOrder, leg: QuoteLegFacts | null): QuoteLegResource {
+  const asset = chainAssetFor(deps, order.pair);
   if (!deps || asset === null) return MANUAL;
-  const leg = state.quoteLeg;
-  const taker = takerOf(state);
   // The window lockInstructions states: valid wherever in the lock window the lock lands.
   const lockBySeconds = leg === null ? null : BigInt(Math.floor(Date.parse(leg.lockBy) / 1000));
-  const matchedAtSeconds = taker === null ? null : BigInt(Math.floor(Date.parse(taker.matchedAt) / 1000));
+  const matchedAtSeconds = order.matchedAt === null ? null : BigInt(Math.floor(Date.parse(order.matchedAt) / 1000));
   const timelockMin = lockBySeconds === null ? null : lockBySeconds + MIN_TIMELOCK_SECONDS;
   const timelockMax = matchedAtSeconds === null || leg === null ? null : matchedAtSeconds + BigInt(deps.claimWindowMaxSeconds);
-  const refund = leg?.lock ? leg.refunds.find((r) => r.swapId === leg.lock?.swapId) ?? null : null;
-  const status = leg === null ? null : leg.claim ? 'claimed' : refund ? 'refunded' : leg.lock ? 'locked' : state.status === 'matched' ? 'awaiting_lock' : null;
+  const status = leg === null ? null : leg.claimTx ? 'claimed' : leg.refundTx ? 'refunded' : leg.swapId ? 'locked' : order.status === 'matched' ? 'awaiting_lock' : null;
   return {
     mode: deps.mode, chain_id: deps.chainId, contract: deps.htlcAddress, token: asset.token,
-    amount_base_units: quoteBaseUnits(state.totalQuoteNano, asset.asset).toString(),
+    amount_base_units: quoteBaseUnits(order.totalQuoteNano, asset.asset).toString(),
     lock_by: leg?.lockBy ?? null,
     timelock_min: timelockMin === null ? null : isoOf(timelockMin), timelock_max: timelockMax === null ? null : isoOf(timelockMax),
-    status, swap_id: leg?.lock?.swapId ?? null, lock_tx: leg?.lock?.txHash ?? null, claim_tx: leg?.claim?.txHash ?? null, refund_tx: refund?.txHash ?? null,
+    status, swap_id: leg?.swapId ?? null, lock_tx: leg?.lockTx ?? null, claim_tx: leg?.claimTx ?? null, refund_tx: leg?.refundTx ?? null,
     rejected_locks: (leg?.rejected ?? []).map((r) => ({ swap_id: r.swapId, tx_hash: r.txHash, reason: r.reason, timelock: isoOf(r.timelockSeconds) })),
   };
 }

@@ -8,6 +8,7 @@ import { saveStates, stateTableDdl, type FoldedBatch } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
+import { quoteLegFactsOf, rejectedLocksFromText, rejectedLocksToText, type QuoteLegFacts } from '../views/quoteLegFacts.js';
 
 /**
  * Every order as the API shows it, in columns of its own derived from the order's facts: a renamed
@@ -18,7 +19,8 @@ import { tableName, type Projection, type TableNames } from './types.js';
  */
 export const ordersProjection: Projection = orderProjection({
   name: 'orders',
-  version: 3,
+  // 4: the quote leg's narrow facts (quote_*), so listings show the resource's quote_leg.
+  version: 4,
   tables: [
     { base: 'orders_state', key: ['order_id'], ddl: stateTableDdl },
     {
@@ -32,7 +34,8 @@ export const ordersProjection: Projection = orderProjection({
           total_quote_nano TEXT NOT NULL, htlc_hash TEXT, escrow_job_id TEXT, escrow_status TEXT NOT NULL,
           payout_key TEXT, payout_status TEXT NOT NULL, payout_tx_hash TEXT, quote_tx TEXT, secret_ciphertext TEXT,
           created_at TEXT NOT NULL, expires_at TEXT NOT NULL, matched_at TEXT, settle_by TEXT, completed_at TEXT,
-          updated_at TEXT NOT NULL);
+          updated_at TEXT NOT NULL, quote_lock_by TEXT, quote_swap_id TEXT, quote_lock_tx TEXT, quote_claim_tx TEXT,
+          quote_refund_tx TEXT, quote_rejected_locks TEXT);
         CREATE INDEX IF NOT EXISTS ${t}_listing ON ${t} (status, pair, side, price_nano, created_at);
         CREATE INDEX IF NOT EXISTS ${t}_maker ON ${t} (maker_wallet);
         CREATE INDEX IF NOT EXISTS ${t}_taker ON ${t} (taker_wallet);`,
@@ -55,16 +58,18 @@ const COLUMNS = [
   'maker_eth_address', 'taker_eth_address', 'amount_micro', 'price_nano', 'total_quote_nano', 'htlc_hash', 'escrow_job_id',
   'escrow_status', 'payout_key', 'payout_status', 'payout_tx_hash', 'quote_tx', 'secret_ciphertext', 'created_at',
   'expires_at', 'matched_at', 'settle_by', 'completed_at', 'updated_at',
+  'quote_lock_by', 'quote_swap_id', 'quote_lock_tx', 'quote_claim_tx', 'quote_refund_tx', 'quote_rejected_locks',
 ] as const;
 
 type OrderRow = { readonly [C in (typeof COLUMNS)[number]]: C extends 'version' | 'price_nano' ? number | bigint : string | null };
 
-function rowOf(f: OrderFacts, version: bigint, updatedAt: string): unknown[] {
+function rowOf(f: OrderFacts, leg: QuoteLegFacts | null, version: bigint, updatedAt: string): unknown[] {
   return [
     f.orderId, version, f.status, f.side, f.pair, f.makerWallet, f.takerWallet, f.sellerWallet, f.buyerWallet,
     f.makerEthAddress, f.takerEthAddress, f.amountMicroRtc.toString(), f.pricePerRtcNanoQuote, f.totalQuoteNano.toString(),
     f.htlcHash, f.escrow.jobId, f.escrow.status, f.payout.key, f.payout.status, f.payout.txHash, f.quoteTx, f.secretCiphertext,
     f.createdAt, f.expiresAt, f.matchedAt, f.settleBy, f.completedAt, updatedAt,
+    leg?.lockBy ?? null, leg?.swapId ?? null, leg?.lockTx ?? null, leg?.claimTx ?? null, leg?.refundTx ?? null, leg === null ? null : rejectedLocksToText(leg),
   ];
 }
 
@@ -82,7 +87,7 @@ function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
     if (f.problem !== null) problem.run(f.orderId, f.problem.version, f.problem.kind, f.problem.type, f.problem.reason);
     // A stream that broke on its first event never had an order to list.
     if (f.state.status === 'none') continue;
-    upsert.run(...rowOf(orderFacts(f.state), f.version, recordedAtOf(f.lastEvent)));
+    upsert.run(...rowOf(orderFacts(f.state), quoteLegFactsOf(f.state), f.version, recordedAtOf(f.lastEvent)));
   }
 }
 
@@ -101,6 +106,8 @@ export interface StoredOrder {
   readonly updatedAt: string;
   /** The preimage, encrypted at rest; the caller decides whether it may be revealed. */
   readonly secretCiphertext: string | null;
+  /** The quote leg's narrow facts; null while the order has none on a chain. */
+  readonly quoteLeg: QuoteLegFacts | null;
 }
 
 const text = (value: string | null): string => {
@@ -119,7 +126,11 @@ function storedOrderOf(r: OrderRow): StoredOrder {
     quoteTx: r.quote_tx, createdAt: text(r.created_at), expiresAt: text(r.expires_at), matchedAt: r.matched_at,
     settleBy: r.settle_by, completedAt: r.completed_at,
   };
-  return { summary, version: BigInt(r.version), updatedAt: text(r.updated_at), secretCiphertext: r.secret_ciphertext };
+  const quoteLeg: QuoteLegFacts | null = r.quote_lock_by === null ? null : {
+    lockBy: r.quote_lock_by, swapId: r.quote_swap_id, lockTx: r.quote_lock_tx, claimTx: r.quote_claim_tx, refundTx: r.quote_refund_tx,
+    rejected: rejectedLocksFromText(r.quote_rejected_locks ?? '[]'),
+  };
+  return { summary, version: BigInt(r.version), updatedAt: text(r.updated_at), secretCiphertext: r.secret_ciphertext, quoteLeg };
 }
 
 function oneOf<T extends string>(values: readonly T[], what: string): (value: string) => T {
