@@ -81,7 +81,7 @@ describe('quote_leg in listings', () => {
     await fundViaLedger(ledger.url, seller);
     const placed = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
     const orderId = placed.body.order.order_id as string;
-    const open = await get(ledger.url, '/api/orders?status=open');
+    const open = await get(ledger.url, `/api/orders?status=open&limit=200&min_position=${placed.body.position as string}`);
     const row = (open.body.orders as Array<Record<string, unknown>>).find((o) => o.order_id === orderId);
     expect(row?.quote_leg).toMatchObject({ mode: 'sandbox', status: null, amount_base_units: '1000000' });
     expect(row?.quote_leg).toEqual((await resource(orderId)).quote_leg);
