@@ -7,7 +7,7 @@ import { isLoopbackHost } from '../gateways/transport.js';
 import { createLogger, openStore, startLedger } from '../main.js';
 import { runProjectionsRebuild, runProjectionsStatus } from './projectionsCommand.js';
 import { runReplay } from './replayCommand.js';
-import { runVerify } from './verifyCommand.js';
+import { quoteChainAuditFor, runVerify } from './verifyCommand.js';
 import { runChainStatus } from './chainCommand.js';
 import { runReconcileOnce } from './reconcileCommand.js';
 import { colourFor } from './table.js';
@@ -78,9 +78,12 @@ export function buildCli(config: () => Config): Command {
 
   program.command('verify').description('replay every stream: invariants, hash chains, read models vs a fresh rebuild; exit 1 on any finding')
     .option('--json', 'one JSON document with every finding, no progress lines', false)
-    .action(async (opts: { json: boolean }) => {
+    .option('--url <url>', 'sandbox mode: check the quote-chain observations against the chain of the running ledger at this URL')
+    .action(async (opts: { json: boolean; url?: string }) => {
       const cfg = config();
-      process.exitCode = await withStore(cfg, (store) => runVerify({ store, readDbPath: readDbPath(cfg), json: opts.json }, out));
+      // evm mode: every observation is checked against the configured chain; sandbox: only with --url.
+      const quoteChain = await quoteChainAuditFor(loadQuoteChainConfig(), opts.url?.replace(/\/$/, '') ?? null);
+      process.exitCode = await withStore(cfg, (store) => runVerify({ store, readDbPath: readDbPath(cfg), json: opts.json, quoteChain }, out));
     });
 
   const projections = program.command('projections').description('read-model checkpoints and rebuilds');

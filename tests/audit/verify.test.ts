@@ -188,7 +188,7 @@ describe('verify', () => {
 /** Appends events with a valid hash chain, as a writer that bypassed the decider would. */
 async function forge(ledger: TestLedger, orderId: string, events: Array<{ type: string; data: Record<string, unknown> }>): Promise<void> {
   const loaded = await loadOrder(ledger.store, orderId);
-  const forged = toNewEvents(orderId, loaded, events as Parameters<typeof toNewEvents>[2], {
+  const forged = toNewEvents(orderId, loaded, events as unknown as Parameters<typeof toNewEvents>[2], {
     correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z'),
   });
   await ledger.store.append(orderStream(orderId), forged, loaded.version);
