@@ -20,6 +20,7 @@ export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'wallet-auth', load: async () => (await import('./walletAuth.js')).walletAuthBenchmark },
   { name: 'response-serialise', load: async () => (await import('./responseSerialise.js')).responseSerialiseBenchmark },
   { name: 'quote-follower', load: async () => (await import('./quoteFollower.js')).quoteFollowerBenchmark },
+  { name: 'quote-swap', load: async () => (await import('./quoteSwap.js')).quoteSwapBenchmark },
 ];
 
 interface Invocation {
