@@ -22,6 +22,7 @@ export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'quote-follower', load: async () => (await import('./quoteFollower.js')).quoteFollowerBenchmark },
   { name: 'trade-path', load: async () => (await import('./tradePath.js')).tradePathBenchmark },
   { name: 'commit-off-loop', load: async () => (await import('./commitOffLoop.js')).commitOffLoopBenchmark },
+  { name: 'quote-swap', load: async () => (await import('./quoteSwap.js')).quoteSwapBenchmark },
 ];
 
 interface Invocation {

@@ -258,6 +258,9 @@ const QuoteChainSchema = z.object({
   LEDGER_HTLC_CODE_HASH: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'must be 0x and 64 hex digits (keccak256 of the runtime code)').optional(),
   LEDGER_USDC_TOKEN: evmAddress.optional(),
   LEDGER_EVM_FINALITY: z.string().trim().regex(/^(finalized|[1-9]\d{0,3})$/, 'must be "finalized" or a number of confirmations from 1 to 9999').optional(),
+  // The first block a fresh follower (and the final look-up) reads in evm mode: the HTLC's deployment
+  // block, so a follower does not scan a real chain's whole history from block 0.
+  LEDGER_EVM_START_BLOCK: z.string().trim().regex(/^(0|[1-9]\d{0,15})$/, 'must be a block number (digits, no sign)').optional(),
   LEDGER_QUOTE_LOCK_WINDOW_SECONDS: int(60, 86_400).default(1_800),
   // From the contract's 1 h minimum to its 7-day maximum.
   LEDGER_QUOTE_CLAIM_WINDOW_MAX_SECONDS: int(3_600, 604_800).default(14_400),
@@ -279,6 +282,8 @@ export type QuoteChainConfig = Readonly<{
     htlcCodeHash: string;
     usdcToken: string | null;
     finality: QuoteChainFinality;
+    /** LEDGER_EVM_START_BLOCK: where a follower with no checkpoint starts (default 0). */
+    startBlock: bigint;
   }> | null;
   /** `sandbox` finality: 1 confirmation unless LEDGER_EVM_FINALITY says otherwise. */
   sandboxFinality: QuoteChainFinality;
@@ -312,6 +317,7 @@ export function loadQuoteChainConfig(env: NodeJS.ProcessEnv = process.env): Quot
       htlcCodeHash: (c.LEDGER_HTLC_CODE_HASH as string).toLowerCase(),
       usdcToken: c.LEDGER_USDC_TOKEN ?? null,
       finality: finalityOf(c.LEDGER_EVM_FINALITY, { kind: 'tag' }),
+      startBlock: BigInt(c.LEDGER_EVM_START_BLOCK ?? '0'),
     });
   }
   if (c.LEDGER_QUOTE_CLAIM_GUARD_SECONDS >= c.LEDGER_QUOTE_CLAIM_WINDOW_MAX_SECONDS) {

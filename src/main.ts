@@ -17,6 +17,7 @@ import { OrderCache } from './commands/loadOrder.js';
 import { nodeFromConfig } from './nodeFromConfig.js';
 import type { SandboxNode } from './sandbox/index.js';
 import { buildApp } from './http/app.js';
+import { mountSandboxChainInfo } from './http/sandboxChainInfo.js';
 import { createIdempotencyStore } from './http/idempotency.js';
 import { logDestination, REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
@@ -126,6 +127,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     dependencyProblem: health.problem,
   });
   if (node.sandbox) mountSandboxControls(app, node.sandbox);
+  if (quoteChain?.sandbox) mountSandboxChainInfo(app, quoteChain.sandbox);
   const closeApp = gracefulClose(app);
   const closeStores = async (): Promise<void> => {
     await runner.close();

@@ -58,8 +58,8 @@ async function settingsFor(qc: QuoteChainConfig, log: Logger): Promise<{ setting
     settings: {
       rpcUrl: evm.rpcUrl, chainId: evm.chainId, htlcAddress: evm.htlcContract as Address, htlcCodeHash: evm.htlcCodeHash as Hash,
       usdcToken: evm.usdcToken as Address | null, finality: evm.finality,
-      // No start block is configured yet: a fresh evm follower reads from block 0 (docs/QUOTE-CHAIN.md).
-      startBlock: 0n,
+      // LEDGER_EVM_START_BLOCK (default 0): only a follower without a checkpoint starts there.
+      startBlock: evm.startBlock,
     },
   };
 }

@@ -1,5 +1,7 @@
 import type { OrderState, PlacedOrder } from '../aggregates/order/index.js';
-import { quoteLegResource } from './quoteLeg.js';
+import type { OrderSummary } from '../aggregates/order/facts.js';
+import type { QuoteLegFacts } from '../views/quoteLegFacts.js';
+import { quoteLegResource, quoteLegResourceOf } from './quoteLeg.js';
 import { cancelOrder, type CancelOrderRequest } from './cancelOrder.js';
 import { confirmSettlement, type ConfirmSettlementRequest } from './confirmSettlement.js';
 import type { LedgerDeps, RequestContext } from './deps.js';
@@ -27,6 +29,8 @@ export function createLedger(deps: LedgerDeps) {
     revealSecret: (state: OrderState) => revealSecret(deps, state),
     revealStored: (orderId: string, ciphertext: string) => revealStored(deps, orderId, ciphertext),
     quoteLegOf: (state: PlacedOrder) => quoteLegResource(deps.quoteLeg, state),
+    /** The same `quote_leg` for an order a read model listed, from its stored facts. */
+    quoteLegOfStored: (summary: OrderSummary, leg: QuoteLegFacts | null) => quoteLegResourceOf(deps.quoteLeg, summary, leg),
   };
 }
 

@@ -3,11 +3,12 @@
  * windows, and the chain time the follower last reported. Null in LedgerDeps = manual mode.
  */
 import type { Address } from 'viem';
-import { heldEscrow, holdDue, takerOf, type OrderState, type Pair, type PlacedOrder } from '../aggregates/order/index.js';
+import { heldEscrow, takerOf, type OrderState, type Pair, type PlacedOrder } from '../aggregates/order/index.js';
 import { MIN_TIMELOCK_SECONDS } from '../chain/lockTerms.js';
 import { quoteBaseUnits } from '../chain/verifyLock.js';
 import type { QuoteLegResource } from '../views/orderResource.js';
 import type { BuyerFundsRead } from './quoteFunds.js';
+import { quoteLegFactsOf, type QuoteLegFacts } from '../views/quoteLegFacts.js';
 
 export interface QuoteLegDeps {
   readonly mode: 'sandbox' | 'evm';
@@ -59,7 +60,10 @@ export function confirmQuoteChain(deps: QuoteLegDeps | null | undefined) {
  * (quote-chain.md, windows); null before the hold is recorded or when the node gave no expiry.
  */
 export function latestTimelockSecondsOf(deps: Pick<QuoteLegDeps, 'escrowReleaseSlackSeconds'>, state: OrderState): bigint | null {
-  const expiresAt = heldEscrow(state)?.hold?.expiresAt ?? null;
+  return latestTimelockSecondsFrom(deps, heldEscrow(state)?.hold?.expiresAt ?? null);
+}
+
+function latestTimelockSecondsFrom(deps: Pick<QuoteLegDeps, 'escrowReleaseSlackSeconds'>, expiresAt: string | null): bigint | null {
   if (expiresAt === null) return null;
   return BigInt(Math.floor(Date.parse(expiresAt) / 1000)) - BigInt(deps.escrowReleaseSlackSeconds ?? 0);
 }
@@ -70,31 +74,42 @@ const MANUAL = {
   status: null, swap_id: null, lock_tx: null, claim_tx: null, refund_tx: null, rejected_locks: [],
 };
 
+/** What of the order itself the quote-leg resource needs: from its state, or from a stored row. */
+export interface QuoteLegOrder {
+  readonly pair: Pair;
+  readonly status: string;
+  readonly totalQuoteNano: bigint;
+  readonly matchedAt: string | null;
+}
+
 /** The order resource's `quote_leg` (api.md): what the buyer must lock, and what the chain showed. */
 export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: PlacedOrder): QuoteLegResource {
-  const asset = chainAssetFor(deps, state.pair);
+  const order = { pair: state.pair, status: state.status, totalQuoteNano: state.totalQuoteNano, matchedAt: takerOf(state)?.matchedAt ?? null };
+  return quoteLegResourceOf(deps, order, quoteLegFactsOf(state));
+}
+
+/** The same `quote_leg` from the narrow facts a read model stores: listings show what the resource shows. */
+export function quoteLegResourceOf(deps: QuoteLegDeps | null | undefined, order: QuoteLegOrder, leg: QuoteLegFacts | null): QuoteLegResource {
+  const asset = chainAssetFor(deps, order.pair);
   if (!deps || asset === null) return MANUAL;
-  const leg = state.quoteLeg;
-  const taker = takerOf(state);
   // The window lockInstructions states: valid wherever in the lock window the lock lands.
   const lockBySeconds = leg === null ? null : BigInt(Math.floor(Date.parse(leg.lockBy) / 1000));
   // The match in chain time (lock_by less the lock window): a lock lands no earlier, so T at most the claim window after it is valid.
-  const matchedOnChainSeconds = lockBySeconds === null || taker === null ? null : lockBySeconds - BigInt(deps.lockWindowSeconds);
+  const matchedOnChainSeconds = lockBySeconds === null || order.matchedAt === null ? null : lockBySeconds - BigInt(deps.lockWindowSeconds);
   const timelockMin = lockBySeconds === null ? null : lockBySeconds + MIN_TIMELOCK_SECONDS;
-  const claimMax = matchedOnChainSeconds === null || leg === null ? null : matchedOnChainSeconds + BigInt(deps.claimWindowMaxSeconds);
-  const latest = latestTimelockSecondsOf(deps, state);
+  const claimMax = matchedOnChainSeconds === null ? null : matchedOnChainSeconds + BigInt(deps.claimWindowMaxSeconds);
+  const latest = latestTimelockSecondsFrom(deps, leg?.escrowExpiresAt ?? null);
   const timelockMax = claimMax !== null && latest !== null && latest < claimMax ? latest : claimMax;
-  const refund = leg?.lock ? leg.refunds.find((r) => r.swapId === leg.lock?.swapId) ?? null : null;
-  const status = leg === null ? null : leg.claim ? 'claimed' : refund ? 'refunded' : leg.lock ? 'locked' : state.status === 'matched' ? 'awaiting_lock' : null;
+  const status = leg === null ? null : leg.claimTx ? 'claimed' : leg.refundTx ? 'refunded' : leg.swapId ? 'locked' : order.status === 'matched' ? 'awaiting_lock' : null;
   // No lock instructions until the ledger's worker holds the escrow job: a buyer who locked
   // before that could be left facing a seller who cancelled the job at the node (custody.ts).
-  if (holdDue(state)) return { ...MANUAL, mode: deps.mode, chain_id: deps.chainId, status: 'awaiting_custody' };
+  if (leg?.custodyPending === true) return { ...MANUAL, mode: deps.mode, chain_id: deps.chainId, status: 'awaiting_custody' };
   return {
     mode: deps.mode, chain_id: deps.chainId, contract: deps.htlcAddress, token: asset.token,
-    amount_base_units: quoteBaseUnits(state.totalQuoteNano, asset.asset).toString(),
+    amount_base_units: quoteBaseUnits(order.totalQuoteNano, asset.asset).toString(),
     lock_by: leg?.lockBy ?? null,
     timelock_min: timelockMin === null ? null : isoOf(timelockMin), timelock_max: timelockMax === null ? null : isoOf(timelockMax),
-    status, swap_id: leg?.lock?.swapId ?? null, lock_tx: leg?.lock?.txHash ?? null, claim_tx: leg?.claim?.txHash ?? null, refund_tx: refund?.txHash ?? null,
+    status, swap_id: leg?.swapId ?? null, lock_tx: leg?.lockTx ?? null, claim_tx: leg?.claimTx ?? null, refund_tx: leg?.refundTx ?? null,
     rejected_locks: (leg?.rejected ?? []).map((r) => ({ swap_id: r.swapId, tx_hash: r.txHash, reason: r.reason, timelock: isoOf(r.timelockSeconds) })),
   };
 }

@@ -4,6 +4,7 @@ import { EMPTY_FOLD, foldOrderEvent, type StreamProblemKind } from '../orderStre
 import { verifyChain } from '../eventstore/hashChain.js';
 import type { RecordedEvent } from '../eventstore/types.js';
 import type { Finding, FindingKind } from './findings.js';
+import { ESCROW_HIJACKED } from '../settlement/hijack.js';
 
 /** What happened to one escrow job over the stream. */
 interface JobLedger {
@@ -18,17 +19,25 @@ interface StreamScan {
   readonly jobs: Map<string, JobLedger>;
   payoutConfirmations: number[];
   releasedMicroRtc: bigint;
+  /** Invariant 9: the version at which the preimage became known (a confirm or a claim on chain). */
+  preimageKnownAt: number | null;
+  refundAt: number | null;
+  /** Invariant 10: the version at which the order was parked as hijacked. */
+  hijackedAt: number | null;
 }
 
 /** Keys that would hold a preimage in clear; only `secret_ciphertext` may carry it, encrypted. */
 const CLEAR_SECRET_KEYS = ['secret', 'preimage', 'htlc_secret'];
 
 /**
- * Checks invariants 1, 2, 3, 4 (no preimage in clear in the log), 5 and 7 of domain.md §7 over one
- * order stream. Invariant 6 needs the trades read model too (see checkTrades).
+ * Checks invariants 1, 2, 3, 4 (no preimage in clear in the log), 5, 7, 9 and 10 (as far as the log
+ * shows it: no release or payout after the escrow was found hijacked) of domain.md §7 over one order
+ * stream. Invariant 6 needs the trades read model too (see checkTrades).
  */
 export function checkOrderStream(stream: string, events: readonly RecordedEvent[]): Finding[] {
-  const scan: StreamScan = { stream, findings: [], jobs: new Map(), payoutConfirmations: [], releasedMicroRtc: 0n };
+  const scan: StreamScan = {
+    stream, findings: [], jobs: new Map(), payoutConfirmations: [], releasedMicroRtc: 0n, preimageKnownAt: null, refundAt: null, hijackedAt: null,
+  };
   scan.findings.push(...chainFindings(stream, events));
   let fold = EMPTY_FOLD;
   for (const event of events) {
@@ -85,10 +94,23 @@ function scanEvent(scan: StreamScan, event: RecordedEvent, before: OrderState): 
       scan.jobs.set(text(d.job_id), { lockedMicroRtc: amount, releasedAt: [], refundedAt: [] });
       return;
     }
-    case 'EscrowReleased':
+    case 'SettlementClaimed':
+    case 'QuoteClaimObserved':
+      return preimageKnown(scan, event, version);
+    case 'SettlementRecoveryRequired':
+      if (d.reason === ESCROW_HIJACKED && scan.hijackedAt === null) scan.hijackedAt = version;
+      return;
     case 'RefundIssued':
+      if (scan.preimageKnownAt !== null) {
+        add(scan, 'refund_after_preimage_known', version, `${scan.stream} v${version}: escrow ${text(d.job_id)} refunded although the preimage was known since v${scan.preimageKnownAt}`);
+      }
+      scan.refundAt ??= version;
+      return settleJob(scan, event, version);
+    case 'EscrowReleased':
+      hijackedPaid(scan, event, version);
       return settleJob(scan, event, version);
     case 'PayoutQueued': {
+      hijackedPaid(scan, event, version);
       const amount = BigInt(text(d.amount_micro_rtc ?? '0'));
       if (amount !== scan.releasedMicroRtc) {
         add(scan, 'rtc_not_conserved', version, `${scan.stream} v${version}: payout of ${amount} micro-RTC queued after releasing ${scan.releasedMicroRtc}`);
@@ -111,6 +133,20 @@ function scanEvent(scan: StreamScan, event: RecordedEvent, before: OrderState): 
     default:
       return;
   }
+}
+
+/** Invariant 9: from a confirm or an on-chain claim on, the escrow may only go to the buyer. */
+function preimageKnown(scan: StreamScan, event: RecordedEvent, version: number): void {
+  scan.preimageKnownAt ??= version;
+  if (scan.refundAt !== null) {
+    add(scan, 'preimage_revealed_after_refund', version, `${scan.stream} v${version}: ${event.type} after the escrow was refunded at v${scan.refundAt}: the seller holds both legs`);
+  }
+}
+
+/** Invariant 10: an escrow another worker took is never released through the ledger, nor paid out. */
+function hijackedPaid(scan: StreamScan, event: RecordedEvent, version: number): void {
+  if (scan.hijackedAt === null) return;
+  add(scan, 'payout_for_hijacked_escrow', version, `${scan.stream} v${version}: ${event.type} after the escrow was found taken by another worker at v${scan.hijackedAt}`);
 }
 
 function settleJob(scan: StreamScan, event: RecordedEvent, version: number): void {

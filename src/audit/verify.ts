@@ -11,6 +11,7 @@ import { chainFindings, checkOrderStream } from './invariants.js';
 import { streamsWithPrefix } from '../eventstore/streams.js';
 import { SIGNATURE_STREAM_PREFIX } from '../commands/signatures.js';
 import { readForAudit } from './streamIntegrity.js';
+import { createObservationChecker, type QuoteChainAudit } from './quoteChainAudit.js';
 
 export type VerifyPhase = 'streams' | 'read_models';
 export type VerifyProgress = (phase: VerifyPhase, done: number, total: number) => void;
@@ -21,6 +22,8 @@ export interface VerifyOptions {
   readonly readDb: Db | null;
   readonly projections?: readonly Projection[];
   readonly onProgress?: VerifyProgress;
+  /** The quote chain to check every Quote* observation against; absent or null: not checked. */
+  readonly quoteChain?: QuoteChainAudit | null;
 }
 
 export interface VerifyReport {
@@ -46,10 +49,12 @@ export async function verifyLedger(options: VerifyOptions): Promise<VerifyReport
   const confirmedOrders = new Set<string>();
   let events = 0;
   findings.push(...(await checkSignatureChains(options.store)));
+  const observations = options.quoteChain ? createObservationChecker(options.quoteChain) : null;
   for (const [i, stream] of streams.entries()) {
     const recorded = await readForAudit(options.store, stream, findings);
     events += recorded.length;
     findings.push(...checkOrderStream(stream, recorded));
+    if (observations !== null) findings.push(...(await observations.check(stream, recorded)));
     if (recorded.some((e) => e.type === 'PayoutConfirmed')) confirmedOrders.add(orderIdFromStream(stream));
     if ((i + 1) % 500 === 0 || i + 1 === streams.length) options.onProgress?.('streams', i + 1, streams.length);
   }

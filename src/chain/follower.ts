@@ -98,6 +98,7 @@ export function createChainFollower(options: ChainFollowerOptions): ChainFollowe
       .then((report) => {
         metrics.pass(report.outcome);
         metrics.heights(report.checkpoint?.blockNumber ?? null, report.finalizedBlock);
+        if (report.finalizedBlock !== null) store.saveFinalized(options.chainId, report.finalizedBlock, now());
         return report;
       })
       .finally(() => {

@@ -7,10 +7,10 @@ export interface FollowerMetrics {
   observed(kind: string): void;
   ignored(reason: IgnoredReason, count?: number): void;
   reorg(): void;
+  alert(code: string): void;
   pass(outcome: string): void;
   heights(checkpoint: bigint | null, finalized: bigint | null): void;
   clockDrift(seconds: number): void;
-  alert(code: string): void;
 }
 
 /** One set per registry: a second follower on the same registry shares the metrics, labelled by chain. */
@@ -38,26 +38,31 @@ export function createFollowerMetrics(registry: Registry, chainId: number): Foll
     name: 'otc_ledger_quote_follower_block', help: 'The follower checkpoint and the finalized block it follows',
     labelNames: ['chain_id', 'which'] as const, registers: [registry],
   }));
+  const lag = reuse('otc_ledger_quote_follower_lag_blocks', () => new Gauge({
+    name: 'otc_ledger_quote_follower_lag_blocks', help: 'Finalized blocks the follower has not read yet (finalized block minus checkpoint)',
+    labelNames: ['chain_id'] as const, registers: [registry],
+  }));
+  const alerts = reuse('otc_ledger_quote_follower_alerts_total', () => new Counter({
+    name: 'otc_ledger_quote_follower_alerts_total', help: 'Follower alerts by code (wrong_chain_id, reorg_detected, range_capped, clock_drift)',
+    labelNames: ['chain_id', 'code'] as const, registers: [registry],
+  }));
   const drift = reuse('otc_ledger_quote_chain_clock_drift_seconds', () => new Gauge({
     name: 'otc_ledger_quote_chain_clock_drift_seconds', help: "The ledger's clock minus the quote chain head's block time",
     labelNames: ['chain_id'] as const, registers: [registry],
   }));
-  const alerts = reuse('otc_ledger_quote_follower_alerts_total', () => new Counter({
-    name: 'otc_ledger_quote_follower_alerts_total', help: 'Alerts the chain follower raised (reorg_detected, range_capped, wrong_chain_id, clock_drift)',
-    labelNames: ['chain_id', 'code'] as const, registers: [registry],
-  }));
   return {
-    alert: (code) => alerts.inc({ chain_id: chain, code }),
     clockDrift: (seconds) => drift.set({ chain_id: chain }, seconds),
     observed: (kind) => observations.inc({ chain_id: chain, kind }),
     ignored: (reason, count = 1) => {
       if (count > 0) ignored.inc({ chain_id: chain, reason }, count);
     },
     reorg: () => reorgs.inc({ chain_id: chain }),
+    alert: (code) => alerts.inc({ chain_id: chain, code }),
     pass: (outcome) => passes.inc({ chain_id: chain, outcome }),
     heights: (checkpoint, finalized) => {
       if (checkpoint !== null) height.set({ chain_id: chain, which: 'checkpoint' }, Number(checkpoint));
       if (finalized !== null) height.set({ chain_id: chain, which: 'finalized' }, Number(finalized));
+      if (checkpoint !== null && finalized !== null) lag.set({ chain_id: chain }, Math.max(0, Number(finalized - checkpoint)));
     },
   };
 }

@@ -2,7 +2,7 @@
  * The follower's durable state, in tables of its own in a SQLite database it is given: the checkpoint
  * (last fully processed block, number and hash), the observations already delivered (so a restart or a
  * rescan never delivers one twice), the swaps seen (swap id → order, for refunds and duplicates) and
- * the reorganisations detected (for `chain status`). Several processes may share the file.
+ * the reorganisations detected and the last finalized block read (for `chain status`). Several processes may share the file.
  */
 import type { Database } from 'better-sqlite3';
 import type { Hash, Hex } from 'viem';
@@ -29,6 +29,9 @@ export interface FollowerStore {
   /** The order a swap id was first seen for; null when never seen. */
   swapOrder(chainId: number, swapId: Hex): { orderId: string; hashlock: Hex; key: string } | null;
   rememberSwap(chainId: number, swapId: Hex, orderId: string, hashlock: Hex, key: string): void;
+  /** The finalized block the last pass read, so `chain status` can show the lag with no chain at hand. */
+  saveFinalized(chainId: number, blockNumber: bigint, nowMs: number): void;
+  lastFinalized(chainId: number): { blockNumber: bigint; seenAtMs: number } | null;
   recordReorg(chainId: number, reorg: ReorgRecord): void;
   lastReorg(chainId: number): ReorgRecord | null;
 }
@@ -45,7 +48,14 @@ export function createFollowerStore(db: Database): FollowerStore {
     CREATE TABLE IF NOT EXISTS quote_chain_reorgs (
       chain_id INTEGER NOT NULL, block_number INTEGER NOT NULL, checkpoint_hash TEXT NOT NULL, chain_hash TEXT,
       detected_at_ms INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS quote_chain_finalized (
+      chain_id INTEGER PRIMARY KEY, block_number INTEGER NOT NULL, seen_at_ms INTEGER NOT NULL);
   `);
+  const putFinalized = db.prepare(
+    `INSERT INTO quote_chain_finalized (chain_id, block_number, seen_at_ms) VALUES (?, ?, ?)
+     ON CONFLICT (chain_id) DO UPDATE SET block_number = excluded.block_number, seen_at_ms = excluded.seen_at_ms`,
+  );
+  const getFinalized = db.prepare('SELECT block_number, seen_at_ms FROM quote_chain_finalized WHERE chain_id = ?');
   const getCheckpoint = db.prepare('SELECT block_number, block_hash FROM quote_chain_checkpoints WHERE chain_id = ?');
   const putCheckpoint = db.prepare(
     `INSERT INTO quote_chain_checkpoints (chain_id, block_number, block_hash, updated_at_ms) VALUES (?, ?, ?, ?)
@@ -81,6 +91,13 @@ export function createFollowerStore(db: Database): FollowerStore {
     },
     rememberSwap(chainId, swapId, orderId, hashlock, key) {
       putSwap.run(chainId, swapId.toLowerCase(), orderId, hashlock.toLowerCase(), key);
+    },
+    saveFinalized(chainId, blockNumber, nowMs) {
+      putFinalized.run(chainId, Number(blockNumber), nowMs);
+    },
+    lastFinalized(chainId) {
+      const row = getFinalized.get(chainId) as { block_number: number; seen_at_ms: number } | undefined;
+      return row ? { blockNumber: BigInt(row.block_number), seenAtMs: row.seen_at_ms } : null;
     },
     recordReorg(chainId, reorg) {
       putReorg.run(chainId, Number(reorg.blockNumber), reorg.checkpointHash, reorg.chainHash, reorg.detectedAtMs);

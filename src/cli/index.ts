@@ -7,7 +7,8 @@ import { isLoopbackHost } from '../gateways/transport.js';
 import { createLogger, openStore, startLedger } from '../main.js';
 import { runProjectionsRebuild, runProjectionsStatus } from './projectionsCommand.js';
 import { runReplay } from './replayCommand.js';
-import { runVerify } from './verifyCommand.js';
+import { quoteChainAuditFor, runVerify } from './verifyCommand.js';
+import { runChainStatus } from './chainCommand.js';
 import { runReconcileOnce } from './reconcileCommand.js';
 import { colourFor } from './table.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -77,9 +78,12 @@ export function buildCli(config: () => Config): Command {
 
   program.command('verify').description('replay every stream: invariants, hash chains, read models vs a fresh rebuild; exit 1 on any finding')
     .option('--json', 'one JSON document with every finding, no progress lines', false)
-    .action(async (opts: { json: boolean }) => {
+    .option('--url <url>', 'sandbox mode: check the quote-chain observations against the chain of the running ledger at this URL')
+    .action(async (opts: { json: boolean; url?: string }) => {
       const cfg = config();
-      process.exitCode = await withStore(cfg, (store) => runVerify({ store, readDbPath: readDbPath(cfg), json: opts.json }, out));
+      // evm mode: every observation is checked against the configured chain; sandbox: only with --url.
+      const quoteChain = await quoteChainAuditFor(loadQuoteChainConfig(), opts.url?.replace(/\/$/, '') ?? null);
+      process.exitCode = await withStore(cfg, (store) => runVerify({ store, readDbPath: readDbPath(cfg), json: opts.json, quoteChain }, out));
     });
 
   const projections = program.command('projections').description('read-model checkpoints and rebuilds');
@@ -91,6 +95,18 @@ export function buildCli(config: () => Config): Command {
     const cfg = config();
     process.exitCode = await withStore(cfg, (store) => runProjectionsRebuild({ store, readDbPath: readDbPath(cfg), name }, out));
   });
+
+  const chain = program.command('chain').description('the quote chain the ledger follows');
+  chain.command('status').description('per quote chain: head, finalized block, the follower\'s checkpoint, its lag in blocks and the last reorg; exit 1 when the configured chain cannot be read')
+    .option('--json', 'machine-readable output', false)
+    .option('--rpc-url <url>', 'read the head from this JSON-RPC endpoint instead of the configured one')
+    .option('--url <url>', 'the running ledger to ask for its sandbox chain (default LEDGER_URL, else http://HOST:PORT)')
+    .action(async (opts: { json: boolean; rpcUrl?: string; url?: string }) => {
+      const cfg = config();
+      const hostPart = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
+      const ledgerUrl = (opts.url ?? cfg.ledgerUrl ?? `http://${hostPart}:${cfg.port}`).replace(/\/$/, '');
+      process.exitCode = await runChainStatus({ dataDir: cfg.dataDir, quoteChain: loadQuoteChainConfig(), ledgerUrl, rpcUrl: opts.rpcUrl, json: opts.json }, out);
+    });
 
   program.command('reconcile').description('one reconciler pass against RUSTCHAIN_NODE, printing what it examined and what each order became')
     .option('--json', 'the summary as JSON', false)

@@ -40,7 +40,7 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
     waitFor: (position, timeoutMs) => runner.waitFor(position, timeoutMs),
     listOrders: (query, now) => snapshot(() => {
       const page = listOrders(runner.db, query, { now });
-      return { orders: page.orders.map((stored) => resourceOfStored(stored, ledger.revealStored)), total: page.total };
+      return { orders: page.orders.map((stored) => resourceOfStored(stored, ledger.revealStored, ledger.quoteLegOfStored)), total: page.total };
     }),
     orderBook: (pair, now) => snapshot(() => orderBook(runner.db, pair, now)),
     trades: (query) => snapshot(() => listTrades(runner.db, query)),

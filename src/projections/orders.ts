@@ -8,6 +8,7 @@ import type { FoldedBatch } from './orderFold.js';
 import { orderProjection } from './orderProjection.js';
 import { activeTables, cachedStatement } from './registry.js';
 import { tableName, type Projection, type TableNames } from './types.js';
+import { quoteLegFactsOf, rejectedLocksFromText, rejectedLocksToText, type QuoteLegFacts } from '../views/quoteLegFacts.js';
 
 /**
  * The orders table's columns, in one place: name, SQL type, the value from an order's facts, and
@@ -46,6 +47,15 @@ const ORDER_COLUMNS = [
   { name: 'settle_by', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.settleBy },
   { name: 'completed_at', sql: 'TEXT', fixed: false, of: (f: OrderFacts) => f.completedAt },
   { name: 'updated_at', sql: 'TEXT NOT NULL', fixed: false, of: (_f: OrderFacts, _v: bigint, updatedAt: string) => updatedAt },
+  // The quote leg's narrow facts: listings make the same quote_leg as the resource from them (quoteLegFacts.ts).
+  { name: 'quote_lock_by', sql: 'TEXT', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => leg?.lockBy ?? null },
+  { name: 'quote_swap_id', sql: 'TEXT', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => leg?.swapId ?? null },
+  { name: 'quote_lock_tx', sql: 'TEXT', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => leg?.lockTx ?? null },
+  { name: 'quote_claim_tx', sql: 'TEXT', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => leg?.claimTx ?? null },
+  { name: 'quote_refund_tx', sql: 'TEXT', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => leg?.refundTx ?? null },
+  { name: 'quote_custody_pending', sql: 'INTEGER', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => (leg === null ? null : leg.custodyPending ? 1 : 0) },
+  { name: 'quote_escrow_expires_at', sql: 'TEXT', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => leg?.escrowExpiresAt ?? null },
+  { name: 'quote_rejected_locks', sql: 'TEXT', fixed: false, of: (_f: OrderFacts, _v: bigint, _u: string, leg: QuoteLegFacts | null) => (leg === null ? null : rejectedLocksToText(leg)) },
 ] as const satisfies readonly OrderColumn[];
 
 interface OrderColumn {
@@ -53,7 +63,7 @@ interface OrderColumn {
   readonly sql: string;
   /** Never changes once placed: left out of the upsert's SET, so its indexes are not rewritten. */
   readonly fixed: boolean;
-  readonly of: (f: OrderFacts, version: bigint, updatedAt: string) => string | number | bigint | null;
+  readonly of: (f: OrderFacts, version: bigint, updatedAt: string, leg: QuoteLegFacts | null) => string | number | bigint | null;
 }
 
 /**
@@ -63,7 +73,8 @@ interface OrderColumn {
  */
 export const ordersProjection: Projection = orderProjection({
   name: 'orders',
-  // 4: orders_state went, and rows are upserted in place.
+  // 4: orders_state went, rows are upserted in place, and the quote leg's narrow facts (quote_*) are
+  // stored so listings show the resource's quote_leg.
   version: 4,
   tables: [
     {
@@ -87,7 +98,7 @@ export const ordersProjection: Projection = orderProjection({
   write: writeOrders,
 });
 
-type OrderRow = { readonly [C in (typeof ORDER_COLUMNS)[number]['name']]: C extends 'version' | 'price_nano' ? number | bigint : string | null };
+type OrderRow = { readonly [C in (typeof ORDER_COLUMNS)[number]['name']]: C extends 'version' | 'price_nano' | 'quote_custody_pending' ? number | bigint : string | null };
 
 /**
  * An upsert, not INSERT OR REPLACE: an existing row is updated in place, and only the indexes of
@@ -112,7 +123,8 @@ function writeOrders(db: Db, batch: FoldedBatch, tables: TableNames): void {
     if (f.state.status === 'none') continue;
     const facts = orderFacts(f.state);
     const updatedAt = recordedAtOf(f.lastEvent);
-    upsert.run(...ORDER_COLUMNS.map((c) => c.of(facts, f.version, updatedAt)));
+    const leg = quoteLegFactsOf(f.state);
+    upsert.run(...ORDER_COLUMNS.map((c) => c.of(facts, f.version, updatedAt, leg)));
   }
 }
 
@@ -131,6 +143,8 @@ export interface StoredOrder {
   readonly updatedAt: string;
   /** The preimage, encrypted at rest; the caller decides whether it may be revealed. */
   readonly secretCiphertext: string | null;
+  /** The quote leg's narrow facts; null while the order has none on a chain. */
+  readonly quoteLeg: QuoteLegFacts | null;
 }
 
 const text = (value: string | null): string => {
@@ -149,7 +163,12 @@ function storedOrderOf(r: OrderRow): StoredOrder {
     quoteTx: r.quote_tx, createdAt: text(r.created_at), expiresAt: text(r.expires_at), matchedAt: r.matched_at,
     settleBy: r.settle_by, completedAt: r.completed_at,
   };
-  return { summary, version: BigInt(r.version), updatedAt: text(r.updated_at), secretCiphertext: r.secret_ciphertext };
+  const quoteLeg: QuoteLegFacts | null = r.quote_lock_by === null ? null : {
+    lockBy: r.quote_lock_by, swapId: r.quote_swap_id, lockTx: r.quote_lock_tx, claimTx: r.quote_claim_tx, refundTx: r.quote_refund_tx,
+    rejected: rejectedLocksFromText(r.quote_rejected_locks ?? '[]'),
+    custodyPending: Number(r.quote_custody_pending ?? 0) === 1, escrowExpiresAt: r.quote_escrow_expires_at,
+  };
+  return { summary, version: BigInt(r.version), updatedAt: text(r.updated_at), secretCiphertext: r.secret_ciphertext, quoteLeg };
 }
 
 function oneOf<T extends string>(values: readonly T[], what: string): (value: string) => T {

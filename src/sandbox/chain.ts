@@ -97,6 +97,28 @@ export async function startSandboxChain(options: SandboxChainOptions = {}) {
   }
 }
 
+/** Where a running sandbox chain is, as the ledger tells a client (`GET /__sandbox/chain`). */
+export interface SandboxChainAddress {
+  readonly rpcUrl: string;
+  readonly chainId: number;
+  readonly htlcAddress: Address;
+  readonly usdcAddress: Address;
+}
+
+/**
+ * The party controls of a sandbox chain some other process started (the demo, against `npm start`):
+ * the same lock, claim, fund and time controls, on a client of that chain's RPC URL. The deployer is
+ * anvil's first development account, as in startSandboxChain.
+ */
+export function connectSandboxChain(at: SandboxChainAddress) {
+  const chain = defineChain({
+    id: at.chainId, name: 'sandbox', nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 }, rpcUrls: { default: { http: [at.rpcUrl] } },
+  });
+  const client = buildClient(at.rpcUrl, chain);
+  const deployer = mnemonicToAccount(ANVIL_DEV_MNEMONIC, { addressIndex: 0 });
+  return { ...at, client, ...controls(client, { htlcAddress: getAddress(at.htlcAddress), usdcAddress: getAddress(at.usdcAddress), deployer }) };
+}
+
 /** Reads, writes and anvil's test methods on one client; receipts are polled every 50 ms on a local chain. */
 const buildClient = (rpcUrl: string, chain: Chain) =>
   createTestClient({ chain, mode: 'anvil', transport: http(rpcUrl), pollingInterval: 50 }).extend(publicActions).extend(walletActions);

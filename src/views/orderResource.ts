@@ -1,6 +1,7 @@
 import { orderFacts, type EscrowStatus, type OrderSummary, type PayoutStatus } from '../aggregates/order/facts.js';
 import { formatQuote, formatRtc } from '../aggregates/order/money.js';
 import type { OrderStatus, PlacedOrder } from '../aggregates/order/state.js';
+import type { QuoteLegFacts } from './quoteLegFacts.js';
 
 /** The order resource of api.md: every field present, absent values null, money as strings. */
 export interface OrderResource {
@@ -118,11 +119,20 @@ export interface StoredOrderView {
   readonly version: bigint;
   readonly updatedAt: string;
   readonly secretCiphertext: string | null;
+  readonly quoteLeg?: QuoteLegFacts | null;
 }
 
-/** The resource of a stored order; `reveal` decrypts the preimage, asked only for completed orders. */
-export function resourceOfStored(stored: StoredOrderView, reveal?: (orderId: string, ciphertext: string) => string | null): OrderResource {
+/**
+ * The resource of a stored order; `reveal` decrypts the preimage, asked only for completed orders;
+ * `quoteLegOf` turns the stored quote-leg facts into `quote_leg` (absent: null, as before).
+ */
+export function resourceOfStored(
+  stored: StoredOrderView,
+  reveal?: (orderId: string, ciphertext: string) => string | null,
+  quoteLegOf?: (summary: OrderSummary, leg: QuoteLegFacts | null) => QuoteLegResource,
+): OrderResource {
   const { summary, secretCiphertext } = stored;
   const revealSecret = summary.status === 'completed' && secretCiphertext !== null ? (reveal?.(summary.orderId, secretCiphertext) ?? null) : null;
-  return resourceOfFacts(summary, stored.version, { revealSecret, updatedAt: stored.updatedAt });
+  const quoteLeg = quoteLegOf?.(summary, stored.quoteLeg ?? null) ?? null;
+  return resourceOfFacts(summary, stored.version, { revealSecret, updatedAt: stored.updatedAt, quoteLeg });
 }

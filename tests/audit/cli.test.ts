@@ -133,7 +133,7 @@ describe('CLI pieces', () => {
     const { store, storePath, readDbPath } = await setup();
     const clean = collector();
     expect(await runVerify({ store, readDbPath, json: true }, clean.out)).toBe(0);
-    expect(JSON.parse(clean.text())).toEqual({ ok: true, streams: 7, events: 24, read_models: true, findings: [] });
+    expect(JSON.parse(clean.text())).toEqual({ ok: true, streams: 7, events: 24, read_models: true, quote_chain: null, findings: [] });
     const raw = new Database(storePath);
     raw.prepare("UPDATE events SET type = 'OrderCancelled' WHERE stream = 'order-otc_0000000000000004' AND version = 1").run();
     raw.close();

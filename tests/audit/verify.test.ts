@@ -88,6 +88,7 @@ describe('verify', () => {
     const own = findings.filter((f) => f.stream === orderStream(ORDER));
     expect(own).toEqual([
       { kind: 'event_after_terminal', stream: orderStream(ORDER), version: 8, message: `${orderStream(ORDER)} v8: RefundIssued recorded after the order was completed` },
+      { kind: 'refund_after_preimage_known', stream: orderStream(ORDER), version: 8, message: expect.stringMatching(/v8: escrow job-otc_0000000000000001 refunded although the preimage was known since v\d+$/) },
       { kind: 'escrow_released_and_refunded', stream: orderStream(ORDER), version: 8, message: `${orderStream(ORDER)} v8: escrow job-${ORDER} refunded again (already released at v5)` },
     ]);
     expect(findings.some((f) => f.kind === 'hash_chain_broken')).toBe(false);
@@ -181,5 +182,59 @@ describe('verify', () => {
     expect(behind.map((f) => f.message)).toContainEqual(expect.stringMatching(/^read model orders is at position \d+, 1100 events behind/));
     await runner.catchUp();
     expect((await verify()).findings.filter((f) => f.kind === 'read_model_behind')).toEqual([]);
+  });
+});
+
+/** Appends events with a valid hash chain, as a writer that bypassed the decider would. */
+async function forge(ledger: TestLedger, orderId: string, events: Array<{ type: string; data: Record<string, unknown> }>): Promise<void> {
+  const loaded = await loadOrder(ledger.store, orderId);
+  const forged = toNewEvents(orderId, loaded, events as unknown as Parameters<typeof toNewEvents>[2], {
+    correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date('2026-03-05T00:00:00.000Z'),
+  });
+  await ledger.store.append(orderStream(orderId), forged, loaded.version);
+}
+
+const AT = '2026-03-05T00:00:00.000Z';
+const chainPosition = (orderId: string) => ({
+  key: `31337:0x${'ab'.repeat(32)}:0`, chain_id: 31337, swap_id: `0x${'01'.repeat(32)}`, tx_hash: `0x${'ab'.repeat(32)}`, block_number: '12', block_time_seconds: '1767225600',
+  secret_ciphertext: `v1.${orderId}.forged`,
+});
+
+describe('verify: invariants 9 and 10', () => {
+  it('finds a claim on the quote chain seen after the escrow was refunded (the seller holds both legs)', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const order = 'otc_0000000000000006'; // cancelled, escrow refunded
+    await forge(ledger, order, [{ type: 'QuoteClaimObserved', data: chainPosition(order) }]);
+    const own = (await verify()).findings.filter((f) => f.stream === orderStream(order) && f.kind === 'preimage_revealed_after_refund');
+    expect(own).toEqual([{ kind: 'preimage_revealed_after_refund', stream: orderStream(order), version: expect.any(Number), message: expect.stringContaining('QuoteClaimObserved after the escrow was refunded at v') }]);
+  });
+
+  it('finds a release and a payout recorded after the escrow was found taken by another worker', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const order = 'otc_0000000000000007'; // settled buy
+    await forge(ledger, order, [
+      { type: 'SettlementRecoveryRequired', data: { reason: 'escrow_hijacked', detail: 'the escrow job is claimed by RTCother, not by the ledger\'s worker' } },
+      { type: 'EscrowReleased', data: { job_id: `job-${order}`, released_at: AT } },
+      { type: 'PayoutQueued', data: { payout_key: 'k', tx_hash: 't', to: 'RTCx', amount_micro_rtc: '0', queued_at: AT } },
+    ]);
+    const kinds = (await verify()).findings.filter((f) => f.stream === orderStream(order) && f.kind === 'payout_for_hijacked_escrow').map((f) => f.message);
+    expect(kinds).toEqual([
+      expect.stringContaining('EscrowReleased after the escrow was found taken by another worker'),
+      expect.stringContaining('PayoutQueued after the escrow was found taken by another worker'),
+    ]);
+  });
+
+  it('finds nothing for a refund with no preimage known, nor for a recovery that is not a hijack', async () => {
+    const { verify, ledger } = await projectedLedger();
+    const order = 'otc_0000000000000007';
+    await forge(ledger, order, [
+      { type: 'SettlementRecoveryRequired', data: { reason: 'payout_failed', detail: 'the node refused the transfer' } },
+      { type: 'PayoutQueued', data: { payout_key: 'k', tx_hash: 't', to: 'RTCx', amount_micro_rtc: '0', queued_at: AT } },
+    ]);
+    const kinds = (await verify()).findings.map((f) => f.kind);
+    expect(kinds).not.toContain('payout_for_hijacked_escrow');
+    // otc_…06's refund (a cancel, no preimage known) is in every clean ledger and raises nothing.
+    expect(kinds).not.toContain('refund_after_preimage_known');
+    expect(kinds).not.toContain('preimage_revealed_after_refund');
   });
 });

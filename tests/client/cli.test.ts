@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoUrl, runDemo } from '../../scripts/demo.js';
 import { registerOrderCommands } from '../../src/cli/orderCommand.js';
-import { loadConfig } from '../../src/config.js';
 import { LedgerClient, expectOk } from '../../src/client/index.js';
 import type { RunningLedger } from '../../src/main.js';
 import { baseEnv, startFromEnv, tempDir } from '../e2e/support.js';
@@ -94,19 +90,4 @@ describe('otc-ledger order', () => {
   });
 });
 
-describe('the demo', () => {
-  it('trades end to end through the client and prints the audit history', async () => {
-    const lines: string[] = [];
-    await runDemo(demoUrl(['--url', running.url], loadConfig({})), (line) => lines.push(line));
-    const text = lines.join('\n');
-    expect(text).toMatch(/== place a sell order for 100 RTC at 0\.1 USDC: HTTP 201/);
-    expect(text).toContain('== completed: the preimage is now readable');
-    expect(text).toMatch(/audit history \(chain_valid: true\)/);
-    expect(text).toMatch(/PayoutConfirmed .*→ completed/);
-  });
-
-  it('runs as a script (what npm run demo does) and exits 0', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--url', running.url], { timeout: 60_000 });
-    expect(stdout).toContain('chain_valid: true');
-  });
-});
+// The demo (an atomic swap on the sandbox chain): tests/e2e/demo.test.ts, the built demo against the built ledger.

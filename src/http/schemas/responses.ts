@@ -57,7 +57,7 @@ export const orderResource = z
         rejected_locks: z.array(z.object({ swap_id: z.string(), tx_hash: z.string(), reason: z.string(), timelock: z.string() })),
       })
       .nullable()
-      .meta({ description: 'The quote leg: what the buyer must lock and what the ledger saw on the chain; null in listings' }),
+      .meta({ description: 'The quote leg: what the buyer must lock and what the ledger saw on the chain (the same in listings)' }),
   })
   .meta({ id: 'Order' });
 
