@@ -131,6 +131,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   if (quoteChain?.sandbox) {
     mountSandboxChainControls(app, {
       chain: quoteChain.sandbox,
+      allowRemotePeers: config.sandboxPublic,
       orderOf: async (id) => {
         const found = await ledger.getOrder(id);
         return found && view(found.state, found.version, found.updatedAt);

@@ -2,8 +2,9 @@
  * `/__sandbox/chain/*`: the sandbox quote chain's controls on the ledger's own port, so the web page,
  * the demo and a curl walk-through can play both parties of the atomic swap without a wallet. Mounted
  * only when the ledger started its own anvil (LEDGER_QUOTE_CHAIN=sandbox), and answered only to
- * loopback peers: they act for a party, which nobody should be able to do from another machine, even
- * with test value. A party is played only when its quote address is one of anvil's development
+ * loopback peers unless the operator exposed the sandbox deliberately (LEDGER_SANDBOX_PUBLIC=1, as
+ * for the sandbox node's controls): they act for a party, which nobody should do from another
+ * machine by accident, even with test value. A party is played only when its quote address is one of anvil's development
  * accounts (their keys are published), so these controls never act for an address someone typed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -17,6 +18,8 @@ export interface SandboxChainControlsDeps {
   readonly chain: SandboxChain;
   /** The order as GET /api/orders/:id shows it; null when there is none. */
   readonly orderOf: (orderId: string) => Promise<OrderResource | null>;
+  /** LEDGER_SANDBOX_PUBLIC: answer peers that are not loopback too (a development container). */
+  readonly allowRemotePeers: boolean;
 }
 
 /** The chain controls' refusals: stable codes, a status each. */
@@ -64,7 +67,7 @@ export function mountSandboxChainControls(app: FastifyInstance, deps: SandboxCha
   const route = (method: 'GET' | 'POST', path: string, handle: (body: unknown) => Promise<Record<string, unknown>>) =>
     app.route({
       method, url: `/__sandbox/chain/${path}`, schema: { hide: true },
-      handler: (request, reply) => answer(request, reply, () => handle(request.body ?? {})),
+      handler: (request, reply) => answer(request, reply, deps.allowRemotePeers, () => handle(request.body ?? {})),
     });
   route('GET', 'info', () => info(chain));
   route('POST', 'fund', async (raw) => {
@@ -98,9 +101,9 @@ export function mountSandboxChainControls(app: FastifyInstance, deps: SandboxCha
   });
 }
 
-async function answer(request: FastifyRequest, reply: FastifyReply, run: () => Promise<Record<string, unknown>>): Promise<FastifyReply> {
+async function answer(request: FastifyRequest, reply: FastifyReply, allowRemote: boolean, run: () => Promise<Record<string, unknown>>): Promise<FastifyReply> {
   // The socket's own peer, not request.ip: a forwarded-for header must not make a remote caller local.
-  if (!isLoopback(request.socket.remoteAddress)) return refuse(reply, new Refusal('sandbox_loopback_only', 'the sandbox chain controls answer loopback callers only'));
+  if (!allowRemote && !isLoopback(request.socket.remoteAddress)) return refuse(reply, new Refusal('sandbox_loopback_only', 'the sandbox chain controls answer loopback callers only'));
   try {
     return await reply.code(200).send({ ok: true, ...(await run()) });
   } catch (error) {

@@ -156,6 +156,12 @@ describe('the sandbox chain controls', () => {
     expect(['10.0.0.1', '::ffff:10.0.0.1', '192.168.1.2', undefined, '1127.0.0.1'].some(isLoopback)).toBe(false);
     const forwarded = await post(ledger.url, '/__sandbox/chain/mine', {}, { 'x-forwarded-for': '203.0.113.9' });
     expect(forwarded.status).toBe(200);
+    // A peer from elsewhere (injected: the tests reach loopback only) is refused, and nothing is mined.
+    const headBefore = (await get(ledger.url, '/__sandbox/chain/info')).body.head.number;
+    const remote = await ledger.app.inject({ method: 'POST', url: '/__sandbox/chain/mine', payload: {}, remoteAddress: '10.1.2.3' });
+    expect(remote.statusCode).toBe(403);
+    expect(remote.json()).toMatchObject({ ok: false, error: 'sandbox_loopback_only' });
+    expect((await get(ledger.url, '/__sandbox/chain/info')).body.head.number).toBe(headBefore);
   });
 });
 
