@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Order, Result } from '../../src/client/index.js';
 import { client, ownsWallet, revealStore, sandboxChainStore, walletStore } from './session.js';
 import { useStore } from './store.js';
+import { decimalOfBaseUnits } from './baseUnits.js';
 import { Countdown, Short, Status, TableBox, When } from './ui.js';
 
 /**
@@ -15,14 +16,6 @@ type Leg = NonNullable<Order['quote_leg']>;
 export type Act = (run: () => Promise<Result<unknown>>, done: string) => Promise<void>;
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
-
-/** Base units as a decimal of the token (6 for USDC, 18 for ETH), by string arithmetic: never a float. */
-export function decimalOfBaseUnits(baseUnits: string, decimals: number): string {
-  const padded = baseUnits.padStart(decimals + 1, '0');
-  const whole = padded.slice(0, padded.length - decimals);
-  const fraction = padded.slice(padded.length - decimals).replace(/0+$/, '');
-  return fraction === '' ? whole : `${whole}.${fraction}`;
-}
 
 const assetOf = (leg: Leg, order: Order): { name: string; decimals: number; unit: string } =>
   leg.token === null || leg.token === ZERO_ADDRESS
