@@ -92,6 +92,18 @@ if (skipReason !== null) {
       // The confirm form is there, and is never used in this test.
       expect(await page.getByRole('button', { name: 'Sign and confirm' }).count()).toBe(1);
 
+      // A short lock first (made on the chain directly): the page lists it as rejected, claimable until its T.
+      const sandboxChain = running.quoteChain!.sandbox!;
+      await sandboxChain.fundUsdc(dev[2]!, 999_999n);
+      const head = await sandboxChain.latestBlock();
+      await sandboxChain.lockUsdc({
+        buyer: dev[2]!, seller: dev[1]!, hashlock: `0x${order.htlc_hash}`, timelock: head.timestamp + 7_200n, orderId, amount: 999_999n,
+      });
+      const rejected = page.getByRole('region', { name: 'Rejected locks' });
+      await rejected.getByText('amount_short').waitFor({ timeout: 30_000 });
+      expect(await rejected.textContent()).toContain('claimable by the seller until');
+      await leg.getByText('awaiting lock').waitFor();
+
       await leg.getByRole('button', { name: 'Lock on chain (sandbox)' }).click();
       await leg.locator('.status', { hasText: /^locked$/ }).waitFor({ timeout: 30_000 });
       expect(await leg.getByRole('button', { name: 'Lock on chain (sandbox)' }).count()).toBe(0);
