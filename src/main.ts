@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import type { Config, QuoteChainConfig } from './config.js';
 import type { LedgerDeps } from './app/deps.js';
 import { orderIdByHtlcHash } from './projections/orders.js';
-import { quoteChainFromConfig, type QuoteChainRuntime } from './quoteChainFromConfig.js';
+import { quoteChainFromConfig, type QuoteChainRuntime, type QuoteChainStatus } from './quoteChainFromConfig.js';
 import { createLedger, type Ledger } from './app/ledger.js';
 import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
@@ -18,6 +18,11 @@ import { nodeFromConfig } from './nodeFromConfig.js';
 import type { SandboxNode } from './sandbox/index.js';
 import { buildApp } from './http/app.js';
 import { mountSandboxChainInfo } from './http/sandboxChainInfo.js';
+import type { ChainStatusView, VerifyView } from './http/deps.js';
+import { orderViewOf } from './http/present.js';
+import { verifyLedger } from './audit/verify.js';
+import { openReadDb } from './projections/registry.js';
+import { mountSandboxChainControls } from './sandbox/chainControls.js';
 import { createIdempotencyStore } from './http/idempotency.js';
 import { logDestination, REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
@@ -106,6 +111,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     return (await runner.waitFor(await store.headPosition(), 5_000)) ? orderIdByHtlcHash(runner.db, hash) : null;
   };
   if (quoteChain) quoteChain.startFollower({ ...ledgerDeps, quoteLeg: quoteChain.quoteLeg }, orderByHtlcHash);
+  const view = orderViewOf(ledger);
   const reconcilerDeps: ReconcilerDeps = {
     ...driverDeps,
     stuckMs: config.settlementStuckMs,
@@ -125,9 +131,21 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     reconcile: () => reconcilePass(reconcilerDeps),
     logger: { level: config.logLevel, stream: logDestination(config) },
     dependencyProblem: health.problem,
+    verify: () => verifyWithReadModels(store, join(config.dataDir, 'read.db')),
+    chainStatus: quoteChain ? async () => chainStatusView(await quoteChain.status()) : undefined,
   });
   if (node.sandbox) mountSandboxControls(app, node.sandbox);
   if (quoteChain?.sandbox) mountSandboxChainInfo(app, quoteChain.sandbox);
+  if (quoteChain?.sandbox) {
+    mountSandboxChainControls(app, {
+      chain: quoteChain.sandbox,
+      allowRemotePeers: config.sandboxPublic,
+      orderOf: async (id) => {
+        const found = await ledger.getOrder(id);
+        return found && view(found.state, found.version, found.updatedAt);
+      },
+    });
+  }
   const closeApp = gracefulClose(app);
   const closeStores = async (): Promise<void> => {
     await runner.close();
@@ -299,6 +317,36 @@ export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Con
   const options = { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   const destination = logDestination({ logFormat: config.logFormat ?? 'json', noColor: config.noColor ?? false });
   return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+/**
+ * GET /admin/verify: the audit over the event log and a read-only connection of its own to the read
+ * DB (as `otc-ledger verify` opens it), so a running server is undisturbed.
+ */
+async function verifyWithReadModels(store: EventStore, readDbPath: string): Promise<VerifyView> {
+  const readDb = openReadDb(readDbPath, { readonly: true });
+  try {
+    const report = await verifyLedger({ store, readDb });
+    return { streams: report.streams, events: report.events, read_models: true, findings: report.findings };
+  } finally {
+    readDb.close();
+  }
+}
+
+const isoOfSeconds = (seconds: bigint): string => new Date(Number(seconds) * 1000).toISOString();
+
+/** GET /admin/chain's answer from the runtime's status: block numbers as strings, times as ISO. */
+function chainStatusView(s: QuoteChainStatus): ChainStatusView {
+  const block = (b: QuoteChainStatus['head']) => b && { number: b.number.toString(), hash: b.hash, timestamp: isoOfSeconds(b.timestampSeconds) };
+  const checkpoint = s.follower?.checkpoint ?? null;
+  const reorg = s.follower?.lastReorg ?? null;
+  return {
+    mode: s.mode, chain_id: s.chainId, contract: s.htlcAddress, head: block(s.head), finalized: block(s.finalized),
+    checkpoint: checkpoint && { number: checkpoint.blockNumber.toString(), hash: checkpoint.blockHash },
+    lag_blocks: checkpoint && s.finalized ? Number(s.finalized.number - checkpoint.blockNumber) : null,
+    last_reorg: reorg && { block_number: reorg.blockNumber.toString(), detected_at: new Date(reorg.detectedAtMs).toISOString() },
+    problem: s.problem,
+  };
 }
 
 /**

@@ -14,11 +14,11 @@ import type { Address, Hash } from 'viem';
 import type { LedgerDeps } from './app/deps.js';
 import { createObservationSink, createOrderDirectory } from './app/observeQuoteChain.js';
 import type { QuoteLegDeps } from './app/quoteLeg.js';
-import { createChainFollower, type ChainFollower } from './chain/follower.js';
+import { createChainFollower, type ChainFollower, type FollowerStatus } from './chain/follower.js';
 import type { FollowerAlert } from './chain/observations.js';
 import { checkQuoteChainAtStart } from './chain/startCheck.js';
 import type { QuoteChainConfig } from './config.js';
-import type { Finality } from './gateways/quoteChain.js';
+import type { BlockRef, ChainOutcome, Finality } from './gateways/quoteChain.js';
 import { createEvmQuoteChain } from './gateways/quoteChainEvm.js';
 import { startSandboxChain, type SandboxChain } from './sandbox/chain.js';
 import type { Leases } from './settlement/leases.js';
@@ -28,7 +28,21 @@ export interface QuoteChainRuntime {
   readonly sandbox: SandboxChain | null;
   /** Starts the follower for the ledger built with `quoteLeg`; the returned stop is awaited at shutdown. */
   startFollower(deps: LedgerDeps & { quoteLeg: QuoteLegDeps }, orderByHtlcHash: (hash: string) => Promise<string | null>): ChainFollower;
+  /** What the operator page shows: the chain's head and finalized block, the follower's checkpoint. */
+  status(): Promise<QuoteChainStatus>;
   stop(): Promise<void>;
+}
+
+export interface QuoteChainStatus {
+  readonly mode: 'sandbox' | 'evm';
+  readonly chainId: number;
+  readonly htlcAddress: Address;
+  /** Null when the chain did not answer (the reason is in `problem`). */
+  readonly head: BlockRef | null;
+  readonly finalized: BlockRef | null;
+  /** Null before the follower started; its checkpoint is null until its first pass. */
+  readonly follower: FollowerStatus | null;
+  readonly problem: string | null;
 }
 
 /** How often the follower reads the chain. */
@@ -100,8 +114,9 @@ export async function quoteChainFromConfig(
     const clockMs = env.clockMs ?? Date.now;
     // The ledger's clock minus the chain's, as last measured on a fresh head: 0 until then.
     let driftSeconds = 0;
+    let follower: ChainFollower | null = null;
     const quoteLeg: QuoteLegDeps = {
-      mode: qc.mode, chainId: settings.chainId, htlcAddress: settings.htlcAddress, usdcToken: settings.usdcToken,
+      mode: qc.mode === 'evm' ? 'evm' : 'sandbox', chainId: settings.chainId, htlcAddress: settings.htlcAddress, usdcToken: settings.usdcToken,
       lockWindowSeconds: qc.lockWindowSeconds, claimWindowMaxSeconds: qc.claimWindowMaxSeconds, claimGuardSeconds: qc.claimGuardSeconds,
       escrowReleaseSlackSeconds: qc.escrowReleaseSlackSeconds, buyerFunds: buyerFundsFrom(chain),
       finalizedTimeSeconds: () => finalizedTimeSeconds,
@@ -109,6 +124,14 @@ export async function quoteChainFromConfig(
     };
     return {
       quoteLeg, sandbox, stop,
+      async status() {
+        const [head, finalized] = await Promise.all([chain.headBlock(), chain.finalizedBlock()]);
+        const problem = [head, finalized].map(problemOf).find((p) => p !== null) ?? null;
+        return {
+          mode: qc.mode === 'evm' ? 'evm' : 'sandbox', chainId: settings.chainId, htlcAddress: settings.htlcAddress,
+          head: valueOf(head), finalized: valueOf(finalized), follower: follower?.status() ?? null, problem,
+        };
+      },
       startFollower(deps, orderByHtlcHash) {
         const db = new Database(join(env.dataDir, 'quote-chain.db'));
         const directory = createOrderDirectory(deps, { orderByHtlcHash });
@@ -117,7 +140,7 @@ export async function quoteChainFromConfig(
           finalLookup: { chain, fromBlock: settings.startBlock, directory },
           onRefused: (orderId, code) => env.log.warn({ order_id: orderId, code }, 'a quote-chain observation was refused'),
         });
-        const follower = createChainFollower({
+        follower = createChainFollower({
           chain, chainId: settings.chainId, db, directory, sink,
           leases: env.leases, owner: `${process.pid}:${randomUUID()}`, registry: env.registry, startBlock: settings.startBlock,
           now: clockMs, clockDriftLimitSeconds: CLOCK_DRIFT_LIMIT_SECONDS,
@@ -137,3 +160,6 @@ export async function quoteChainFromConfig(
     throw error;
   }
 }
+
+const valueOf = <T>(outcome: ChainOutcome<T>): T | null => (outcome.kind === 'ok' ? outcome.value : null);
+const problemOf = (outcome: ChainOutcome<unknown>): string | null => (outcome.kind === 'ok' ? null : `${outcome.reason}: ${outcome.detail}`);

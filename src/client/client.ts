@@ -20,15 +20,20 @@ import type {
   OrderBook,
   OrderList,
   OrderListQuery,
+  ChainStatus,
   ProjectionStatus,
   Readiness,
   ReconcileSummary,
   RecoveryEntry,
   Result,
+  SandboxChainHead,
+  SandboxChainInfo,
   SandboxFundAnswer,
+  SandboxLockAnswer,
   Stats,
   Success,
   Trade,
+  VerifyReport,
 } from './types.js';
 
 export interface ClientOptions {
@@ -246,6 +251,16 @@ export class AdminClient {
   rebuild(name: string): Promise<Result<{ rebuild_id: string }>> {
     return this.client.post(`/admin/projections/${enc(name)}/rebuild`, {}, {}, this.auth);
   }
+
+  /** Runs verify on the server (read-only) and answers its findings. */
+  verify(): Promise<Result<VerifyReport>> {
+    return this.client.get('/admin/verify', {}, this.auth);
+  }
+
+  /** The quote chain's head, finalized block and the follower's checkpoint; chain null in manual mode. */
+  chain(): Promise<Result<{ chain: ChainStatus | null }>> {
+    return this.client.get('/admin/chain', {}, this.auth);
+  }
 }
 
 export interface SandboxState {
@@ -280,6 +295,52 @@ export class SandboxControls {
   /** Makes the next `count` calls to a node endpoint fail in `mode` (see the sandbox's fault modes). */
   fault(endpoint: string, mode: string, count = 1): Promise<Result<{ endpoint: string; mode: string; count: number }>> {
     return this.client.post('/__sandbox/faults', { endpoint, mode, count });
+  }
+
+  /** The sandbox quote chain's controls (LEDGER_QUOTE_CHAIN=sandbox); 404 elsewhere. */
+  get chain(): SandboxChainControls {
+    return new SandboxChainControls(this.client);
+  }
+}
+
+/** `/__sandbox/chain/*`: plays a party on the sandbox chain, for development addresses only. */
+export class SandboxChainControls {
+  constructor(private readonly client: LedgerClient) {}
+
+  info(): Promise<Result<SandboxChainInfo>> {
+    return this.client.get('/__sandbox/chain/info', {});
+  }
+
+  /** Test USDC (base units) and/or ETH (wei) for any address. */
+  fund(address: string, amounts: { usdcBaseUnits?: bigint; ethWei?: bigint }): Promise<Result<{ address: string; usdc_balance_base_units: string }>> {
+    return this.client.post('/__sandbox/chain/fund', {
+      address,
+      ...(amounts.usdcBaseUnits === undefined ? {} : { usdc_base_units: amounts.usdcBaseUnits.toString() }),
+      ...(amounts.ethWei === undefined ? {} : { eth_wei: amounts.ethWei.toString() }),
+    });
+  }
+
+  /** The buyer's lock of what the order's quote leg asks, with the earliest valid timelock unless one is given. */
+  lock(orderId: string, timelockSeconds?: number): Promise<Result<SandboxLockAnswer>> {
+    return this.client.post('/__sandbox/chain/lock', { order_id: orderId, ...(timelockSeconds === undefined ? {} : { timelock_seconds: timelockSeconds }) });
+  }
+
+  /** The seller's claim with the preimage (which the chain then shows to everyone); the order's lock unless a swap id is given. */
+  claim(orderId: string, preimage: string, swapId?: string): Promise<Result<{ swap_id: string; tx_hash: string }>> {
+    return this.client.post('/__sandbox/chain/claim', { order_id: orderId, preimage, ...(swapId === undefined ? {} : { swap_id: swapId }) });
+  }
+
+  /** The buyer's refund, at or after the timelock. */
+  refund(orderId: string, swapId?: string): Promise<Result<{ swap_id: string; tx_hash: string }>> {
+    return this.client.post('/__sandbox/chain/refund', { order_id: orderId, ...(swapId === undefined ? {} : { swap_id: swapId }) });
+  }
+
+  advanceTime(seconds: number): Promise<Result<{ head: SandboxChainHead }>> {
+    return this.client.post('/__sandbox/chain/time', { seconds });
+  }
+
+  mine(blocks = 1): Promise<Result<{ head: SandboxChainHead }>> {
+    return this.client.post('/__sandbox/chain/mine', { blocks });
   }
 }
 

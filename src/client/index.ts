@@ -6,7 +6,7 @@
  *   const placed = await client.placeOrder(seller, { side: 'sell', amountRtc: '100', pricePerRtc: '0.1' });
  *   if (!placed.ok) console.error(placed.error); // a typed code, e.g. 'amount_too_small'
  */
-export { LedgerClient, AdminClient, SandboxControls, expectOk, newIdempotencyKey } from './client.js';
+export { LedgerClient, AdminClient, SandboxControls, SandboxChainControls, expectOk, newIdempotencyKey } from './client.js';
 export type { ClientOptions, CommandOptions, ConfirmInput, ReadOptions, SandboxState } from './client.js';
 export { generateWalletKey, walletKeyFromSeed, walletIdOf, sha256OfHex, randomHex32, InvalidSeedError } from './keys.js';
 export type { WalletKey } from './keys.js';

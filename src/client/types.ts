@@ -3,7 +3,7 @@
  * serializes with. Type-only imports: nothing of the server is bundled into a browser.
  */
 import type { z } from 'zod';
-import type { recoveryEntry, projection, summary } from '../http/routes/admin.js';
+import type { chainStatus, recoveryEntry, projection, summary, verifyReport } from '../http/routes/admin.js';
 import type { orderBookAnswer, statsAnswer, trade } from '../http/routes/market.js';
 import type { readyAnswer } from '../http/routes/service.js';
 import type {
@@ -52,6 +52,34 @@ export type ReconcileSummary = z.output<typeof summary>;
 export type Readiness = z.output<typeof readyAnswer>;
 export type RecoveryEntry = z.output<typeof recoveryEntry>;
 export type ProjectionStatus = z.output<typeof projection>;
+export type VerifyReport = z.output<typeof verifyReport>;
+export type ChainStatus = z.output<typeof chainStatus>;
+
+/** A block as the sandbox chain's controls report it. */
+export interface SandboxChainHead {
+  readonly number: string;
+  readonly timestamp: string;
+  readonly timestamp_seconds: number;
+}
+
+/** GET /__sandbox/chain/info. */
+export interface SandboxChainInfo {
+  readonly rpc_url: string;
+  readonly chain_id: number;
+  readonly contract: string;
+  readonly token: string;
+  readonly head: SandboxChainHead;
+  /** anvil's development accounts: the only quote addresses the controls act for. */
+  readonly dev_addresses: readonly string[];
+}
+
+export interface SandboxLockAnswer {
+  readonly swap_id: string;
+  readonly tx_hash: string;
+  readonly block_number: string;
+  readonly timelock: string;
+  readonly timelock_seconds: number;
+}
 
 /** `{ok: false, ...}` as the server sends it, with the HTTP status (0 when no answer came). */
 export interface Failure {

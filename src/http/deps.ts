@@ -111,6 +111,34 @@ export interface ProjectionsAdmin {
   startRebuild(name: string): Promise<{ rebuildId: string } | null>;
 }
 
+/** `verify` as the operator page reads it: what it checked and every finding (src/audit). */
+export interface VerifyView {
+  readonly streams: number;
+  readonly events: number;
+  readonly read_models: boolean;
+  readonly findings: ReadonlyArray<{ readonly kind: string; readonly stream?: string; readonly version?: number; readonly message: string }>;
+}
+
+export interface ChainBlockView {
+  readonly number: string;
+  readonly hash: string;
+  readonly timestamp: string;
+}
+
+/** The quote chain and its follower, for the operator page. */
+export interface ChainStatusView {
+  readonly mode: 'sandbox' | 'evm';
+  readonly chain_id: number;
+  readonly contract: string;
+  readonly head: ChainBlockView | null;
+  readonly finalized: ChainBlockView | null;
+  readonly checkpoint: { readonly number: string; readonly hash: string } | null;
+  /** Blocks between the finalized block and the follower's checkpoint; null when either is unknown. */
+  readonly lag_blocks: number | null;
+  readonly last_reorg: { readonly block_number: string; readonly detected_at: string } | null;
+  readonly problem: string | null;
+}
+
 export interface LoggerSettings {
   readonly level: string;
   /** Where the JSON lines go (stdout when absent); tests pass a capturing stream. */
@@ -136,6 +164,10 @@ export interface AppDeps {
   readonly minPositionWaitMs?: number;
   /** A dependency known to be unusable (e.g. a node the gateway refuses to call): /ready is 503 while set. */
   readonly dependencyProblem?: () => string | null;
+  /** GET /admin/verify: the audit's checks, read-only (main.ts adds the read DB). Absent: the event log alone is checked. */
+  readonly verify?: () => Promise<VerifyView>;
+  /** GET /admin/chain: null in manual mode (no chain is followed). */
+  readonly chainStatus?: () => Promise<ChainStatusView | null>;
   /** /ready fails when any projection lags the log by more than this many events. */
   readonly maxReadyLag?: bigint;
 }

@@ -1,9 +1,9 @@
 import { Fragment } from 'preact';
 import { useState } from 'preact/hooks';
-import type { Failure, ProjectionStatus, ReconcileSummary, RecoveryEntry } from '../../src/client/index.js';
+import type { ChainStatus, Failure, ProjectionStatus, ReconcileSummary, RecoveryEntry, VerifyReport } from '../../src/client/index.js';
 import { adminTokenStore, client } from './session.js';
 import { usePoll, useStore } from './store.js';
-import { Done, Problem, Status, TableBox } from './ui.js';
+import { Done, Problem, Short, Status, TableBox, When } from './ui.js';
 
 /** Operator screens: only what the ledger's admin API offers, with a token kept in memory. */
 
@@ -140,6 +140,70 @@ function Reconcile({ token }: { token: string }) {
   );
 }
 
+function ChainFollower({ token }: { token: string }) {
+  const [chain, setChain] = useState<ChainStatus | null | undefined>(undefined);
+  const [failure, setFailure] = useState<Failure | null>(null);
+  usePoll(async () => {
+    const answer = await client.admin(token).chain();
+    setFailure(answer.ok ? null : answer);
+    if (answer.ok) setChain(answer.chain);
+  }, 3000, [token]);
+  const rows: Array<[string, preact.ComponentChildren]> = chain ? [
+    ['Mode', chain.mode], ['Chain id', chain.chain_id], ['HTLC contract', <code>{chain.contract}</code>],
+    ['Head', chain.head ? <>block {chain.head.number} at <When at={chain.head.timestamp} /></> : '—'],
+    ['Finalized', chain.finalized ? <>block {chain.finalized.number} at <When at={chain.finalized.timestamp} /></> : '—'],
+    ['Checkpoint', chain.checkpoint ? <>block {chain.checkpoint.number} <Short value={chain.checkpoint.hash} /></> : 'no pass yet'],
+    ['Lag', chain.lag_blocks === null ? '—' : <span class="chain-lag">{chain.lag_blocks} blocks behind the finalized block</span>],
+    ['Last reorganisation', chain.last_reorg ? <>at block {chain.last_reorg.block_number}, <When at={chain.last_reorg.detected_at} /></> : 'none'],
+  ] : [];
+  return (
+    <section aria-labelledby="chain-title">
+      <h2 id="chain-title">Quote chain follower</h2>
+      <Problem failure={failure} />
+      {chain === null ? <p class="muted">Manual mode: this ledger follows no quote chain.</p> : null}
+      {chain?.problem ? <div class="notice error" role="alert">The chain did not answer: {chain.problem}</div> : null}
+      {chain ? <dl class="facts" aria-label="Chain status">{rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}</dl> : null}
+    </section>
+  );
+}
+
+function Verify({ token }: { token: string }) {
+  const [report, setReport] = useState<VerifyReport | null>(null);
+  const [failure, setFailure] = useState<Failure | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    const answer = await client.admin(token).verify();
+    setBusy(false);
+    setFailure(answer.ok ? null : answer);
+    if (answer.ok) setReport(answer);
+  };
+  return (
+    <section aria-labelledby="verify-title">
+      <h2 id="verify-title">Verify</h2>
+      <p class="muted">Replays every order stream against the invariants, checks the hash chains, and compares the read models with a fresh rebuild (read-only; also <code>otc-ledger verify</code>).</p>
+      <button type="button" onClick={() => void run()} disabled={busy}>{busy ? 'Verifying…' : 'Run verify'}</button>
+      <Problem failure={failure} />
+      {report ? (
+        <>
+          <p role="status">Verified {report.streams} order streams, {report.events} events{report.read_models ? ' and the read models' : ''}: {report.findings.length === 0
+            ? <strong class="good">no findings</strong> : <strong class="bad">{report.findings.length} finding(s)</strong>}</p>
+          {report.findings.length === 0 ? null : (
+            <TableBox label="Verify findings">
+              <thead><tr><th scope="col">Kind</th><th scope="col">Stream</th><th scope="col">Version</th><th scope="col">Finding</th></tr></thead>
+              <tbody>
+                {report.findings.map((f, i) => (
+                  <tr key={i}><td><code>{f.kind}</code></td><td>{f.stream ?? '—'}</td><td class="num">{f.version ?? '—'}</td><td>{f.message}</td></tr>
+                ))}
+              </tbody>
+            </TableBox>
+          )}
+        </>
+      ) : null}
+    </section>
+  );
+}
+
 export function OperatorPage() {
   const token = useStore(adminTokenStore);
   return (
@@ -151,7 +215,8 @@ export function OperatorPage() {
           <Reconcile token={token} />
           <Recovery token={token} />
           <Projections token={token} />
-          <p class="muted">Full verification (invariants, hash chains, read models against a fresh rebuild) runs from the command line: <code>otc-ledger verify</code>.</p>
+          <ChainFollower token={token} />
+          <Verify token={token} />
         </>
       )}
     </div>

@@ -3,7 +3,7 @@ import { escrowFeeRtc, escrowTotalRtc, type Failure, type History, type Order, t
 import { historyCsv, historyJson } from './audit.js';
 import { SecretReveal } from './place.js';
 import { QuoteLegSection } from './quoteLeg.js';
-import { activeWallet, client, ownsWallet, revealStore, sandboxStore, walletStore } from './session.js';
+import { activeWallet, client, ownsWallet, revealStore, sandboxChainStore, sandboxQuoteAddress, sandboxStore, walletStore } from './session.js';
 import { usePoll, useStore } from './store.js';
 import { Countdown, Done, download, Problem, Short, Status, TableBox, When } from './ui.js';
 
@@ -85,13 +85,15 @@ type Act = (run: () => Promise<Result<unknown>>, done: string) => Promise<void>;
 function Actions({ order, act }: { order: Order; act: Act }) {
   const wallets = useStore(walletStore);
   const sandbox = useStore(sandboxStore);
+  const chain = useStore(sandboxChainStore);
   const active = activeWallet(wallets);
   const same = (a: string | null | undefined, b: string | null) => a !== undefined && a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
   // The active wallet matches and cancels.
   const maker = active !== null && same(active.key.wallet, order.maker_wallet) ? active : null;
   // The seller holds the preimage, so a seller's wallet in this page signs the confirm; else the buyer's.
   const party = ownsWallet(wallets, order.seller_wallet) ?? ownsWallet(wallets, order.buyer_wallet);
-  const [ethAddress, setEthAddress] = useState('');
+  const [typedEthAddress, setEthAddress] = useState<string | null>(null);
+  const ethAddress = typedEthAddress ?? (order.pair === 'RTC/ERG' ? '' : sandboxQuoteAddress(chain, wallets, active?.key.wallet) ?? '');
   const [secret, setSecret] = useState('');
   const [quoteTx, setQuoteTx] = useState('');
   const id = order.order_id;
@@ -183,7 +185,7 @@ export function OrderPage({ orderId }: { orderId: string }) {
           <Facts order={order} />
           <Deadlines order={order} />
           <Money order={order} />
-          <QuoteLegSection order={order} />
+          <QuoteLegSection order={order} act={act} />
         </>
       )}
       {history ? <Timeline history={history} /> : null}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { InvalidAmountError, type Failure } from '../../src/client/index.js';
 import { PAIRS } from './market.js';
-import { activeWallet, client, revealStore, walletStore } from './session.js';
+import { activeWallet, client, revealStore, sandboxChainStore, sandboxQuoteAddress, walletStore } from './session.js';
 import { useStore } from './store.js';
 import { CopyButton, Problem } from './ui.js';
 
@@ -29,18 +29,21 @@ export function SecretReveal({ orderId }: { orderId: string }) {
 
 export function PlacePage({ pair: initialPair }: { pair: string }) {
   const wallets = useStore(walletStore);
+  const chain = useStore(sandboxChainStore);
   const active = activeWallet(wallets);
   const [side, setSide] = useState<'buy' | 'sell'>('sell');
   const [pair, setPair] = useState(initialPair);
   const [amount, setAmount] = useState('');
   const [price, setPrice] = useState('');
   const [ttlHours, setTtlHours] = useState('168');
-  const [ethAddress, setEthAddress] = useState('');
+  const [ethAddress, setEthAddress] = useState<string | null>(null);
   const [htlcHash, setHtlcHash] = useState('');
   const [failure, setFailure] = useState<Failure | null>(null);
   const [busy, setBusy] = useState(false);
 
   if (active === null) return <div><h1>Place an order</h1><p>First <a href="#/wallet">generate or import a wallet</a>.</p></div>;
+  // On the sandbox chain the wallet's development account is the default quote address.
+  const quoteAddress = ethAddress ?? (pair === 'RTC/ERG' ? '' : sandboxQuoteAddress(chain, wallets, active.key.wallet) ?? '');
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -48,7 +51,7 @@ export function PlacePage({ pair: initialPair }: { pair: string }) {
     try {
       const answer = await client.placeOrder(active.key, {
         side, pair, amountRtc: amount.trim(), pricePerRtc: price.trim(), ttlSeconds: Math.round(Number(ttlHours) * 3600),
-        ethAddress: ethAddress.trim() || null, htlcHash: side === 'sell' ? htlcHash.trim() || null : null,
+        ethAddress: quoteAddress.trim() || null, htlcHash: side === 'sell' ? htlcHash.trim() || null : null,
       });
       if (!answer.ok) {
         setFailure(answer);
@@ -86,7 +89,7 @@ export function PlacePage({ pair: initialPair }: { pair: string }) {
         <label for="place-ttl">Open for (hours)</label>
         <input id="place-ttl" type="number" min={1} max={695} step={1} value={ttlHours} onInput={(e) => setTtlHours(e.currentTarget.value)} />
         <label for="place-eth">Your {pair.split('/')[1]} address (optional)</label>
-        <input id="place-eth" autoComplete="off" spellcheck={false} value={ethAddress} onInput={(e) => setEthAddress(e.currentTarget.value)} />
+        <input id="place-eth" autoComplete="off" spellcheck={false} value={quoteAddress} onInput={(e) => setEthAddress(e.currentTarget.value)} />
         {side === 'sell' ? (
           <>
             <label for="place-hash">Your own hashlock, sha256 of your preimage (optional)</label>

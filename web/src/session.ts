@@ -1,4 +1,4 @@
-import { generateWalletKey, LedgerClient, walletKeyFromSeed, type WalletKey } from '../../src/client/index.js';
+import { generateWalletKey, LedgerClient, walletKeyFromSeed, type SandboxChainInfo, type WalletKey } from '../../src/client/index.js';
 import { createStore } from './store.js';
 
 /**
@@ -81,9 +81,25 @@ export const ownsWallet = (state: WalletState, wallet: string | null): NamedWall
 /** Whether the ledger runs on its embedded sandbox node (its controls answer): null until known. */
 export const sandboxStore = createStore<boolean | null>(null);
 
+/** The sandbox quote chain (LEDGER_QUOTE_CHAIN=sandbox), when the ledger runs one: null otherwise or until known. */
+export const sandboxChainStore = createStore<SandboxChainInfo | null>(null);
+
 export async function detectSandbox(): Promise<void> {
-  const state = await client.sandbox.state();
+  const [state, chain] = await Promise.all([client.sandbox.state(), client.sandbox.chain.info()]);
   sandboxStore.set(state.ok);
+  sandboxChainStore.set(chain.ok ? chain : null);
+}
+
+/**
+ * On the sandbox chain each wallet of this page gets one of anvil's development accounts as its
+ * quote address (the chain controls act only for those), in the order the wallets were added;
+ * account 0 deployed the contracts and is left out. Null without a sandbox chain.
+ */
+export function sandboxQuoteAddress(chain: SandboxChainInfo | null, state: WalletState, wallet: string | undefined): string | null {
+  if (chain === null || wallet === undefined) return null;
+  const index = state.wallets.findIndex((w) => w.key.wallet === wallet);
+  const spare = chain.dev_addresses.slice(1);
+  return index < 0 || spare.length === 0 ? null : spare[index % spare.length] ?? null;
 }
 
 /** The operator's bearer token: memory only, gone when the page closes. */

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { formatRtc, InvalidSeedError, walletKeyFromSeed, type Failure } from '../../src/client/index.js';
 import {
-  addWallet, client, generateWallet, removeWallet, sandboxStore, setActive, setRemember, walletStore, type NamedWallet,
+  addWallet, client, generateWallet, removeWallet, sandboxChainStore, sandboxQuoteAddress, sandboxStore, setActive, setRemember, walletStore, type NamedWallet,
 } from './session.js';
 import { usePoll, useStore } from './store.js';
 import { CopyButton, Done, Problem, Short } from './ui.js';
@@ -42,8 +42,11 @@ function FundForm({ wallet }: { wallet: string }) {
 
 function WalletCard({ named, active }: { named: NamedWallet; active: boolean }) {
   const sandbox = useStore(sandboxStore);
+  const chain = useStore(sandboxChainStore);
+  const wallets = useStore(walletStore);
   const [showSeed, setShowSeed] = useState(false);
   const w = named.key.wallet;
+  const quoteAddress = sandboxQuoteAddress(chain, wallets, w);
   return (
     <li class={`card${active ? ' active' : ''}`}>
       <h3>{named.label}{active ? ' (active)' : ''}</h3>
@@ -51,6 +54,9 @@ function WalletCard({ named, active }: { named: NamedWallet; active: boolean }) 
         <div><dt>Wallet</dt><dd><code class="wallet-id">{w}</code></dd></div>
         <div><dt>Public key</dt><dd><Short value={named.key.publicKeyHex} /></dd></div>
         <div><dt>Balance</dt><dd><Balance wallet={w} /></dd></div>
+        {quoteAddress === null ? null : (
+          <div><dt>Quote address (sandbox chain)</dt><dd><code class="quote-address">{quoteAddress}</code> <span class="muted">one of the sandbox chain's development accounts, used when this wallet places or takes an order</span></dd></div>
+        )}
       </dl>
       <div class="actions">
         {active ? null : <button type="button" onClick={() => setActive(w)}>Use this wallet</button>}

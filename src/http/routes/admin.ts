@@ -10,6 +10,9 @@ import { minPositionQuery, orderIdParam } from '../schemas/fields.js';
 import { commandHeaders, redriveBody } from '../schemas/orders.js';
 import { commandAnswer, errorResponses } from '../schemas/responses.js';
 import type { RouteOptions } from './options.js';
+import { verifyLedger } from '../../audit/verify.js';
+import type { EventStore } from '../../eventstore/types.js';
+import type { VerifyView } from '../deps.js';
 
 const tags = ['admin'];
 const security = [{ adminToken: [] }];
@@ -40,6 +43,26 @@ export const projection = z.object({
     .object({ rebuild_id: z.string(), position: z.string(), lag: count })
     .nullable()
     .meta({ description: 'A rebuild under way: its id (from the 202), how far it has got, and how far behind the head it still is' }),
+});
+
+export const verifyReport = z.object({
+  streams: count, events: count,
+  read_models: z.boolean().meta({ description: 'Whether the read models were compared with a fresh rebuild' }),
+  findings: z.array(z.object({
+    kind: z.string().meta({ description: 'A stable snake_case code (hash_chain_broken, rtc_not_conserved, ...)' }),
+    stream: z.string().optional(), version: count.optional(), message: z.string(),
+  })),
+});
+
+const chainBlock = z.object({ number: z.string(), hash: z.string(), timestamp: z.string() });
+export const chainStatus = z.object({
+  mode: z.string().meta({ description: 'sandbox or evm' }),
+  chain_id: count, contract: z.string(),
+  head: chainBlock.nullable(), finalized: chainBlock.nullable(),
+  checkpoint: z.object({ number: z.string(), hash: z.string() }).nullable().meta({ description: 'The last block the follower fully processed' }),
+  lag_blocks: count.nullable().meta({ description: 'Finalized block minus checkpoint' }),
+  last_reorg: z.object({ block_number: z.string(), detected_at: z.string() }).nullable(),
+  problem: z.string().nullable().meta({ description: 'Why the chain could not be read, when it could not' }),
 });
 
 const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
@@ -104,6 +127,23 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     })) };
   });
 
+  app.get('/admin/verify', {
+    schema: {
+      tags, security, summary: 'Run verify (every order stream against the invariants, read models against a rebuild) and list its findings',
+      response: { 200: z.object({ ok: z.literal(true), ...verifyReport.shape }), ...errorResponses(401) },
+    },
+  }, async () => {
+    const report = await (deps.verify ?? (() => verifyLog(deps.store)))();
+    return { ok: true as const, ...report, findings: [...report.findings] };
+  });
+
+  app.get('/admin/chain', {
+    schema: {
+      tags, security, summary: 'The quote chain and its follower: head, finalized block, checkpoint, lag (null in manual mode)',
+      response: { 200: z.object({ ok: z.literal(true), chain: chainStatus.nullable() }), ...errorResponses(401) },
+    },
+  }, async () => ({ ok: true as const, chain: (await deps.chainStatus?.()) ?? null }));
+
   app.post('/admin/projections/:name/rebuild', {
     schema: {
       tags, security, summary: 'Rebuild a read model beside the serving copy, then switch',
@@ -115,6 +155,12 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
     return reply.code(202).send({ ok: true as const, rebuild_id: started.rebuildId });
   });
 };
+
+/** verify over the event log alone, for an app given no read DB to compare. */
+export async function verifyLog(store: EventStore): Promise<VerifyView> {
+  const report = await verifyLedger({ store, readDb: null });
+  return { streams: report.streams, events: report.events, read_models: false, findings: report.findings };
+}
 
 function unknownProjection(): never {
   throw new ApiError('projection_not_found', 'no read model has that name');

@@ -159,6 +159,24 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     answers: { 200: { description: 'Each read model\'s checkpoint, lag and state, and a rebuild under way.', example: ok({ projections: [{ name: 'orders', position: '1042', lag: 0, state: 'running', rebuild: null }] }) } },
     errors: [...EVERY_ROUTE, ...ADMIN],
   },
+  'GET /admin/verify': {
+    operationId: 'verifyLedger',
+    answers: { 200: { description: 'verify ran now, read-only: every order stream against the invariants and the read models against a fresh rebuild. No findings means a clean ledger.', example: ok({
+      streams: 42, events: 311, read_models: true,
+      findings: [{ kind: 'read_model_row_differs', stream: `order-${EXAMPLE_ORDER_ID}`, message: `orders row ${EXAMPLE_ORDER_ID} differs from a rebuild in status` }],
+    }) } },
+    errors: [...EVERY_ROUTE, ...ADMIN],
+  },
+  'GET /admin/chain': {
+    operationId: 'chainStatus',
+    answers: { 200: { description: 'The quote chain\'s head and finalized block and the follower\'s checkpoint; `chain` is null in manual mode.', example: ok({ chain: {
+      mode: 'sandbox', chain_id: 31337, contract: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+      head: { number: '120', hash: `0x${'ab'.repeat(32)}`, timestamp: '2026-01-01T00:20:00.000Z' },
+      finalized: { number: '119', hash: `0x${'cd'.repeat(32)}`, timestamp: '2026-01-01T00:19:59.000Z' },
+      checkpoint: { number: '119', hash: `0x${'cd'.repeat(32)}` }, lag_blocks: 0, last_reorg: null, problem: null,
+    } }) } },
+    errors: [...EVERY_ROUTE, ...ADMIN],
+  },
   'POST /admin/projections/:name/rebuild': {
     operationId: 'rebuildProjection',
     parameters: { name: 'orders' },
