@@ -151,12 +151,23 @@ async function lockStep(
     ttlSeconds: escrowTtlSeconds(state.ttlSeconds, settleWindowSeconds),
   });
   if (result.kind === 'ok') return ours(result.value) ? lockedWithoutStrays(node, state, step, result.value.jobId, now) : wrongEscrow(node, step, result.value);
-  if (result.kind === 'rejected') {
-    return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason: result.reason }], outcome: 'rejected', continue: false };
-  }
+  if (result.kind === 'rejected') return lockRejected(node, state, step, result.reason, now);
   const found = await node.findJobByTitle(title, isOurEscrowHeldOrTaken(step));
   if (found.kind === 'ok' && found.value) return lockedOrHijacked(node, state, step, found.value, now);
   return failed('lock', step.key, 'unknown', result.reason);
+}
+
+/**
+ * A refusal proves only that this delivery did not lock: a proxy's earlier attempt may have (the
+ * second posting of a duplicated lock refused for lack of funds, found by the simulator at seed
+ * 36). So a refused lock looks for our posting first, adopts it if there is one, and records the
+ * refusal only when there is none; a look-up that fails leaves the outcome unknown.
+ */
+async function lockRejected(node: NodeGateway, state: PlacedOrder, step: LockStep, reason: string, now: Date): Promise<StepResult> {
+  const found = await node.findJobByTitle(escrowJobTitle(state.orderId, step.party), isOurEscrowHeldOrTaken(step));
+  if (found.kind !== 'ok') return failed(step.kind, step.key, 'unknown', `${reason}; ${reasonOf(found)}`);
+  if (found.value) return lockedOrHijacked(node, state, step, found.value, now);
+  return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason }], outcome: 'rejected', continue: false };
 }
 
 /**

@@ -15,7 +15,8 @@ export function chainWitness(chain: SimChain): ChainWitness {
       const claimed = mine.find((s) => s.claimed);
       if (claimed) return `swap ${claimed.swapId} under its hashlock was claimed on the chain (the preimage is public)`;
       const finalTime = chain.finalTimeSeconds();
-      const live = mine.find((s) => !s.refunded && bare(s.terms.seller) === bare(sellerQuoteAddress) && s.terms.timelock > finalTime);
+      // Only a final swap is the chain's proof: one in a newer block is not yet knowable.
+      const live = mine.find((s) => s.createdAt <= chain.finalNumber() && !s.refunded && bare(s.terms.seller) === bare(sellerQuoteAddress) && s.terms.timelock > finalTime);
       return live ? `swap ${live.swapId} can still be claimed (T ${live.terms.timelock} > finalized time ${finalTime})` : null;
     },
   };

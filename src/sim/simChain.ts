@@ -135,8 +135,8 @@ export class SimChain implements QuoteChain {
   }
 
   /** Every swap on the canonical chain (mined, final or not). */
-  allSwaps(): readonly { swapId: Hex; terms: SwapTerms; claimed: boolean; refunded: boolean }[] {
-    return [...this.swaps].map(([swapId, r]) => ({ swapId, terms: r.created, claimed: r.claimedAt !== null, refunded: r.refundedAt !== null }));
+  allSwaps(): readonly { swapId: Hex; terms: SwapTerms; createdAt: bigint; claimed: boolean; refunded: boolean }[] {
+    return [...this.swaps].map(([swapId, r]) => ({ swapId, terms: r.created, createdAt: r.created.blockNumber, claimed: r.claimedAt !== null, refunded: r.refundedAt !== null }));
   }
 
   /** Pending transactions (not mined yet). */
