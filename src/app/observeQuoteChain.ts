@@ -52,7 +52,7 @@ export interface QuoteChainSinkOptions {
 export function createObservationSink(deps: LedgerDeps, options: QuoteChainSinkOptions = {}): ObservationSink {
   return {
     async onObservation(observation) {
-      const ctx: CommandContext = { correlationId: observation.key, causationId: observation.key, actor: ACTOR, now: deps.now };
+      const ctx: CommandContext = { correlationId: observation.key, causationId: observation.key, actor: ACTOR, now: deps.now, newEventId: deps.newEventId };
       try {
         const decided = await handleOrderCommand(deps.store, observation.orderId, commandFor(deps, observation), ctx, { maxAttempts: 5 });
         if (observation.kind === 'refund_seen' && options.finalLookup) await expireOnChainTime(deps, options.finalLookup, observation, ctx);
