@@ -52,7 +52,7 @@ export interface QuoteChainSinkOptions {
 export function createObservationSink(deps: LedgerDeps, options: QuoteChainSinkOptions = {}): ObservationSink {
   return {
     async onObservation(observation) {
-      const ctx: CommandContext = { correlationId: observation.key, causationId: observation.key, actor: ACTOR, now: deps.now };
+      const ctx: CommandContext = { correlationId: observation.key, causationId: observation.key, actor: ACTOR, now: deps.now, newEventId: deps.newEventId };
       try {
         const decided = await handleOrderCommand(deps.store, observation.orderId, commandFor(deps, observation), ctx, { maxAttempts: 5 });
         if (observation.kind === 'refund_seen' && options.finalLookup) await expireOnChainTime(deps, options.finalLookup, observation, ctx);
@@ -72,24 +72,35 @@ export function createObservationSink(deps: LedgerDeps, options: QuoteChainSinkO
 }
 
 /**
- * After a refund is seen: the final look-up at the refund's (finalized) block, every swap for the
- * seller under the order's hashlock read with getSwap there, and the one decision of finalLookup.ts
- * handed to the decider, which refunds the seller's RTC only when no live swap can still be claimed.
- * A failed read decides nothing: the next refund seen, or an operator, looks again.
+ * After a refund is seen: the final look-up at the chain's finalized block (never older than the
+ * refund's own), every swap for the seller under the order's hashlock read with getSwap there, and
+ * the one decision of finalLookup.ts handed to the decider, which refunds the seller's RTC only when
+ * no live swap can still be claimed. The refund's block alone is not enough: a follower catching up
+ * delivers it late, and a swap created after it (a second lock, however wrong) may be final by now
+ * and claimable (found by the simulator, seed 41). A failed read throws, so the follower stalls and
+ * delivers the same refund again next pass, rather than leaving the order matched with nobody to look again.
  */
 async function expireOnChainTime(
   deps: LedgerDeps, lookup: NonNullable<QuoteChainSinkOptions['finalLookup']>, observation: ChainObservation, ctx: CommandContext,
 ): Promise<void> {
   const expected = await lookup.directory.expectedLock(observation.orderId);
   if (expected === null) return;
-  const at: BlockRef = { number: observation.blockNumber, hash: observation.blockHash, parentHash: observation.blockHash, timestampSeconds: observation.blockTimeSeconds };
+  const at = await lookupBlock(lookup.chain, observation);
   const hashlock = `0x${expected.htlcHash.replace(/^0x/, '').toLowerCase()}` as Hex;
   const swaps = await swapsWithHashlock(lookup.chain, { seller: expected.sellerQuoteAddress, hashlock, fromBlock: lookup.fromBlock, finalized: at });
-  if (swaps.kind !== 'ok') return;
+  if (swaps.kind !== 'ok') throw new Error(`the final look-up failed: ${swaps.kind} ${swaps.reason}`);
   const decision = decideQuoteLeg(swaps.value, at.timestampSeconds);
   const command: OrderCommand = { type: 'ExpireOrder', now: deps.now(), quoteChain: { decision: decision.kind, finalizedTimeSeconds: at.timestampSeconds } };
   const decided = await handleOrderCommand(deps.store, observation.orderId, command, ctx, { maxAttempts: 5 });
   if (dueStep(decided.state) !== null) await driveOrder(deps, observation.orderId, ctx, 'inline');
+}
+
+/** The finalized block now, or the refund's own block if the RPC answers an older one (a lagging node). */
+async function lookupBlock(chain: QuoteChain, observation: ChainObservation): Promise<BlockRef> {
+  const finalized = await chain.finalizedBlock();
+  if (finalized.kind !== 'ok') throw new Error(`the final look-up failed: finalized block ${finalized.kind} ${finalized.reason}`);
+  if (finalized.value.number >= observation.blockNumber) return finalized.value;
+  return { number: observation.blockNumber, hash: observation.blockHash, parentHash: observation.blockHash, timestampSeconds: observation.blockTimeSeconds };
 }
 
 /** The quote addresses of a matched order: the seller's (claims) and the buyer's (locks, refunds). */

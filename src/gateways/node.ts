@@ -76,7 +76,7 @@ export interface NodeGateway {
    * A bounded scan for a job with this exact title that `accept` also takes (anyone can post a job
    * under any title, so the caller says what makes it ours); ok(null) when none is found.
    */
-  findJobByTitle(title: string, accept?: (job: EscrowJob) => boolean): Promise<NodeOutcome<EscrowJob | null>>;
+  findJobByTitle(title: string, accept?: (job: EscrowJob) => boolean, statuses?: readonly JobStatus[]): Promise<NodeOutcome<EscrowJob | null>>;
   claimJob(jobId: string): Promise<NodeOutcome<void>>;
   deliverJob(jobId: string, resultSummary: string): Promise<NodeOutcome<void>>;
   /** The release: moves the reward to the worker and the fee to the platform. */

@@ -3,6 +3,7 @@
  * bodies of rustchain-node.md. Amounts go out as floats the node reads back exactly (nodeAmounts.ts)
  * and come back in micro-RTC; every failure is an outcome (rustchainClient.ts), never an exception.
  */
+import type { JobStatus } from './node.js';
 import { BRIDGE_WORKER_WALLET, escrowJobTitle, MAX_JOB_TTL_SECONDS } from './node.js';
 import type { EscrowJob, LockEscrowRequest, NodeGateway, NodeOutcome, TransferRequest, TransferResult } from './node.js';
 import { toNodeRtc } from './nodeAmounts.js';
@@ -67,7 +68,7 @@ export function createRustchainGateway(options: RustchainGatewayOptions): Rustch
   return {
     lockEscrow: (request) => lockEscrow(exchange, request),
     getJob: (jobId) => exchange({ method: 'GET', path: jobPath(jobId) }, parseJobAnswer, jobNotFound),
-    findJobByTitle: (title, accept) => findJobByTitle(exchange, title, scan, accept),
+    findJobByTitle: (title, accept, statuses) => findJobByTitle(exchange, title, scan, accept, statuses),
     claimJob: (jobId) => step(jobId, 'claim', { worker_wallet: BRIDGE_WORKER_WALLET }),
     deliverJob: (jobId, resultSummary) => step(jobId, 'deliver', { worker_wallet: BRIDGE_WORKER_WALLET, result_summary: resultSummary }),
     acceptJob: (jobId, posterWallet) => step(jobId, 'accept', { poster_wallet: posterWallet, rating: 5 }),
@@ -116,9 +117,10 @@ async function findJobByTitle(
   title: string,
   scan: { pageSize: number; maxPages: number },
   accept: (job: EscrowJob) => boolean = () => true,
+  statuses: readonly JobStatus[] = JOB_STATUSES,
 ): Promise<NodeOutcome<EscrowJob | null>> {
   let pagesLeft = scan.maxPages;
-  for (const status of JOB_STATUSES) {
+  for (const status of statuses) {
     for (let offset = 0; ; offset += scan.pageSize) {
       if (pagesLeft === 0) return unknownOutcome('find_scan_bound_reached');
       pagesLeft -= 1;

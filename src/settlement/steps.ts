@@ -83,8 +83,51 @@ type LockStep = Extract<DueStep, { kind: 'lock' | 'lock_lookup' }>;
 async function lockLookupStep(node: NodeGateway, state: PlacedOrder, step: LockStep, now: Date): Promise<StepResult> {
   const found = await node.findJobByTitle(escrowJobTitle(state.orderId, step.party), isOurEscrowHeldOrTaken(step));
   if (found.kind !== 'ok') return failed('lock_lookup', step.key, 'unknown', reasonOf(found));
-  if (found.value) return lockedOrHijacked(step, found.value, now);
+  if (found.value) return lockedOrHijacked(node, state, step, found.value, now);
   return NOTHING_FOUND;
+}
+
+/** At most this many stray postings are cancelled per lock (a proxy that retries more often is broken). */
+const MAX_STRAYS_PER_LOCK = 3;
+/** Where a stray posting can still hold the seller's RTC: open (cancel it), or taken by another worker. */
+const STRAY_STATUSES = ['open', 'claimed', 'delivered'] as const;
+
+type Sweep = { readonly kind: 'clean' } | { readonly kind: 'incomplete' } | { readonly kind: 'taken'; readonly job: EscrowJob; readonly worker: string };
+
+/**
+ * `POST /agent/jobs` is not idempotent at the node: a lock request delivered twice (a retrying
+ * proxy) leaves two jobs under the order's title, both ours (same poster, same amount). Any one of
+ * them can be the order's escrow; the ledger keeps the one it records and cancels the others (a
+ * cancel refunds the poster's reward and fee), so no escrow stays at the node unrecorded. A proxy
+ * answers only after its last attempt, so every duplicate exists by the time the answer (or the
+ * look-up after a lost one) arrives. A stray another worker already took cannot be cancelled: it
+ * is reported, and the order parked for an operator like any hijacked escrow.
+ */
+async function sweepStrayLocks(node: NodeGateway, state: PlacedOrder, step: LockStep, keptJobId: string): Promise<Sweep> {
+  const title = escrowJobTitle(state.orderId, step.party);
+  const stray = (job: EscrowJob): boolean =>
+    job.jobId !== keptJobId && isOurEscrow(step)({ ...job, status: 'open' }) && (job.status === 'open' || hijackerOf(job) !== null);
+  for (let i = 0; i < MAX_STRAYS_PER_LOCK; i++) {
+    const found = await node.findJobByTitle(title, stray, STRAY_STATUSES);
+    if (found.kind !== 'ok') return { kind: 'incomplete' };
+    if (found.value === null) return { kind: 'clean' };
+    const worker = hijackerOf(found.value);
+    if (worker !== null) return { kind: 'taken', job: found.value, worker };
+    if ((await node.cancelJob(found.value.jobId, step.wallet)).kind !== 'ok') return { kind: 'incomplete' };
+  }
+  return { kind: 'incomplete' };
+}
+
+/**
+ * The lock recorded once its strays are gone. A sweep that could not finish records nothing (an
+ * unknown outcome): the look-up next time adopts one posting and sweeps again.
+ */
+async function lockedWithoutStrays(node: NodeGateway, state: PlacedOrder, step: LockStep, jobId: string, now: Date): Promise<StepResult> {
+  const sweep = await sweepStrayLocks(node, state, step, jobId);
+  if (sweep.kind === 'clean') return locked(step, jobId, now);
+  if (sweep.kind === 'incomplete') return failed(step.kind, step.key, 'unknown', 'stray_escrow_sweep_incomplete');
+  const parked = hijacked(`a duplicated lock left a second escrow: ${hijackDetail(sweep.job, sweep.worker)}`);
+  return { ...parked, commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId, now }, ...parked.commands] };
 }
 
 /**
@@ -97,9 +140,9 @@ function isOurEscrowHeldOrTaken(step: LockStep): (job: EscrowJob) => boolean {
 }
 
 /** A found escrow is recorded either way; one taken by another worker parks the order as hijacked. */
-function lockedOrHijacked(step: LockStep, job: EscrowJob, now: Date): StepResult {
+async function lockedOrHijacked(node: NodeGateway, state: PlacedOrder, step: LockStep, job: EscrowJob, now: Date): Promise<StepResult> {
   const hijacker = hijackerOf(job);
-  if (hijacker === null) return locked(step, job.jobId, now);
+  if (hijacker === null) return lockedWithoutStrays(node, state, step, job.jobId, now);
   const parked = hijacked(hijackDetail(job, hijacker));
   return { ...parked, commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId: job.jobId, now }, ...parked.commands] };
 }
@@ -124,13 +167,24 @@ async function lockStep(
     amountMicroRtc: step.amountMicroRtc,
     ttlSeconds: escrowTtlSeconds(state.ttlSeconds, tailSeconds),
   });
-  if (result.kind === 'ok') return ours(result.value) ? locked(step, result.value.jobId, now) : wrongEscrow(node, step, result.value);
-  if (result.kind === 'rejected') {
-    return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason: result.reason }], outcome: 'rejected', continue: false };
-  }
+  if (result.kind === 'ok') return ours(result.value) ? lockedWithoutStrays(node, state, step, result.value.jobId, now) : wrongEscrow(node, step, result.value);
+  if (result.kind === 'rejected') return lockRejected(node, state, step, result.reason, now);
   const found = await node.findJobByTitle(title, isOurEscrowHeldOrTaken(step));
-  if (found.kind === 'ok' && found.value) return lockedOrHijacked(step, found.value, now);
+  if (found.kind === 'ok' && found.value) return lockedOrHijacked(node, state, step, found.value, now);
   return failed('lock', step.key, 'unknown', result.reason);
+}
+
+/**
+ * A refusal proves only that this delivery did not lock: a proxy's earlier attempt may have (the
+ * second posting of a duplicated lock refused for lack of funds, found by the simulator at seed
+ * 36). So a refused lock looks for our posting first, adopts it if there is one, and records the
+ * refusal only when there is none; a look-up that fails leaves the outcome unknown.
+ */
+async function lockRejected(node: NodeGateway, state: PlacedOrder, step: LockStep, reason: string, now: Date): Promise<StepResult> {
+  const found = await node.findJobByTitle(escrowJobTitle(state.orderId, step.party), isOurEscrowHeldOrTaken(step));
+  if (found.kind !== 'ok') return failed(step.kind, step.key, 'unknown', `${reason}; ${reasonOf(found)}`);
+  if (found.value) return lockedOrHijacked(node, state, step, found.value, now);
+  return { commands: [{ type: 'RecordEscrowLockFailed', party: step.party, reason }], outcome: 'rejected', continue: false };
 }
 
 /**

@@ -15,6 +15,21 @@ export interface OrderBook {
   claimed: boolean;
   released: boolean;
   payoutKeys: Set<string>;
+  /** From OrderPlaced and Matched: who sells, to which quote address, under which hashlock. */
+  side: 'sell' | 'buy' | null;
+  htlcHash: string | null;
+  makerEthAddress: string | null;
+  takerEthAddress: string | null;
+  /** The quote leg is read on the (simulated) chain. */
+  onChain: boolean;
+}
+
+/**
+ * The simulated chain as the checks see it: why the seller's RTC must not go back to them now (a
+ * claim on the chain under the hashlock, or a swap for the seller that can still be claimed), or null.
+ */
+export interface ChainWitness {
+  refundForbidden(hashlock: string, sellerQuoteAddress: string): string | null;
 }
 
 export interface CheckCounts {
@@ -29,7 +44,7 @@ export class Checker {
   private readonly secrets = new Set<string>();
   private readonly mintedMicroRtc: { total: bigint };
 
-  constructor(private readonly node: SandboxNode, minted: { total: bigint }) {
+  constructor(private readonly node: SandboxNode, minted: { total: bigint }, private readonly chain: ChainWitness | null = null) {
     this.mintedMicroRtc = minted;
   }
 
@@ -45,7 +60,10 @@ export class Checker {
   bookOf(orderId: string): OrderBook {
     let book = this.orders.get(orderId);
     if (book === undefined) {
-      book = { jobs: new Map(), claimed: false, released: false, payoutKeys: new Set() };
+      book = {
+        jobs: new Map(), claimed: false, released: false, payoutKeys: new Set(),
+        side: null, htlcHash: null, makerEthAddress: null, takerEthAddress: null, onChain: false,
+      };
       this.orders.set(orderId, book);
     }
     return book;
@@ -108,14 +126,30 @@ export class Checker {
         if (mine) mine.refunded = true;
         this.count('money_refund_matches_node');
         this.count('inv9_no_refund_once_preimage_known');
-        if (book.claimed) out.push(`inv9: ${where}: refunded although the preimage is known (SettlementClaimed)`);
+        if (book.claimed) out.push(`inv9: ${where}: refunded although the preimage is known (SettlementClaimed or QuoteClaimObserved)`);
+        out.push(...this.chainAllowsRefund(book, where));
         if (job !== undefined && (job.status === 'completed' || this.node.ledger.holdsEscrow(job as never))) {
           out.push(`money: ${where}: job ${jobId} is ${job.status} at the node, not refunded`);
         }
         break;
       }
       case 'SettlementClaimed':
+      case 'QuoteClaimObserved':
         book.claimed = true;
+        break;
+      case 'OrderPlaced':
+        book.side = d.side as 'sell' | 'buy';
+        book.htlcHash = d.htlc_hash ?? null;
+        book.makerEthAddress = d.maker_eth_address ?? null;
+        break;
+      case 'Matched':
+        if (d.htlc_hash) book.htlcHash = d.htlc_hash;
+        book.takerEthAddress = d.taker_eth_address ?? null;
+        book.onChain = (event.data as { quote_leg?: unknown }).quote_leg !== undefined;
+        break;
+      case 'OrderExpired':
+        // A chain-verified matched order goes back to its seller only on the chain's word.
+        if (book.onChain && book.jobs.size > 0) out.push(...this.chainAllowsRefund(book, where));
         break;
       case 'PayoutQueued': {
         const key = d.payout_key as string;
@@ -144,6 +178,21 @@ export class Checker {
         break;
     }
     return out;
+  }
+
+  /**
+   * Invariant 9 with its chain half, and the quote leg's rule for giving RTC back: once any claim
+   * under the order's hashlock is on the chain the preimage is public, and while a swap for the
+   * seller can still be claimed (not refunded, finalized time before its T) the buyer may yet be owed
+   * the RTC. Either way the seller's escrow must not be refunded.
+   */
+  private chainAllowsRefund(book: OrderBook, where: string): string[] {
+    if (!book.onChain || this.chain === null || book.htlcHash === null) return [];
+    const seller = book.side === 'sell' ? book.makerEthAddress : book.takerEthAddress;
+    if (seller === null) return [];
+    this.count('inv9_10_chain_proves_no_live_swap_at_refund');
+    const why = this.chain.refundForbidden(book.htlcHash, seller);
+    return why === null ? [] : [`inv9: ${where}: the seller's RTC goes back although ${why}`];
   }
 
   /** The node's own books after each step: RTC conserved, no payout without a release, no hijacked job accepted. */
@@ -181,6 +230,7 @@ export class Checker {
       const orderId = this.jobToOrder.get(cancel[1] as string);
       this.count('inv9_no_refund_call_once_preimage_known');
       if (orderId !== undefined && this.bookOf(orderId).claimed) return [`inv9: the ledger sent a refund (cancel) of job ${cancel[1]} of ${orderId}, whose preimage is known`];
+      if (orderId !== undefined) return this.chainAllowsRefund(this.bookOf(orderId), `refund (cancel) of job ${cancel[1]} of ${orderId}`);
     }
     return [];
   }

@@ -85,11 +85,7 @@ export function simTransport(net: SimNetworkOptions, crashPoint: (where: string)
       net.onFault('node_restarting', req);
       throw refused();
     }
-    const drawn = net.faultRate > 0 && net.prng.chance(net.faultRate) ? net.prng.weighted(FAULT_WEIGHTS) : null;
-    // Posting a job is not idempotent at the node: a duplicated lock creates a second escrow the
-    // ledger never hears of (found by seed 1; see docs/RELIABILITY.md, open findings). Until the
-    // ledger sweeps such jobs, the duplicate is delivered once and answered slowly instead.
-    const fault = drawn === 'duplicate_delivery' && req.method === 'POST' && req.path === '/agent/jobs' ? 'slow_answer' : drawn;
+    const fault = net.faultRate > 0 && net.prng.chance(net.faultRate) ? net.prng.weighted(FAULT_WEIGHTS) : null;
     if (fault !== null) net.onFault(fault, req);
     const deliver = async (): Promise<SandboxReply> => {
       net.watch(req);

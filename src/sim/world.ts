@@ -6,7 +6,13 @@
  * SQLite leases' holder liveness), as after a SIGKILL. A restart builds a fresh instance over the
  * same store.
  */
+import Database from 'better-sqlite3';
+import { Registry } from 'prom-client';
+import type { LedgerDeps } from '../app/deps.js';
 import { createLedger, type Ledger } from '../app/ledger.js';
+import { createObservationSink, createOrderDirectory } from '../app/observeQuoteChain.js';
+import type { QuoteLegDeps } from '../app/quoteLeg.js';
+import { createChainFollower, type ChainFollower } from '../chain/follower.js';
 import { createSecretBox, type SecretBox } from '../crypto/preimage.js';
 import { verifyWalletAuth } from '../crypto/walletAuth.js';
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Subscription, SubscriptionHandler } from '../eventstore/types.js';
@@ -17,6 +23,7 @@ import type { StepReport } from '../settlement/driver.js';
 import { reconcilePass, scanAllOrders, type ReconcileSummary } from '../settlement/reconciler.js';
 import { SimCrash, simTransport, type SimNetworkOptions } from './network.js';
 import type { Prng } from './prng.js';
+import { SIM_CHAIN_ID, SIM_HTLC, SIM_USDC, type SimChain } from './simChain.js';
 
 /** The simulated ledger's settings: short windows, so clock jumps cross expires_at and settle_by. */
 export const SIM_SETTINGS = {
@@ -25,6 +32,10 @@ export const SIM_SETTINGS = {
   stuckMs: 30_000,
   settleWindowSeconds: 1_800,
   secretKeyHex: '5e'.repeat(32),
+  /** The quote leg's windows (LEDGER_QUOTE_*), short like the rest. */
+  lockWindowSeconds: 1_800,
+  claimWindowMaxSeconds: 7_200,
+  claimGuardSeconds: 600,
 } as const;
 
 /** One process's view: dead after a crash, when every store call and node call it makes fails. */
@@ -127,6 +138,8 @@ export interface LedgerInstance {
   readonly instance: Instance;
   readonly ledger: Ledger;
   readonly gateway: RustchainGateway;
+  /** The real chain follower of this instance, over the simulated quote chain. */
+  readonly follower: ChainFollower;
   reconcile(stuckMs: number): Promise<ReconcileSummary>;
 }
 
@@ -142,6 +155,37 @@ export interface WorldSources {
   readonly onNewOrderId: (orderId: string) => void;
   /** Told of every external step a driver ran and its outcome (the trace). */
   readonly onStep: (instance: Instance, report: StepReport) => void;
+  readonly chain: SimChain;
+  /** The follower's tables (quote-chain.db of the data dir, shared by every instance). */
+  readonly followerDb: Database.Database;
+  /** The orders read model's answer (caught up first), as src/main.ts gives the follower. */
+  readonly orderByHtlcHash: (htlcHash: string) => Promise<string | null>;
+}
+
+/** The quote leg of one instance, as quoteChainFromConfig builds it in sandbox mode. */
+function quoteLegOf(): QuoteLegDeps & { finalized: { seconds: bigint | null } } {
+  const finalized = { seconds: null as bigint | null };
+  return {
+    mode: 'sandbox', chainId: SIM_CHAIN_ID, htlcAddress: SIM_HTLC, usdcToken: SIM_USDC,
+    lockWindowSeconds: SIM_SETTINGS.lockWindowSeconds, claimWindowMaxSeconds: SIM_SETTINGS.claimWindowMaxSeconds,
+    claimGuardSeconds: SIM_SETTINGS.claimGuardSeconds, finalizedTimeSeconds: () => finalized.seconds, finalized,
+  };
+}
+
+/** The follower wired as quoteChainFromConfig wires it: the real sink, directory and final look-up. */
+function followerOf(sources: WorldSources, deps: LedgerDeps & { quoteLeg: ReturnType<typeof quoteLegOf> }, instance: Instance): ChainFollower {
+  const directory = createOrderDirectory(deps, { orderByHtlcHash: sources.orderByHtlcHash });
+  const sink = createObservationSink(deps, {
+    onFinalized: (t) => {
+      deps.quoteLeg.finalized.seconds = t;
+    },
+    finalLookup: { chain: sources.chain, fromBlock: 0n, directory },
+  });
+  return createChainFollower({
+    chain: sources.chain, chainId: SIM_CHAIN_ID, db: sources.followerDb, directory, sink, leases: deps.leases,
+    owner: `sim-instance-${instance.id}`, registry: new Registry(), startBlock: 0n, rescanDepthBlocks: 8n,
+    now: () => sources.now().getTime(),
+  });
 }
 
 /** A ledger instance built exactly as src/main.ts builds one, over the simulated store and network. */
@@ -158,7 +202,7 @@ export function buildInstance(sources: WorldSources, instance: Instance): Ledger
   const secretBox: SecretBox = createSecretBox(SIM_SETTINGS.secretKeyHex, (size) => sources.ids.bytes(size));
   const newEventId = (): string => sources.ids.uuid();
   const onStep = (report: StepReport): void => sources.onStep(instance, report);
-  const ledger = createLedger({
+  const deps: LedgerDeps & { quoteLeg: ReturnType<typeof quoteLegOf> } = {
     store, node: gateway, leases, secretBox,
     settleWindowSeconds: SIM_SETTINGS.settleWindowSeconds,
     leaseTtlMs: SIM_SETTINGS.leaseTtlMs,
@@ -172,9 +216,11 @@ export function buildInstance(sources: WorldSources, instance: Instance): Ledger
     randomBytes: (size) => sources.ids.bytes(size),
     verifySignature: verifyWalletAuth,
     onStep,
-  });
+    quoteLeg: quoteLegOf(),
+  };
+  const ledger = createLedger(deps);
   return {
-    instance, ledger, gateway,
+    instance, ledger, gateway, follower: followerOf(sources, deps, instance),
     reconcile: (stuckMs) =>
       reconcilePass({
         store, node: gateway, leases,

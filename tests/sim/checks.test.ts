@@ -4,6 +4,9 @@ import { BRIDGE_WORKER_WALLET } from '../../src/gateways/node.js';
 import { SandboxNode } from '../../src/sandbox/index.js';
 import { Checker } from '../../src/sim/checks.js';
 import { Prng } from '../../src/sim/prng.js';
+import { chainWitness } from '../../src/sim/chainWitness.js';
+import { SimChain } from '../../src/sim/simChain.js';
+import { htlcHashOf } from '../../src/crypto/preimage.js';
 import { MAKER, STRANGER, TAKER } from '../support/wallets.js';
 
 /** The simulator's checks must be able to fail: each breach below is one a buggy ledger could commit. */
@@ -50,6 +53,38 @@ describe('the simulator\'s checks', () => {
     expect(checker.request('POST', `/agent/jobs/${jobId}/cancel`)[0]).toMatch(/^inv9: /);
     const found = checker.newEvents([event(5, 'RefundIssued', { party: 'maker', job_id: jobId, refunded_at: 'x' })], () => []);
     expect(found.some((v) => v.startsWith('inv9: '))).toBe(true);
+  });
+
+  it('a refund of a chain order while a final swap for its seller can still be claimed, or after a claim on the chain, breaks invariant 9; after every swap is refunded it does not', async () => {
+    const { node, minted } = world();
+    const chain = new SimChain({ prng: new Prng(1), genesisSeconds: 1_767_225_600n, confirmations: 1, faultRate: 0, onFault: () => undefined });
+    const checker = new Checker(node, minted, chainWitness(chain));
+    const secret = 'cd'.repeat(32);
+    const hash = htlcHashOf(secret);
+    const seller = '0x1111111111111111111111111111111111111111';
+    const buyer = '0x2222222222222222222222222222222222222222';
+    const jobId = await postJob(node);
+    checker.newEvents([
+      event(1, 'OrderPlaced', { side: 'sell', htlc_hash: hash, maker_eth_address: seller } as never),
+      event(2, 'EscrowLocked', { party: 'maker', job_id: jobId, amount_micro_rtc: '10000000', locked_at: 'x' }),
+      { ...event(3, 'Matched', { taker_eth_address: buyer } as never), data: { taker_eth_address: buyer, htlc_hash: null, quote_leg: { mode: 'sandbox' } } },
+    ], () => []);
+    expect(checker.request('POST', `/agent/jobs/${jobId}/cancel`)).toEqual([]);
+    const terms = { buyer, seller, token: '0x0000000000000000000000000000000000000000', amount: 1n, hashlock: `0x${hash}`, timelock: 1_767_225_600n + 7_200n, rtcOrderId: ORDER } as const;
+    chain.submit(buyer, { kind: 'lock', terms });
+    chain.mine(1_767_225_610n);
+    expect(checker.request('POST', `/agent/jobs/${jobId}/cancel`)[0]).toMatch(/^inv9: .*can still be claimed/);
+    const swapId = chain.allSwaps()[0]?.swapId as `0x${string}`;
+    chain.mine(1_767_225_600n + 7_200n);
+    chain.submit(buyer, { kind: 'refund', swapId });
+    chain.mine(1_767_225_600n + 7_210n);
+    expect(checker.request('POST', `/agent/jobs/${jobId}/cancel`)).toEqual([]);
+    chain.submit(buyer, { kind: 'lock', terms: { ...terms, timelock: 1_767_225_600n + 14_000n } });
+    chain.mine(1_767_225_600n + 7_220n);
+    chain.submit(seller, { kind: 'claim', swapId: chain.allSwaps()[1]?.swapId as `0x${string}`, preimage: `0x${secret}` });
+    chain.mine(1_767_225_600n + 7_230n);
+    const found = checker.newEvents([event(5, 'RefundIssued', { party: 'maker', job_id: jobId, refunded_at: 'x' })], () => []);
+    expect(found.some((v) => /^inv9: .*was claimed on the chain/.test(v))).toBe(true);
   });
 
   it('a payout at the node with no release recorded, and RTC appearing from nowhere, are money breaches', async () => {

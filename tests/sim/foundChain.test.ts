@@ -1,0 +1,146 @@
+import Database from 'better-sqlite3';
+import { Registry } from 'prom-client';
+import type { Address, Hex } from 'viem';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { orderStream } from '../../src/aggregates/order/index.js';
+import type { LedgerDeps } from '../../src/app/deps.js';
+import { createLedger, type Ledger } from '../../src/app/ledger.js';
+import { createObservationSink, createOrderDirectory } from '../../src/app/observeQuoteChain.js';
+import type { QuoteLegDeps } from '../../src/app/quoteLeg.js';
+import { createChainFollower, type ChainFollower } from '../../src/chain/follower.js';
+import { quoteBaseUnits } from '../../src/chain/verifyLock.js';
+import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
+import type { QuoteChain } from '../../src/gateways/quoteChain.js';
+import { Prng } from '../../src/sim/prng.js';
+import { SIM_CHAIN_ID, SIM_HTLC, SIM_USDC, SimChain } from '../../src/sim/simChain.js';
+import { facts } from '../support/orderFixtures.js';
+import { req, startSettlementHarness, type SettlementHarness } from '../support/settlementHarness.js';
+
+/**
+ * A bug the simulator found on the quote leg (seed 41, docs/RELIABILITY.md), pinned with the real
+ * ledger, sink, directory and follower over the simulated chain and the sandbox node over HTTP:
+ * the final look-up after a refund read the chain at the refund's own block, so a second lock made
+ * after it (final by the time the follower delivered the refund, and claimable by the seller) was
+ * missed, and the seller's RTC went back while the seller could still take the quote.
+ */
+const SELLER_Q = '0x1111111111111111111111111111111111111111' as Address;
+const BUYER_Q = '0x2222222222222222222222222222222222222222' as Address;
+const ETH = '0x0000000000000000000000000000000000000000' as Address;
+
+let h: SettlementHarness;
+let db: Database.Database;
+let ledger: Ledger;
+let follower: ChainFollower;
+let chain: SimChain;
+let failSellerLogs = 0;
+
+beforeEach(async () => {
+  h = await startSettlementHarness();
+  db = new Database(':memory:');
+  chain = new SimChain({ prng: new Prng(1), genesisSeconds: BigInt(Math.floor(h.clock.nowMs / 1000)), confirmations: 1, faultRate: 0, onFault: () => undefined });
+  // A look-up read that fails, when a test asks for it; every other read is the simulated chain's.
+  const reads: QuoteChain = Object.create(chain) as QuoteChain;
+  reads.swapsCreatedForSeller = (range, seller) =>
+    failSellerLogs-- > 0 ? Promise.resolve({ kind: 'unknown', reason: 'timeout', detail: 'test' }) : chain.swapsCreatedForSeller(range, seller);
+  const quoteLeg: QuoteLegDeps = {
+    mode: 'sandbox', chainId: SIM_CHAIN_ID, htlcAddress: SIM_HTLC, usdcToken: SIM_USDC,
+    lockWindowSeconds: 1_800, claimWindowMaxSeconds: 14_400, claimGuardSeconds: 600, finalizedTimeSeconds: () => null,
+  };
+  const deps: LedgerDeps & { quoteLeg: QuoteLegDeps } = {
+    store: h.store, node: h.gateway, leases: h.leases, secretBox: createSecretBox('5e'.repeat(32)),
+    settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(h.clock.nowMs), quoteLeg,
+  };
+  ledger = createLedger(deps);
+  const byHash = new Map<string, string>();
+  const directory = createOrderDirectory(deps, { orderByHtlcHash: async (hash) => byHash.get(hash) ?? null });
+  const sink = createObservationSink(deps, { finalLookup: { chain: reads, fromBlock: 0n, directory } });
+  follower = createChainFollower({
+    chain: reads, chainId: SIM_CHAIN_ID, db, directory, sink, leases: h.leases, owner: 'test', registry: new Registry(), startBlock: 0n,
+    now: () => h.clock.nowMs,
+  });
+  remember = (hash, orderId) => byHash.set(hash, orderId);
+});
+afterEach(async () => {
+  db.close();
+  await h.close();
+});
+let remember: (hash: string, orderId: string) => void;
+
+const ts = () => Math.floor(h.clock.nowMs / 1000);
+const tick = (seconds: number) => {
+  h.clock.nowMs += seconds * 1000;
+  chain.mine(BigInt(ts()));
+};
+
+async function matchedChainOrder(): Promise<{ orderId: string; hashlock: Hex; amount: bigint }> {
+  const secret = 'ab'.repeat(32);
+  const htlcHash = htlcHashOf(secret);
+  const o = { side: 'sell' as const, pair: 'RTC/ETH' as const, amount_micro_rtc: 10_000_000, price_per_rtc_nano_quote: 100_000_000, ttl_seconds: 86_400 };
+  const placeAuth = h.seller.sign('create_order', 'create_order', { ...o, eth_address: SELLER_Q, htlc_hash: htlcHash }, ts());
+  const placed = await ledger.placeOrder({
+    side: 'sell', pair: 'RTC/ETH', wallet: h.seller.wallet, amountMicroRtc: 10_000_000n, pricePerRtcNanoQuote: 100_000_000n, ttlSeconds: 86_400,
+    ethAddress: SELLER_Q, htlcHash, walletAuth: placeAuth,
+  }, req());
+  const orderId = facts(placed.state).orderId as string;
+  remember(htlcHash, orderId);
+  const matchAuth = h.buyer.sign('match_order', orderId, { eth_address: BUYER_Q, htlc_hash: '' }, ts());
+  const matched = await ledger.matchOrder(orderId, { wallet: h.buyer.wallet, ethAddress: BUYER_Q, htlcHash: null, walletAuth: matchAuth }, req());
+  expect(matched.state.status).toBe('matched');
+  return { orderId, hashlock: `0x${htlcHash}`, amount: quoteBaseUnits(matched.state.status === 'matched' ? matched.state.totalQuoteNano : 0n, 'eth') };
+}
+
+const lock = (o: { orderId: string; hashlock: Hex; amount: bigint }, timelockAfterSeconds: number, token = ETH) =>
+  chain.submit(BUYER_Q, { kind: 'lock', terms: { buyer: BUYER_Q, seller: SELLER_Q, token, amount: o.amount, hashlock: o.hashlock, timelock: BigInt(ts() + timelockAfterSeconds), rtcOrderId: o.orderId } });
+const swapIds = () => chain.allSwaps().map((s) => s.swapId);
+const types = async (orderId: string) => (await h.store.readStream(orderStream(orderId))).map((e) => e.type);
+const status = async (orderId: string) => (await ledger.getOrder(orderId))?.state.status;
+
+/** The buyer locks, lets T pass, refunds; then locks again (wrong token) after the refund's block. */
+async function refundThenSecondLock() {
+  const order = await matchedChainOrder();
+  lock(order, 3_700);
+  tick(5);
+  tick(3_700);
+  chain.submit(BUYER_Q, { kind: 'refund', swapId: swapIds()[0] as Hex });
+  tick(5);
+  lock(order, 7_200, SIM_USDC);
+  tick(5);
+  tick(5);
+  return order;
+}
+
+describe('the final look-up after a refund reads the chain as it is now (simulator seed 41)', () => {
+  it('a second swap made after the refund, and still claimable, keeps the RTC in escrow', async () => {
+    const order = await refundThenSecondLock();
+    expect((await follower.pollOnce()).outcome).toBe('advanced');
+    expect(await status(order.orderId)).toBe('matched');
+    expect(await types(order.orderId)).toEqual(['OrderPlaced', 'EscrowLocked', 'Matched', 'QuoteLockObserved', 'QuoteRefundObserved', 'QuoteLockRejected']);
+  });
+
+  it('once that swap is refunded too, the seller gets the RTC back', async () => {
+    const order = await refundThenSecondLock();
+    await follower.pollOnce();
+    tick(7_200);
+    chain.submit(BUYER_Q, { kind: 'refund', swapId: swapIds()[1] as Hex });
+    tick(5);
+    await follower.pollOnce();
+    expect(await status(order.orderId)).toBe('expired');
+    expect((await types(order.orderId)).slice(-3)).toEqual(['QuoteRefundObserved', 'OrderExpired', 'RefundIssued']);
+  });
+
+  it('a look-up that fails stalls the follower, and the next pass delivers the refund again and decides', async () => {
+    const order = await matchedChainOrder();
+    lock(order, 3_700);
+    tick(5);
+    tick(3_700);
+    chain.submit(BUYER_Q, { kind: 'refund', swapId: swapIds()[0] as Hex });
+    tick(5);
+    failSellerLogs = 1;
+    const stalled = await follower.pollOnce();
+    expect(stalled.outcome).toBe('stalled');
+    expect(stalled.reason).toContain('final look-up failed');
+    expect(await status(order.orderId)).toBe('matched');
+    await follower.pollOnce();
+    expect(await status(order.orderId)).toBe('expired');
+  });
+});
