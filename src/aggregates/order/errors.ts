@@ -36,7 +36,13 @@ export type OrderRefusalCode =
   /** A confirm too close to the lock's timelock with no claim seen on chain. */
   | 'claim_window_closing'
   /** The escrow job was claimed by a worker other than the ledger's: never settled from it. */
-  | 'escrow_hijacked';
+  | 'escrow_hijacked'
+  /** Re-arm of an order that is not lapsed. */
+  | 'order_not_lapsed'
+  /** A swap under the order's old hashlock may still be claimed: no re-arm, no refund yet. */
+  | 'quote_lock_live'
+  /** A hashlock this order (or another) has already used. */
+  | 'htlc_hash_reused';
 
 export class OrderRefused extends Error {
   constructor(

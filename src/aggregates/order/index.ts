@@ -8,3 +8,4 @@ export * from './steps.js';
 export * from './money.js';
 export * from './wallet.js';
 export * from './facts.js';
+export * from './chainTime.js';
