@@ -13,10 +13,11 @@ import type { Address, Hash } from 'viem';
 import type { LedgerDeps } from './app/deps.js';
 import { createObservationSink, createOrderDirectory } from './app/observeQuoteChain.js';
 import type { QuoteLegDeps } from './app/quoteLeg.js';
+import { createFinalLookUp, type FinalLookUp } from './app/finalLookUp.js';
 import { createChainFollower, type ChainFollower } from './chain/follower.js';
 import { checkQuoteChainAtStart } from './chain/startCheck.js';
 import type { QuoteChainConfig } from './config.js';
-import type { Finality } from './gateways/quoteChain.js';
+import type { BlockRef, Finality } from './gateways/quoteChain.js';
 import { createEvmQuoteChain } from './gateways/quoteChainEvm.js';
 import { startSandboxChain, type SandboxChain } from './sandbox/chain.js';
 import type { Leases } from './settlement/leases.js';
@@ -26,6 +27,8 @@ export interface QuoteChainRuntime {
   readonly sandbox: SandboxChain | null;
   /** Starts the follower for the ledger built with `quoteLeg`; the returned stop is awaited at shutdown. */
   startFollower(deps: LedgerDeps & { quoteLeg: QuoteLegDeps }, orderByHtlcHash: (hash: string) => Promise<string | null>): ChainFollower;
+  /** The final look-up for one order at the last finalized block the follower processed (chain time as a command input). */
+  finalLookUp(deps: Pick<LedgerDeps, 'store'>): FinalLookUp;
   stop(): Promise<void>;
 }
 
@@ -78,19 +81,20 @@ export async function quoteChainFromConfig(
       sixDecimalTokens: settings.usdcToken === null ? [] : [settings.usdcToken],
     });
     if (!checked.ok) throw new Error(`quote chain refused at start (${checked.code}): ${checked.message}`);
-    let finalizedTimeSeconds: bigint | null = null;
+    let finalized: BlockRef | null = null;
     const quoteLeg: QuoteLegDeps = {
       mode: qc.mode, chainId: settings.chainId, htlcAddress: settings.htlcAddress, usdcToken: settings.usdcToken,
       lockWindowSeconds: qc.lockWindowSeconds, claimWindowMaxSeconds: qc.claimWindowMaxSeconds, claimGuardSeconds: qc.claimGuardSeconds,
-      finalizedTimeSeconds: () => finalizedTimeSeconds,
+      finalizedTimeSeconds: () => finalized?.timestampSeconds ?? null,
     };
     return {
       quoteLeg, sandbox, stop,
+      finalLookUp: (deps) => createFinalLookUp({ store: deps.store, quoteLeg }, { chain, fromBlock: settings.startBlock, finalizedBlock: () => finalized }),
       startFollower(deps, orderByHtlcHash) {
         const db = new Database(join(env.dataDir, 'quote-chain.db'));
         const directory = createOrderDirectory(deps, { orderByHtlcHash });
         const sink = createObservationSink(deps, {
-          onFinalized: (t) => { finalizedTimeSeconds = t; },
+          onFinalized: (block) => { finalized = block; },
           finalLookup: { chain, fromBlock: settings.startBlock, directory },
           onRefused: (orderId, code) => env.log.warn({ order_id: orderId, code }, 'a quote-chain observation was refused'),
         });

@@ -9,6 +9,8 @@ import type { DriverDeps } from '../settlement/driver.js';
 import type { QuoteLegDeps } from './quoteLeg.js';
 import type { Leases } from '../settlement/leases.js';
 import type { OpenOrderCap } from './openOrderCap.js';
+import type { FinalLookUp } from './finalLookUp.js';
+import type { MatchCooldown } from './matchCooldown.js';
 
 /** What the use cases need; src/main.ts builds each piece. */
 export interface LedgerDeps {
@@ -37,6 +39,12 @@ export interface LedgerDeps {
   readonly openOrderCap?: OpenOrderCap;
   /** The quote leg on its chain (sandbox or evm); absent or null = manual mode. */
   readonly quoteLeg?: QuoteLegDeps | null;
+  /** The final look-up for one order at the finalized block (re-arm, cancel of a lapsed order); absent in manual mode. */
+  readonly finalLookUp?: FinalLookUp | null;
+  /** The order that holds (or held) this htlc_hash, for htlc_hash_reused at re-arm; absent = not checked beyond the order itself. */
+  readonly htlcHashOwner?: (htlcHash: string) => Promise<string | null>;
+  /** LEDGER_MATCH_COOLDOWN_*: lapses counted per wallet and quote address; absent = no cool-down. */
+  readonly matchCooldown?: MatchCooldown | null;
 }
 
 /** Who is asking: the request id becomes every resulting event's correlation_id. */

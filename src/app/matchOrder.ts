@@ -3,6 +3,7 @@ import { loadOrder } from '../commands/loadOrder.js';
 import { generatePreimage } from '../crypto/preimage.js';
 import { driveOrder } from '../settlement/driver.js';
 import { matchQuoteLeg } from './quoteLeg.js';
+import { checkMatchCooldown } from './matchCooldown.js';
 import { authenticate } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
 import { commandContext, type LedgerDeps, type OrderResult, type RequestContext } from './deps.js';
@@ -24,6 +25,9 @@ export async function matchOrder(deps: LedgerDeps, orderId: string, input: Match
   if (dueStep(current.state, 'watch') !== null) {
     await driveOrder(deps, orderId, ctx, 'watch');
     current = await loadOrder(deps.store, orderId);
+  }
+  if (current.state.status !== 'none') {
+    await checkMatchCooldown(deps, [{ wallet: taker, ethAddress: input.ethAddress }, { wallet: current.state.makerWallet, ethAddress: current.state.makerEthAddress }]);
   }
   const buyOrder = current.state.status !== 'none' && current.state.side === 'buy';
   const generated = buyOrder && input.htlcHash === null ? generatePreimage(deps.randomBytes) : null;

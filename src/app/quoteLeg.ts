@@ -61,7 +61,8 @@ export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: P
   const timelockMin = lockBySeconds === null ? null : lockBySeconds + MIN_TIMELOCK_SECONDS;
   const timelockMax = matchedAtSeconds === null || leg === null ? null : matchedAtSeconds + BigInt(deps.claimWindowMaxSeconds);
   const refund = leg?.lock ? leg.refunds.find((r) => r.swapId === leg.lock?.swapId) ?? null : null;
-  const status = leg === null ? null : leg.claim ? 'claimed' : refund ? 'refunded' : leg.lock ? 'locked' : state.status === 'matched' ? 'awaiting_lock' : null;
+  // A chain-verified match that left `matched` with no lock and no claim can only have lapsed.
+  const status = leg === null ? null : leg.claim ? 'claimed' : refund ? 'refunded' : leg.lock ? 'locked' : state.status === 'matched' ? 'awaiting_lock' : 'lapsed';
   return {
     mode: deps.mode, chain_id: deps.chainId, contract: deps.htlcAddress, token: asset.token,
     amount_base_units: quoteBaseUnits(state.totalQuoteNano, asset.asset).toString(),
