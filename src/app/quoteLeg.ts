@@ -49,6 +49,9 @@ const MANUAL = {
   status: null, swap_id: null, lock_tx: null, claim_tx: null, refund_tx: null, rejected_locks: [],
 };
 
+/** A chain-verified match that ended (or went off the book) with no lock and no claim can only have lapsed. */
+const lapsedLeg = (state: PlacedOrder): boolean => ['lapsed', 'refund_pending', 'expired', 'cancelled'].includes(state.status);
+
 /** The order resource's `quote_leg` (api.md): what the buyer must lock, and what the chain showed. */
 export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: PlacedOrder): QuoteLegResource {
   const asset = chainAssetFor(deps, state.pair);
@@ -61,8 +64,7 @@ export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: P
   const timelockMin = lockBySeconds === null ? null : lockBySeconds + MIN_TIMELOCK_SECONDS;
   const timelockMax = matchedAtSeconds === null || leg === null ? null : matchedAtSeconds + BigInt(deps.claimWindowMaxSeconds);
   const refund = leg?.lock ? leg.refunds.find((r) => r.swapId === leg.lock?.swapId) ?? null : null;
-  // A chain-verified match that left `matched` with no lock and no claim can only have lapsed.
-  const status = leg === null ? null : leg.claim ? 'claimed' : refund ? 'refunded' : leg.lock ? 'locked' : state.status === 'matched' ? 'awaiting_lock' : 'lapsed';
+  const status = leg === null ? null : leg.claim ? 'claimed' : refund ? 'refunded' : leg.lock ? 'locked' : state.status === 'matched' ? 'awaiting_lock' : lapsedLeg(state) ? 'lapsed' : null;
   return {
     mode: deps.mode, chain_id: deps.chainId, contract: deps.htlcAddress, token: asset.token,
     amount_base_units: quoteBaseUnits(state.totalQuoteNano, asset.asset).toString(),

@@ -60,7 +60,7 @@ export const matchLapsed = (buyerWallet = TAKER, buyerEthAddress: string | null 
   type: 'MatchLapsed',
   data: { lock_by: LOCK_BY.toISOString(), finalized_time_seconds: (sec(LOCK_BY) + 1n).toString(), buyer_wallet: buyerWallet, buyer_eth_address: buyerEthAddress, lapsed_at: LATER.toISOString() },
 });
-/** A fresh hashlock for a re-armed order (sha256 of 32 bytes of 0x0e). */
+/** A fresh hashlock for a re-armed order (any 64 hex digits: the decider never needs its preimage). */
 export const FRESH_HTLC_HASH = 'a1'.repeat(32);
 export const orderRearmed = (htlcHash = FRESH_HTLC_HASH): OrderRearmed => ({ type: 'OrderRearmed', data: { htlc_hash: htlcHash, rearmed_at: LATER.toISOString() } });
 export const chainTime = (decision: QuoteChainTime['decision'], finalizedTimeSeconds: bigint): QuoteChainTime => ({ decision, finalizedTimeSeconds });
