@@ -77,6 +77,13 @@ const REFUSALS_SCHEMA = {
   LEDGER_MAX_OPEN_ORDERS_PER_WALLET: int(1, 100_000).default(20),
 } as const;
 
+// ---- match cool-down (issue 11, quote-chain.md "Griefing"): repeated lapses refuse further matches ----
+// The lapse count within 24 h that starts a cool-down (0 = off), and how long it lasts.
+const MATCH_COOLDOWN_SCHEMA = {
+  LEDGER_MATCH_COOLDOWN_LAPSES: int(0, 1_000).default(3),
+  LEDGER_MATCH_COOLDOWN_SECONDS: int(60, 2_592_000).default(86_400),
+} as const;
+
 const ConfigSchema = z.object({
   PORT: int(0, 65535).default(5580),
   LEDGER_DATA_DIR: z.string().min(1).default('./data'),
@@ -115,6 +122,7 @@ const ConfigSchema = z.object({
   LEDGER_URL: z.string().url().optional(),
   ...PERIMETER_SCHEMA,
   ...REFUSALS_SCHEMA,
+  ...MATCH_COOLDOWN_SCHEMA,
 });
 
 export type Config = Readonly<{
@@ -149,6 +157,9 @@ export type Config = Readonly<{
   startTimeoutMs: number;
   // refusals (issue 10)
   maxOpenOrdersPerWallet: number;
+  // match cool-down (issue 11)
+  /** Lapses within 24 h that start a cool-down (0 = off), and its length. */
+  matchCooldown: { readonly lapses: number; readonly seconds: number };
 }>;
 
 /** What one client socket may hold (slow clients): see buildApp. */
@@ -213,6 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     startTimeoutMs: c.LEDGER_START_TIMEOUT_MS,
     maxOpenOrdersPerWallet: c.LEDGER_MAX_OPEN_ORDERS_PER_WALLET,
+    matchCooldown: Object.freeze({ lapses: c.LEDGER_MATCH_COOLDOWN_LAPSES, seconds: c.LEDGER_MATCH_COOLDOWN_SECONDS }),
   });
 }
 

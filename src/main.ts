@@ -29,6 +29,8 @@ import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide, openOrderCounter } from './http/readSide.js';
 import { ProjectionRunner } from './projections/runner.js';
 import { dueWork, escrowWatchList, recoveryList } from './projections/workQueue.js';
+import { chainTimeWatchList } from './projections/chainTimeWatch.js';
+import { matchCooldownFor } from './matchCooldownFromConfig.js';
 import { leaseTtlMsFor, type DriverDeps } from './settlement/driver.js';
 import type { NodeGateway } from './gateways/node.js';
 import { createSqliteLeases, type Leases, type SqliteLeasesOptions } from './settlement/leases.js';
@@ -97,19 +99,21 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     onWaitersFull: atMostEvery(10_000, (waiting) => log.warn({ waiting }, 'min_position reads at their limit: answering read_model_lagging')),
   });
   runner.start();
-  const ledgerDeps: LedgerDeps = {
-    ...driverDeps, secretBox, now, quoteLeg: quoteChain?.quoteLeg ?? null,
-    openOrderCap: { maxPerWallet: config.maxOpenOrdersPerWallet, countOpen: openOrderCounter({ runner, store }) },
-    onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
-  };
-  const ledger = createLedger(ledgerDeps);
-
   // Hashlocks are looked up in the orders read model; a miss waits once for it to reach the store's head.
   const orderByHtlcHash = async (hash: string): Promise<string | null> => {
     const found = orderIdByHtlcHash(runner.db, hash);
     if (found !== null) return found;
     return (await runner.waitFor(await store.headPosition(), 5_000)) ? orderIdByHtlcHash(runner.db, hash) : null;
   };
+  const finalLookUp = quoteChain?.finalLookUp({ store }) ?? null;
+  const ledgerDeps: LedgerDeps = {
+    ...driverDeps, secretBox, now, quoteLeg: quoteChain?.quoteLeg ?? null, finalLookUp,
+    matchCooldown: matchCooldownFor(config, runner, () => store.headPosition()),
+    openOrderCap: { maxPerWallet: config.maxOpenOrdersPerWallet, countOpen: openOrderCounter({ runner, store }) },
+    onSecretUnreadable: (orderId) => log.error({ order_id: orderId }, 'cannot decrypt a preimage: is LEDGER_SECRET_KEY the same on every instance?'),
+  };
+  const ledger = createLedger(ledgerDeps);
+
   if (quoteChain) quoteChain.startFollower({ ...ledgerDeps, quoteLeg: quoteChain.quoteLeg }, orderByHtlcHash);
   const view = orderViewOf(ledger);
   const reconcilerDeps: ReconcilerDeps = {
@@ -119,6 +123,9 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     candidates: workQueueCandidates(() => runner.db, RECONCILE_BATCH, (kind, limit) =>
       log.warn({ kind, limit }, 'reconciler batch full: the rest of the due orders wait for the next pass')),
     escrowWatch: escrowWatchList(() => runner.db, ESCROW_WATCH_PER_PASS),
+    ...(quoteChain && finalLookUp ? {
+      chainTime: { candidates: chainTimeWatchList(() => runner.db, CHAIN_TIME_PER_PASS), finalizedTimeSeconds: quoteChain.quoteLeg.finalizedTimeSeconds, lookUp: finalLookUp },
+    } : {}),
   };
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
   // A repeat is "in flight" for as long as the first run may still be going: a command plus one
@@ -255,6 +262,8 @@ function atMostEvery<A extends unknown[]>(intervalMs: number, report: (...args: 
 }
 /** Matched orders whose escrow job one reconciler pass looks up. */
 export const ESCROW_WATCH_PER_PASS = 100;
+/** Matched and lapsed orders one reconciler pass considers on chain time (a chain read only for those due). */
+export const CHAIN_TIME_PER_PASS = 200;
 
 /**
  * Graceful shutdown with keep-alive clients: fastify closes the connections idle when close()

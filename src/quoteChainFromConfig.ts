@@ -14,6 +14,7 @@ import type { Address, Hash } from 'viem';
 import type { LedgerDeps } from './app/deps.js';
 import { createObservationSink, createOrderDirectory } from './app/observeQuoteChain.js';
 import type { QuoteLegDeps } from './app/quoteLeg.js';
+import { createFinalLookUp, type FinalLookUp } from './app/finalLookUp.js';
 import { createChainFollower, type ChainFollower, type FollowerStatus } from './chain/follower.js';
 import type { FollowerAlert } from './chain/observations.js';
 import { checkQuoteChainAtStart } from './chain/startCheck.js';
@@ -30,6 +31,8 @@ export interface QuoteChainRuntime {
   startFollower(deps: LedgerDeps & { quoteLeg: QuoteLegDeps }, orderByHtlcHash: (hash: string) => Promise<string | null>): ChainFollower;
   /** What the operator page shows: the chain's head and finalized block, the follower's checkpoint. */
   status(): Promise<QuoteChainStatus>;
+  /** The final look-up for one order at the last finalized block the follower processed (chain time as a command input). */
+  finalLookUp(deps: Pick<LedgerDeps, 'store'>): FinalLookUp;
   stop(): Promise<void>;
 }
 
@@ -110,7 +113,7 @@ export async function quoteChainFromConfig(
       sixDecimalTokens: settings.usdcToken === null ? [] : [settings.usdcToken],
     });
     if (!checked.ok) throw new Error(`quote chain refused at start (${checked.code}): ${checked.message}`);
-    let finalizedTimeSeconds: bigint | null = null;
+    let finalized: BlockRef | null = null;
     const clockMs = env.clockMs ?? Date.now;
     // The ledger's clock minus the chain's, as last measured on a fresh head: 0 until then.
     let driftSeconds = 0;
@@ -119,24 +122,25 @@ export async function quoteChainFromConfig(
       mode: qc.mode === 'evm' ? 'evm' : 'sandbox', chainId: settings.chainId, htlcAddress: settings.htlcAddress, usdcToken: settings.usdcToken,
       lockWindowSeconds: qc.lockWindowSeconds, claimWindowMaxSeconds: qc.claimWindowMaxSeconds, claimGuardSeconds: qc.claimGuardSeconds,
       escrowReleaseSlackSeconds: qc.escrowReleaseSlackSeconds, buyerFunds: buyerFundsFrom(chain),
-      finalizedTimeSeconds: () => finalizedTimeSeconds,
+      finalizedTimeSeconds: () => finalized?.timestampSeconds ?? null,
       chainNowSeconds: () => BigInt(Math.floor(clockMs() / 1000) - driftSeconds),
     };
     return {
       quoteLeg, sandbox, stop,
       async status() {
-        const [head, finalized] = await Promise.all([chain.headBlock(), chain.finalizedBlock()]);
-        const problem = [head, finalized].map(problemOf).find((p) => p !== null) ?? null;
+        const [head, finalizedNow] = await Promise.all([chain.headBlock(), chain.finalizedBlock()]);
+        const problem = [head, finalizedNow].map(problemOf).find((p) => p !== null) ?? null;
         return {
           mode: qc.mode === 'evm' ? 'evm' : 'sandbox', chainId: settings.chainId, htlcAddress: settings.htlcAddress,
-          head: valueOf(head), finalized: valueOf(finalized), follower: follower?.status() ?? null, problem,
+          head: valueOf(head), finalized: valueOf(finalizedNow), follower: follower?.status() ?? null, problem,
         };
       },
+      finalLookUp: (deps) => createFinalLookUp({ store: deps.store, quoteLeg }, { chain, fromBlock: settings.startBlock, finalizedBlock: () => finalized }),
       startFollower(deps, orderByHtlcHash) {
         const db = new Database(join(env.dataDir, 'quote-chain.db'));
         const directory = createOrderDirectory(deps, { orderByHtlcHash });
         const sink = createObservationSink(deps, {
-          onFinalized: (t) => { finalizedTimeSeconds = t; },
+          onFinalized: (block) => { finalized = block; },
           finalLookup: { chain, fromBlock: settings.startBlock, directory },
           onRefused: (orderId, code) => env.log.warn({ order_id: orderId, code }, 'a quote-chain observation was refused'),
         });

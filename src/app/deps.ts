@@ -10,6 +10,8 @@ import type { QuoteLegDeps } from './quoteLeg.js';
 import type { Leases } from '../settlement/leases.js';
 import type { OpenOrderCap } from './openOrderCap.js';
 import type { OrderCache } from '../commands/loadOrder.js';
+import type { FinalLookUp } from './finalLookUp.js';
+import type { MatchCooldown } from './matchCooldown.js';
 
 /** What the use cases need; src/main.ts builds each piece. */
 export interface LedgerDeps {
@@ -40,6 +42,10 @@ export interface LedgerDeps {
   readonly openOrderCap?: OpenOrderCap;
   /** The quote leg on its chain (sandbox or evm); absent or null = manual mode. */
   readonly quoteLeg?: QuoteLegDeps | null;
+  /** The final look-up for one order at the finalized block (re-arm, cancel of a lapsed order); absent in manual mode. */
+  readonly finalLookUp?: FinalLookUp | null;
+  /** LEDGER_MATCH_COOLDOWN_*: lapses counted per wallet and quote address; absent = no cool-down. */
+  readonly matchCooldown?: MatchCooldown | null;
 }
 
 /** Who is asking: the request id becomes every resulting event's correlation_id. */

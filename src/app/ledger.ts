@@ -9,6 +9,7 @@ import { matchOrder, type MatchOrderRequest } from './matchOrder.js';
 import { placeOrder, type PlaceOrderRequest } from './placeOrder.js';
 import { getOrder, revealSecret, revealStored } from './readOrder.js';
 import { redrive, type RedriveRequest } from './redrive.js';
+import { rearmOrder, type RearmOrderRequest } from './rearmOrder.js';
 
 export type { LedgerDeps, OrderResult, RequestContext } from './deps.js';
 export { newOrderId } from './deps.js';
@@ -16,6 +17,7 @@ export type { PlaceOrderRequest } from './placeOrder.js';
 export type { MatchOrderRequest } from './matchOrder.js';
 export type { CancelOrderRequest } from './cancelOrder.js';
 export type { ConfirmSettlementRequest } from './confirmSettlement.js';
+export type { RearmOrderRequest } from './rearmOrder.js';
 
 /** The use cases bound to their dependencies, as the HTTP API and the CLI call them. */
 export function createLedger(deps: LedgerDeps) {
@@ -24,6 +26,7 @@ export function createLedger(deps: LedgerDeps) {
     matchOrder: (orderId: string, input: MatchOrderRequest, req: RequestContext) => matchOrder(deps, orderId, input, req),
     cancelOrder: (orderId: string, input: CancelOrderRequest, req: RequestContext) => cancelOrder(deps, orderId, input, req),
     confirmSettlement: (orderId: string, input: ConfirmSettlementRequest, req: RequestContext) => confirmSettlement(deps, orderId, input, req),
+    rearmOrder: (orderId: string, input: RearmOrderRequest, req: RequestContext) => rearmOrder(deps, orderId, input, req),
     redrive: (orderId: string, input: RedriveRequest, req: RequestContext) => redrive(deps, orderId, input, req),
     getOrder: (orderId: string) => getOrder(deps, orderId),
     revealSecret: (state: OrderState) => revealSecret(deps, state),

@@ -4,7 +4,7 @@
  * decider refuses anyway (order_not_open, self_match, ...) gets that refusal, spends no hash and
  * reads no chain.
  */
-import { decide, OrderRefused, refuse, type MatchOrder, type OrderState, type PlaceOrder } from '../aggregates/order/index.js';
+import { decide, OrderRefused, refuse, type MatchOrder, type OrderState, type PlaceOrder, type RearmOrder } from '../aggregates/order/index.js';
 import { reserveHtlcHash } from '../commands/htlcHashes.js';
 import { checkBuyerFunds } from './quoteFunds.js';
 import { chainAssetFor } from './quoteLeg.js';
@@ -12,7 +12,7 @@ import { escrowTailSeconds, maxOrderTtlSecondsFor, quoteTailSecondsFor } from '.
 import type { LedgerDeps, RequestContext } from './deps.js';
 
 /** Whether the decider accepts the command on this state (a dry run: pure, nothing written). */
-function decidable(command: PlaceOrder | MatchOrder, state: OrderState): boolean {
+function decidable(command: PlaceOrder | MatchOrder | RearmOrder, state: OrderState): boolean {
   try {
     decide(command, state);
     return true;
@@ -47,6 +47,18 @@ export async function guardMatch(deps: LedgerDeps, orderId: string, command: Mat
   if (command.htlcHash === null) return;
   await reserveHtlcHash(deps.store, {
     htlcHash: command.htlcHash, orderId, action: 'match', wallet: command.takerWallet,
+    correlationId: req.requestId, now: command.now, newEventId: deps.newEventId,
+  });
+}
+
+/**
+ * A re-arm takes its fresh hash for good once the decider would accept it; a repeat of the same
+ * re-arm finds the hash reserved by this very order and goes on to the decider's no-op.
+ */
+export async function guardRearm(deps: LedgerDeps, orderId: string, command: RearmOrder, state: OrderState, req: RequestContext): Promise<void> {
+  if (state.status === 'none' || !decidable(command, state)) return;
+  await reserveHtlcHash(deps.store, {
+    htlcHash: command.htlcHash, orderId, action: 'rearm', wallet: command.wallet,
     correlationId: req.requestId, now: command.now, newEventId: deps.newEventId,
   });
 }

@@ -3,6 +3,7 @@ import { loadOrder } from '../commands/loadOrder.js';
 import { generatePreimage } from '../crypto/preimage.js';
 import { driveOrder } from '../settlement/driver.js';
 import { matchQuoteLeg } from './quoteLeg.js';
+import { checkMatchCooldown } from './matchCooldown.js';
 import { authenticate, spendOnFailure } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
 import { guardMatch } from './matchGuards.js';
@@ -28,6 +29,10 @@ export async function matchOrder(deps: LedgerDeps, orderId: string, input: Match
       await driveOrder(deps, orderId, ctx, 'watch');
       return loadOrder(deps.store, orderId, deps.orderCache);
     });
+  }
+  if (current.state.status !== 'none') {
+    const maker = { wallet: current.state.makerWallet, ethAddress: current.state.makerEthAddress };
+    await spendOnFailure(deps, auth.signature, () => checkMatchCooldown(deps, [{ wallet: taker, ethAddress: input.ethAddress }, maker]));
   }
   const buyOrder = current.state.status !== 'none' && current.state.side === 'buy';
   const generated = buyOrder && input.htlcHash === null ? generatePreimage(deps.randomBytes) : null;

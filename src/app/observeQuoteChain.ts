@@ -39,7 +39,7 @@ export interface QuoteChainSinkOptions {
   /** A refused observation (a claim whose preimage does not fit, which the follower never sends): counted, never a stall. */
   readonly onRefused?: (orderId: string, code: string) => void;
   /** Every finalized block processed: its time is the chain time confirms are checked against. */
-  readonly onFinalized?: (timestampSeconds: bigint) => void;
+  readonly onFinalized?: (block: BlockRef) => void;
   /** For the final look-up after a refund is seen: the chain, the first block to search, and the directory. */
   readonly finalLookup?: { readonly chain: QuoteChain; readonly fromBlock: bigint; readonly directory: OrderDirectory };
 }
@@ -66,7 +66,7 @@ export function createObservationSink(deps: LedgerDeps, options: QuoteChainSinkO
       }
     },
     onFinalized(block) {
-      options.onFinalized?.(block.timestampSeconds);
+      options.onFinalized?.(block);
     },
   };
 }
@@ -119,7 +119,7 @@ export interface DirectoryOptions {
 }
 
 /** What the follower asks about orders, answered from the order's own stream (never a stale copy). */
-export function createOrderDirectory(deps: LedgerDeps & { quoteLeg: QuoteLegDeps }, options: DirectoryOptions): OrderDirectory {
+export function createOrderDirectory(deps: Pick<LedgerDeps, 'store' | 'orderCache'> & { quoteLeg: QuoteLegDeps }, options: DirectoryOptions): OrderDirectory {
   return {
     async expectedLock(orderId) {
       const { state } = await loadOrder(deps.store, orderId, deps.orderCache);

@@ -82,6 +82,9 @@ export interface QuoteLegOrder {
   readonly matchedAt: string | null;
 }
 
+/** A chain-verified match that ended (or went off the book) with no lock and no claim can only have lapsed. */
+const lapsedLeg = (status: string): boolean => ['lapsed', 'refund_pending', 'expired', 'cancelled'].includes(status);
+
 /** The order resource's `quote_leg` (api.md): what the buyer must lock, and what the chain showed. */
 export function quoteLegResource(deps: QuoteLegDeps | null | undefined, state: PlacedOrder): QuoteLegResource {
   const order = { pair: state.pair, status: state.status, totalQuoteNano: state.totalQuoteNano, matchedAt: takerOf(state)?.matchedAt ?? null };
@@ -100,7 +103,7 @@ export function quoteLegResourceOf(deps: QuoteLegDeps | null | undefined, order:
   const claimMax = matchedOnChainSeconds === null ? null : matchedOnChainSeconds + BigInt(deps.claimWindowMaxSeconds);
   const latest = latestTimelockSecondsFrom(deps, leg?.escrowExpiresAt ?? null);
   const timelockMax = claimMax !== null && latest !== null && latest < claimMax ? latest : claimMax;
-  const status = leg === null ? null : leg.claimTx ? 'claimed' : leg.refundTx ? 'refunded' : leg.swapId ? 'locked' : order.status === 'matched' ? 'awaiting_lock' : null;
+  const status = leg === null ? null : leg.claimTx ? 'claimed' : leg.refundTx ? 'refunded' : leg.swapId ? 'locked' : order.status === 'matched' ? 'awaiting_lock' : lapsedLeg(order.status) ? 'lapsed' : null;
   // No lock instructions until the ledger's worker holds the escrow job: a buyer who locked
   // before that could be left facing a seller who cancelled the job at the node (custody.ts).
   if (leg?.custodyPending === true) return { ...MANUAL, mode: deps.mode, chain_id: deps.chainId, status: 'awaiting_custody' };

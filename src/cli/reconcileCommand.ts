@@ -32,6 +32,7 @@ const OUTCOMES: readonly [keyof ReconcileSummary, string][] = [
   ['recovered', 'left settlement_recovery'],
   ['reverted', 'release provably did not happen; matched again'],
   ['expired', 'past expires_at or settle_by; expired'],
+  ['lapsed', 'no valid quote lock by lock_by (chain time); lapsed'],
   ['refunded', 'escrow refunded to its owner'],
   ['left', 'still in flight or in recovery (next pass, or an operator)'],
 ];

@@ -128,6 +128,12 @@ export class LedgerClient {
     return this.signedPost(`/api/orders/${enc(orderId)}/cancel`, key, 'cancel_order', orderId, {}, { wallet: key.wallet }, options);
   }
 
+  /** Puts a lapsed sell order back on the book under a fresh hashlock; without one the answer carries the generated htlc_secret. */
+  rearmOrder(key: WalletKey, orderId: string, input: { htlcHash?: string | null } = {}, options: CommandOptions = {}): Promise<Result<CommandAnswer>> {
+    const body = { wallet: key.wallet, ...(input.htlcHash ? { htlc_hash: input.htlcHash } : {}) };
+    return this.signedPost(`/api/orders/${enc(orderId)}/rearm`, key, 'rearm_order', orderId, { htlc_hash: input.htlcHash ?? '' }, body, options);
+  }
+
   // ---- reads ----
 
   listOrders(query: OrderListQuery = {}, options: ReadOptions = {}): Promise<Result<OrderList>> {

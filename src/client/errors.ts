@@ -16,7 +16,7 @@ export const ERROR_CODES = [
   // Refusals of the order's rules.
   'not_maker', 'not_seller', 'not_party', 'secret_mismatch', 'order_not_found', 'not_found', 'version_not_found',
   'projection_not_found', 'order_not_open', 'order_not_matched', 'order_terminal', 'order_not_in_recovery',
-  'quote_lock_missing', 'quote_funds_missing', 'claim_window_closing', 'match_cooldown', 'escrow_lock_not_pending', 'release_not_due', 'escrow_job_mismatch', 'settlement_not_claimed',
+  'quote_lock_missing', 'quote_funds_missing', 'claim_window_closing', 'match_cooldown', 'order_not_lapsed', 'quote_lock_live', 'escrow_lock_not_pending', 'release_not_due', 'escrow_job_mismatch', 'settlement_not_claimed',
   'settlement_not_revertible', 'payout_not_due', 'nothing_in_flight', 'refund_not_pending',
   'version_conflict', 'idempotency_key_in_flight', 'rebuild_in_progress', 'order_expired', 'version_mismatch',
   'payload_too_large', 'uri_too_long', 'unsupported_media_type', 'idempotency_key_reused', 'escrow_lock_failed',

@@ -8,7 +8,7 @@ import { sha256OfHex, type WalletKey } from './keys.js';
  * the request body carries, so body and signature cannot drift apart.
  */
 
-export type WalletAction = 'create_order' | 'match_order' | 'cancel_order' | 'confirm_settlement';
+export type WalletAction = 'create_order' | 'match_order' | 'cancel_order' | 'confirm_settlement' | 'rearm_order';
 export type BoundValue = string | number;
 export type BoundFields = Readonly<Record<string, BoundValue>>;
 

@@ -19,7 +19,7 @@ import type { listOrdersQuery } from '../http/schemas/orders.js';
 import type { ErrorCode } from './errors.js';
 
 export type Order = z.output<typeof orderResource>;
-export type OrderStatus = 'escrow_pending' | 'open' | 'matching' | 'matched' | 'settling' | 'payout_pending'
+export type OrderStatus = 'escrow_pending' | 'open' | 'matching' | 'matched' | 'lapsed' | 'settling' | 'payout_pending'
   | 'settlement_recovery' | 'refund_pending' | 'completed' | 'cancelled' | 'expired' | 'rejected';
 export type CommandAnswer = z.output<typeof commandAnswer>;
 export type ConfirmAnswer = z.output<typeof confirmAnswer>;

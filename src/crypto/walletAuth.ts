@@ -24,7 +24,7 @@ export class WalletAuthError extends Error {
   }
 }
 
-export type WalletAction = 'create_order' | 'match_order' | 'cancel_order' | 'confirm_settlement';
+export type WalletAction = 'create_order' | 'match_order' | 'cancel_order' | 'confirm_settlement' | 'rearm_order';
 
 export interface WalletAuthInput {
   readonly public_key: string;

@@ -1,5 +1,6 @@
 import { OrderRefused } from '../aggregates/order/errors.js';
 import { TooManyOpenOrders } from '../app/openOrderCap.js';
+import { MatchCooldownActive } from '../app/matchCooldown.js';
 import { VersionMismatch } from '../commands/handleCommand.js';
 import { WalletAuthError } from '../crypto/walletAuth.js';
 import { VersionConflict } from '../eventstore/types.js';
@@ -44,8 +45,11 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   refund_not_pending: 409,
   quote_lock_missing: 409,
   claim_window_closing: 409,
-  eth_address_required: 400,
+  order_not_lapsed: 409,
+  quote_lock_live: 409,
   htlc_hash_reused: 400,
+  match_cooldown: 429,
+  eth_address_required: 400,
   quote_funds_missing: 409,
   quote_chain_unavailable: 503,
   hold_not_due: 409,
@@ -166,6 +170,7 @@ type Shaped = { code?: unknown; statusCode?: unknown; validation?: unknown };
 export function toErrorReply(error: unknown): ErrorReply {
   if (error instanceof ApiError) return reply(error.code, error.message, { ...error.extra });
   if (error instanceof TooManyOpenOrders) return reply(error.code, error.message, { limit: error.limit });
+  if (error instanceof MatchCooldownActive) return reply(error.code, error.message, { cooldown_until: error.until.toISOString() });
   if (error instanceof OrderRefused) return reply(error.code, error.message, error.status === null ? {} : { status: error.status });
   if (error instanceof WalletAuthError) return reply(error.code, error.message, {}, 401);
   if (error instanceof VersionMismatch) return reply(error.code, error.message, { version: Number(error.actual) });

@@ -85,4 +85,7 @@ export function presentConfirm(result: OrderResult, view: OrderView): Answer {
 export const presentCancel = (result: OrderResult, view: OrderView): Answer =>
   answer(result, view, { status: 200 }, { escrow_refunded: result.state.status === 'cancelled' });
 
+/** Re-armed: back on the book (a repeat already satisfied answers the same), with the generated preimage once. */
+export const presentRearm = (result: OrderResult, view: OrderView): Answer => answer(result, view, { status: 200 }, secretOf(result));
+
 export const presentRedrive = (result: OrderResult, view: OrderView): Answer => answer(result, view, { status: 200 }, {});

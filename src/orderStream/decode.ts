@@ -60,6 +60,10 @@ const V1 = z.discriminatedUnion('type', [
   event('QuoteClaimObserved', chainPosition.extend({ secret_ciphertext: text })),
   event('QuoteRefundObserved', chainPosition),
   event('EscrowHeld', z.object({ job_id: text, worker_wallet: text, expires_at: instant.nullable(), held_at: instant })),
+  event('MatchLapsed', z.object({
+    lock_by: instant, finalized_time_seconds: decimal, buyer_wallet: text, buyer_eth_address: text.nullable(), lapsed_at: instant,
+  })),
+  event('OrderRearmed', z.object({ htlc_hash: hash, rearmed_at: instant })),
   event('NodeCallFailed', z.object({ step: z.enum(NODE_STEP_KINDS), key: text, outcome: z.enum(['rejected', 'unknown']), reason: text })),
 ]) satisfies z.ZodType<OrderEvent>;
 

@@ -1,3 +1,4 @@
+import { lapsesProjection } from './lapses.js';
 import { orderBookProjection } from './orderBook.js';
 import { ordersProjection } from './orders.js';
 import { signaturesProjection } from './signatures.js';
@@ -14,6 +15,7 @@ export const ALL_PROJECTIONS: readonly Projection[] = [
   statsProjection,
   workQueueProjection,
   signaturesProjection,
+  lapsesProjection,
 ];
 
 export function projectionByName(name: string): Projection | null {

@@ -4,6 +4,7 @@ import { handleOrderCommand, type CommandContext } from '../commands/handleComma
 import { loadOrder, type LoadedOrder } from '../commands/loadOrder.js';
 import { isCorrupt } from '../orderStream/fold.js';
 import { driveOrder, type DriverDeps } from './driver.js';
+import { driveChainTime, type ChainTimeWatch } from './chainTime.js';
 import { streamsWithPrefix } from '../eventstore/streams.js';
 import { isVersionConflict } from '../eventstore/types.js';
 
@@ -15,6 +16,8 @@ export interface ReconcileSummary {
   reverted: number;
   refunded: number;
   expired: number;
+  /** Matches that lapsed on chain time (no valid quote lock by lock_by). */
+  lapsed: number;
   locked: number;
   left: number;
 }
@@ -28,6 +31,8 @@ export interface ReconcilerDeps extends DriverDeps {
   readonly candidates: CandidateSource;
   /** Matched orders whose escrow job to look up this pass (a bounded sample); none when absent. */
   readonly escrowWatch?: () => Promise<readonly string[]>;
+  /** Chain-verified orders decided on finalized chain time (sandbox and evm mode); none when absent. */
+  readonly chainTime?: ChainTimeWatch;
   /** Each pass's correlation id and the event ids (random unless given: the simulator seeds them). */
   readonly newPassId?: () => string;
   readonly newEventId?: () => string;
@@ -41,10 +46,11 @@ export interface ReconcilerDeps extends DriverDeps {
  * expected version and every node call the order's lease, so concurrent passes are safe.
  */
 export async function reconcilePass(deps: ReconcilerDeps): Promise<ReconcileSummary> {
-  const summary: ReconcileSummary = { examined: 0, completed: 0, payout_pending: 0, recovered: 0, reverted: 0, refunded: 0, expired: 0, locked: 0, left: 0 };
+  const summary: ReconcileSummary = { examined: 0, completed: 0, payout_pending: 0, recovered: 0, reverted: 0, refunded: 0, expired: 0, lapsed: 0, locked: 0, left: 0 };
   const passId = deps.newPassId?.() ?? randomUUID();
   const ctx: CommandContext = { correlationId: `reconcile-${passId}`, causationId: null, actor: 'reconciler', now: deps.now, newEventId: deps.newEventId };
   await watchEscrows(deps, ctx);
+  await reconcileChainTime(deps, ctx, summary);
   for (const orderId of await deps.candidates(deps.now(), deps.stuckMs)) {
     summary.examined += 1;
     const loaded = await loadOrder(deps.store, orderId, deps.orderCache);
@@ -78,6 +84,24 @@ async function watchEscrows(deps: ReconcilerDeps, ctx: CommandContext): Promise<
     // A match whose custody hold was never recorded (a crash, a lost answer) is held now, under the lease.
     const { state } = await loadOrder(deps.store, orderId);
     await driveOrder(deps, orderId, ctx, holdDue(state) ? 'resume' : 'watch');
+  }
+}
+
+/**
+ * Chain-verified orders on finalized chain time: lapses at lock_by, refunds once every T has passed
+ * unclaimed (src/settlement/chainTime.ts). These are not in the work queue's due list (nothing at the
+ * node is in flight for them), so they come from the watch's own bounded list.
+ */
+async function reconcileChainTime(deps: ReconcilerDeps, ctx: CommandContext, summary: ReconcileSummary): Promise<void> {
+  const watch = deps.chainTime;
+  if (watch === undefined) return;
+  for (const orderId of await watch.candidates()) {
+    const outcome = await driveChainTime(deps, watch, orderId, ctx);
+    if (outcome === null) continue;
+    summary.examined += 1;
+    if (outcome.written.includes('MatchLapsed')) summary.lapsed += 1;
+    if (outcome.written.includes('OrderExpired')) summary.expired += 1;
+    count(summary, outcome.before, outcome.after);
   }
 }
 

@@ -176,8 +176,8 @@ function quoteLegOf(): QuoteLegDeps & { finalized: { seconds: bigint | null } } 
 function followerOf(sources: WorldSources, deps: LedgerDeps & { quoteLeg: ReturnType<typeof quoteLegOf> }, instance: Instance): ChainFollower {
   const directory = createOrderDirectory(deps, { orderByHtlcHash: sources.orderByHtlcHash });
   const sink = createObservationSink(deps, {
-    onFinalized: (t) => {
-      deps.quoteLeg.finalized.seconds = t;
+    onFinalized: (block) => {
+      deps.quoteLeg.finalized.seconds = block.timestampSeconds;
     },
     finalLookup: { chain: sources.chain, fromBlock: 0n, directory },
   });

@@ -47,7 +47,7 @@ export interface QuoteLegResource {
   lock_by: string | null;
   timelock_min: string | null;
   timelock_max: string | null;
-  status: 'awaiting_custody' | 'awaiting_lock' | 'locked' | 'claimed' | 'refunded' | null;
+  status: 'awaiting_custody' | 'awaiting_lock' | 'locked' | 'claimed' | 'refunded' | 'lapsed' | null;
   swap_id: string | null;
   lock_tx: string | null;
   claim_tx: string | null;

@@ -39,7 +39,7 @@ import {
   TAKER_JOB,
   TRADE_ID,
 } from '../support/orderBuilders.js';
-import { chainMatched, claimObserved, fact, lockObserved, lockRejected, refundObserved } from '../support/quoteLegBuilders.js';
+import { chainMatched, claimObserved, fact, lockObserved, lockRejected, matchLapsed, orderRearmed, refundObserved, sellLapsed } from '../support/quoteLegBuilders.js';
 import {
   buyerWallet,
   dueStep,
@@ -87,6 +87,10 @@ const STATUS_TABLE: ReadonlyArray<readonly [string, () => OrderEvent[], OrderSta
   ['QuoteLockRejected keeps matched (awaiting a valid lock)', () => [...chainMatched('sell'), lockRejected(fact(1))], 'matched'],
   ['QuoteClaimObserved → settling (release to the buyer due)', () => [...chainMatched('sell'), claimObserved(fact(2))], 'settling'],
   ['QuoteRefundObserved keeps matched', () => [...chainMatched('sell'), lockObserved(fact(1)), refundObserved(fact(3))], 'matched'],
+  ['MatchLapsed (sell) → lapsed', sellLapsed, 'lapsed'],
+  ['MatchLapsed (buy) → refund_pending (ends expired)', () => [...chainMatched('buy'), matchLapsed()], 'refund_pending'],
+  ['OrderRearmed → open', () => [...sellLapsed(), orderRearmed()], 'open'],
+  ['QuoteClaimObserved on a lapsed order → settling (a late lock claimed pays its buyer)', () => [...sellLapsed(), lockRejected(fact(1), 'lock_too_late'), claimObserved(fact(2))], 'settling'],
   ['OrderCancelled with escrow → refund_pending', () => [...SELL.open(), orderCancelled()], 'refund_pending'],
   ['OrderCancelled without escrow → cancelled', () => [placedBuy(), orderCancelled()], 'cancelled'],
   ['OrderExpired (expires_at) with escrow → refund_pending', () => [...SELL.open(), orderExpired('expires_at')], 'refund_pending'],

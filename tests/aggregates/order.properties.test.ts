@@ -63,7 +63,10 @@ const clockArb = fc.oneof(
 const partyClockArb = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: TTL_SECONDS - 1 }) }, { weight: 1, arbitrary: clockArb });
 
 type Action =
-  | { kind: 'match'; wallet: number; htlc: number; clock: number; windowSeconds: number }
+  /** `chain`: the pair's quote leg is read on a chain (lock_by, chain-time lapses and refunds). */
+  | { kind: 'match'; wallet: number; htlc: number; clock: number; windowSeconds: number; chain: boolean }
+  | { kind: 'chainTime'; decision: 'claimed' | 'no_swap' | 'refund_allowed' | 'wait'; clock: number }
+  | { kind: 'rearm'; wallet: number; htlc: number; clock: number }
   | { kind: 'cancel'; wallet: number; clock: number }
   | { kind: 'confirm'; wallet: number; secret: number; emptyQuoteTx: boolean; clock: number }
   | { kind: 'lock'; party: number; job: number }
@@ -83,7 +86,10 @@ type Action =
 const index = (n: number) => fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: n - 1 }));
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('match' as const), wallet: index(WALLETS.length), htlc: index(3), clock: partyClockArb, windowSeconds: fc.constantFrom(60, DAY) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('match' as const), wallet: index(WALLETS.length), htlc: index(3), clock: partyClockArb, windowSeconds: fc.constantFrom(60, DAY), chain: fc.constantFrom(false, false, false, true) }) },
+  // Chain time (the final look-up's decision at a finalized block) and re-arming a lapsed order.
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('chainTime' as const), decision: fc.constantFrom('claimed' as const, 'no_swap' as const, 'refund_allowed' as const, 'wait' as const), clock: clockArb }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rearm' as const), wallet: index(WALLETS.length), htlc: index(3), clock: partyClockArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), wallet: index(WALLETS.length), clock: clockArb }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('confirm' as const), wallet: index(WALLETS.length), secret: index(SECRETS.length), emptyQuoteTx: fc.constantFrom(false, false, false, true), clock: partyClockArb }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lock' as const), party: index(2), job: index(JOBS.length) }) },
@@ -170,7 +176,17 @@ function toCommand(action: Action, state: OrderState): OrderCommand | null {
         takerEthAddress: null,
         htlcHash: pick([null, TAKER_HTLC_HASH, MAKER_HTLC_HASH], action.htlc, facts(state).side === 'buy' ? TAKER_HTLC_HASH : null),
         settleWindowSeconds: action.windowSeconds,
+        ...(action.chain ? { takerEthAddress: '0x' + 'cd'.repeat(20), quoteLeg: { mode: 'sandbox' as const, chainId: 31337, lockWindowSeconds: 1800 } } : {}),
         now: clockAt(action.clock),
+      };
+    case 'chainTime':
+      // Only a chain-verified order is decided on chain time; on the others this is the plain expire above.
+      if (state.status === 'none' || state.quoteLeg === null) return null;
+      return { type: 'ExpireOrder', now: clockAt(action.clock), quoteChain: { decision: action.decision, finalizedTimeSeconds: BigInt(Math.floor(clockAt(action.clock).getTime() / 1000)) } };
+    case 'rearm':
+      return {
+        type: 'RearmOrder', wallet: pick(WALLETS, action.wallet, MAKER), htlcHash: pick([MAKER_HTLC_HASH, TAKER_HTLC_HASH, 'ee'.repeat(32)], action.htlc, 'ee'.repeat(32)),
+        quoteChain: { decision: 'no_swap', finalizedTimeSeconds: BigInt(Math.floor(clockAt(action.clock).getTime() / 1000)) }, now: clockAt(action.clock),
       };
     case 'cancel':
       return { type: 'CancelOrder', wallet: pick(WALLETS, action.wallet, MAKER), now: clockAt(action.clock) };
@@ -284,7 +300,7 @@ function checkInvariants(history: readonly OrderEvent[], state: OrderState): voi
   expect(facts(state).tradeId).toBe(confirmed.length === 1 ? tradeIdFor(ORDER_ID) : null);
 
   // Released ⇒ never matched (or open) again.
-  if (releases.length > 0) expect(['escrow_pending', 'open', 'matching', 'matched']).not.toContain(state.status);
+  if (releases.length > 0) expect(['escrow_pending', 'open', 'matching', 'matched', 'lapsed']).not.toContain(state.status);
   // A refund is pending only for a held escrow; settling only under a claim.
   if (state.status === 'refund_pending') expect(facts(state).escrow.status).toBe('locked');
   if (state.status === 'settling' || state.status === 'payout_pending') expect(facts(state).quoteTx).not.toBeNull();

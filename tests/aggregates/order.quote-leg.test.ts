@@ -181,8 +181,8 @@ for (const s of SCENARIOS) {
         given(...history(), lockObserved(fact(1))).when({ ...expireOrder(LATER), quoteChain: { decision: 'claimed', finalizedTimeSeconds: T } }).thenNothing();
       });
 
-      it('ends a match with no swap at all once the finalized block is past lock_by, and not before', () => {
-        given(...history()).when({ ...expireOrder(LATER), quoteChain: { decision: 'no_swap', ...lapsedBy } }).then([{ type: 'OrderExpired' }]);
+      it('lapses a match with no swap at all once the finalized block is past lock_by, and not before', () => {
+        given(...history()).when({ ...expireOrder(LATER), quoteChain: { decision: 'no_swap', ...lapsedBy } }).then([{ type: 'MatchLapsed' }]);
         given(...history()).when({ ...expireOrder(LATER), quoteChain: { decision: 'no_swap', finalizedTimeSeconds: sec(LOCK_BY) } }).thenNothing();
       });
 

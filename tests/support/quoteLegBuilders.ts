@@ -8,8 +8,12 @@ import type {
   QuoteLockObserved,
   QuoteLockRejected,
   QuoteRefundObserved,
+  MatchLapsed,
+  OrderRearmed,
+  RearmOrder,
+  QuoteChainTime,
 } from '../../src/aggregates/order/index.js';
-import { at, CIPHERTEXT, escrowLocked, MATCHED_AT, matched, matchedBuy, placedBuy, placedSell } from './orderBuilders.js';
+import { at, CIPHERTEXT, escrowLocked, LATER, MAKER, MATCHED_AT, matched, matchedBuy, placedBuy, placedSell, TAKER } from './orderBuilders.js';
 
 /** Builders for the quote leg's events and observation commands (a sandbox chain, fixed times). */
 export const CHAIN_ID = 31337;
@@ -50,3 +54,18 @@ export const chainMatched = (side: 'sell' | 'buy'): OrderEvent[] =>
     ? [placedSell(), escrowLocked('maker'), matched({ quote_leg: quoteLeg })]
     : [placedBuy(), matchedBuy({ quote_leg: quoteLeg }), escrowLocked('taker')];
 
+
+/** A lapse decided at the finalized block just past lock_by. */
+export const matchLapsed = (buyerWallet = TAKER, buyerEthAddress: string | null = '0x' + 'cd'.repeat(20)): MatchLapsed => ({
+  type: 'MatchLapsed',
+  data: { lock_by: LOCK_BY.toISOString(), finalized_time_seconds: (sec(LOCK_BY) + 1n).toString(), buyer_wallet: buyerWallet, buyer_eth_address: buyerEthAddress, lapsed_at: LATER.toISOString() },
+});
+/** A fresh hashlock for a re-armed order (any 64 hex digits: the decider never needs its preimage). */
+export const FRESH_HTLC_HASH = 'a1'.repeat(32);
+export const orderRearmed = (htlcHash = FRESH_HTLC_HASH): OrderRearmed => ({ type: 'OrderRearmed', data: { htlc_hash: htlcHash, rearmed_at: LATER.toISOString() } });
+export const chainTime = (decision: QuoteChainTime['decision'], finalizedTimeSeconds: bigint): QuoteChainTime => ({ decision, finalizedTimeSeconds });
+export const rearmOrder = (overrides: Partial<RearmOrder> = {}): RearmOrder => ({
+  type: 'RearmOrder', wallet: MAKER, htlcHash: FRESH_HTLC_HASH, quoteChain: chainTime('no_swap', sec(LOCK_BY) + 1n), now: LATER, ...overrides,
+});
+/** A sell order matched on the chain whose buyer never locked: lapsed. */
+export const sellLapsed = (): OrderEvent[] => [...chainMatched('sell'), matchLapsed()];

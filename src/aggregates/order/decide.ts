@@ -10,7 +10,6 @@ import {
   payoutStatusUnder,
   releasedEscrow,
   takerOf,
-  type MatchedOrder,
   type OrderState,
   type PlacedOrder,
   type QuoteLeg,
@@ -18,6 +17,7 @@ import {
 import { canonicalWallet, sameWallet } from './wallet.js';
 import { payoutKeyFor } from './steps.js';
 import { recordEscrowHeld } from './custody.js';
+import { cancelLapsed, expireLapsed, expireOnChainTime, rearmOrder } from './chainTime.js';
 
 /**
  * The order decider: given the state folded from the stream, the events a command produces, or a
@@ -45,6 +45,7 @@ export function decide(command: C.OrderCommand, state: OrderState): OrderEvent[]
     case 'ObserveQuoteClaim': return observeQuoteClaim(command, state);
     case 'ObserveQuoteRefund': return observeQuoteRefund(command, state);
     case 'RecordEscrowHeld': return recordEscrowHeld(command, state);
+    case 'RearmOrder': return rearmOrder(command, state);
   }
 }
 
@@ -113,6 +114,7 @@ function cancelOrder(c: C.CancelOrder, state: PlacedOrder): OrderEvent[] {
   if (!sameWallet(c.wallet, state.makerWallet)) refuse('not_maker', 'only the maker may cancel an order');
   // A cancel whose refund is still under way is already satisfied.
   if (state.status === 'refund_pending' && state.endingAs === 'cancelled') return [];
+  if (state.status === 'lapsed') return cancelLapsed(c, state);
   if (state.status !== 'open') refuse('order_not_open', `the order is ${state.status}`, state.status);
   return [{ type: 'OrderCancelled', data: { by: canonicalWallet(c.wallet), cancelled_at: iso(c.now) } }];
 }
@@ -288,6 +290,7 @@ function expireOrder(c: C.ExpireOrder, state: PlacedOrder): OrderEvent[] {
   // The preimage is public on the chain: the RTC is the buyer's, never refunded (invariant 9).
   if (state.quoteLeg?.claim) return [];
   if (state.status === 'matched' && state.quoteLeg !== null) return expireOnChainTime(c, state);
+  if (state.status === 'lapsed') return expireLapsed(c, state);
   if (state.status === 'matched' && now >= Date.parse(state.taker.settleBy)) {
     // A seller who once confirmed with the right preimage may already hold the quote leg: refunding
     // them would cost the buyer both legs. Such an order waits for an operator to re-drive the release.
@@ -297,21 +300,6 @@ function expireOrder(c: C.ExpireOrder, state: PlacedOrder): OrderEvent[] {
     return [{ type: 'OrderExpired', data: { deadline: 'settle_by', expired_at: iso(c.now) } }];
   }
   return [];
-}
-
-/**
- * A chain-verified matched order goes back to its seller only on the finalized chain's word, never
- * on the wall clock while a lock may exist: every swap under its hashlock refunded or past its
- * timelock unclaimed, or no swap at all once the finalized block is past lock_by.
- */
-function expireOnChainTime(c: C.ExpireOrder, state: MatchedOrder): OrderEvent[] {
-  const leg = state.quoteLeg;
-  const chain = c.quoteChain ?? null;
-  if (leg === null || chain === null || state.claim !== null) return [];
-  const pastLockBy = chain.finalizedTimeSeconds * 1000n > BigInt(Date.parse(leg.lockBy));
-  const allowed = chain.decision === 'refund_allowed' || (chain.decision === 'no_swap' && pastLockBy && leg.lock === null && leg.rejected.length === 0);
-  if (!allowed) return [];
-  return [{ type: 'OrderExpired', data: { deadline: 'settle_by', expired_at: iso(c.now) } }];
 }
 
 const chainPosition = (f: C.ChainFact) => ({

@@ -46,7 +46,11 @@ export type OrderRefusalCode =
   /** The quote chain could not answer a read a command needs (503): never guessed. */
   | 'quote_chain_unavailable'
   /** A TTL beyond what the pair's escrow can outlive (chain-verified pairs: lower than api.md's cap). */
-  | 'ttl_invalid';
+  | 'ttl_invalid'
+  /** Re-arm of an order that is not lapsed. */
+  | 'order_not_lapsed'
+  /** A swap under the order's old hashlock may still be claimed: no re-arm, no refund yet. */
+  | 'quote_lock_live';
 
 export class OrderRefused extends Error {
   constructor(

@@ -175,6 +175,30 @@ export interface QuoteRefundObserved {
 }
 
 /**
+ * No valid quote lock in a finalized block by lock_by, and the final look-up found no swap under the
+ * hashlock that can still be claimed. A sell order becomes `lapsed` (off the book, re-arm or cancel);
+ * a buy order, whose maker (the buyer) never paid, ends `expired` once its taker's escrow is refunded.
+ * The buyer is named so lapses can be counted per wallet and quote address (429 match_cooldown).
+ */
+export interface MatchLapsed {
+  type: 'MatchLapsed';
+  data: {
+    lock_by: string;
+    /** The finalized block's time (Unix seconds) the lapse was decided at: chain time, never the ledger's clock. */
+    finalized_time_seconds: string;
+    buyer_wallet: string;
+    buyer_eth_address: string | null;
+    lapsed_at: string;
+  };
+}
+
+/** A lapsed sell order back on the book under a fresh hashlock (the old one is never offered again). */
+export interface OrderRearmed {
+  type: 'OrderRearmed';
+  data: { htlc_hash: string; rearmed_at: string };
+}
+
+/**
  * A node call that left the order where it was (a refused or unknown outcome the driver will retry).
  * Recorded so that audits see every attempt and the reconciler can count attempts and back off.
  */
@@ -209,7 +233,9 @@ export type OrderEvent =
   | QuoteLockRejected
   | QuoteClaimObserved
   | QuoteRefundObserved
-  | EscrowHeld;
+  | EscrowHeld
+  | MatchLapsed
+  | OrderRearmed;
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -236,6 +262,8 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'QuoteClaimObserved',
   'QuoteRefundObserved',
   'EscrowHeld',
+  'MatchLapsed',
+  'OrderRearmed',
 ];
 
 // Stream names live in one module for every writer; the aggregate re-exports its own.

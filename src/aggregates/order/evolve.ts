@@ -62,6 +62,8 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     case 'QuoteClaimObserved': return quoteClaimObserved(state, event);
     case 'QuoteRefundObserved': return quoteRefundObserved(state, event);
     case 'EscrowHeld': return escrowHeld(state, event);
+    case 'MatchLapsed': return matchLapsed(state, event);
+    case 'OrderRearmed': return orderRearmed(state, event);
     default: return unhandled(event);
   }
 }
@@ -223,8 +225,9 @@ function resumed(state: RecoveryOrder): ParkedOrder {
 
 /** Cancelled or expired: an order whose escrow is held waits for its refund before it ends. */
 function ended(state: OrderState, event: E.OrderCancelled | E.OrderExpired, endingAs: 'cancelled' | 'expired'): OrderState {
-  expectStatus(state, event, endingAs === 'cancelled' ? ['open'] : ['open', 'matched']);
-  const taker = state.status === 'matched' ? state.taker : null;
+  expectStatus(state, event, endingAs === 'cancelled' ? ['open', 'lapsed'] : ['open', 'matched', 'lapsed']);
+  // A lapsed order keeps its taker: a late lock of theirs claimed during the refund still pays them.
+  const taker = state.status === 'matched' || state.status === 'lapsed' ? state.taker : null;
   if (state.escrow !== null) {
     return { ...base(state, false), status: 'refund_pending', htlcHash: state.htlcHash, taker, escrow: state.escrow, endingAs };
   }
@@ -292,6 +295,10 @@ function quoteClaimObserved(state: OrderState, event: E.QuoteClaimObserved): Ord
   }));
   const claim: Claim = { quoteTx: d.tx_hash, secretCiphertext: d.secret_ciphertext };
   if (next.status === 'matched') return settling(next, claim, false, true);
+  if (next.status === 'lapsed') {
+    const { taker, escrow, htlcHash } = next;
+    return { ...base(next, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
+  }
   if (next.status === 'refund_pending' && next.taker !== null && next.htlcHash !== null) {
     const { taker, escrow, htlcHash } = next;
     return { ...base(next, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
@@ -310,6 +317,24 @@ function escrowHeld(state: OrderState, event: E.EscrowHeld): OrderState {
   if (state.escrow.jobId !== event.data.job_id) throw new EventDoesNotApply(event.type, state.status, 'another escrow job');
   const hold = { workerWallet: event.data.worker_wallet, expiresAt: event.data.expires_at };
   return { ...state, escrow: { ...state.escrow, hold } };
+}
+
+/**
+ * A lapse (chain time decided it, src/aggregates/order/chainTime.ts): a sell order goes off the book
+ * holding its maker's escrow; a buy order's taker (the seller) gets the escrow back, then it is expired.
+ */
+function matchLapsed(state: OrderState, event: E.MatchLapsed): OrderState {
+  expectStatus(state, event, ['matched']);
+  if (state.claim !== null) throw new EventDoesNotApply(event.type, state.status, 'a settlement was claimed');
+  const { htlcHash, taker, escrow } = state;
+  if (state.side === 'sell') return { ...base(state, true), status: 'lapsed', side: 'sell', htlcHash, taker, escrow, lapsedAt: event.data.lapsed_at };
+  return { ...base(state, true), status: 'refund_pending', htlcHash, taker, escrow, endingAs: 'expired' };
+}
+
+/** Back on the book under the fresh hashlock; the old quote leg is done with (no swap under it is live). */
+function orderRearmed(state: OrderState, event: E.OrderRearmed): OrderState {
+  expectStatus(state, event, ['lapsed']);
+  return { ...base(state, true), quoteLeg: null, status: 'open', side: 'sell', htlcHash: event.data.htlc_hash, escrow: state.escrow };
 }
 
 /** The state after a whole history of events known to be valid (tests, a command's own decisions). */

@@ -9,3 +9,4 @@ export * from './money.js';
 export * from './wallet.js';
 export * from './facts.js';
 export * from './custody.js';
+export * from './chainTime.js';

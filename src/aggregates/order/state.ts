@@ -7,7 +7,7 @@ export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 /** Statuses where an external step is due: the driver owns them while their last event is fresh. */
 export const IN_FLIGHT_STATUSES: readonly OrderStatus[] = ['escrow_pending', 'matching', 'settling', 'payout_pending', 'refund_pending'];
 export const ORDER_STATUSES: readonly OrderStatus[] = [
-  'escrow_pending', 'open', 'matching', 'matched', 'settling', 'payout_pending',
+  'escrow_pending', 'open', 'matching', 'matched', 'lapsed', 'settling', 'payout_pending',
   'settlement_recovery', 'refund_pending', 'completed', 'cancelled', 'expired', 'rejected',
 ];
 
@@ -153,6 +153,21 @@ export interface MatchedOrder extends OrderBase {
   readonly claim: Claim | null;
 }
 
+/**
+ * A sell order whose buyer locked no valid quote by lock_by (chain time, after an empty final
+ * look-up): off the book with its maker's escrow still held, until the maker re-arms it with a fresh
+ * hashlock or cancels it. The quote leg and the taker stay: a late lock by that taker may still be
+ * claimed with the old preimage, and such a claim pays the taker (the atomic-swap rule).
+ */
+export interface LapsedOrder extends OrderBase {
+  readonly status: 'lapsed';
+  readonly side: 'sell';
+  readonly htlcHash: string;
+  readonly taker: Taker;
+  readonly escrow: Escrow;
+  readonly lapsedAt: string;
+}
+
 /** Claimed: the release is due while `released` is false, then the payout. */
 export interface SettlingOrder extends OrderBase {
   readonly status: 'settling';
@@ -233,6 +248,7 @@ export type OrderState =
   | OpenOrder
   | MatchingOrder
   | MatchedOrder
+  | LapsedOrder
   | SettlingOrder
   | PayoutPendingOrder
   | RefundPendingOrder
@@ -291,7 +307,7 @@ export function sellerParty(side: Side): Party {
 /** The taker of any order that has one. */
 export function takerOf(state: OrderState): Taker | null {
   switch (state.status) {
-    case 'matching': case 'matched': case 'settling': case 'payout_pending': case 'completed':
+    case 'matching': case 'matched': case 'lapsed': case 'settling': case 'payout_pending': case 'completed':
       return state.taker;
     case 'refund_pending': case 'expired':
       return state.taker;
@@ -317,7 +333,7 @@ export function claimOf(state: OrderState): Claim | null {
 /** The escrow an order still holds at the node (locked, neither released nor refunded), if any. */
 export function heldEscrow(state: OrderState): Escrow | null {
   switch (state.status) {
-    case 'open': case 'matched': case 'refund_pending':
+    case 'open': case 'matched': case 'lapsed': case 'refund_pending':
       return state.escrow;
     case 'settling':
       return state.released ? null : state.escrow;

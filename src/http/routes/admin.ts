@@ -20,7 +20,7 @@ const count = z.number().int();
 
 export const summary = z.object({
   examined: count, completed: count, payout_pending: count, recovered: count, reverted: count,
-  refunded: count, expired: count, locked: count, left: count,
+  refunded: count, expired: count, lapsed: count.meta({ description: 'matches that lapsed on chain time: no valid quote lock by lock_by' }), locked: count, left: count,
 });
 
 export const recoveryEntry = z.object({

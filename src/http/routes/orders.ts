@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { awaitPosition, requestContext, send } from '../context.js';
 import { orderAtVersion, orderHistory } from '../history.js';
-import { etagOf, presentCancel, presentConfirm, presentMatch, presentPlace } from '../present.js';
+import { etagOf, presentCancel, presentConfirm, presentMatch, presentPlace, presentRearm } from '../present.js';
 import { minPositionQuery, orderIdParam } from '../schemas/fields.js';
 import {
   cancelBody,
@@ -13,6 +13,7 @@ import {
   matchOrderBody,
   maxTtlSecondsFor,
   placeOrderBody,
+  rearmBody,
 } from '../schemas/orders.js';
 import {
   cancelAnswer,
@@ -123,6 +124,20 @@ export const orderRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
   }, async (request, reply) => {
     const input = { wallet: request.body.wallet, walletAuth: request.body.wallet_auth };
     return send(reply, presentCancel(await deps.ledger.cancelOrder(request.params.id, input, requestContext(request)), view));
+  });
+
+  app.post('/api/orders/:id/rearm', {
+    schema: {
+      tags, summary: 'Re-arm a lapsed sell order under a fresh hashlock (its maker)',
+      description: 'A sell order whose buyer locked no valid quote by lock_by is lapsed: off the book. Its maker puts it back (200, status open) with a fresh htlc_hash, or without one gets a generated preimage as htlc_secret, shown this once. 409 quote_lock_live while any swap under the old hash can still be claimed; 400 htlc_hash_reused for the old hash or one another order holds.',
+      params: orderIdParam, headers: commandHeaders, body: rearmBody,
+      response: { 200: commandAnswer, ...errorResponses(401, 403, 404, 409, 410, 412) },
+    },
+    config: { command: 'rearm_order' }, ...limited,
+  }, async (request, reply) => {
+    const b = request.body;
+    const input = { wallet: b.wallet, htlcHash: b.htlc_hash ?? null, walletAuth: b.wallet_auth };
+    return send(reply, presentRearm(await deps.ledger.rearmOrder(request.params.id, input, requestContext(request)), view));
   });
 };
 

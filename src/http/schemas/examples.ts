@@ -60,12 +60,14 @@ const authOf = (w: WorkedSignature) => ({ public_key: w.publicKeyHex, signature:
 const MATCH = worked(EXAMPLE_BUYER_SEED_HEX, 'match_order', EXAMPLE_ORDER_ID, { eth_address: ETH_ADDRESS, htlc_hash: '' });
 export const WORKED_CONFIRM = worked(EXAMPLE_SELLER_SEED_HEX, 'confirm_settlement', EXAMPLE_ORDER_ID, { quote_tx: QUOTE_TX, secret_sha256: EXAMPLE_HTLC_HASH });
 const CANCEL = worked(EXAMPLE_SELLER_SEED_HEX, 'cancel_order', EXAMPLE_ORDER_ID, {});
+const REARM = worked(EXAMPLE_SELLER_SEED_HEX, 'rearm_order', EXAMPLE_ORDER_ID, { htlc_hash: '' });
 
 export const requestExamples = {
   place: { side: 'sell', pair: 'RTC/USDC', wallet: seller.wallet, amount_rtc: '100', price_per_rtc: '0.1', ttl_seconds: 604_800, wallet_auth: authOf(WORKED_PLACE) },
   match: { wallet: buyer.wallet, eth_address: ETH_ADDRESS, wallet_auth: authOf(MATCH) },
   confirm: { wallet: seller.wallet, quote_tx: QUOTE_TX, secret: EXAMPLE_SECRET_HEX, wallet_auth: authOf(WORKED_CONFIRM) },
   cancel: { wallet: seller.wallet, wallet_auth: authOf(CANCEL) },
+  rearm: { wallet: seller.wallet, wallet_auth: authOf(REARM) },
   redrive: { operator: 'alice@desk', reason: 'node confirmed the payout job was lost; retrying' },
 } as const;
 

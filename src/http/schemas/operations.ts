@@ -93,7 +93,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     },
     errors: command(
       ...ON_ORDER, 'wallet_required', 'eth_address_invalid', 'htlc_hash_invalid', ...WALLET_AUTH_CODES, 'order_terminal', 'order_not_open', 'order_expired',
-      'self_match', 'htlc_hash_required', 'htlc_hash_not_allowed', 'eth_address_required', 'escrow_lock_failed', ...RATE_LIMITED,
+      'self_match', 'htlc_hash_required', 'htlc_hash_not_allowed', 'eth_address_required', 'escrow_lock_failed', 'match_cooldown', ...RATE_LIMITED,
       // The quote-leg refusals at match: a used hashlock; the buyer's quote address short of the amount at the
       // finalized block; the quote chain not answering that read (never guessed).
       'htlc_hash_reused', 'quote_funds_missing', 'quote_chain_unavailable',
@@ -117,7 +117,16 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     parameters: { id: EXAMPLE_ORDER_ID },
     body: requestExamples.cancel,
     answers: { 200: { description: 'Cancelled (escrow_refunded true), or refund_pending while the reconciler retries the refund (escrow_refunded false).', example: ok({ order: exampleOrder('cancelled', 4), escrow_refunded: true, position }), headers: ['etag', 'idempotent-replayed'] } },
-    errors: command(...ON_ORDER, 'wallet_required', ...WALLET_AUTH_CODES, 'order_terminal', 'not_maker', 'order_not_open', ...RATE_LIMITED),
+    errors: command(...ON_ORDER, 'wallet_required', ...WALLET_AUTH_CODES, 'order_terminal', 'not_maker', 'order_not_open', 'quote_lock_live', ...RATE_LIMITED),
+  },
+  'POST /api/orders/:id/rearm': {
+    operationId: 'rearmOrder',
+    parameters: { id: EXAMPLE_ORDER_ID },
+    body: requestExamples.rearm,
+    answers: { 200: { description: 'Re-armed: the lapsed sell order is open again under the fresh hashlock (htlc_secret when the ledger generated it).', example: ok({ order: exampleOrder('open', 6), position, htlc_secret: EXAMPLE_SECRET_HEX }), headers: ['etag', 'idempotent-replayed'] } },
+    errors: command(
+      ...ON_ORDER, 'wallet_required', 'htlc_hash_invalid', ...WALLET_AUTH_CODES, 'not_maker', 'order_not_lapsed', 'quote_lock_live', 'htlc_hash_reused', 'order_expired', ...RATE_LIMITED,
+    ),
   },
   'GET /api/orderbook': {
     operationId: 'getOrderBook',
@@ -139,7 +148,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   },
   'POST /admin/reconcile': {
     operationId: 'reconcileNow',
-    answers: { 200: { description: 'One full reconciler pass ran; the summary counts what it examined and what each order became.', example: ok({ summary: { examined: 4, completed: 1, payout_pending: 1, recovered: 0, reverted: 0, refunded: 1, expired: 1, locked: 0, left: 0 } }) } },
+    answers: { 200: { description: 'One full reconciler pass ran; the summary counts what it examined and what each order became.', example: ok({ summary: { examined: 4, completed: 1, payout_pending: 1, recovered: 0, reverted: 0, refunded: 1, expired: 1, lapsed: 0, locked: 0, left: 0 } }) } },
     errors: [...EVERY_ROUTE, ...ADMIN, ...BODY, ...IDEMPOTENCY],
   },
   'GET /admin/recovery': {

@@ -93,6 +93,15 @@ export const matchOrderBody = z.object(
   { error: 'invalid_json' },
 );
 
+export const rearmBody = z.object(
+  {
+    wallet: walletField,
+    htlc_hash: htlcHashField.optional().meta({ description: '64 hex: sha256 of the fresh preimage; omitted = the ledger generates one and returns it once as htlc_secret' }),
+    wallet_auth: walletAuthField,
+  },
+  { error: 'invalid_json' },
+);
+
 export const confirmBody = z.object(
   { wallet: walletField, quote_tx: quoteTxField, secret: secretField, wallet_auth: walletAuthField },
   { error: 'invalid_json' },

@@ -71,6 +71,17 @@ export class TestLedger {
     return this.settle(orderId, SELLER);
   }
 
+  /** A sell order matched on a chain whose buyer never locked: lapsed at lock_by (chain time). */
+  async lapsedSell(orderId: string) {
+    await this.placeSell(orderId);
+    await this.run(orderId, {
+      type: 'MatchOrder', takerWallet: BUYER, takerEthAddress: `0x${'2'.repeat(40)}`, htlcHash: null, settleWindowSeconds: 86_400,
+      quoteLeg: { mode: 'sandbox', chainId: 31337, lockWindowSeconds: 1_800 }, now: this.now(),
+    }, BUYER);
+    const pastLockBy = BigInt(Math.floor(this.nowMs / 1000) + 1_801);
+    return this.run(orderId, { type: 'ExpireOrder', now: this.now(), quoteChain: { decision: 'no_swap', finalizedTimeSeconds: pastLockBy } });
+  }
+
   async cancelWithRefund(orderId: string) {
     await this.placeSell(orderId);
     await this.run(orderId, { type: 'CancelOrder', wallet: SELLER, now: this.now() }, SELLER);

@@ -1,0 +1,39 @@
+/**
+ * The final look-up for one order as a command input (quote-chain.md, "Hashlocks are used once"):
+ * every swap for the order's seller under its hashlock, read with getSwap at the last finalized block
+ * the follower processed, reduced by finalLookup.ts to one decision. The reconciler hands it to
+ * ExpireOrder (lapse, refund on chain time); re-arm and the cancel of a lapsed order hand it to their
+ * commands. Null when there is nothing to look up or the chain could not be read: decide nothing.
+ */
+import type { Hex } from 'viem';
+import type { QuoteChainTime } from '../aggregates/order/index.js';
+import { decideQuoteLeg, swapsWithHashlock } from '../chain/finalLookup.js';
+import type { BlockRef, QuoteChain } from '../gateways/quoteChain.js';
+import type { LedgerDeps } from './deps.js';
+import { createOrderDirectory } from './observeQuoteChain.js';
+import type { QuoteLegDeps } from './quoteLeg.js';
+
+export type FinalLookUp = (orderId: string) => Promise<QuoteChainTime | null>;
+
+export interface FinalLookUpSource {
+  readonly chain: QuoteChain;
+  /** The first block that can hold a lock (the follower's start block). */
+  readonly fromBlock: bigint;
+  /** The last finalized block the follower processed; null before the first. */
+  readonly finalizedBlock: () => BlockRef | null;
+}
+
+export function createFinalLookUp(deps: Pick<LedgerDeps, 'store'> & { quoteLeg: QuoteLegDeps }, source: FinalLookUpSource): FinalLookUp {
+  // Only expectedLock is asked for, which reads the order's own stream: no hashlock index is needed.
+  const directory = createOrderDirectory(deps, { orderByHtlcHash: async () => null });
+  return async (orderId) => {
+    const at = source.finalizedBlock();
+    if (at === null) return null;
+    const expected = await directory.expectedLock(orderId);
+    if (expected === null) return null;
+    const hashlock = `0x${expected.htlcHash.replace(/^0x/, '').toLowerCase()}` as Hex;
+    const swaps = await swapsWithHashlock(source.chain, { seller: expected.sellerQuoteAddress, hashlock, fromBlock: source.fromBlock, finalized: at });
+    if (swaps.kind !== 'ok') return null;
+    return { decision: decideQuoteLeg(swaps.value, at.timestampSeconds).kind, finalizedTimeSeconds: at.timestampSeconds };
+  };
+}

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { chainLookupDue, decide, foldEvents, type OrderState } from '../../src/aggregates/order/index.js';
+import { facts, given } from '../support/orderFixtures.js';
+import {
+  at, cancelOrder, EXPIRES_AT, expireOrder, LATER, MAKER, MAKER_HTLC_HASH, matchOrder, STRANGER, TAKER,
+} from '../support/orderBuilders.js';
+import {
+  chainMatched, chainTime, claimObserved, fact, FRESH_HTLC_HASH, LOCK_BY, lockObserved, lockRejected, matchLapsed, orderRearmed,
+  rearmOrder, refundObserved, sec, sellLapsed, T,
+} from '../support/quoteLegBuilders.js';
+
+/**
+ * Chain time in the decider (quote-chain.md, "Chain time decides", "Hashlocks are used once"): the
+ * lapse at lock_by, the refund once every swap's T has passed, and re-arming a lapsed sell order.
+ * Chain time is the command's QuoteChainTime, never the command's wall clock.
+ */
+
+const PAST_LOCK_BY = sec(LOCK_BY) + 1n;
+const expireAt = (decision: Parameters<typeof chainTime>[0], finalized: bigint) => ({ ...expireOrder(LATER), quoteChain: chainTime(decision, finalized) });
+
+describe('ExpireOrder on chain time: the lapse at lock_by', () => {
+  it('lapses a sell order with no lock once a finalized block is past lock_by and the look-up is empty', () => {
+    given(...chainMatched('sell')).when(expireAt('no_swap', PAST_LOCK_BY))
+      .then([{ type: 'MatchLapsed', data: { buyer_wallet: TAKER, finalized_time_seconds: PAST_LOCK_BY.toString() } }]);
+    const after = given(...chainMatched('sell')).when(expireAt('no_swap', PAST_LOCK_BY)).thenState();
+    expect(after.status).toBe('lapsed');
+    expect(facts(after).escrow.status).toBe('locked');
+  });
+
+  it('ends a buy order whose maker never paid: MatchLapsed names the maker, the taker\'s escrow is refunded, then expired', () => {
+    given(...chainMatched('buy')).when(expireAt('no_swap', PAST_LOCK_BY)).then([{ type: 'MatchLapsed', data: { buyer_wallet: MAKER } }]);
+    const after = given(...chainMatched('buy')).when(expireAt('no_swap', PAST_LOCK_BY)).thenState();
+    expect(after.status).toBe('refund_pending');
+    expect(facts(after)).toMatchObject({ endingAs: 'expired', escrow: { party: 'taker', status: 'locked' } });
+  });
+
+  it('does nothing at lock_by itself (a lock in that block still counts), nor on the wall clock alone', () => {
+    given(...chainMatched('sell')).when(expireAt('no_swap', sec(LOCK_BY))).thenNothing();
+    given(...chainMatched('sell')).when(expireOrder(at(EXPIRES_AT, 1))).thenNothing();
+  });
+
+  it('waits while a rejected lock may still be claimed, and lapses once its T has passed', () => {
+    const seen = [...chainMatched('sell'), lockRejected(fact(1), 'amount_too_low')];
+    given(...seen).when(expireAt('wait', PAST_LOCK_BY)).thenNothing();
+    // The look-up and what the order saw must agree: a seen swap before its T holds the lapse back.
+    given(...seen).when(expireAt('no_swap', PAST_LOCK_BY)).thenNothing();
+    given(...seen).when(expireAt('refund_allowed', T)).then([{ type: 'MatchLapsed' }]);
+  });
+
+  it('never lapses once a claim was seen (the preimage is public: the buyer is paid)', () => {
+    given(...chainMatched('sell'), lockRejected(fact(1)), claimObserved(fact(2))).when(expireAt('no_swap', PAST_LOCK_BY)).thenNothing();
+    given(...chainMatched('sell')).when(expireAt('claimed', PAST_LOCK_BY)).thenNothing();
+  });
+});
+
+describe('ExpireOrder on chain time: the refund once every T has passed', () => {
+  const locked = () => [...chainMatched('sell'), lockObserved(fact(1))];
+  it('refunds at T (refund_allowed), not at T - 1 (wait)', () => {
+    given(...locked()).when(expireAt('wait', T - 1n)).thenNothing();
+    given(...locked()).when(expireAt('refund_allowed', T)).then([{ type: 'OrderExpired', data: { deadline: 'settle_by' } }]);
+  });
+
+  it('refunds before T once the lock is seen refunded, but not on a look-up that disagrees with what was seen', () => {
+    given(...locked()).when(expireAt('refund_allowed', T - 1n)).thenNothing();
+    given(...locked(), refundObserved(fact(3))).when(expireAt('refund_allowed', T - 1n)).thenNothing();
+    const refunded = [...chainMatched('sell'), lockObserved(fact(1)), { ...refundObserved(fact(3)), data: { ...refundObserved(fact(3)).data, swap_id: fact(1).swapId } }];
+    given(...refunded).when(expireAt('refund_allowed', T - 1n)).then([{ type: 'OrderExpired' }]);
+  });
+
+  it('never refunds after a claim, and never lapses a locked order (no_swap disagrees with the lock)', () => {
+    given(...locked(), claimObserved(fact(2))).when(expireAt('refund_allowed', T)).thenNothing();
+    given(...locked()).when(expireAt('no_swap', T)).thenNothing();
+  });
+});
+
+describe('chainLookupDue: when the reconciler reads the chain for an order', () => {
+  const due = (events: Parameters<typeof foldEvents>[0], t: bigint | null, now = LATER) => chainLookupDue(foldEvents(events), t, now);
+  it('is due past lock_by with no lock, and from T on with a lock', () => {
+    expect(due(chainMatched('sell'), sec(LOCK_BY))).toBe(false);
+    expect(due(chainMatched('sell'), PAST_LOCK_BY)).toBe(true);
+    expect(due([...chainMatched('sell'), lockObserved(fact(1))], T - 1n)).toBe(false);
+    expect(due([...chainMatched('sell'), lockObserved(fact(1))], T)).toBe(true);
+  });
+
+  it('is never due without chain time, after a claim, or for a manual order', () => {
+    expect(due(chainMatched('sell'), null)).toBe(false);
+    expect(due([...chainMatched('sell'), claimObserved(fact(2))], T)).toBe(false);
+    const manual = given(...chainMatched('sell').slice(0, 2)).when(matchOrder('sell')).thenState();
+    expect(chainLookupDue(manual, T, LATER)).toBe(false);
+  });
+
+  it('is due for a lapsed order only past its expires_at', () => {
+    expect(due(sellLapsed(), PAST_LOCK_BY, LATER)).toBe(false);
+    expect(due(sellLapsed(), PAST_LOCK_BY, EXPIRES_AT)).toBe(true);
+  });
+});
+
+describe('RearmOrder', () => {
+  it('puts a lapsed sell order back on the book under a fresh hash, its escrow still held and no quote leg', () => {
+    given(...sellLapsed()).when(rearmOrder()).then([{ type: 'OrderRearmed', data: { htlc_hash: FRESH_HTLC_HASH } }]);
+    const state = given(...sellLapsed()).when(rearmOrder({ htlcHash: FRESH_HTLC_HASH.toUpperCase() })).thenState();
+    expect(state).toMatchObject({ status: 'open', htlcHash: FRESH_HTLC_HASH, quoteLeg: null });
+    expect(facts(state).escrow.status).toBe('locked');
+  });
+
+  it('is a no-op once re-armed with the same hash', () => {
+    given(...sellLapsed(), orderRearmed()).when(rearmOrder()).thenNothing();
+  });
+
+  it('refuses anyone but the maker (not_maker)', () => {
+    given(...sellLapsed()).when(rearmOrder({ wallet: TAKER })).thenRefuses('not_maker');
+    given(...sellLapsed()).when(rearmOrder({ wallet: STRANGER })).thenRefuses('not_maker');
+  });
+
+  it('refuses an order that is not lapsed (order_not_lapsed), and one that does not exist', () => {
+    given(...chainMatched('sell')).when(rearmOrder()).thenRefuses('order_not_lapsed');
+    given(...sellLapsed(), orderRearmed()).when(rearmOrder({ htlcHash: 'b2'.repeat(32) })).thenRefuses('order_not_lapsed');
+    expect(() => decide(rearmOrder(), { status: 'none' } as OrderState)).toThrow('no such order');
+  });
+
+  it('refuses the old hash (htlc_hash_reused)', () => {
+    given(...sellLapsed()).when(rearmOrder({ htlcHash: MAKER_HTLC_HASH })).thenRefuses('htlc_hash_reused');
+  });
+
+  it('refuses while a swap under the old hash may still be claimed (quote_lock_live)', () => {
+    given(...sellLapsed()).when(rearmOrder({ quoteChain: chainTime('wait', PAST_LOCK_BY) })).thenRefuses('quote_lock_live');
+    given(...sellLapsed()).when(rearmOrder({ quoteChain: chainTime('claimed', PAST_LOCK_BY) })).thenRefuses('quote_lock_live');
+    // A late lock the order saw holds it back until its T, whatever a lagging look-up says.
+    const late = [...sellLapsed(), lockRejected(fact(4), 'lock_too_late')];
+    given(...late).when(rearmOrder({ quoteChain: chainTime('no_swap', T - 1n) })).thenRefuses('quote_lock_live');
+    given(...late).when(rearmOrder({ quoteChain: null })).thenRefuses('quote_lock_live');
+    given(...late).when(rearmOrder({ quoteChain: chainTime('refund_allowed', T) })).then([{ type: 'OrderRearmed' }]);
+  });
+
+  it('refuses a lapsed order past its expires_at (order_expired)', () => {
+    given(...sellLapsed()).when(rearmOrder({ now: EXPIRES_AT })).thenRefuses('order_expired');
+  });
+});
+
+describe('a lapsed order: off the book, cancelled or expired only once no swap is live', () => {
+  it('cannot be matched (order_not_open)', () => {
+    given(...sellLapsed()).when(matchOrder('sell')).thenRefuses('order_not_open');
+  });
+
+  it('is cancelled by its maker (refund due), refused to others and while a late lock is live', () => {
+    const after = given(...sellLapsed()).when(cancelOrder(MAKER)).thenState();
+    expect(after).toMatchObject({ status: 'refund_pending', endingAs: 'cancelled' });
+    given(...sellLapsed()).when(cancelOrder(TAKER)).thenRefuses('not_maker');
+    given(...sellLapsed(), lockRejected(fact(4), 'lock_too_late')).when({ ...cancelOrder(MAKER), quoteChain: chainTime('wait', T - 1n) }).thenRefuses('quote_lock_live');
+    given(...sellLapsed(), lockRejected(fact(4), 'lock_too_late')).when({ ...cancelOrder(MAKER), quoteChain: chainTime('refund_allowed', T) }).then([{ type: 'OrderCancelled' }]);
+  });
+
+  it('expires at expires_at only on the chain\'s word', () => {
+    given(...sellLapsed()).when(expireOrder(EXPIRES_AT)).thenNothing();
+    given(...sellLapsed()).when({ ...expireOrder(at(EXPIRES_AT, -1)), quoteChain: chainTime('no_swap', PAST_LOCK_BY) }).thenNothing();
+    given(...sellLapsed()).when({ ...expireOrder(EXPIRES_AT), quoteChain: chainTime('no_swap', PAST_LOCK_BY) }).then([{ type: 'OrderExpired', data: { deadline: 'expires_at' } }]);
+  });
+
+  it('pays the lapsed taker when a late lock of theirs is claimed (the atomic-swap rule)', () => {
+    const state = foldEvents([...sellLapsed(), lockRejected(fact(4), 'lock_too_late'), claimObserved(fact(5))]);
+    expect(state.status).toBe('settling');
+    expect(facts(state).buyerWallet).toBe(TAKER);
+  });
+
+  it('a lapse is never decided twice', () => {
+    given(...sellLapsed()).when(expireAt('no_swap', PAST_LOCK_BY + 100n)).thenNothing();
+    given(...chainMatched('buy'), matchLapsed(MAKER)).when(expireAt('no_swap', PAST_LOCK_BY + 100n)).thenNothing();
+  });
+});
