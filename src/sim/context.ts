@@ -11,6 +11,7 @@ import type { OrderState } from '../aggregates/order/index.js';
 import { loadOrder } from '../commands/loadOrder.js';
 import { walletFromSeed, type ClientWallet } from '../crypto/signer.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
+import { chainTimeWatchList } from '../projections/chainTimeWatch.js';
 import { orderIdByHtlcHash } from '../projections/orders.js';
 import { ProjectionRunner } from '../projections/runner.js';
 import { SandboxNode } from '../sandbox/index.js';
@@ -18,7 +19,7 @@ import { Checker } from './checks.js';
 import type { NetworkFault, SimNetworkOptions } from './network.js';
 import { Prng } from './prng.js';
 import { SimChain, type ChainFault } from './simChain.js';
-import { buildInstance, Instance, SharedLeases, type LedgerInstance, type WorldSources } from './world.js';
+import { buildInstance, Instance, SharedLeases, SIM_SETTINGS, type LedgerInstance, type WorldSources } from './world.js';
 import { chainWitness } from './chainWitness.js';
 
 export const START_MS = Date.UTC(2026, 0, 1, 0, 0, 0);
@@ -108,6 +109,13 @@ export class Sim {
         await this.runner.catchUp();
         return orderIdByHtlcHash(this.runner.db, hash);
       },
+      chainTimeCandidates: () => {
+        const list = chainTimeWatchList(() => this.runner.db, SIM_SETTINGS.chainTimePerPass);
+        return async () => {
+          await this.runner.catchUp();
+          return list();
+        };
+      },
     };
   }
 
@@ -141,6 +149,11 @@ export class Sim {
   noteFault(kind: NetworkFault | string, detail: string): void {
     this.faults[kind] = (this.faults[kind] ?? 0) + 1;
     this.log(`fault ${kind}: ${detail}`);
+  }
+
+  /** Matches the reconciler lapsed on chain time (no valid lock by lock_by), so a run shows the lapse was exercised. */
+  countLapses(lapsed: number): void {
+    this.checker.counts['chain_time_lapse'] = (this.checker.counts['chain_time_lapse'] ?? 0) + lapsed;
   }
 
   count(action: string): void {

@@ -162,7 +162,8 @@ async function perform(sim: Sim, kind: ActionKind, at: LedgerInstance, target: s
     }
     case 'reconcile': {
       const summary = await at.reconcile(sim.prng.pick([0, SIM_SETTINGS.stuckMs]));
-      return `examined ${summary.examined}, left ${summary.left}`;
+      sim.countLapses(summary.lapsed);
+      return `examined ${summary.examined}, lapsed ${summary.lapsed}, left ${summary.left}`;
     }
     case 'redrive': {
       if (!target) return 'no order';

@@ -10,16 +10,19 @@ import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import type { LedgerDeps } from '../app/deps.js';
 import { createLedger, type Ledger } from '../app/ledger.js';
+import { createFinalLookUp } from '../app/finalLookUp.js';
 import { createObservationSink, createOrderDirectory } from '../app/observeQuoteChain.js';
 import type { QuoteLegDeps } from '../app/quoteLeg.js';
 import { createChainFollower, type ChainFollower } from '../chain/follower.js';
 import { createSecretBox, type SecretBox } from '../crypto/preimage.js';
 import { verifyWalletAuth } from '../crypto/walletAuth.js';
+import type { BlockRef } from '../gateways/quoteChain.js';
 import type { AppendResult, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Subscription, SubscriptionHandler } from '../eventstore/types.js';
 import { createRustchainGateway, type RustchainGateway } from '../gateways/rustchain.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY, EMBEDDED_SANDBOX_BASE_URL } from '../sandbox/index.js';
 import type { Leases } from '../settlement/leases.js';
 import type { StepReport } from '../settlement/driver.js';
+import type { ChainTimeWatch } from '../settlement/chainTime.js';
 import { reconcilePass, scanAllOrders, type ReconcileSummary } from '../settlement/reconciler.js';
 import { SimCrash, simTransport, type SimNetworkOptions } from './network.js';
 import type { Prng } from './prng.js';
@@ -36,6 +39,8 @@ export const SIM_SETTINGS = {
   lockWindowSeconds: 1_800,
   claimWindowMaxSeconds: 7_200,
   claimGuardSeconds: 600,
+  /** Matched and lapsed orders one reconciler pass considers on chain time (CHAIN_TIME_PER_PASS of src/main.ts). */
+  chainTimePerPass: 200,
 } as const;
 
 /** One process's view: dead after a crash, when every store call and node call it makes fails. */
@@ -160,24 +165,28 @@ export interface WorldSources {
   readonly followerDb: Database.Database;
   /** The orders read model's answer (caught up first), as src/main.ts gives the follower. */
   readonly orderByHtlcHash: (htlcHash: string) => Promise<string | null>;
+  /** A fresh walk of the matched and lapsed orders (the work queue, caught up first), as src/main.ts gives the reconciler. */
+  readonly chainTimeCandidates: () => () => Promise<readonly string[]>;
 }
 
-/** The quote leg of one instance, as quoteChainFromConfig builds it in sandbox mode. */
-function quoteLegOf(): QuoteLegDeps & { finalized: { seconds: bigint | null } } {
-  const finalized = { seconds: null as bigint | null };
+type SimQuoteLeg = QuoteLegDeps & { finalized: { block: BlockRef | null } };
+
+/** The quote leg of one instance, as quoteChainFromConfig builds it in sandbox mode: chain time is its own follower's last finalized block. */
+function quoteLegOf(): SimQuoteLeg {
+  const finalized = { block: null as BlockRef | null };
   return {
     mode: 'sandbox', chainId: SIM_CHAIN_ID, htlcAddress: SIM_HTLC, usdcToken: SIM_USDC,
     lockWindowSeconds: SIM_SETTINGS.lockWindowSeconds, claimWindowMaxSeconds: SIM_SETTINGS.claimWindowMaxSeconds,
-    claimGuardSeconds: SIM_SETTINGS.claimGuardSeconds, finalizedTimeSeconds: () => finalized.seconds, finalized,
+    claimGuardSeconds: SIM_SETTINGS.claimGuardSeconds, finalizedTimeSeconds: () => finalized.block?.timestampSeconds ?? null, finalized,
   };
 }
 
 /** The follower wired as quoteChainFromConfig wires it: the real sink, directory and final look-up. */
-function followerOf(sources: WorldSources, deps: LedgerDeps & { quoteLeg: ReturnType<typeof quoteLegOf> }, instance: Instance): ChainFollower {
+function followerOf(sources: WorldSources, deps: LedgerDeps & { quoteLeg: SimQuoteLeg }, instance: Instance): ChainFollower {
   const directory = createOrderDirectory(deps, { orderByHtlcHash: sources.orderByHtlcHash });
   const sink = createObservationSink(deps, {
     onFinalized: (block) => {
-      deps.quoteLeg.finalized.seconds = block.timestampSeconds;
+      deps.quoteLeg.finalized.block = block;
     },
     finalLookup: { chain: sources.chain, fromBlock: 0n, directory },
   });
@@ -202,7 +211,10 @@ export function buildInstance(sources: WorldSources, instance: Instance): Ledger
   const secretBox: SecretBox = createSecretBox(SIM_SETTINGS.secretKeyHex, (size) => sources.ids.bytes(size));
   const newEventId = (): string => sources.ids.uuid();
   const onStep = (report: StepReport): void => sources.onStep(instance, report);
-  const deps: LedgerDeps & { quoteLeg: ReturnType<typeof quoteLegOf> } = {
+  const quoteLeg = quoteLegOf();
+  // The final look-up at this instance's last finalized block, as quoteChainFromConfig's finalLookUp builds it.
+  const finalLookUp = createFinalLookUp({ store, quoteLeg }, { chain: sources.chain, fromBlock: 0n, finalizedBlock: () => quoteLeg.finalized.block });
+  const deps: LedgerDeps & { quoteLeg: SimQuoteLeg } = {
     store, node: gateway, leases, secretBox,
     settleWindowSeconds: SIM_SETTINGS.settleWindowSeconds,
     leaseTtlMs: SIM_SETTINGS.leaseTtlMs,
@@ -216,8 +228,10 @@ export function buildInstance(sources: WorldSources, instance: Instance): Ledger
     randomBytes: (size) => sources.ids.bytes(size),
     verifySignature: verifyWalletAuth,
     onStep,
-    quoteLeg: quoteLegOf(),
+    quoteLeg,
+    finalLookUp,
   };
+  const chainTime: ChainTimeWatch = { candidates: sources.chainTimeCandidates(), finalizedTimeSeconds: quoteLeg.finalizedTimeSeconds, lookUp: finalLookUp };
   const ledger = createLedger(deps);
   return {
     instance, ledger, gateway, follower: followerOf(sources, deps, instance),
@@ -229,6 +243,7 @@ export function buildInstance(sources: WorldSources, instance: Instance): Ledger
         stuckMs, now: sources.now,
         candidates: scanAllOrders({ store }),
         escrowWatch: sources.escrowWatchIds,
+        chainTime,
         newPassId: () => sources.ids.hex(8),
         newEventId,
         onStep,
