@@ -82,11 +82,15 @@ export async function runDemo(url: string, log: (line: string) => void = (line) 
   const preimage = `0x${placed.htlc_secret ?? ''}` as Hex;
   log(`   htlc_hash ${placed.order.htlc_hash} (the preimage was shown to the seller once)`);
 
+  // The ledger refuses a match whose buyer's quote address lacks the amount at the finalized block.
+  const amountBaseUnits = BigInt(placed.order.quote_leg?.amount_base_units ?? '0');
+  await chain.fundUsdc(buyerQuote, amountBaseUnits);
+  await chain.mine();
+  log(`\n== the buyer's quote address gets ${amountBaseUnits} base units of test USDC (sandbox)`);
   const matched = step('the buyer matches it', await client.matchOrder(buyer, orderId, { ethAddress: buyerQuote }));
   const leg = quoteLegOf(matched.order);
   log(`   lock ${leg.amountBaseUnits} base units of ${leg.token} in ${leg.contract} by ${matched.order.quote_leg?.lock_by}, T between ${matched.order.quote_leg?.timelock_min} and ${matched.order.quote_leg?.timelock_max}`);
 
-  await chain.fundUsdc(buyerQuote, leg.amountBaseUnits);
   const locked = await chain.lockUsdc({
     buyer: buyerQuote, seller: sellerQuote, hashlock: `0x${placed.order.htlc_hash ?? ''}`, timelock: leg.timelockSeconds, orderId, amount: leg.amountBaseUnits,
   });

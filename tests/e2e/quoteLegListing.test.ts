@@ -54,7 +54,11 @@ describe('quote_leg in listings', () => {
     // An open order on a chain pair: the contract and amount are known, nothing is locked yet.
     expect((await listed(seller.wallet, orderId)).quote_leg).toEqual((await resource(orderId)).quote_leg);
 
-    await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
+    // A match checks the buyer's quote address holds the amount at the finalized block (quote_funds_missing).
+    await chain.fundUsdc(buyerQuote, 2_000_000n);
+    await chain.mine();
+    const matchedAnswer = await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
+    expect(matchedAnswer.status).toBe(200);
     const awaiting = await listed(seller.wallet, orderId);
     expect(awaiting.quote_leg).toMatchObject({ status: 'awaiting_lock', lock_by: expect.any(String), timelock_max: expect.any(String) });
     expect(awaiting.quote_leg).toEqual((await resource(orderId)).quote_leg);

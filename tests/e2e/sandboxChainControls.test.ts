@@ -42,6 +42,9 @@ async function matchedSell(buyerQuote: Address, sellerQuote: Address = dev[2]!):
   const placed = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
   expect(placed.status).toBe(201);
   const orderId = placed.body.order.order_id as string;
+  // A match checks the buyer's quote address holds the amount at the finalized block (quote_funds_missing).
+  expect((await control('fund', { address: buyerQuote, usdc_base_units: '1000000' })).status).toBe(200);
+  expect((await control('mine')).status).toBe(200);
   const matched = await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
   expect(matched.status).toBe(200);
   return { orderId, secret: placed.body.htlc_secret as string, seller };

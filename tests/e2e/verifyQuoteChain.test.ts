@@ -33,12 +33,15 @@ beforeAll(async () => {
   await fundViaLedger(ledger.url, seller);
   const placed = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
   orderId = placed.body.order.order_id as string;
-  await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
+  // A match checks the buyer's quote address holds the amount at the finalized block (quote_funds_missing).
+  await chain.fundUsdc(buyerQuote, 2_000_000n);
+  await chain.mine();
+  const matched = await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
+  if (matched.status !== 200) throw new Error(`matching answered ${matched.status}: ${JSON.stringify(matched.body)}`);
   const lockArgs = {
     buyer: buyerQuote, seller: sellerQuote, hashlock: `0x${placed.body.order.htlc_hash as string}` as const,
     timelock: (await chain.latestBlock()).timestamp + 7_200n, orderId,
   };
-  await chain.fundUsdc(buyerQuote, 2_000_000n);
   await chain.lockUsdc({ ...lockArgs, amount: 999_999n });
   const locked = await chain.lockUsdc({ ...lockArgs, amount: 1_000_000n });
   await until(async () => (await get(ledger.url, `/api/orders/${orderId}`)).body.order.quote_leg.status === 'locked', 'the lock verified', 20_000);

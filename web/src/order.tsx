@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { escrowFeeRtc, escrowTotalRtc, type Failure, type History, type Order, type Result } from '../../src/client/index.js';
 import { historyCsv, historyJson } from './audit.js';
 import { SecretReveal } from './place.js';
-import { QuoteLegSection } from './quoteLeg.js';
+import { fundSandboxBuyer, QuoteLegSection } from './quoteLeg.js';
 import { activeWallet, client, ownsWallet, revealStore, sandboxChainStore, sandboxQuoteAddress, sandboxStore, walletStore } from './session.js';
 import { usePoll, useStore } from './store.js';
 import { Countdown, Done, download, Problem, Short, Status, TableBox, When } from './ui.js';
@@ -102,6 +102,11 @@ function Actions({ order, act }: { order: Order; act: Act }) {
     e.preventDefault();
     if (active === null) return;
     void act(async () => {
+      // In the sandbox the buyer's address is a development account the page may fund (a match checks its balance).
+      if (chain !== null) {
+        const failed = await fundSandboxBuyer(order, order.side === 'sell' ? ethAddress.trim() : order.maker_eth_address);
+        if (failed !== null) return failed as Failure;
+      }
       const answer = await client.matchOrder(active.key, id, { ethAddress: ethAddress.trim() || null });
       if (answer.ok && answer.htlc_secret) revealStore.set({ orderId: id, secret: answer.htlc_secret });
       return answer;

@@ -15,7 +15,21 @@ import { Countdown, Short, Status, TableBox, When } from './ui.js';
 type Leg = NonNullable<Order['quote_leg']>;
 export type Act = (run: () => Promise<Result<unknown>>, done: string) => Promise<void>;
 
-const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+
+/**
+ * On the sandbox chain, gives the buyer's development address the order's test USDC (ETH it already
+ * has) and mines a block, so the match's check of the buyer's funds at the finalized block passes.
+ */
+export async function fundSandboxBuyer(order: Order, buyerAddress: string | null): Promise<Result<unknown> | null> {
+  const leg = order.quote_leg;
+  if (leg === null || leg.mode !== 'sandbox' || buyerAddress === null || buyerAddress === '') return null;
+  if (leg.token === null || leg.token === ZERO_ADDRESS || leg.amount_base_units === null) return null;
+  const funded = await client.sandbox.chain.fund(buyerAddress, { usdcBaseUnits: BigInt(leg.amount_base_units) });
+  if (!funded.ok) return funded;
+  const mined = await client.sandbox.chain.mine();
+  return mined.ok ? null : mined;
+}
 
 const assetOf = (leg: Leg, order: Order): { name: string; decimals: number; unit: string } =>
   leg.token === null || leg.token === ZERO_ADDRESS
