@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import type { Address, Hex } from 'viem';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { orderStream } from '../../src/aggregates/order/index.js';
+import { heldEscrow, orderStream } from '../../src/aggregates/order/index.js';
 import type { LedgerDeps } from '../../src/app/deps.js';
 import { createLedger, type Ledger } from '../../src/app/ledger.js';
 import { createObservationSink, createOrderDirectory } from '../../src/app/observeQuoteChain.js';
@@ -11,10 +11,13 @@ import { createChainFollower, type ChainFollower } from '../../src/chain/followe
 import { quoteBaseUnits } from '../../src/chain/verifyLock.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import type { QuoteChain } from '../../src/gateways/quoteChain.js';
+import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
+import { reconcilePass, scanAllOrders } from '../../src/settlement/reconciler.js';
 import { Prng } from '../../src/sim/prng.js';
 import { SIM_CHAIN_ID, SIM_HTLC, SIM_USDC, SimChain } from '../../src/sim/simChain.js';
 import { facts } from '../support/orderFixtures.js';
-import { req, startSettlementHarness, type SettlementHarness } from '../support/settlementHarness.js';
+import { NODE_TIMEOUT_MS, req, startSettlementHarness, type SettlementHarness } from '../support/settlementHarness.js';
 
 /**
  * A bug the simulator found on the quote leg (seed 41, docs/RELIABILITY.md), pinned with the real
@@ -22,6 +25,11 @@ import { req, startSettlementHarness, type SettlementHarness } from '../support/
  * the final look-up after a refund read the chain at the refund's own block, so a second lock made
  * after it (final by the time the follower delivered the refund, and claimable by the seller) was
  * missed, and the seller's RTC went back while the seller could still take the quote.
+ *
+ * Since custody, the ledger's worker holds the escrow job from the match on (EscrowHeld), and the
+ * refund of a held job waits for the job's expiry at the node: the seller's refund is decided
+ * (OrderExpired, refund_pending) once every swap is refunded, and issued once the node's job has
+ * expired. The node here runs on the test's clock, so that expiry can be reached.
  */
 const SELLER_Q = '0x1111111111111111111111111111111111111111' as Address;
 const BUYER_Q = '0x2222222222222222222222222222222222222222' as Address;
@@ -33,9 +41,18 @@ let ledger: Ledger;
 let follower: ChainFollower;
 let chain: SimChain;
 let failSellerLogs = 0;
+let node: SandboxNode;
+let nodeServer: SandboxServer;
+let gateway: RustchainGateway;
+let deps: LedgerDeps & { quoteLeg: QuoteLegDeps };
 
 beforeEach(async () => {
   h = await startSettlementHarness();
+  // The sandbox node over HTTP, on the test's clock: a held job's expiry is the node's to reach.
+  node = new SandboxNode({ autoConfirm: 'immediate', maxActiveJobsPerPoster: 1000, now: () => h.clock.nowMs });
+  nodeServer = await startSandboxServer({ node });
+  gateway = createRustchainGateway({ baseUrl: nodeServer.url, adminKey: DEFAULT_SANDBOX_ADMIN_KEY, timeoutMs: NODE_TIMEOUT_MS });
+  for (const w of [h.seller, h.buyer]) node.fund(w.wallet, 1_000_000_000_000n);
   db = new Database(':memory:');
   chain = new SimChain({ prng: new Prng(1), genesisSeconds: BigInt(Math.floor(h.clock.nowMs / 1000)), confirmations: 1, faultRate: 0, onFault: () => undefined });
   // A look-up read that fails, when a test asks for it; every other read is the simulated chain's.
@@ -46,8 +63,8 @@ beforeEach(async () => {
     mode: 'sandbox', chainId: SIM_CHAIN_ID, htlcAddress: SIM_HTLC, usdcToken: SIM_USDC,
     lockWindowSeconds: 1_800, claimWindowMaxSeconds: 14_400, claimGuardSeconds: 600, finalizedTimeSeconds: () => null,
   };
-  const deps: LedgerDeps & { quoteLeg: QuoteLegDeps } = {
-    store: h.store, node: h.gateway, leases: h.leases, secretBox: createSecretBox('5e'.repeat(32)),
+  deps = {
+    store: h.store, node: gateway, leases: h.leases, secretBox: createSecretBox('5e'.repeat(32)),
     settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(h.clock.nowMs), quoteLeg,
   };
   ledger = createLedger(deps);
@@ -62,6 +79,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   db.close();
+  await gateway.close();
+  await nodeServer.close();
   await h.close();
 });
 let remember: (hash: string, orderId: string) => void;
@@ -94,6 +113,17 @@ const lock = (o: { orderId: string; hashlock: Hex; amount: bigint }, timelockAft
 const swapIds = () => chain.allSwaps().map((s) => s.swapId);
 const types = async (orderId: string) => (await h.store.readStream(orderStream(orderId))).map((e) => e.type);
 const status = async (orderId: string) => (await ledger.getOrder(orderId))?.state.status;
+const reconcile = () => reconcilePass({ ...deps, stuckMs: 0, candidates: scanAllOrders({ store: h.store }) });
+
+/** The order's escrow job, held by the ledger's worker since the match. */
+async function heldJob(orderId: string) {
+  const state = (await ledger.getOrder(orderId))?.state;
+  const escrow = state ? heldEscrow(state) : null;
+  expect(escrow?.hold).toBeDefined();
+  const job = node.job(escrow?.jobId ?? '');
+  expect(job?.status).toBe('claimed');
+  return job as NonNullable<typeof job>;
+}
 
 /** The buyer locks, lets T pass, refunds; then locks again (wrong token) after the refund's block. */
 async function refundThenSecondLock() {
@@ -114,18 +144,34 @@ describe('the final look-up after a refund reads the chain as it is now (simulat
     const order = await refundThenSecondLock();
     expect((await follower.pollOnce()).outcome).toBe('advanced');
     expect(await status(order.orderId)).toBe('matched');
-    expect(await types(order.orderId)).toEqual(['OrderPlaced', 'EscrowLocked', 'Matched', 'QuoteLockObserved', 'QuoteRefundObserved', 'QuoteLockRejected']);
+    expect(await types(order.orderId)).toEqual(['OrderPlaced', 'EscrowLocked', 'Matched', 'EscrowHeld', 'QuoteLockObserved', 'QuoteRefundObserved', 'QuoteLockRejected']);
+    expect((await heldJob(order.orderId)).status).toBe('claimed');
   });
 
-  it('once that swap is refunded too, the seller gets the RTC back', async () => {
+  it('once that swap is refunded too, the seller\'s refund is decided, and issued once the held job has expired at the node', async () => {
     const order = await refundThenSecondLock();
     await follower.pollOnce();
     tick(7_200);
     chain.submit(BUYER_Q, { kind: 'refund', swapId: swapIds()[1] as Hex });
     tick(5);
     await follower.pollOnce();
+    expect(await status(order.orderId)).toBe('refund_pending');
+    expect((await types(order.orderId)).slice(-2)).toEqual(['QuoteRefundObserved', 'OrderExpired']);
+    const job = await heldJob(order.orderId);
+    const sellerBefore = node.balanceMicroRtc(h.seller.wallet);
+    // Before the job's expiry the node refuses to cancel a claimed job: a pass waits and writes nothing.
+    h.clock.nowMs = job.expiresAt * 1000 - 1_000;
+    await reconcile();
+    expect(await status(order.orderId)).toBe('refund_pending');
+    expect((await types(order.orderId)).at(-1)).toBe('OrderExpired');
+    expect(node.job(job.jobId)?.status).toBe('claimed');
+    // Past it, the next pass cancels the job: reward and fee back to the seller in full.
+    h.clock.nowMs = job.expiresAt * 1000 + 1_000;
+    await reconcile();
     expect(await status(order.orderId)).toBe('expired');
     expect((await types(order.orderId)).slice(-3)).toEqual(['QuoteRefundObserved', 'OrderExpired', 'RefundIssued']);
+    expect(node.job(job.jobId)?.status).toBe('cancelled');
+    expect(node.balanceMicroRtc(h.seller.wallet) - sellerBefore).toBe(job.rewardMicroRtc + job.feeMicroRtc);
   });
 
   it('a look-up that fails stalls the follower, and the next pass delivers the refund again and decides', async () => {
@@ -141,6 +187,7 @@ describe('the final look-up after a refund reads the chain as it is now (simulat
     expect(stalled.reason).toContain('final look-up failed');
     expect(await status(order.orderId)).toBe('matched');
     await follower.pollOnce();
-    expect(await status(order.orderId)).toBe('expired');
+    expect(await status(order.orderId)).toBe('refund_pending');
+    expect((await types(order.orderId)).slice(-2)).toEqual(['QuoteRefundObserved', 'OrderExpired']);
   });
 });
