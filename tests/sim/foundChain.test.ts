@@ -6,11 +6,12 @@ import { heldEscrow, orderStream } from '../../src/aggregates/order/index.js';
 import type { LedgerDeps } from '../../src/app/deps.js';
 import { createLedger, type Ledger } from '../../src/app/ledger.js';
 import { createObservationSink, createOrderDirectory } from '../../src/app/observeQuoteChain.js';
+import { createFinalLookUp, type FinalLookUp } from '../../src/app/finalLookUp.js';
 import type { QuoteLegDeps } from '../../src/app/quoteLeg.js';
 import { createChainFollower, type ChainFollower } from '../../src/chain/follower.js';
 import { quoteBaseUnits } from '../../src/chain/verifyLock.js';
 import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
-import type { QuoteChain } from '../../src/gateways/quoteChain.js';
+import type { BlockRef, QuoteChain } from '../../src/gateways/quoteChain.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
 import { reconcilePass, scanAllOrders } from '../../src/settlement/reconciler.js';
@@ -45,6 +46,9 @@ let node: SandboxNode;
 let nodeServer: SandboxServer;
 let gateway: RustchainGateway;
 let deps: LedgerDeps & { quoteLeg: QuoteLegDeps };
+/** The last finalized block the follower processed, and the final look-up the reconciler's chain-time step uses, as quoteChainFromConfig wires them. */
+let finalized: BlockRef | null = null;
+let finalLookUp: FinalLookUp;
 
 beforeEach(async () => {
   h = await startSettlementHarness();
@@ -70,7 +74,9 @@ beforeEach(async () => {
   ledger = createLedger(deps);
   const byHash = new Map<string, string>();
   const directory = createOrderDirectory(deps, { orderByHtlcHash: async (hash) => byHash.get(hash) ?? null });
-  const sink = createObservationSink(deps, { finalLookup: { chain: reads, fromBlock: 0n, directory } });
+  finalized = null;
+  const sink = createObservationSink(deps, { finalLookup: { chain: reads, fromBlock: 0n, directory }, onFinalized: (block) => { finalized = block; } });
+  finalLookUp = createFinalLookUp(deps, { chain: reads, fromBlock: 0n, finalizedBlock: () => finalized });
   follower = createChainFollower({
     chain: reads, chainId: SIM_CHAIN_ID, db, directory, sink, leases: h.leases, owner: 'test', registry: new Registry(), startBlock: 0n,
     now: () => h.clock.nowMs,
@@ -91,13 +97,13 @@ const tick = (seconds: number) => {
   chain.mine(BigInt(ts()));
 };
 
-async function matchedChainOrder(): Promise<{ orderId: string; hashlock: Hex; amount: bigint }> {
+async function matchedChainOrder(ttlSeconds = 86_400): Promise<{ orderId: string; hashlock: Hex; amount: bigint }> {
   const secret = 'ab'.repeat(32);
   const htlcHash = htlcHashOf(secret);
-  const o = { side: 'sell' as const, pair: 'RTC/ETH' as const, amount_micro_rtc: 10_000_000, price_per_rtc_nano_quote: 100_000_000, ttl_seconds: 86_400 };
+  const o = { side: 'sell' as const, pair: 'RTC/ETH' as const, amount_micro_rtc: 10_000_000, price_per_rtc_nano_quote: 100_000_000, ttl_seconds: ttlSeconds };
   const placeAuth = h.seller.sign('create_order', 'create_order', { ...o, eth_address: SELLER_Q, htlc_hash: htlcHash }, ts());
   const placed = await ledger.placeOrder({
-    side: 'sell', pair: 'RTC/ETH', wallet: h.seller.wallet, amountMicroRtc: 10_000_000n, pricePerRtcNanoQuote: 100_000_000n, ttlSeconds: 86_400,
+    side: 'sell', pair: 'RTC/ETH', wallet: h.seller.wallet, amountMicroRtc: 10_000_000n, pricePerRtcNanoQuote: 100_000_000n, ttlSeconds,
     ethAddress: SELLER_Q, htlcHash, walletAuth: placeAuth,
   }, req());
   const orderId = facts(placed.state).orderId as string;
@@ -189,5 +195,59 @@ describe('the final look-up after a refund reads the chain as it is now (simulat
     await follower.pollOnce();
     expect(await status(order.orderId)).toBe('refund_pending');
     expect((await types(order.orderId)).slice(-2)).toEqual(['QuoteRefundObserved', 'OrderExpired']);
+  });
+});
+
+/**
+ * The same flaw in the reconciler's chain-time look-up (simulator seed 13, docs/RELIABILITY.md): it
+ * read the chain at the last finalized block the follower had processed, so a late lock by the
+ * lapsed buyer, final on the chain but not yet delivered, was missed, and the lapsed order's RTC went
+ * back to the seller at expires_at while the seller could still claim that lock. It now reads at the
+ * chain's finalized block (never older than the follower's).
+ */
+describe('the chain-time look-up reads the chain as it is now, not as the follower last saw it (simulator seed 13)', () => {
+  const reconcileOnChainTime = (orderId: string) => reconcilePass({
+    ...deps, stuckMs: 0, candidates: scanAllOrders({ store: h.store }),
+    chainTime: { candidates: async () => [orderId], finalizedTimeSeconds: () => finalized?.timestampSeconds ?? null, lookUp: finalLookUp },
+  });
+
+  /** A match with no lock lapses past lock_by; then its buyer locks late, final on the chain, while the follower is behind. */
+  async function lapsedThenLateLock() {
+    const order = await matchedChainOrder(3_600);
+    tick(1_900);
+    tick(5);
+    await follower.pollOnce();
+    expect((await reconcileOnChainTime(order.orderId)).lapsed).toBe(1);
+    expect(await status(order.orderId)).toBe('lapsed');
+    lock(order, 7_200);
+    tick(5);
+    tick(5);
+    expect(swapIds()).toHaveLength(1);
+    return order;
+  }
+
+  it('past expires_at, a late lock final on the chain keeps the lapsed order\'s RTC in escrow, though the follower has not delivered it', async () => {
+    const order = await lapsedThenLateLock();
+    tick(1_800);
+    expect(await finalLookUp(order.orderId)).toMatchObject({ decision: 'wait' });
+    await reconcileOnChainTime(order.orderId);
+    expect(await status(order.orderId)).toBe('lapsed');
+    expect((await types(order.orderId)).at(-1)).toBe('MatchLapsed');
+  });
+
+  it('once that lock\'s timelock has passed on the chain, the seller\'s refund is decided', async () => {
+    const order = await lapsedThenLateLock();
+    tick(7_300);
+    tick(5);
+    expect(await finalLookUp(order.orderId)).toMatchObject({ decision: 'refund_allowed' });
+    await reconcileOnChainTime(order.orderId);
+    expect(await status(order.orderId)).toBe('refund_pending');
+    expect((await types(order.orderId)).slice(-2)).toEqual(['MatchLapsed', 'OrderExpired']);
+  });
+
+  it('before the follower has processed any finalized block, nothing is looked up', async () => {
+    const order = await matchedChainOrder(3_600);
+    tick(1_900);
+    expect(await finalLookUp(order.orderId)).toBeNull();
   });
 });
