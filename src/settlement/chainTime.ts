@@ -1,8 +1,9 @@
 /**
  * The reconciler's chain-time step (quote-chain.md, "Chain time decides"): for every chain-verified
  * order that finalized chain time may have moved past a deadline (lock_by with no lock, every seen
- * swap's T, a lapsed order's expires_at), the final look-up at the finalized block the follower last
- * processed, handed to the decider as ExpireOrder's quoteChain. The decider lapses the match, or makes
+ * swap's T, a lapsed order's expires_at), the final look-up at the chain's current finalized block
+ * (never older than the follower's last one: a late lock already final there but not yet delivered
+ * must still count — simulator seed 13), handed to the decider as ExpireOrder's quoteChain. The decider lapses the match, or makes
  * the seller's refund due, or does nothing; the driver then runs what became due (a refund). The wall
  * clock never stands in for chain time here: without a finalized block nothing is decided.
  */

@@ -223,11 +223,14 @@ describe('refund of a held job', () => {
     const placedAt = w.clock.nowMs;
     const { orderId, jobId } = await placeSell(3600);
     await match(orderId);
-    // The chain's word that no swap can be claimed any more (finalLookup.ts): the refund is due.
+    // The chain's word, past lock_by, that no swap was ever made (finalLookup.ts): the match lapses,
+    // and the maker's cancel of the lapsed order makes the refund of the held job due.
     w.clock.nowMs += 3_600_000;
-    await handleOrderCommand(w.store, orderId, {
-      type: 'ExpireOrder', now: new Date(w.clock.nowMs), quoteChain: { decision: 'refund_allowed', finalizedTimeSeconds: BigInt(ts()) },
-    }, { correlationId: 'chain', causationId: null, actor: 'reconciler', now: () => new Date(w.clock.nowMs) });
+    const ctx = { correlationId: 'chain', causationId: null, actor: 'reconciler', now: () => new Date(w.clock.nowMs) };
+    const noSwap = { decision: 'no_swap' as const, finalizedTimeSeconds: BigInt(ts()) };
+    await handleOrderCommand(w.store, orderId, { type: 'ExpireOrder', now: new Date(w.clock.nowMs), quoteChain: noSwap }, ctx);
+    expect((await loadOrder(w.store, orderId)).state.status).toBe('lapsed');
+    await handleOrderCommand(w.store, orderId, { type: 'CancelOrder', wallet: w.seller.wallet, quoteChain: noSwap, now: new Date(w.clock.nowMs) }, ctx);
     return { orderId, jobId, placedAt };
   }
 
@@ -244,7 +247,7 @@ describe('refund of a held job', () => {
     w.clock.nowMs = expiresAt + 1000;
     await w.reconcile();
     const { state } = await loadOrder(w.store, orderId);
-    expect(state.status).toBe('expired');
+    expect(state.status).toBe('cancelled');
     expect(w.node.job(jobId)?.status).toBe('cancelled');
     expect(w.node.balanceMicroRtc(w.seller.wallet)).toBe(start);
   });
@@ -257,6 +260,6 @@ describe('refund of a held job', () => {
     await w.reconcile();
     expect((await loadOrder(w.store, orderId)).state.status).toBe('refund_pending');
     await w.reconcile();
-    expect((await loadOrder(w.store, orderId)).state.status).toBe('expired');
+    expect((await loadOrder(w.store, orderId)).state.status).toBe('cancelled');
   });
 });
