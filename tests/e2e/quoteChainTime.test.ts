@@ -154,7 +154,9 @@ describe('chain time decides, against a real anvil', () => {
     await chain.fundUsdc(buyerQuote, AMOUNT_BASE_UNITS);
     await chain.lockUsdc({ buyer: buyerQuote, seller: sellerQuote, hashlock: `0x${sell.htlcHash}`, timelock: head.timestamp + 3_700n, orderId: sell.orderId, amount: AMOUNT_BASE_UNITS });
     await untilEvent(sell.orderId, 'QuoteLockRejected');
-    const live = await post(ledger.url, `/api/orders/${sell.orderId}/rearm`, rearmBody(sell.seller, sell.orderId));
+    // Each signed re-arm below carries its own timestamp: a refused one spends its signature, so an
+    // identical later one would be a replay (401 wallet_auth_replayed).
+    const live = await post(ledger.url, `/api/orders/${sell.orderId}/rearm`, rearmBody(sell.seller, sell.orderId, undefined, Math.floor(Date.now() / 1000) - 5));
     expect(live.status).toBe(409);
     expect(live.body.error).toBe('quote_lock_live');
     const notMaker = await post(ledger.url, `/api/orders/${sell.orderId}/rearm`, rearmBody(sell.buyer, sell.orderId));
