@@ -6,7 +6,8 @@
  *  2. re-reads the checkpoint's block: a different hash is a reorganisation, so it alerts, moves the
  *     checkpoint back by the rescan depth and acts on nothing this pass;
  *  3. per range: pins the range's last block hash, reads the logs and every fact a lock needs, re-reads
- *     that hash (unchanged, or nothing is delivered), delivers what was not delivered before, and only
+ *     that hash (unchanged, or nothing is delivered), hands the sink what was delivered from its blocks
+ *     and is gone from them now (forgetVanished), delivers what was not delivered before, and only
  *     then moves the checkpoint. A failed or capped read ends the pass where it is.
  */
 import type { Registry } from 'prom-client';
