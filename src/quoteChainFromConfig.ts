@@ -90,6 +90,8 @@ function alertDetails(alert: FollowerAlert): Record<string, string | number | nu
       return { reported: alert.reported };
     case 'range_capped':
       return { from_block: alert.fromBlock.toString(), to_block: alert.toBlock.toString() };
+    case 'reorged_observation_acted_on':
+      return { order_id: alert.orderId, key: alert.key, block_number: alert.blockNumber.toString() };
     case 'reorg_detected':
       return { block_number: alert.blockNumber.toString(), rescan_from: alert.rescanFrom.toString() };
   }

@@ -7,7 +7,7 @@
 import type { Address, Hex } from 'viem';
 import type { ChainFact, OrderCommand, OrderState } from '../aggregates/order/index.js';
 import { dueStep, OrderRefused, takerOf } from '../aggregates/order/index.js';
-import type { ChainObservation, ObservationSink, OrderDirectory } from '../chain/observations.js';
+import type { ChainObservation, ObservationSink, OrderDirectory, ReorgedObservation } from '../chain/observations.js';
 import { decideQuoteLeg, swapsWithHashlock } from '../chain/finalLookup.js';
 import { expectedLock } from '../chain/lockTerms.js';
 import type { BlockRef, QuoteChain } from '../gateways/quoteChain.js';
@@ -65,10 +65,32 @@ export function createObservationSink(deps: LedgerDeps, options: QuoteChainSinkO
         throw error;
       }
     },
+    onReorged: (gone) => forgetReorged(deps, gone, options),
     onFinalized(block) {
       options.onFinalized?.(block);
     },
   };
+}
+
+const OBSERVATION_OF = { lock_seen: 'lock', claim_seen: 'claim', refund_seen: 'refund' } as const;
+
+/**
+ * A delivered observation whose log a reorganisation removed: the decider forgets it (or refuses
+ * when the ledger already acted on it, which the follower raises as an alert). Nothing is driven: a
+ * lock or a refund that vanished makes no step due, and a claim that vanished is kept.
+ */
+async function forgetReorged(deps: LedgerDeps, gone: ReorgedObservation, options: QuoteChainSinkOptions): Promise<'recorded' | 'acted_on'> {
+  const key = `reorg:${gone.key}`;
+  const ctx: CommandContext = { correlationId: key, causationId: key, actor: ACTOR, now: deps.now, newEventId: deps.newEventId };
+  const command: OrderCommand = { type: 'RecordQuoteReorg', observation: OBSERVATION_OF[gone.kind], key: gone.key, swapId: gone.swapId, txHash: gone.txHash, blockNumber: gone.blockNumber };
+  try {
+    await handleOrderCommand(deps.store, gone.orderId, command, ctx, { maxAttempts: 5 });
+    return 'recorded';
+  } catch (error) {
+    if (!(error instanceof OrderRefused)) throw error;
+    options.onRefused?.(gone.orderId, error.code);
+    return error.code === 'quote_observation_acted_on' ? 'acted_on' : 'recorded';
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
  * the log its key names (`chain id:tx hash:log index`) must be the HTLC's event of that kind, for that
  * swap, in that block, with that block's time; a lock's timelock and amount must be the log's, and
  * `getSwap` at that block must show the swap; a claim's on-chain preimage must hash to the order's
- * `htlc_hash`. Reads only. A chain that cannot be read is one finding, and the check stops there.
+ * `htlc_hash`. An observation followed by its QuoteObservationReorged is not looked for (its log is
+ * gone, and the order says so). Reads only. A chain that cannot be read is one finding, and the check stops there.
  */
 import { sha256, type Hex } from 'viem';
 import type { HtlcLog, QuoteChain } from '../gateways/quoteChain.js';
@@ -62,9 +63,12 @@ export function createObservationChecker(audit: QuoteChainAudit): ObservationChe
           if (reported !== audit.chainId) throw new Unreachable(`the RPC reports chain ${reported}, not ${audit.chainId}`);
           chainIdChecked = true;
         }
-        for (const event of events) {
+        const reorgedAt = lastReorgs(events);
+        for (const [index, event] of events.entries()) {
           if (typeof event.data.htlc_hash === 'string') htlcHash = event.data.htlc_hash;
           if (EVENT_OF[event.type] === undefined) continue;
+          // Its log vanished in a reorganisation, and the order recorded so after it: nothing to find on the chain.
+          if ((reorgedAt.get(String(event.data.key)) ?? -1) > index) continue;
           const problem = await checkObservation(ctx, event, htlcHash);
           if (problem !== null) findings.push({ kind: problem.kind, stream, version: Number(event.version), message: `${stream} v${event.version}: ${event.type} ${problem.message}` });
         }
@@ -76,6 +80,15 @@ export function createObservationChecker(audit: QuoteChainAudit): ObservationChe
       return findings;
     },
   };
+}
+
+/** Each observation key a QuoteObservationReorged names, with the position of the last such event. */
+function lastReorgs(events: readonly RecordedEvent[]): Map<string, number> {
+  const at = new Map<string, number>();
+  events.forEach((event, index) => {
+    if (event.type === 'QuoteObservationReorged') at.set(String(event.data.key), index);
+  });
+  return at;
 }
 
 interface CheckContext {

@@ -6,18 +6,20 @@
  *  2. re-reads the checkpoint's block: a different hash is a reorganisation, so it alerts, moves the
  *     checkpoint back by the rescan depth and acts on nothing this pass;
  *  3. per range: pins the range's last block hash, reads the logs and every fact a lock needs, re-reads
- *     that hash (unchanged, or nothing is delivered), delivers what was not delivered before, and only
+ *     that hash (unchanged, or nothing is delivered), hands the sink what was delivered from its blocks
+ *     and is gone from them now (forgetVanished), delivers what was not delivered before, and only
  *     then moves the checkpoint. A failed or capped read ends the pass where it is.
  */
 import type { Registry } from 'prom-client';
 import type { Hex } from 'viem';
 import type { Leases } from '../settlement/leases.js';
-import type { BlockRange, BlockRef, QuoteChain } from '../gateways/quoteChain.js';
+import type { BlockRange, BlockRef, HtlcLog, QuoteChain } from '../gateways/quoteChain.js';
 import { createFollowerMetrics } from './followerMetrics.js';
 import type { FollowerMetrics } from './followerMetrics.js';
 import { createFollowerStore } from './followerStore.js';
 import type { Checkpoint, FollowerStore, ReorgRecord } from './followerStore.js';
 import { createFactCache, need, observe, Stall } from './observe.js';
+import { observationKey } from './observations.js';
 import type { ChainObservation, FollowerAlert, ObservationSink, OrderDirectory } from './observations.js';
 import type { Database } from 'better-sqlite3';
 
@@ -192,6 +194,7 @@ async function runPass(ctx: PassContext, leaseName: string): Promise<PassReport>
       if (!(await options.leases.acquire(leaseName, options.owner, options.leaseTtlMs ?? 60_000, ctx.now()))) {
         throw new Stall('the lease passed to another follower');
       }
+      await forgetVanished(ctx, range, result.logs);
       delivered += await deliver(ctx, result.observations);
       checkpoint = { blockNumber: range.toBlock, blockHash: result.endHash };
       store.saveCheckpoint(options.chainId, checkpoint, ctx.now());
@@ -255,7 +258,7 @@ async function readRange(
   ctx: PassContext,
   range: BlockRange,
   finalized: BlockRef,
-): Promise<'capped' | { observations: ChainObservation[]; endHash: Hex }> {
+): Promise<'capped' | { observations: ChainObservation[]; logs: readonly HtlcLog[]; endHash: Hex }> {
   const { chain } = ctx.options;
   const end = range.toBlock === finalized.number ? finalized : need(await chain.blockByNumber(range.toBlock), 'range end');
   if (end === null) throw new Stall('range end block missing');
@@ -273,7 +276,27 @@ async function readRange(
   // The range is acted on only if its last block is still the one the logs were read under.
   const again = need(await chain.blockByNumber(range.toBlock), 'range end again');
   if (again === null || again.hash !== end.hash) throw new Stall(`block ${range.toBlock} changed while its range was read`);
-  return { observations, endHash: end.hash };
+  return { observations, logs, endHash: end.hash };
+}
+
+/**
+ * A rescan after a reorganisation (or a range read again after a stall) compares the range's logs
+ * with what was delivered from its blocks: an observation whose log is no longer there, in the same
+ * block, is handed to the sink to be forgotten (or alerted on, when the ledger already acted on it),
+ * and forgotten here too, so a log made again is delivered afresh. Before the range's own deliveries.
+ */
+async function forgetVanished(ctx: PassContext, range: BlockRange, logs: readonly HtlcLog[]): Promise<void> {
+  const { options, store } = ctx;
+  const canonical = new Set(logs.map((log) => `${observationKey(options.chainId, log)}@${log.blockHash.toLowerCase()}`));
+  for (const recorded of store.deliveredIn(options.chainId, range.fromBlock, range.toBlock)) {
+    if (canonical.has(`${recorded.key}@${recorded.blockHash.toLowerCase()}`)) continue;
+    const outcome = (await options.sink.onReorged?.({ ...recorded, chainId: options.chainId })) ?? 'recorded';
+    if (outcome === 'acted_on') {
+      ctx.alert({ code: 'reorged_observation_acted_on', chainId: options.chainId, orderId: recorded.orderId, key: recorded.key, blockNumber: recorded.blockNumber });
+    }
+    ctx.metrics.observed(`reorged_${outcome}`);
+    store.forget(options.chainId, recorded.key);
+  }
 }
 
 const observeContext = (ctx: PassContext) => ({ ...ctx, chain: ctx.options.chain, chainId: ctx.options.chainId, directory: ctx.options.directory });
@@ -286,6 +309,7 @@ async function deliver(ctx: PassContext, observations: readonly ChainObservation
     await options.sink.onObservation(observation);
     if (observation.kind === 'lock_seen') store.rememberSwap(options.chainId, observation.swapId, observation.orderId, observation.hashlock, observation.key);
     store.markDelivered(observation.key, options.chainId, observation.kind, observation.orderId, ctx.now());
+    store.rememberLog(options.chainId, { ...observation, kind: observation.kind });
     ctx.metrics.observed(observation.kind);
     count += 1;
   }

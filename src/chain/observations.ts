@@ -56,8 +56,25 @@ export type ChainObservation = LockSeen | ClaimSeen | RefundSeen;
 export interface ObservationSink {
   /** May throw: the follower then stops the pass and delivers the same observation again next time. */
   onObservation(observation: ChainObservation): void | Promise<void>;
+  /**
+   * A delivered observation whose log a rescan no longer finds at its block: `recorded` when the
+   * order forgot it (or never had it), `acted_on` when the ledger already acted on it irrevocably (an
+   * alert). May throw like onObservation: the follower then stops and compares the range again next pass.
+   */
+  onReorged?(gone: ReorgedObservation): Promise<'recorded' | 'acted_on'>;
   /** Every finalized block the follower has fully processed: chain time for the timelock rules. */
   onFinalized?(block: BlockRef): void | Promise<void>;
+}
+
+/** A delivered observation whose log is gone from the canonical chain. */
+export interface ReorgedObservation {
+  readonly key: string;
+  readonly chainId: number;
+  readonly orderId: string;
+  readonly kind: ChainObservation['kind'];
+  readonly swapId: Hex;
+  readonly txHash: Hash;
+  readonly blockNumber: bigint;
 }
 
 /** What the follower asks the ledger about orders; null = not an order with a chain-verified quote leg. */
@@ -73,5 +90,7 @@ export type FollowerAlert =
   | { readonly code: 'reorg_detected'; readonly chainId: number; readonly blockNumber: bigint; readonly checkpointHash: Hash; readonly chainHash: Hash | null; readonly rescanFrom: bigint }
   | { readonly code: 'range_capped'; readonly chainId: number; readonly fromBlock: bigint; readonly toBlock: bigint }
   | { readonly code: 'wrong_chain_id'; readonly chainId: number; readonly reported: number }
+  /** A reorganised observation the ledger had already acted on irrevocably: never undone, an operator looks. */
+  | { readonly code: 'reorged_observation_acted_on'; readonly chainId: number; readonly orderId: string; readonly key: string; readonly blockNumber: bigint }
   /** The ledger's clock minus the chain head's time, beyond the limit. */
   | { readonly code: 'clock_drift'; readonly chainId: number; readonly driftSeconds: number };

@@ -47,6 +47,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   claim_window_closing: 409,
   order_not_lapsed: 409,
   quote_lock_live: 409,
+  quote_observation_acted_on: 409,
   htlc_hash_reused: 400,
   match_cooldown: 429,
   eth_address_required: 400,

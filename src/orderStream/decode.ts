@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NODE_STEP_KINDS, ORDER_EVENT_TYPES, type OrderEvent, type OrderEventType } from '../aggregates/order/events.js';
+import { NODE_STEP_KINDS, ORDER_EVENT_TYPES, REORGED_KINDS, type OrderEvent, type OrderEventType } from '../aggregates/order/events.js';
 import { SCHEMA_VERSION } from '../eventstore/chainedEvents.js';
 import type { RecordedEvent } from '../eventstore/types.js';
 
@@ -64,6 +64,7 @@ const V1 = z.discriminatedUnion('type', [
     lock_by: instant, finalized_time_seconds: decimal, buyer_wallet: text, buyer_eth_address: text.nullable(), lapsed_at: instant,
   })),
   event('OrderRearmed', z.object({ htlc_hash: hash, rearmed_at: instant })),
+  event('QuoteObservationReorged', z.object({ key: text, swap_id: text, tx_hash: text, block_number: decimal, kind: z.enum(REORGED_KINDS) })),
   event('NodeCallFailed', z.object({ step: z.enum(NODE_STEP_KINDS), key: text, outcome: z.enum(['rejected', 'unknown']), reason: text })),
 ]) satisfies z.ZodType<OrderEvent>;
 

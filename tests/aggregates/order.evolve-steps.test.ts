@@ -39,7 +39,7 @@ import {
   TAKER_JOB,
   TRADE_ID,
 } from '../support/orderBuilders.js';
-import { chainMatched, claimObserved, fact, lockObserved, lockRejected, matchLapsed, orderRearmed, refundObserved, sellLapsed } from '../support/quoteLegBuilders.js';
+import { chainMatched, claimObserved, fact, lockObserved, lockRejected, matchLapsed, observationReorged, orderRearmed, refundObserved, sellLapsed } from '../support/quoteLegBuilders.js';
 import {
   buyerWallet,
   dueStep,
@@ -86,6 +86,7 @@ const STATUS_TABLE: ReadonlyArray<readonly [string, () => OrderEvent[], OrderSta
   ['QuoteLockObserved keeps matched (the lock recorded)', () => [...chainMatched('sell'), lockObserved(fact(1))], 'matched'],
   ['QuoteLockRejected keeps matched (awaiting a valid lock)', () => [...chainMatched('sell'), lockRejected(fact(1))], 'matched'],
   ['QuoteClaimObserved → settling (release to the buyer due)', () => [...chainMatched('sell'), claimObserved(fact(2))], 'settling'],
+  ['QuoteObservationReorged keeps matched (the lock forgotten)', () => [...chainMatched('sell'), lockObserved(fact(1)), observationReorged(fact(1))], 'matched'],
   ['QuoteRefundObserved keeps matched', () => [...chainMatched('sell'), lockObserved(fact(1)), refundObserved(fact(3))], 'matched'],
   ['MatchLapsed (sell) → lapsed', sellLapsed, 'lapsed'],
   ['MatchLapsed (buy) → refund_pending (ends expired)', () => [...chainMatched('buy'), matchLapsed()], 'refund_pending'],

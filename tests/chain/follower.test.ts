@@ -10,7 +10,7 @@ import { htlcArtifact } from '../../src/contracts/artifacts.js';
 import { createChainFollower } from '../../src/chain/follower.js';
 import type { ChainFollowerOptions } from '../../src/chain/follower.js';
 import { createFollowerStore } from '../../src/chain/followerStore.js';
-import type { ChainObservation, FollowerAlert, OrderDirectory } from '../../src/chain/observations.js';
+import type { ChainObservation, FollowerAlert, OrderDirectory, ReorgedObservation } from '../../src/chain/observations.js';
 import type { ExpectedLock } from '../../src/chain/verifyLock.js';
 import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
 import { createMemoryLeases, createSqliteLeases } from '../../src/settlement/leases.js';
@@ -333,7 +333,11 @@ describe('the chain follower through RPC faults', () => {
 
 describe('the chain follower and reorganisations', () => {
   it('detects a replaced checkpoint block, rescans from earlier, and delivers the new chain without repeating anything', async () => {
-    const { book, seen, follower, alerts, registry } = await setUp({ rescanDepthBlocks: 16n });
+    const gone: ReorgedObservation[] = [];
+    const seen: ChainObservation[] = [];
+    const { book, follower, alerts, registry } = await setUp({
+      rescanDepthBlocks: 16n, sink: { onObservation: (o) => void seen.push(o), onReorged: async (g) => (gone.push(g), 'recorded') },
+    });
     const kept = book.place();
     await lock(kept);
     const snapshot = await chain.snapshot();
@@ -354,7 +358,28 @@ describe('the chain follower and reorganisations', () => {
     expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 1 });
     expect(seen.map((o) => o.orderId)).toEqual([kept.orderId, dropped.orderId, replacement.orderId]);
     expect(new Set(seen.map((o) => o.key)).size).toBe(seen.length);
+    // The dropped lock's log is gone from the rescanned blocks: handed to the sink once; the kept one is not.
+    expect(gone).toEqual([expect.objectContaining({ key: seen[1]!.key, orderId: dropped.orderId, kind: 'lock_seen', swapId: seen[1]!.swapId.toLowerCase() })]);
+    expect(alerts.map((a) => a.code)).toEqual(['reorg_detected']);
     expect(await follower.pollOnce()).toMatchObject({ outcome: 'caught_up', delivered: 0 });
+    expect(gone).toHaveLength(1);
+  });
+
+  it('alerts reorged_observation_acted_on when the sink says the ledger already acted on what vanished', async () => {
+    const { book, follower, alerts } = await setUp({
+      rescanDepthBlocks: 16n, sink: { onObservation: () => undefined, onReorged: async () => 'acted_on' },
+    });
+    const snapshot = await chain.snapshot();
+    const dropped = book.place();
+    await lock(dropped);
+    await chain.mine(2);
+    expect(await follower.pollOnce()).toMatchObject({ delivered: 1 });
+    await chain.revert(snapshot);
+    await chain.mine(5);
+    expect(await follower.pollOnce()).toMatchObject({ outcome: 'reorg' });
+    expect(await follower.pollOnce()).toMatchObject({ outcome: 'advanced', delivered: 0 });
+    expect(alerts.map((a) => a.code)).toEqual(['reorg_detected', 'reorged_observation_acted_on']);
+    expect(alerts[1]).toMatchObject({ orderId: dropped.orderId });
   });
 });
 

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFunctionSelector } from 'viem';
+import { Registry } from 'prom-client';
+import { orderStream } from '../../src/aggregates/order/index.js';
+import { verifyLedger } from '../../src/audit/verify.js';
+import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
 import type { Hex } from 'viem';
 import { startAnvil } from '../../src/chain/anvil.js';
 import type { RunningLedger } from '../../src/main.js';
@@ -128,9 +132,10 @@ describe('RPC faults through the port', () => {
 });
 
 describe('reorganisations deeper than the confirmations', () => {
-  it('a claim reorganised away and claimed again in another block pays the buyer once', async () => {
+  it('a claim reorganised away and claimed again in another block pays the buyer once (an alert, never undone)', async () => {
     const { trade, swapId } = await lockedTrade();
     const reorgsBefore = await alertsOf('reorg_detected');
+    const actedOnBefore = await alertsOf('reorged_observation_acted_on');
     const snapshot = await env.chain.snapshot();
     await desk.claim(trade, swapId);
     await desk.untilEvent(trade.orderId, 'PayoutConfirmed');
@@ -147,30 +152,44 @@ describe('reorganisations deeper than the confirmations', () => {
     expect(types.filter((t) => t === 'PayoutQueued')).toHaveLength(1);
     expect(types.filter((t) => t === 'QuoteLockObserved')).toHaveLength(1);
     expect(types).not.toContain('RefundIssued');
+    expect(types).not.toContain('QuoteObservationReorged');
     expect((await desk.orderOf(trade.orderId)).status).toBe('completed');
+    expect(await alertsOf('reorged_observation_acted_on')).toBe(actedOnBefore + 1);
   }, 60_000);
 
-  it('a lock reorganised away and made again differently is recorded once each; the claim of the new one pays the buyer once', async () => {
+  it('a verified lock reorganised away is forgotten (awaiting_lock, the seller\'s confirm 409 quote_lock_missing); made again, it is verified afresh and its claim pays the buyer once', async () => {
     const trade = await desk.matched('buy', 'usdc');
     const reorgsBefore = await alertsOf('reorg_detected');
     const snapshot = await env.chain.snapshot();
-    await desk.lock(trade);
+    const first = await desk.lock(trade);
     await desk.untilEvent(trade.orderId, 'QuoteLockObserved');
     await env.chain.mine(2);
     await untilCaughtUp();
     await env.chain.revert(snapshot);
-    await env.chain.mine(1);
-    const again = await desk.lock(trade, { amount: trade.amount + 1n });
-    await env.chain.mine(4);
+    await env.chain.mine(5);
     await until(async () => (await alertsOf('reorg_detected')) === reorgsBefore + 1, 'the reorg alert', 20_000);
-    await desk.untilRejections(trade.orderId, 1);
-    expect((await desk.historyOf(trade.orderId)).find((e) => e.type === 'QuoteLockRejected')?.data).toMatchObject({ reason: 'duplicate_lock', swap_id: again.swapId });
+    await desk.untilEvent(trade.orderId, 'QuoteObservationReorged');
+    expect((await desk.historyOf(trade.orderId)).find((e) => e.type === 'QuoteObservationReorged')?.data).toMatchObject({ kind: 'lock', swap_id: first.swapId, tx_hash: first.txHash });
+    expect((await desk.orderOf(trade.orderId)).quote_leg).toMatchObject({ status: 'awaiting_lock' });
+    const refused = await desk.confirm(trade, trade.seller);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe('quote_lock_missing');
+    const again = await desk.lock(trade);
+    await until(async () => (await desk.typesOf(trade.orderId)).filter((t) => t === 'QuoteLockObserved').length === 2, 'the lock made again verified', 20_000);
+    expect((await desk.orderOf(trade.orderId)).quote_leg).toMatchObject({ status: 'locked' });
     await desk.claim(trade, again.swapId);
     await desk.untilEvent(trade.orderId, 'PayoutConfirmed');
+    await env.chain.mine(2);
     await untilCaughtUp();
-    const types = await desk.typesOf(trade.orderId);
-    expect(types.filter((t) => t === 'QuoteLockObserved')).toHaveLength(1);
-    expect(types.filter((t) => t === 'PayoutQueued')).toHaveLength(1);
+    const history = await desk.historyOf(trade.orderId);
+    expect(history.filter((e) => e.type === 'QuoteLockObserved').map((e) => e.data.swap_id)).toEqual([first.swapId, again.swapId]);
+    expect(history.filter((e) => e.type === 'QuoteObservationReorged')).toHaveLength(1);
+    expect(history.filter((e) => e.type === 'QuoteLockRejected')).toHaveLength(0);
+    expect(history.filter((e) => e.type === 'PayoutQueued').map((e) => e.data.to)).toEqual([trade.buyer.wallet]);
+    // verify accepts the vanished lock, since the order recorded its QuoteObservationReorged.
+    const quoteChain = { chainId: env.chain.chainId, chain: createEvmQuoteChain({ rpcUrl: env.chain.rpcUrl, htlcAddress: env.chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry: new Registry() }) };
+    const findings = (await verifyLedger({ store: ledger.store, readDb: null, quoteChain })).findings;
+    expect(findings.filter((f) => f.stream === orderStream(trade.orderId))).toEqual([]);
   }, 60_000);
 });
 

@@ -12,6 +12,8 @@ import type {
   OrderRearmed,
   RearmOrder,
   QuoteChainTime,
+  QuoteObservationReorged,
+  ReorgedKind,
 } from '../../src/aggregates/order/index.js';
 import { at, CIPHERTEXT, escrowLocked, LATER, MAKER, MATCHED_AT, matched, matchedBuy, placedBuy, placedSell, TAKER } from './orderBuilders.js';
 
@@ -46,6 +48,10 @@ export const lockRejected = (f: ChainFact, reason = 'wrong_hashlock'): QuoteLock
 });
 export const claimObserved = (f: ChainFact): QuoteClaimObserved => ({ type: 'QuoteClaimObserved', data: { ...position(f), secret_ciphertext: CIPHERTEXT } });
 export const refundObserved = (f: ChainFact): QuoteRefundObserved => ({ type: 'QuoteRefundObserved', data: position(f) });
+/** A recorded observation at `f` whose log a reorganisation removed. */
+export const observationReorged = (f: ChainFact, kind: ReorgedKind = 'lock'): QuoteObservationReorged => ({
+  type: 'QuoteObservationReorged', data: { key: f.key, swap_id: f.swapId, tx_hash: f.txHash, block_number: f.blockNumber.toString(), kind },
+});
 export const chainConfirm = (finalized: bigint | null) => ({ quoteChain: { finalizedTimeSeconds: finalized, claimGuardSeconds: GUARD } });
 
 /** Matched on the chain, for either side. */

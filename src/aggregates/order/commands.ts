@@ -24,7 +24,8 @@ export type OrderCommand =
   | ObserveQuoteClaim
   | ObserveQuoteRefund
   | RecordEscrowHeld
-  | RearmOrder;
+  | RearmOrder
+  | RecordQuoteReorg;
 
 export interface PlaceOrder {
   type: 'PlaceOrder';
@@ -217,4 +218,18 @@ export interface RecordEscrowHeld {
   /** The job's expiry as the node reports it; null when the node did not say. */
   expiresAt: Date | null;
   now: Date;
+}
+
+/**
+ * An observation recorded for the order whose log is gone from the canonical chain (the follower
+ * compared a rescanned range with what it had delivered): its key, and where it was seen.
+ */
+export interface RecordQuoteReorg {
+  type: 'RecordQuoteReorg';
+  /** What the follower had delivered under `key`; lock vs rejected lock is the order's to tell. */
+  observation: 'lock' | 'claim' | 'refund';
+  key: string;
+  swapId: string;
+  txHash: string;
+  blockNumber: bigint;
 }

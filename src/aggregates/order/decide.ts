@@ -18,6 +18,7 @@ import { canonicalWallet, sameWallet } from './wallet.js';
 import { payoutKeyFor } from './steps.js';
 import { recordEscrowHeld } from './custody.js';
 import { cancelLapsed, expireLapsed, expireOnChainTime, rearmOrder } from './chainTime.js';
+import { recordQuoteReorg } from './reorg.js';
 
 /**
  * The order decider: given the state folded from the stream, the events a command produces, or a
@@ -46,6 +47,7 @@ export function decide(command: C.OrderCommand, state: OrderState): OrderEvent[]
     case 'ObserveQuoteRefund': return observeQuoteRefund(command, state);
     case 'RecordEscrowHeld': return recordEscrowHeld(command, state);
     case 'RearmOrder': return rearmOrder(command, state);
+    case 'RecordQuoteReorg': return recordQuoteReorg(command, state);
   }
 }
 

@@ -50,7 +50,9 @@ export type OrderRefusalCode =
   /** Re-arm of an order that is not lapsed. */
   | 'order_not_lapsed'
   /** A swap under the order's old hashlock may still be claimed: no re-arm, no refund yet. */
-  | 'quote_lock_live';
+  | 'quote_lock_live'
+  /** A reorganised observation the ledger already acted on irrevocably (a settlement under way or done): an alert, never undone. */
+  | 'quote_observation_acted_on';
 
 export class OrderRefused extends Error {
   constructor(

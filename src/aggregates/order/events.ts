@@ -175,6 +175,19 @@ export interface QuoteRefundObserved {
 }
 
 /**
+ * An observation recorded earlier whose log a reorganisation took off the canonical chain. A lock,
+ * rejected lock or refund is forgotten (a lock made again is observed afresh); a claim is kept, since
+ * its preimage was public once and the RTC stays the buyer's (invariant 9).
+ */
+export interface QuoteObservationReorged {
+  type: 'QuoteObservationReorged';
+  data: { key: string; swap_id: string; tx_hash: string; block_number: string; kind: ReorgedKind };
+}
+
+export const REORGED_KINDS = ['lock', 'rejected_lock', 'claim', 'refund'] as const;
+export type ReorgedKind = (typeof REORGED_KINDS)[number];
+
+/**
  * No valid quote lock in a finalized block by lock_by, and the final look-up found no swap under the
  * hashlock that can still be claimed. A sell order becomes `lapsed` (off the book, re-arm or cancel);
  * a buy order, whose maker (the buyer) never paid, ends `expired` once its taker's escrow is refunded.
@@ -235,7 +248,8 @@ export type OrderEvent =
   | QuoteRefundObserved
   | EscrowHeld
   | MatchLapsed
-  | OrderRearmed;
+  | OrderRearmed
+  | QuoteObservationReorged;
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -264,6 +278,7 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'EscrowHeld',
   'MatchLapsed',
   'OrderRearmed',
+  'QuoteObservationReorged',
 ];
 
 // Stream names live in one module for every writer; the aggregate re-exports its own.

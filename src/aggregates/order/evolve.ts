@@ -64,6 +64,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     case 'EscrowHeld': return escrowHeld(state, event);
     case 'MatchLapsed': return matchLapsed(state, event);
     case 'OrderRearmed': return orderRearmed(state, event);
+    case 'QuoteObservationReorged': return quoteObservationReorged(state, event);
     default: return unhandled(event);
   }
 }
@@ -309,6 +310,28 @@ function quoteClaimObserved(state: OrderState, event: E.QuoteClaimObserved): Ord
 function quoteRefundObserved(state: OrderState, event: E.QuoteRefundObserved): OrderState {
   const d = event.data;
   return withQuoteLeg(state, event, (leg) => ({ ...leg, refunds: [...leg.refunds, sighting(d)], observed: seen(leg, d.key) }));
+}
+
+/**
+ * A recorded observation whose log vanished in a reorganisation: forgotten (a lock made again is then
+ * observed afresh, a matched order awaits a valid lock again), except a claim, which stays: its
+ * preimage was public once, so the RTC remains the buyer's.
+ */
+function quoteObservationReorged(state: OrderState, event: E.QuoteObservationReorged): OrderState {
+  const d = event.data;
+  const gone = (s: { swapId: string; txHash: string }): boolean => s.swapId.toLowerCase() === d.swap_id.toLowerCase() && s.txHash.toLowerCase() === d.tx_hash.toLowerCase();
+  return withQuoteLeg(state, event, (leg) => {
+    if (!leg.observed.includes(d.key)) throw new EventDoesNotApply(event.type, state.status, 'the observation was not recorded');
+    const observed = leg.observed.filter((k) => k !== d.key);
+    switch (d.kind) {
+      case 'lock':
+        if (leg.lock === null || !gone(leg.lock)) throw new EventDoesNotApply(event.type, state.status, 'not the order\'s quote lock');
+        return { ...leg, lock: null, observed };
+      case 'rejected_lock': return { ...leg, rejected: leg.rejected.filter((r) => !gone(r)), observed };
+      case 'refund': return { ...leg, refunds: leg.refunds.filter((r) => !gone(r)), observed };
+      case 'claim': return { ...leg, observed };
+    }
+  });
 }
 
 /** The ledger's worker holds the matched order's escrow job (custody.ts): the hold travels with the escrow. */
