@@ -43,7 +43,7 @@ export function createFollowerMetrics(registry: Registry, chainId: number): Foll
     labelNames: ['chain_id'] as const, registers: [registry],
   }));
   const alerts = reuse('otc_ledger_quote_follower_alerts_total', () => new Counter({
-    name: 'otc_ledger_quote_follower_alerts_total', help: 'Follower alerts by code (wrong_chain_id, reorg_detected, range_capped, clock_drift)',
+    name: 'otc_ledger_quote_follower_alerts_total', help: 'Follower alerts by code (wrong_chain_id, reorg_detected, range_capped, clock_drift, reorged_observation_acted_on)',
     labelNames: ['chain_id', 'code'] as const, registers: [registry],
   }));
   const drift = reuse('otc_ledger_quote_chain_clock_drift_seconds', () => new Gauge({
