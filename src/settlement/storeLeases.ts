@@ -79,8 +79,8 @@ export interface StoreLeaseOptions {
   readonly instanceId?: string;
   /** Heartbeat timeout (LEDGER_LEASE_HEARTBEAT_MS); null: no heartbeat, leases only expire by their TTL. */
   readonly heartbeatTimeoutMs?: number | null;
-  /** The clock heartbeat progress is watched on (monotonic; tests inject one). */
-  readonly monotonicMs?: () => number;
+  /** The clock other holders' heartbeat progress is watched on (monotonic; tests inject one). Own beats use performance.now. */
+  readonly watchClockMs?: () => number;
 }
 
 interface CurrentLease {
@@ -111,7 +111,8 @@ export function createStoreLeases(store: EventStore & Partial<LeaseStreamAccess>
   const clockMs = options.clockMs ?? Date.now;
   const skewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
   const timeoutMs = options.heartbeatTimeoutMs === undefined ? DEFAULT_HEARTBEAT_TIMEOUT_MS : options.heartbeatTimeoutMs;
-  const heartbeat = timeoutMs === null ? null : createHeartbeat(store, options.instanceId ?? randomUUID(), timeoutMs, clockMs, options.monotonicMs ?? (() => performance.now()));
+  const heartbeat = timeoutMs === null ? null : createHeartbeat(store, options.instanceId ?? randomUUID(), timeoutMs, clockMs);
+  const watchClockMs = options.watchClockMs ?? (() => performance.now());
   const lastOfStream = async (stream: string) => (store.readLastEvent ? await store.readLastEvent(stream) : lastOf(await store.readStream(stream, 1n)));
   const current = async (stream: string): Promise<CurrentLease | null> => {
     const last = await lastOfStream(stream);
@@ -126,7 +127,7 @@ export function createStoreLeases(store: EventStore & Partial<LeaseStreamAccess>
     if (heartbeat !== null && typeof holder === 'string') {
       if (holder === heartbeat.instanceId) return false;
       const beat = await lastOfStream(heartbeatStream(holder));
-      return heartbeat.watch.isDead(holder, beat?.event.version ?? -1n, heartbeat.monotonicMs());
+      return heartbeat.watch.isDead(holder, beat?.event.version ?? -1n, watchClockMs());
     }
     return nowMs >= lease.expiresAtMs + (lease.storeClock ? skewMs : 0);
   };
@@ -167,7 +168,6 @@ export function createStoreLeases(store: EventStore & Partial<LeaseStreamAccess>
 interface Heartbeat {
   readonly instanceId: string;
   readonly watch: HolderWatch;
-  readonly monotonicMs: () => number;
   /** Starts the heartbeat on first use (its first beat stored before any lease); true while beats are being stored. */
   alive(): Promise<boolean>;
   stop(): void;
@@ -175,8 +175,9 @@ interface Heartbeat {
 
 /** This instance's heartbeat: one event every timeout/3 to its own stream, kept short by `$maxCount`. */
 function createHeartbeat(
-  store: EventStore & Partial<LeaseStreamAccess>, instanceId: string, timeoutMs: number, clockMs: () => number, monotonicMs: () => number,
+  store: EventStore & Partial<LeaseStreamAccess>, instanceId: string, timeoutMs: number, clockMs: () => number,
 ): Heartbeat {
+  const monotonicMs = (): number => performance.now();
   const stream = heartbeatStream(instanceId);
   let head = { version: 0n, hash: GENESIS_HASH };
   let lastStoredMs: number | null = null;
@@ -199,7 +200,6 @@ function createHeartbeat(
   return {
     instanceId,
     watch: new HolderWatch(timeoutMs),
-    monotonicMs,
     async alive() {
       if (stopped) return false;
       if (timer === null) {
