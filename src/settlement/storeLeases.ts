@@ -100,7 +100,7 @@ interface CurrentLease {
  * timeout/3 while it runs: the heartbeat renews all its leases at once (one small event per
  * interval, however many leases), and a lease whose holder's heartbeat has not moved for a whole
  * timeout (see HolderWatch) is free, so a crashed holder's leases pass on within the timeout
- * instead of their TTL. A holder whose own heartbeat has not been stored for half a timeout takes
+ * instead of their TTL. A holder whose own heartbeat has not been stored for two thirds of a timeout takes
  * no lease: others may soon judge it dead.
  *
  * Leases naming no holder (written before heartbeats, or with heartbeats off) expire by one clock:
@@ -209,7 +209,7 @@ function createHeartbeat(
       }
       if (lastStoredMs === null) await beating;
       // Measured from when the stored beat was sent: a reader may have seen it from then on.
-      return lastStoredMs !== null && monotonicMs() - lastStoredMs < timeoutMs / 2;
+      return lastStoredMs !== null && monotonicMs() - lastStoredMs < (timeoutMs * 2) / 3;
     },
     stop() {
       stopped = true;
