@@ -184,8 +184,15 @@ function createHeartbeat(
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let beating: Promise<void> | null = null;
+  let inSync = true;
   const beat = async (): Promise<void> => {
     const sentMs = monotonicMs();
+    if (!inSync) {
+      // A failed append may have been written (a lost answer): continue from what the store holds.
+      const last = store.readLastEvent ? await store.readLastEvent(stream) : lastOf(await store.readStream(stream, 1n));
+      head = last === null ? { version: 0n, hash: GENESIS_HASH } : { version: last.event.version, hash: last.event.metadata.hash };
+      inSync = true;
+    }
     const ctx = { correlationId: stream, causationId: null, actor: 'driver', recordedAt: new Date(clockMs()).toISOString() };
     const event = chainedEvents(stream, head, [{ type: 'LeaseHolderHeartbeat', data: { instance: instanceId } }], ctx)[0] as NewEvent;
     await store.append(stream, [event], head.version === 0n ? 'no_stream' : head.version);
@@ -195,7 +202,7 @@ function createHeartbeat(
   };
   const tick = (): void => {
     // One beat at a time; a failed beat is retried by the next tick (two may fail within a timeout).
-    beating ??= beat().catch(() => undefined).finally(() => { beating = null; });
+    beating ??= beat().catch(() => { inSync = false; }).finally(() => { beating = null; });
   };
   return {
     instanceId,
@@ -207,9 +214,13 @@ function createHeartbeat(
         timer.unref();
         tick();
       }
-      if (lastStoredMs === null) await beating;
-      // Measured from when the stored beat was sent: a reader may have seen it from then on.
-      return lastStoredMs !== null && monotonicMs() - lastStoredMs < (timeoutMs * 2) / 3;
+      // Measured from when the stored beat was sent: a reader may have watched it from then on.
+      const fresh = (): boolean => lastStoredMs !== null && monotonicMs() - lastStoredMs < (timeoutMs * 2) / 3;
+      if (fresh()) return true;
+      // Stale (first use, or the store was unreachable): beat now rather than wait for the timer.
+      tick();
+      await beating;
+      return fresh();
     },
     stop() {
       stopped = true;

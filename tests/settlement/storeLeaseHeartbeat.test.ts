@@ -113,6 +113,24 @@ describe('store leases die with their holder instance', () => {
     expect(await leasesOn(store, 'fine').acquire(NAME, 'driver-a', 60_000, Date.now())).toBe(true);
   });
 
+  it('a heartbeat whose answer was lost (written, then an error) does not stop the heartbeat: it continues from the store', async () => {
+    const store = memoryStore();
+    const lossy = Object.create(store) as SqliteEventStore;
+    let beats = 0;
+    lossy.append = async (stream, events, expected) => {
+      const result = await store.append(stream, events, expected);
+      if (stream === heartbeatStream('lossy') && ++beats === 2) throw new Error('answer lost');
+      return result;
+    };
+    const holder = leasesOn(lossy, 'lossy');
+    expect(await holder.acquire(NAME, 'driver-a', 60_000, Date.now())).toBe(true);
+    await sleep(600);
+    const events = await store.readStream(heartbeatStream('lossy'), 1n);
+    expect(beats).toBeGreaterThanOrEqual(4);
+    expect(events.length).toBe(beats);
+    expect(await holder.acquire('order-driver:o-2', 'driver-a', 60_000, Date.now())).toBe(true);
+  });
+
   it('writes one small heartbeat per third of the timeout to lease-holder-<instance>, kept short by $maxCount (esdb stand-in)', async () => {
     const standIn = await EsdbStandIn.start();
     cleanups.push(() => standIn.stop());
