@@ -216,10 +216,12 @@ function createHeartbeat(
       }
       // Measured from when the stored beat was sent: a reader may have watched it from then on.
       const fresh = (): boolean => lastStoredMs !== null && monotonicMs() - lastStoredMs < (timeoutMs * 2) / 3;
-      if (fresh()) return true;
       // Stale (first use, or the store was unreachable): beat now rather than wait for the timer.
-      tick();
-      await beating;
+      // Twice at most: a beat in flight since an outage counts from when it was sent, long ago.
+      for (let attempt = 0; attempt < 2 && !fresh(); attempt++) {
+        tick();
+        await beating;
+      }
       return fresh();
     },
     stop() {
