@@ -82,6 +82,9 @@ const REFUSALS_SCHEMA = {
 const MATCH_COOLDOWN_SCHEMA = {
   LEDGER_MATCH_COOLDOWN_LAPSES: int(0, 1_000).default(3),
   LEDGER_MATCH_COOLDOWN_SECONDS: int(60, 2_592_000).default(86_400),
+  // esdb lease heartbeats (issue 13 part 2): an EventStoreDB lease dies with its holder. This is
+  // the heartbeat timeout; each instance appends a heartbeat every third of it (two may be lost).
+  LEDGER_LEASE_HEARTBEAT_MS: int(300, 600_000).default(10_000),
 } as const;
 
 const ConfigSchema = z.object({
@@ -160,6 +163,9 @@ export type Config = Readonly<{
   // match cool-down (issue 11)
   /** Lapses within 24 h that start a cool-down (0 = off), and its length. */
   matchCooldown: { readonly lapses: number; readonly seconds: number };
+  // esdb lease heartbeats (issue 13 part 2)
+  /** LEDGER_LEASE_HEARTBEAT_MS: a store lease whose holder's heartbeat has not advanced for this long is free. */
+  leaseHeartbeatTimeoutMs: number;
 }>;
 
 /** What one client socket may hold (slow clients): see buildApp. */
@@ -225,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     startTimeoutMs: c.LEDGER_START_TIMEOUT_MS,
     maxOpenOrdersPerWallet: c.LEDGER_MAX_OPEN_ORDERS_PER_WALLET,
     matchCooldown: Object.freeze({ lapses: c.LEDGER_MATCH_COOLDOWN_LAPSES, seconds: c.LEDGER_MATCH_COOLDOWN_SECONDS }),
+    leaseHeartbeatTimeoutMs: c.LEDGER_LEASE_HEARTBEAT_MS,
   });
 }
 

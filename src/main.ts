@@ -300,7 +300,7 @@ export function leasesFor(
   onTakeover?: SqliteLeasesOptions['onTakeover'],
 ): Leases {
   return config.store === 'esdb'
-    ? createStoreLeases(store, { clockMs })
+    ? createStoreLeases(store, { clockMs, heartbeatTimeoutMs: config.leaseHeartbeatTimeoutMs })
     : createSqliteLeases(join(config.dataDir, 'leases.db'), { onTakeover });
 }
 

@@ -17,6 +17,7 @@ describe('configuration from the environment', () => {
       port: 5580, host: '127.0.0.1', dataDir: './data', store: 'sqlite', rustchainNode: null, nodeTimeoutMs: 15_000,
       adminToken: null, rateLimitPerMinute: 10, trustedProxies: [], reconcileIntervalMs: 10_000, settlementStuckMs: 120_000,
       settleWindowSeconds: 86_400, maxOrderMicroRtc: 10_000_000_000n, corsOrigins: [], logLevel: 'info',
+      leaseHeartbeatTimeoutMs: 10_000,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -29,12 +30,12 @@ describe('configuration from the environment', () => {
       LEDGER_SETTLEMENT_STUCK_MS: '2000', LEDGER_ADMIN_AUTH_FAILURES_PER_MINUTE: '3', LEDGER_SANDBOX_PUBLIC: '1',
       LEDGER_HTTP_REQUEST_TIMEOUT_MS: '20000', LEDGER_HTTP_HEADERS_TIMEOUT_MS: '5000', LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS: '4000',
       LEDGER_HTTP_CONNECTION_TIMEOUT_MS: '90000', LEDGER_HTTP_MAX_REQUESTS_PER_SOCKET: '50', LEDGER_START_TIMEOUT_MS: '3000', LEDGER_SETTLE_WINDOW_SECONDS: '3600', LEDGER_MAX_ORDER_RTC: '2500.5',
-      LEDGER_CORS_ORIGINS: 'https://a.example, https://b.example', LOG_LEVEL: 'warn',
+      LEDGER_CORS_ORIGINS: 'https://a.example, https://b.example', LOG_LEVEL: 'warn', LEDGER_LEASE_HEARTBEAT_MS: '1000',
     });
     expect(c).toMatchObject({
       port: 6000, host: '0.0.0.0', rustchainNode: 'https://node.example', rustchainAllowInsecure: true, nodeTimeoutMs: 500,
       rateLimitPerMinute: 0, trustedProxies: ['10.0.0.5', '10.1.0.0/16', '::1'], reconcileIntervalMs: 0, maxOrderMicroRtc: 2_500_500_000n,
-      corsOrigins: ['https://a.example', 'https://b.example'], logLevel: 'warn', settlementStuckMs: 2000,
+      corsOrigins: ['https://a.example', 'https://b.example'], logLevel: 'warn', settlementStuckMs: 2000, leaseHeartbeatTimeoutMs: 1000,
       adminToken: 't'.repeat(32), adminAuthFailuresPerMinute: 3, sandboxPublic: true, startTimeoutMs: 3000,
       http: { requestTimeoutMs: 20_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000, connectionTimeoutMs: 90_000, maxRequestsPerSocket: 50 },
     });
@@ -72,6 +73,7 @@ describe('configuration from the environment', () => {
     [{ LEDGER_TRUSTED_PROXIES: 'proxy.example' }, 'LEDGER_TRUSTED_PROXIES must be a comma list'],
     // Longer, and not even a one-hour order's escrow would fit the node's 30-day cap.
     [{ LEDGER_SETTLE_WINDOW_SECONDS: '2584801' }, 'LEDGER_SETTLE_WINDOW_SECONDS must be an integer from 60 to 2584800'],
+    [{ LEDGER_LEASE_HEARTBEAT_MS: '299' }, 'invalid configuration: LEDGER_LEASE_HEARTBEAT_MS must be an integer from 300 to 600000'],
   ])('stops start-up with one line naming the variable: %o', (env, expected) => {
     const message = errorOf(env);
     expect(message).toContain(expected);

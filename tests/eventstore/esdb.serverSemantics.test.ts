@@ -233,9 +233,10 @@ describe('6. leases kept as streams', () => {
     const standIn = await startStandIn();
     const store = storeOn(standIn);
     const realNow = Date.now();
-    // Instance A's clock is 5 s behind the server's; B's agrees with the server.
-    const a = createStoreLeases(store, { clockMs: () => realNow - 5_000, maxClockSkewMs: 0 });
-    const b = createStoreLeases(store, { clockMs: () => realNow + 500, maxClockSkewMs: 0 });
+    // Instance A's clock is 5 s behind the server's; B's agrees with the server. (Leases naming no
+    // holder: with heartbeats a live holder's lease is never taken, whatever the clocks say.)
+    const a = createStoreLeases(store, { clockMs: () => realNow - 5_000, maxClockSkewMs: 0, heartbeatTimeoutMs: null });
+    const b = createStoreLeases(store, { clockMs: () => realNow + 500, maxClockSkewMs: 0, heartbeatTimeoutMs: null });
     expect(await a.acquire('order-driver:skew', 'a', 1_000, realNow - 5_000)).toBe(true);
     // Half a second later by the server, A's lease has 0.5 s left: B must not take it.
     expect(await b.acquire('order-driver:skew', 'b', 1_000, realNow + 500)).toBe(false);

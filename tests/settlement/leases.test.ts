@@ -15,9 +15,10 @@ const kinds: Array<[string, () => { a: Leases; b: Leases }]> = [
     const file = join(mkdtempSync(join(tmpdir(), 'otc-lease-')), 'leases.db');
     return { a: createSqliteLeases(file), b: createSqliteLeases(file) };
   }],
-  ['event store (instances sharing only the store)', () => {
+  // The TTL rule of leases naming no holder; holder heartbeats are tested in storeLeaseHeartbeat.test.ts.
+  ['event store (instances sharing only the store, heartbeats off)', () => {
     const store = new SqliteEventStore({ path: ':memory:' });
-    return { a: createStoreLeases(store), b: createStoreLeases(store) };
+    return { a: createStoreLeases(store, { heartbeatTimeoutMs: null }), b: createStoreLeases(store, { heartbeatTimeoutMs: null }) };
   }],
 ];
 
