@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainLookupDue, decide, foldEvents, type OrderState } from '../../src/aggregates/order/index.js';
+import { chainLookupDue, decide, dueStep, foldEvents, type OrderState } from '../../src/aggregates/order/index.js';
 import { facts, given } from '../support/orderFixtures.js';
 import {
   at, cancelOrder, EXPIRES_AT, expireOrder, LATER, MAKER, MAKER_HTLC_HASH, matchOrder, STRANGER, TAKER,
@@ -165,5 +165,26 @@ describe('a lapsed order: off the book, cancelled or expired only once no swap i
   it('a lapse is never decided twice', () => {
     given(...sellLapsed()).when(expireAt('no_swap', PAST_LOCK_BY + 100n)).thenNothing();
     given(...chainMatched('buy'), matchLapsed(MAKER)).when(expireAt('no_swap', PAST_LOCK_BY + 100n)).thenNothing();
+  });
+});
+
+describe('a lock seen while the seller\'s refund waits to go out (simulator seed 2127)', () => {
+  // A buy order lapsed: the seller's (taker's) held escrow is due back, but not sent yet.
+  const lapsedBuy = () => [...chainMatched('buy'), matchLapsed(MAKER)];
+
+  it('parks the order instead of refunding: the seller could still claim the late lock (invariant 9)', () => {
+    const before = foldEvents(lapsedBuy());
+    expect(before.status).toBe('refund_pending');
+    expect(dueStep(before)?.kind).toBe('refund');
+    for (const late of [lockRejected(fact(1), 'locked_after_lock_by'), lockObserved(fact(1))]) {
+      const after = foldEvents([...lapsedBuy(), late]);
+      expect(after).toMatchObject({ status: 'settlement_recovery', reason: 'quote_lock_before_refund', parked: { status: 'refund_pending' } });
+      expect(dueStep(after)).toBeNull();
+    }
+  });
+
+  it('changes nothing for a lock seen on a matched order (it is simply recorded)', () => {
+    const after = foldEvents([...chainMatched('sell'), lockRejected(fact(1))]);
+    expect(after.status).toBe('matched');
   });
 });

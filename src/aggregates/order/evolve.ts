@@ -270,18 +270,30 @@ const seen = (leg: QuoteLeg, key: string): readonly string[] => [...leg.observed
 
 function quoteLockObserved(state: OrderState, event: E.QuoteLockObserved): OrderState {
   const d = event.data;
-  return withQuoteLeg(state, event, (leg) => {
+  return holdRefundBack(withQuoteLeg(state, event, (leg) => {
     if (leg.lock !== null) throw new EventDoesNotApply(event.type, state.status, 'the order already has its quote lock');
     const lock = { ...sighting(d), timelockSeconds: BigInt(d.timelock_seconds), amountBaseUnits: BigInt(d.amount_base_units) };
     return { ...leg, lock, observed: seen(leg, d.key) };
-  });
+  }));
 }
 
 function quoteLockRejected(state: OrderState, event: E.QuoteLockRejected): OrderState {
   const d = event.data;
-  return withQuoteLeg(state, event, (leg) => ({
+  return holdRefundBack(withQuoteLeg(state, event, (leg) => ({
     ...leg, rejected: [...leg.rejected, { ...sighting(d), timelockSeconds: BigInt(d.timelock_seconds), reason: d.reason }], observed: seen(leg, d.key),
-  }));
+  })));
+}
+
+/**
+ * A lock seen while the seller's refund is due but not yet sent (a lapse, or T passed, then a late
+ * lock under the same hashlock before a held job's expiry let the refund go out): the seller could
+ * still claim that swap, so the refund must not go out on the earlier decision (invariant 9;
+ * simulator seed 2127). The order is parked for an operator, who re-drives the refund once the
+ * swap's T has passed unclaimed or it was refunded; a claim seen meanwhile settles it to the buyer.
+ */
+function holdRefundBack(state: LiveOrder): LiveOrder {
+  if (state.status !== 'refund_pending') return state;
+  return { ...base(state, false), status: 'settlement_recovery', reason: 'quote_lock_before_refund', parked: state };
 }
 
 /**
