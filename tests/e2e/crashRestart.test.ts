@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
 import { confirmBody, generateWallet, get, matchBody, placeSell, post, tempDir, until } from './support.js';
+import { spawnLedgerProcess, type LedgerProcess } from './ledgerChild.js';
 
 /**
  * Issue 13 part 2, against real processes: a ledger killed (SIGKILL) while its release call hangs
@@ -10,13 +10,6 @@ import { confirmBody, generateWallet, get, matchBody, placeSell, post, tempDir, 
  * The dead process's order lease must not hold the order: the restarted ledger's FIRST reconciler
  * pass finishes the settlement, long before the lease's TTL (8 minutes with these settings).
  */
-
-interface LedgerProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly logs: Array<Record<string, any>>;
-  readonly exited: Promise<void>;
-}
 
 const dir = tempDir('crash-restart');
 const children: ChildProcess[] = [];
@@ -28,44 +21,18 @@ afterAll(async () => {
 });
 
 async function startLedgerProcess(nodeUrl: string): Promise<LedgerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'ledgerProcess.ts')], {
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: dir.path, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info',
-      RUSTCHAIN_NODE: nodeUrl, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY,
-      // Long enough that the hung accept is still in flight when the process dies; the order lease
-      // then lasts 16 node timeouts (8 minutes).
-      LEDGER_NODE_TIMEOUT_MS: '30000',
-      // Start refuses a socket timeout shorter than an order's lease, which inline settlements may take.
-      LEDGER_HTTP_CONNECTION_TIMEOUT_MS: '960000',
-      // Only the passes at start: the ones this test is about. The stuck threshold stays at its
-      // default (2 minutes): a drive whose holder is gone is resumed without waiting for it.
-      LEDGER_RECONCILE_INTERVAL_MS: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const logs: Array<Record<string, any>> = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Record<string, any>);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await until(() => logs.some((l) => l.msg === 'otc-ledger listening') || child.exitCode !== null, 'the ledger to listen', 30_000);
-  const listening = logs.find((l) => l.msg === 'otc-ledger listening');
-  if (listening === undefined) throw new Error(`the ledger did not start: ${stderr}`);
-  return { child, url: listening.url as string, logs, exited };
+  return spawnLedgerProcess({
+    HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: dir.path, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info',
+    RUSTCHAIN_NODE: nodeUrl, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY,
+    // Long enough that the hung accept is still in flight when the process dies; the order lease
+    // then lasts 16 node timeouts (8 minutes).
+    LEDGER_NODE_TIMEOUT_MS: '30000',
+    // Start refuses a socket timeout shorter than an order's lease, which inline settlements may take.
+    LEDGER_HTTP_CONNECTION_TIMEOUT_MS: '960000',
+    // Only the passes at start: the ones this test is about. The stuck threshold stays at its
+    // default (2 minutes): a drive whose holder is gone is resumed without waiting for it.
+    LEDGER_RECONCILE_INTERVAL_MS: '0',
+  }, children);
 }
 
 describe('a SIGKILLed ledger, restarted, resumes its settlement on the first reconciler pass (issue 13)', () => {
