@@ -84,6 +84,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   const onStep: DriverDeps['onStep'] = (report) => {
     metrics.onStep(report);
     if (report.outcome === 'escrow_lost') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_lost' }, 'an escrow job was cancelled or expired at the node while its order is live; the order is parked for an operator');
+    if (report.outcome === 'held_back') log.warn({ order_id: report.orderId, step: report.step }, 'a chain-verified refund was held back: the final look-up could not prove that no swap under its hashlock can still be claimed; the reconciler looks again');
     if (report.outcome === 'hijacked') log.error({ order_id: report.orderId, step: report.step, alert: 'escrow_hijacked' }, 'an escrow job was taken by a worker other than the ledger\'s; the order is parked');
   };
   const driverDeps = driverDepsFor(config, store, node.gateway, leases, onStep, options.quoteChain);
@@ -117,7 +118,8 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   if (quoteChain) quoteChain.startFollower({ ...ledgerDeps, quoteLeg: quoteChain.quoteLeg }, orderByHtlcHash);
   const view = orderViewOf(ledger);
   const reconcilerDeps: ReconcilerDeps = {
-    ...driverDeps,
+    // The refund step of a chain-verified order looks the chain up again right before its node call.
+    ...driverDeps, finalLookUp,
     stuckMs: config.settlementStuckMs,
     now,
     candidates: workQueueCandidates(() => runner.db, RECONCILE_BATCH, (kind, limit) =>

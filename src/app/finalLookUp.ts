@@ -6,18 +6,20 @@
  * lapsed buyer) may be final by now and claimable by the seller, and a refund decided on the older
  * block would give the seller both legs (found by the simulator, seed 13; the same rule as the
  * look-up after a refund, seed 41). The reconciler hands it to
- * ExpireOrder (lapse, refund on chain time); re-arm and the cancel of a lapsed order hand it to their
- * commands. Null when there is nothing to look up or the chain could not be read: decide nothing.
+ * ExpireOrder (lapse, refund on chain time) and ReleaseRefundHold; re-arm and the cancel of a lapsed
+ * order hand it to their commands; and the refund step runs it once more right before the refund's node
+ * call (src/settlement/refundGate.ts: a refund decided earlier may go out much later). Null when there is nothing to look up or the chain could not be read: decide nothing.
  */
 import type { Hex } from 'viem';
 import type { QuoteChainTime } from '../aggregates/order/index.js';
 import { decideQuoteLeg, swapsWithHashlock } from '../chain/finalLookup.js';
 import type { BlockRef, QuoteChain } from '../gateways/quoteChain.js';
+import type { FinalLookUp } from '../settlement/refundGate.js';
 import type { LedgerDeps } from './deps.js';
 import { createOrderDirectory } from './observeQuoteChain.js';
 import type { QuoteLegDeps } from './quoteLeg.js';
 
-export type FinalLookUp = (orderId: string) => Promise<QuoteChainTime | null>;
+export type { FinalLookUp };
 
 export interface FinalLookUpSource {
   readonly chain: QuoteChain;

@@ -54,6 +54,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   quote_funds_missing: 409,
   quote_chain_unavailable: 503,
   hold_not_due: 409,
+  refund_not_held: 409,
   version_conflict: 409,
   idempotency_key_in_flight: 409,
   rebuild_in_progress: 409,

@@ -65,6 +65,7 @@ const V1 = z.discriminatedUnion('type', [
   })),
   event('OrderRearmed', z.object({ htlc_hash: hash, rearmed_at: instant })),
   event('QuoteObservationReorged', z.object({ key: text, swap_id: text, tx_hash: text, block_number: decimal, kind: z.enum(REORGED_KINDS) })),
+  event('RefundHoldReleased', z.object({ decision: z.enum(['no_swap', 'refund_allowed']), finalized_time_seconds: decimal, released_at: instant })),
   event('NodeCallFailed', z.object({ step: z.enum(NODE_STEP_KINDS), key: text, outcome: z.enum(['rejected', 'unknown']), reason: text })),
 ]) satisfies z.ZodType<OrderEvent>;
 

@@ -88,7 +88,9 @@ const WAITING: StepResult = { commands: [], outcome: 'ok', continue: false };
  * The refund of a held job: cancelled (refunding reward and fee) once the node has expired it, never
  * before (the node refuses a claimed job's cancel until then). The job's status at the node decides,
  * not the ledger's clock: a cancel refused while the job is still held by our worker waits.
- * `settleFromJob` answers every other status as a refund of an un-held job would.
+ * `settleFromJob` answers every other status as a refund of an un-held job would. `gate` is the
+ * final look-up of a chain-verified order (refundGate.ts), run right before the cancel: a result
+ * from it holds the refund back.
  */
 export async function heldRefundStep(
   node: NodeGateway,
@@ -96,6 +98,7 @@ export async function heldRefundStep(
   now: Date,
   settleFromJob: (lookup: NodeOutcome<EscrowJob | null>, afterRefusal: boolean) => StepResult | null,
   refunded: () => StepResult,
+  gate: () => Promise<StepResult | null>,
 ): Promise<StepResult> {
   const lookup = await node.getJob(step.jobId);
   if (lookup.kind !== 'ok') return { commands: [{ type: 'RecordNodeCallFailed', step: 'refund', key: step.key, outcome: 'unknown', reason: lookup.reason }], outcome: 'unknown', continue: false };
@@ -103,10 +106,12 @@ export async function heldRefundStep(
   // Delivered by our worker is a release begun, never a refund: parked (refund_blocked), like any held job that cannot be cancelled.
   if (job === null || job.status !== 'claimed' || !ours(job)) {
     // An open job (never expected once held) is simply cancelled, as an un-held job would be.
-    return job?.status === 'open' ? cancelHeld(node, step, refunded, settleFromJob) : settleFromJob(lookup, true) ?? WAITING;
+    if (job?.status !== 'open') return settleFromJob(lookup, true) ?? WAITING;
+    return (await gate()) ?? cancelHeld(node, step, refunded, settleFromJob);
   }
   if (!pastExpiry(job, now)) return WAITING;
-  return cancelHeld(node, step, refunded, settleFromJob);
+  // Only now, right before the cancel, is the chain looked up again (not on every pass before the expiry).
+  return (await gate()) ?? cancelHeld(node, step, refunded, settleFromJob);
 }
 
 async function cancelHeld(

@@ -6,6 +6,7 @@ import { isVersionConflict, type EventStore } from '../eventstore/types.js';
 import type { NodeGateway } from '../gateways/node.js';
 import type { Leases } from './leases.js';
 import { escrowTailSeconds, runStep, type StepOutcome, type StepResult } from './steps.js';
+import type { FinalLookUp } from './refundGate.js';
 
 export interface DriverDeps {
   readonly store: EventStore;
@@ -20,6 +21,11 @@ export interface DriverDeps {
   /** Upper bound of one drive, used as the lease's lifetime. */
   readonly leaseTtlMs: number;
   readonly onStep?: (report: StepReport) => void;
+  /**
+   * The final look-up a chain-verified refund runs right before its node call (refundGate.ts);
+   * absent or null: such a refund holds back (never guessed). src/main.ts sets it in sandbox and evm mode.
+   */
+  readonly finalLookUp?: FinalLookUp | null;
   /** Folded orders by stream version (issue 14 lever 4); absent = every load reads the whole stream. */
   readonly orderCache?: OrderCache;
 }

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { decide, escrowFacts, holdDue, OrderRefused, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream, type OrderState } from '../aggregates/order/index.js';
+import {
+  decide, escrowFacts, heldRefundWaitsUntilMs, holdDue, isRefundHold, OrderRefused, IN_FLIGHT_STATUSES, isTerminal, ORDER_STREAM_PREFIX, orderIdFromStream,
+  type OrderState,
+} from '../aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../commands/handleCommand.js';
 import { loadOrder, type LoadedOrder } from '../commands/loadOrder.js';
 import { isCorrupt } from '../orderStream/fold.js';
 import { driveOrder, type DriverDeps } from './driver.js';
-import { driveChainTime, type ChainTimeWatch } from './chainTime.js';
+import { driveChainTime, driveRefundHold, type ChainTimeWatch } from './chainTime.js';
 import { streamsWithPrefix } from '../eventstore/streams.js';
 import { isVersionConflict } from '../eventstore/types.js';
 
@@ -72,6 +75,8 @@ async function reconcileOrder(deps: ReconcilerDeps, orderId: string, loaded: Loa
     if (expired.written.some((e) => e.type === 'OrderExpired')) summary.expired += 1;
     return (await driveOrder(deps, orderId, ctx, 'inline')).state;
   }
+  // A refund held back for a swap under the hashlock is released on the chain's word, never by the clock.
+  if (isRefundHold(state)) return deps.chainTime ? ((await driveRefundHold(deps, deps.chainTime, orderId, ctx))?.after ?? state) : state;
   // In recovery the driver only looks up what a look-up can prove (a release that did happen).
   if (state.status === 'settlement_recovery') return (await driveOrder(deps, orderId, ctx, 'resume')).state;
   if (!isDue(loaded, now, deps.stuckMs)) return state;
@@ -119,6 +124,9 @@ function isDue({ state, updatedAt }: LoadedOrder, now: Date, stuckMs: number): b
   // A queued payout is only looked up, which changes nothing at the node: do it every pass.
   if (state.status === 'payout_pending') return true;
   if (!IN_FLIGHT_STATUSES.includes(state.status) && !holdDue(state)) return false;
+  // A held job's refund can go out only past the job's expiry at the node: look again then, not every pass.
+  const heldUntilMs = heldRefundWaitsUntilMs(state);
+  if (heldUntilMs !== null && now.getTime() <= heldUntilMs) return false;
   const lastEventMs = updatedAt === null ? 0 : Date.parse(updatedAt);
   return now.getTime() - lastEventMs >= stuckMs;
 }

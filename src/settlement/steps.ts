@@ -4,13 +4,16 @@ import { ESCROW_HIJACKED, hijackDetail, hijacked, hijackerOf } from './hijack.js
 import { escrowJobTitle, MAX_JOB_TTL_SECONDS, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
 import { releaseEscrow } from './release.js';
 import { heldRefundStep, holdStep } from './custody.js';
+import { refundGate, type FinalLookUp } from './refundGate.js';
 
 /**
  * How a node call ended (see gateways/node.ts); a look-up that learned nothing new is `ok`.
  * `hijacked`: the escrow job was taken by a worker other than the ledger's (an alert).
  * `escrow_lost`: the job of a live order was cancelled or expired at the node behind the ledger's back (an alert).
+ * `held_back`: a chain-verified refund not sent, since the final look-up just before it could not
+ * prove that no swap under the hashlock can still be claimed (refundGate.ts); no node call was made.
  */
-export type StepOutcome = 'ok' | 'rejected' | 'unknown' | 'hijacked' | 'escrow_lost';
+export type StepOutcome = 'ok' | 'rejected' | 'unknown' | 'hijacked' | 'escrow_lost' | 'held_back';
 
 /** What one external step produced: result commands to append, and whether to go on driving. */
 export interface StepResult {
@@ -21,6 +24,8 @@ export interface StepResult {
 
 export interface StepDeps {
   readonly node: NodeGateway;
+  /** The final look-up a chain-verified refund runs right before its node call (refundGate.ts); absent in manual mode. */
+  readonly finalLookUp?: FinalLookUp | null;
 }
 
 /** The margin an escrow job outlives the longest wait after its order's expiry, so it never expires under a live order. */
@@ -67,7 +72,7 @@ export async function runStep(
     case 'payout':
     case 'payout_lookup': return payoutStep(deps.node, step, now);
     case 'hold': return holdStep(deps.node, step, now);
-    case 'refund': return refundStep(deps.node, step, mode, now);
+    case 'refund': return refundStep(deps, state, step, mode, now);
   }
 }
 
@@ -258,14 +263,22 @@ async function payoutStep(node: NodeGateway, step: Extract<DueStep, { kind: 'pay
   return { commands: [{ type: 'RequireRecovery', reason, detail: result.reason }], outcome: result.kind, continue: false };
 }
 
-async function refundStep(node: NodeGateway, step: Extract<DueStep, { kind: 'refund' }>, mode: StepMode, now: Date): Promise<StepResult> {
+/**
+ * The refund: what the job's status already proves is recorded as it is; the cancel (the call that
+ * moves the RTC) goes out only past the final look-up's gate (refundGate.ts) for a chain-verified order.
+ */
+async function refundStep(deps: StepDeps, state: PlacedOrder, step: Extract<DueStep, { kind: 'refund' }>, mode: StepMode, now: Date): Promise<StepResult> {
+  const node = deps.node;
+  const gate = () => refundGate(deps.finalLookUp, state, step);
   if (step.held) {
-    return heldRefundStep(node, step, now, (lookup, afterRefusal) => refundFromJob(step, lookup, now, afterRefusal), () => refunded(step, now));
+    return heldRefundStep(node, step, now, (lookup, afterRefusal) => refundFromJob(step, lookup, now, afterRefusal), () => refunded(step, now), gate);
   }
   if (mode === 'resume') {
     const settled = refundFromJob(step, await node.getJob(step.jobId), now, false);
     if (settled) return settled;
   }
+  const heldBack = await gate();
+  if (heldBack) return heldBack;
   const result = await node.cancelJob(step.jobId, step.wallet);
   if (result.kind === 'ok') return refunded(step, now);
   return refundFromJob(step, await node.getJob(step.jobId), now, true) ?? failed('refund', step.key, result.kind, result.reason);

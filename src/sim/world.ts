@@ -244,6 +244,7 @@ export function buildInstance(sources: WorldSources, instance: Instance): Ledger
         candidates: scanAllOrders({ store }),
         escrowWatch: sources.escrowWatchIds,
         chainTime,
+        finalLookUp,
         newPassId: () => sources.ids.hex(8),
         newEventId,
         onStep,

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { chainLookupDue, decide, dueStep, foldEvents, type OrderState } from '../../src/aggregates/order/index.js';
+import {
+  chainLookupDue, decide, dueStep, foldEvents, heldRefundWaitsUntilMs, isRefundHold, refundHoldLookupDue, refundMayGoOut,
+  type OrderState, type RefundPendingOrder, type ReleaseRefundHold,
+} from '../../src/aggregates/order/index.js';
 import { facts, given } from '../support/orderFixtures.js';
 import {
-  at, cancelOrder, EXPIRES_AT, expireOrder, LATER, MAKER, MAKER_HTLC_HASH, matchOrder, STRANGER, TAKER,
+  at, cancelOrder, escrowLocked, EXPIRES_AT, expireOrder, LATER, MAKER, MAKER_HTLC_HASH, matchOrder, orderCancelled, placedSell, STRANGER, TAKER, TAKER_JOB,
 } from '../support/orderBuilders.js';
 import {
   chainMatched, chainTime, claimObserved, fact, FRESH_HTLC_HASH, LOCK_BY, lockObserved, lockRejected, matchLapsed, orderRearmed,
@@ -171,6 +174,9 @@ describe('a lapsed order: off the book, cancelled or expired only once no swap i
 describe('a lock seen while the seller\'s refund waits to go out (simulator seed 2127)', () => {
   // A buy order lapsed: the seller's (taker's) held escrow is due back, but not sent yet.
   const lapsedBuy = () => [...chainMatched('buy'), matchLapsed(MAKER)];
+  // The lapsed buyer's late lock under the same hashlock, claimable by the seller until T.
+  const held = () => [...lapsedBuy(), lockRejected(fact(1), 'locked_after_lock_by')];
+  const release = (quoteChain: ReturnType<typeof chainTime> | null): ReleaseRefundHold => ({ type: 'ReleaseRefundHold', quoteChain, now: LATER });
 
   it('parks the order instead of refunding: the seller could still claim the late lock (invariant 9)', () => {
     const before = foldEvents(lapsedBuy());
@@ -179,6 +185,7 @@ describe('a lock seen while the seller\'s refund waits to go out (simulator seed
     for (const late of [lockRejected(fact(1), 'locked_after_lock_by'), lockObserved(fact(1))]) {
       const after = foldEvents([...lapsedBuy(), late]);
       expect(after).toMatchObject({ status: 'settlement_recovery', reason: 'quote_lock_before_refund', parked: { status: 'refund_pending' } });
+      expect(isRefundHold(after)).toBe(true);
       expect(dueStep(after)).toBeNull();
     }
   });
@@ -186,5 +193,84 @@ describe('a lock seen while the seller\'s refund waits to go out (simulator seed
   it('changes nothing for a lock seen on a matched order (it is simply recorded)', () => {
     const after = foldEvents([...chainMatched('sell'), lockRejected(fact(1))]);
     expect(after.status).toBe('matched');
+  });
+
+  it('ReleaseRefundHold: the refund is due again once the chain proves the late lock dead at its T, or refunded', () => {
+    given(...held()).when(release(chainTime('refund_allowed', T)))
+      .thenExactly([{ type: 'RefundHoldReleased', data: { decision: 'refund_allowed', finalized_time_seconds: T.toString(), released_at: LATER.toISOString() } }]);
+    const after = given(...held()).when(release(chainTime('refund_allowed', T))).thenState();
+    expect(after).toMatchObject({ status: 'refund_pending', endingAs: 'expired', attempts: 0 });
+    expect(dueStep(after)).toMatchObject({ kind: 'refund', party: 'taker' });
+    // Refunded on the chain before its T: the chain's word and what the order saw agree.
+    const refunded = { ...refundObserved(fact(3)), data: { ...refundObserved(fact(3)).data, swap_id: fact(1).swapId } };
+    given(...held(), refunded).when(release(chainTime('refund_allowed', T - 1n))).then([{ type: 'RefundHoldReleased' }]);
+  });
+
+  it('ReleaseRefundHold is a no-op while a swap may still be claimed, on a claim, or with no look-up', () => {
+    given(...held()).when(release(chainTime('wait', T - 1n))).thenNothing();
+    given(...held()).when(release(chainTime('claimed', T))).thenNothing();
+    given(...held()).when(release(null)).thenNothing();
+    // A look-up that disagrees with what the order saw (the late lock before its T) waits.
+    given(...held()).when(release(chainTime('refund_allowed', T - 1n))).thenNothing();
+    given(...held()).when(release(chainTime('no_swap', T - 1n))).thenNothing();
+    // Already released (or never held): the refund is pending, nothing to release.
+    given(...lapsedBuy()).when(release(chainTime('refund_allowed', T))).thenNothing();
+  });
+
+  it('ReleaseRefundHold is refused on an order whose refund is not held back (refund_not_held)', () => {
+    given(...chainMatched('sell')).when(release(chainTime('refund_allowed', T))).thenRefuses('refund_not_held');
+    given(...sellLapsed()).when(release(chainTime('refund_allowed', T))).thenRefuses('refund_not_held');
+    // Parked for another reason: the operator's, never released on chain time.
+    const blocked = [...lapsedBuy(), { type: 'SettlementRecoveryRequired' as const, data: { reason: 'refund_blocked', detail: 'x' } }];
+    given(...blocked).when(release(chainTime('refund_allowed', T))).thenRefuses('refund_not_held');
+    expect(() => decide(release(null), { status: 'none' } as OrderState)).toThrow('no such order');
+  });
+
+  it('a claim seen while the refund is held pays the buyer (the buy order\'s maker), and then nothing releases', () => {
+    const state = foldEvents([...held(), claimObserved(fact(2))]);
+    expect(state.status).toBe('settling');
+    expect(facts(state).buyerWallet).toBe(MAKER);
+    expect(dueStep(state)?.kind).toBe('release');
+    given(...held(), claimObserved(fact(2))).when(release(chainTime('refund_allowed', T))).thenRefuses('refund_not_held');
+  });
+
+  it('refundHoldLookupDue: only a held refund, once what it saw is dead at the follower\'s finalized time', () => {
+    expect(refundHoldLookupDue(foldEvents(held()), T - 1n)).toBe(false);
+    expect(refundHoldLookupDue(foldEvents(held()), T)).toBe(true);
+    expect(refundHoldLookupDue(foldEvents(held()), null)).toBe(false);
+    expect(refundHoldLookupDue(foldEvents(lapsedBuy()), T)).toBe(false);
+  });
+});
+
+describe('refundMayGoOut: the refund step\'s rule right before its node call (simulator seeds 2249, 2450, 3168)', () => {
+  const pending = (events: Parameters<typeof foldEvents>[0]) => foldEvents(events) as RefundPendingOrder;
+  const lapsedBuy = () => pending([...chainMatched('buy'), matchLapsed(MAKER)]);
+
+  it('lets a chain-verified refund go only on a look-up that proves no live swap', () => {
+    expect(refundMayGoOut(lapsedBuy(), chainTime('no_swap', PAST_LOCK_BY))).toBe(true);
+    expect(refundMayGoOut(lapsedBuy(), chainTime('refund_allowed', T))).toBe(true);
+  });
+
+  it('holds it back while a swap may be claimed, on a claim, and when the chain could not be read', () => {
+    expect(refundMayGoOut(lapsedBuy(), chainTime('wait', PAST_LOCK_BY))).toBe(false);
+    expect(refundMayGoOut(lapsedBuy(), chainTime('claimed', PAST_LOCK_BY))).toBe(false);
+    expect(refundMayGoOut(lapsedBuy(), null)).toBe(false);
+  });
+
+  it('never asks of an order with no quote leg (manual mode)', () => {
+    const manual = pending([placedSell(), escrowLocked('maker'), orderCancelled()]);
+    expect(manual.status).toBe('refund_pending');
+    expect(refundMayGoOut(manual, null)).toBe(true);
+  });
+});
+
+describe('heldRefundWaitsUntilMs: a held job\'s refund is looked at again at the job\'s expiry', () => {
+  it('is the hold\'s expiry for a refund_pending order whose job the ledger\'s worker holds, else null', () => {
+    const expiresAt = '2025-03-20T00:00:00.000Z';
+    const hold = { type: 'EscrowHeld' as const, data: { job_id: TAKER_JOB, worker_wallet: 'otc_bridge_worker', expires_at: expiresAt, held_at: LATER.toISOString() } };
+    expect(heldRefundWaitsUntilMs(foldEvents([...chainMatched('buy'), hold, matchLapsed(MAKER)]))).toBe(Date.parse(expiresAt));
+    expect(heldRefundWaitsUntilMs(foldEvents([...chainMatched('buy'), { ...hold, data: { ...hold.data, expires_at: null } }, matchLapsed(MAKER)]))).toBeNull();
+    expect(heldRefundWaitsUntilMs(foldEvents([...chainMatched('buy'), matchLapsed(MAKER)]))).toBeNull();
+    expect(heldRefundWaitsUntilMs(foldEvents([...chainMatched('buy'), hold]))).toBeNull();
   });
 });

@@ -58,6 +58,9 @@ beforeEach(async () => {
   const driver = {
     store, node: gateway, leases, settleWindowSeconds: 86_400, quoteTailSeconds: quoteTailSecondsFor(quoteLeg), leaseTtlMs: 60_000,
     onStep: (r: { step: string; outcome: StepOutcome }) => steps.push({ step: r.step, outcome: r.outcome }),
+    // No chain runs here: the final look-up a chain-verified refund makes right before its node call
+    // answers what these tests' chain says, that no swap was ever made (tests/sim/foundChain.test.ts runs the real one).
+    finalLookUp: async () => ({ decision: 'no_swap' as const, finalizedTimeSeconds: BigInt(Math.floor(clock.nowMs / 1000)) }),
   };
   const ledger = createLedger({ ...driver, secretBox: createSecretBox('5e'.repeat(32)), now, quoteLeg });
   const [seller, buyer] = [generateWallet(), generateWallet()];

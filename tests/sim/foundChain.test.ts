@@ -14,6 +14,7 @@ import { createSecretBox, htlcHashOf } from '../../src/crypto/preimage.js';
 import type { BlockRef, QuoteChain } from '../../src/gateways/quoteChain.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
+import type { StepReport } from '../../src/settlement/driver.js';
 import { reconcilePass, scanAllOrders } from '../../src/settlement/reconciler.js';
 import { Prng } from '../../src/sim/prng.js';
 import { SIM_CHAIN_ID, SIM_HTLC, SIM_USDC, SimChain } from '../../src/sim/simChain.js';
@@ -49,6 +50,8 @@ let deps: LedgerDeps & { quoteLeg: QuoteLegDeps };
 /** The last finalized block the follower processed, and the final look-up the reconciler's chain-time step uses, as quoteChainFromConfig wires them. */
 let finalized: BlockRef | null = null;
 let finalLookUp: FinalLookUp;
+/** Every step a driver ran, with its outcome (node_calls by step and outcome in src/main.ts). */
+let steps: StepReport[] = [];
 
 beforeEach(async () => {
   h = await startSettlementHarness();
@@ -67,16 +70,20 @@ beforeEach(async () => {
     mode: 'sandbox', chainId: SIM_CHAIN_ID, htlcAddress: SIM_HTLC, usdcToken: SIM_USDC,
     lockWindowSeconds: 1_800, claimWindowMaxSeconds: 14_400, claimGuardSeconds: 600, finalizedTimeSeconds: () => null,
   };
+  finalized = null;
+  steps = [];
+  failSellerLogs = 0;
+  // As src/main.ts wires it: the refund step of a chain-verified order runs this look-up right before its node call.
+  finalLookUp = createFinalLookUp({ store: h.store, quoteLeg }, { chain: reads, fromBlock: 0n, finalizedBlock: () => finalized });
   deps = {
     store: h.store, node: gateway, leases: h.leases, secretBox: createSecretBox('5e'.repeat(32)),
-    settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(h.clock.nowMs), quoteLeg,
+    settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(h.clock.nowMs), quoteLeg, finalLookUp,
+    onStep: (report) => steps.push(report),
   };
   ledger = createLedger(deps);
   const byHash = new Map<string, string>();
   const directory = createOrderDirectory(deps, { orderByHtlcHash: async (hash) => byHash.get(hash) ?? null });
-  finalized = null;
   const sink = createObservationSink(deps, { finalLookup: { chain: reads, fromBlock: 0n, directory }, onFinalized: (block) => { finalized = block; } });
-  finalLookUp = createFinalLookUp(deps, { chain: reads, fromBlock: 0n, finalizedBlock: () => finalized });
   follower = createChainFollower({
     chain: reads, chainId: SIM_CHAIN_ID, db, directory, sink, leases: h.leases, owner: 'test', registry: new Registry(), startBlock: 0n,
     now: () => h.clock.nowMs,
@@ -205,20 +212,27 @@ describe('the final look-up after a refund reads the chain as it is now (simulat
  * back to the seller at expires_at while the seller could still claim that lock. It now reads at the
  * chain's finalized block (never older than the follower's).
  */
-describe('the chain-time look-up reads the chain as it is now, not as the follower last saw it (simulator seed 13)', () => {
-  const reconcileOnChainTime = (orderId: string) => reconcilePass({
-    ...deps, stuckMs: 0, candidates: scanAllOrders({ store: h.store }),
-    chainTime: { candidates: async () => [orderId], finalizedTimeSeconds: () => finalized?.timestampSeconds ?? null, lookUp: finalLookUp },
-  });
+/** A reconciler pass with the chain-time watch over one order, as src/main.ts runs it. */
+const reconcileOnChainTime = (orderId: string) => reconcilePass({
+  ...deps, stuckMs: 0, candidates: scanAllOrders({ store: h.store }),
+  chainTime: { candidates: async () => [orderId], finalizedTimeSeconds: () => finalized?.timestampSeconds ?? null, lookUp: finalLookUp },
+});
 
+/** A match with no lock lapses past lock_by (the order is then lapsed: off the book, its escrow held). */
+async function lapsedOrder() {
+  const order = await matchedChainOrder(3_600);
+  tick(1_900);
+  tick(5);
+  await follower.pollOnce();
+  expect((await reconcileOnChainTime(order.orderId)).lapsed).toBe(1);
+  expect(await status(order.orderId)).toBe('lapsed');
+  return order;
+}
+
+describe('the chain-time look-up reads the chain as it is now, not as the follower last saw it (simulator seed 13)', () => {
   /** A match with no lock lapses past lock_by; then its buyer locks late, final on the chain, while the follower is behind. */
   async function lapsedThenLateLock() {
-    const order = await matchedChainOrder(3_600);
-    tick(1_900);
-    tick(5);
-    await follower.pollOnce();
-    expect((await reconcileOnChainTime(order.orderId)).lapsed).toBe(1);
-    expect(await status(order.orderId)).toBe('lapsed');
+    const order = await lapsedOrder();
     lock(order, 7_200);
     tick(5);
     tick(5);
@@ -249,5 +263,143 @@ describe('the chain-time look-up reads the chain as it is now, not as the follow
     const order = await matchedChainOrder(3_600);
     tick(1_900);
     expect(await finalLookUp(order.orderId)).toBeNull();
+  });
+});
+
+/**
+ * A refund decided on chain time goes out later, on that earlier decision (simulator seeds 2249,
+ * 2450, 3168, docs/RELIABILITY.md): here a lapsed order's expiry decided the seller's refund, but the
+ * held job's refund waits for the job's expiry at the node; meanwhile the lapsed buyer locks again
+ * under the same hashlock, final on the chain and not yet delivered by the follower. The refund step
+ * now runs the final look-up right before its node call and holds back (quote_lock_before_refund),
+ * and the reconciler releases the hold on the look-up's word (RefundHoldReleased, seed 2127's hold
+ * too). A look-up that cannot answer holds back as well, and a claim seen meanwhile pays the buyer.
+ */
+describe('the refund step looks the chain up again right before its node call (simulator seeds 2249, 2450, 3168, 2127)', () => {
+  /** The lapsed order past its expires_at: the seller's refund is decided (refund_pending), the held job not yet expired. */
+  async function refundDecided() {
+    const order = await lapsedOrder();
+    tick(1_800);
+    await follower.pollOnce();
+    await reconcileOnChainTime(order.orderId);
+    expect(await status(order.orderId)).toBe('refund_pending');
+    expect((await types(order.orderId)).slice(-2)).toEqual(['MatchLapsed', 'OrderExpired']);
+    return { order, job: await heldJob(order.orderId) };
+  }
+
+  /** The lapsed buyer's late lock, T two hours past the held job's expiry, final on the chain but not delivered. */
+  async function lateLockBeforeExpiry() {
+    const { order, job } = await refundDecided();
+    lock(order, job.expiresAt - ts() + 7_200);
+    tick(5);
+    tick(5);
+    return { order, job, timelockMs: (job.expiresAt + 7_200) * 1000 };
+  }
+
+  const pastExpiry = (job: { expiresAt: number }) => {
+    h.clock.nowMs = job.expiresAt * 1000 + 1_000;
+    chain.mine(BigInt(ts()));
+  };
+  const refundSteps = () => steps.filter((s) => s.step === 'refund').map((s) => s.outcome);
+
+  it('holds the refund back at the job\'s expiry while the late lock can be claimed: no cancel at the node, the order parked visibly', async () => {
+    const { order, job } = await lateLockBeforeExpiry();
+    const sellerBefore = node.balanceMicroRtc(h.seller.wallet);
+    pastExpiry(job);
+    steps = [];
+    await reconcile();
+    expect(await ledger.getOrder(order.orderId)).toMatchObject({ state: { status: 'settlement_recovery', reason: 'quote_lock_before_refund', parked: { status: 'refund_pending' } } });
+    expect((await types(order.orderId)).slice(-2)).toEqual(['OrderExpired', 'SettlementRecoveryRequired']);
+    expect(refundSteps()).toEqual(['held_back']);
+    expect(node.job(job.jobId)?.status).toBe('claimed');
+    expect(node.balanceMicroRtc(h.seller.wallet)).toBe(sellerBefore);
+    // Later passes before the lock's T keep it held (the look-up still says wait), writing nothing.
+    const written = (await types(order.orderId)).length;
+    tick(60);
+    await follower.pollOnce();
+    await reconcileOnChainTime(order.orderId);
+    expect(await status(order.orderId)).toBe('settlement_recovery');
+    expect((await types(order.orderId)).slice(written)).toEqual(['QuoteLockRejected']);
+  });
+
+  it('the reconciler releases the hold once the lock\'s T has passed unclaimed, and the refund goes out', async () => {
+    const { order, job, timelockMs } = await lateLockBeforeExpiry();
+    pastExpiry(job);
+    await reconcile();
+    expect(await status(order.orderId)).toBe('settlement_recovery');
+    const sellerBefore = node.balanceMicroRtc(h.seller.wallet);
+    h.clock.nowMs = timelockMs;
+    tick(5);
+    tick(5);
+    await follower.pollOnce();
+    await reconcileOnChainTime(order.orderId);
+    expect(await status(order.orderId)).toBe('expired');
+    expect((await types(order.orderId)).slice(-4)).toEqual(['SettlementRecoveryRequired', 'QuoteLockRejected', 'RefundHoldReleased', 'RefundIssued']);
+    expect(node.job(job.jobId)?.status).toBe('cancelled');
+    expect(node.balanceMicroRtc(h.seller.wallet) - sellerBefore).toBe(job.rewardMicroRtc + job.feeMicroRtc);
+  });
+
+  it('a hold the follower made (the late lock delivered while the refund waits, seed 2127) is released the same way', async () => {
+    const { order, job, timelockMs } = await lateLockBeforeExpiry();
+    await follower.pollOnce();
+    expect(await ledger.getOrder(order.orderId)).toMatchObject({ state: { status: 'settlement_recovery', reason: 'quote_lock_before_refund' } });
+    // Before T the reconciler does not release it (nor even read the chain for it).
+    await reconcileOnChainTime(order.orderId);
+    expect((await types(order.orderId)).at(-1)).toBe('QuoteLockRejected');
+    h.clock.nowMs = Math.max(timelockMs, job.expiresAt * 1000 + 1_000);
+    tick(5);
+    tick(5);
+    await follower.pollOnce();
+    await reconcileOnChainTime(order.orderId);
+    expect(await status(order.orderId)).toBe('expired');
+    expect((await types(order.orderId)).slice(-3)).toEqual(['QuoteLockRejected', 'RefundHoldReleased', 'RefundIssued']);
+    expect(node.job(job.jobId)?.status).toBe('cancelled');
+  });
+
+  it('a claim of the late lock seen while the refund is held pays the buyer instead', async () => {
+    const { order, job } = await lateLockBeforeExpiry();
+    pastExpiry(job);
+    await reconcile();
+    expect(await status(order.orderId)).toBe('settlement_recovery');
+    const buyerBefore = node.balanceMicroRtc(h.buyer.wallet);
+    chain.submit(SELLER_Q, { kind: 'claim', swapId: swapIds()[0] as Hex, preimage: `0x${'ab'.repeat(32)}` });
+    tick(5);
+    tick(5);
+    await follower.pollOnce();
+    expect(await status(order.orderId)).toBe('completed');
+    expect(await types(order.orderId)).toContain('QuoteClaimObserved');
+    expect(await types(order.orderId)).not.toContain('RefundIssued');
+    expect(node.job(job.jobId)?.status).toBe('completed');
+    expect(node.balanceMicroRtc(h.buyer.wallet)).toBeGreaterThan(buyerBefore);
+  });
+
+  it('a look-up that cannot answer holds the refund back too (never guessed), and the next pass sends it', async () => {
+    const { order, job } = await refundDecided();
+    pastExpiry(job);
+    failSellerLogs = 1;
+    steps = [];
+    await reconcile();
+    expect(await status(order.orderId)).toBe('refund_pending');
+    expect(await ledger.getOrder(order.orderId)).toMatchObject({ state: { lastError: expect.stringContaining('final_lookup_unavailable') } });
+    expect((await types(order.orderId)).at(-1)).toBe('NodeCallFailed');
+    expect(refundSteps()).toEqual(['held_back']);
+    expect(node.job(job.jobId)?.status).toBe('claimed');
+    await reconcile();
+    expect(await status(order.orderId)).toBe('expired');
+    expect(node.job(job.jobId)?.status).toBe('cancelled');
+  });
+
+  it('before the held job\'s expiry a reconciler pass does not even look the refund up (it looks again at the expiry)', async () => {
+    const { order, job } = await refundDecided();
+    steps = [];
+    h.clock.nowMs = job.expiresAt * 1000 - 60_000;
+    await reconcile();
+    await reconcile();
+    expect(refundSteps()).toEqual([]);
+    expect(await status(order.orderId)).toBe('refund_pending');
+    pastExpiry(job);
+    await reconcile();
+    expect(refundSteps()).toEqual(['ok']);
+    expect(await status(order.orderId)).toBe('expired');
   });
 });

@@ -7,7 +7,7 @@
 import type * as C from './commands.js';
 import { refuse } from './errors.js';
 import type { OrderEvent } from './events.js';
-import { type LapsedOrder, type MatchedOrder, type OrderState, type PlacedOrder, type QuoteLeg } from './state.js';
+import { type LapsedOrder, type MatchedOrder, type OrderState, type PlacedOrder, type QuoteLeg, type RecoveryOrder, type RefundPendingOrder } from './state.js';
 import { canonicalWallet, sameWallet } from './wallet.js';
 
 const iso = (date: Date): string => date.toISOString();
@@ -121,3 +121,73 @@ export function rearmOrder(c: C.RearmOrder, state: PlacedOrder): OrderEvent[] {
   return [{ type: 'OrderRearmed', data: { htlc_hash: htlcHash, rearmed_at: iso(c.now) } }];
 }
 
+
+// ── A refund held back while a swap under the hashlock may still be claimed (simulator seeds 2127, 2249, 2450, 3168) ──
+
+/**
+ * Why a refund_pending order is parked when a swap under its hashlock was seen, or looked up, live
+ * before its refund went out: a late lock seen (evolve.ts, holdRefundBack) or the refund step's own
+ * final look-up (src/settlement/refundGate.ts). The reconciler releases it on the chain's word.
+ */
+export const REFUND_HOLD_REASON = 'quote_lock_before_refund';
+
+export type RefundHold = RecoveryOrder & { readonly parked: RefundPendingOrder };
+
+/** A refund parked by REFUND_HOLD_REASON (never by any other reason: those stay the operator's). */
+export function isRefundHold(state: OrderState): state is RefundHold {
+  return state.status === 'settlement_recovery' && state.reason === REFUND_HOLD_REASON && state.parked.status === 'refund_pending';
+}
+
+/**
+ * The refund step's rule, right before its node call (pure): a chain-verified order's RTC goes back
+ * only when the final look-up just made (at the chain's finalized block now) and what the order saw
+ * agree that no swap under the hashlock can still be claimed. No look-up (null: the chain could not
+ * be read) never lets it go: nothing is guessed. An order with no quote leg (manual) is not asked.
+ */
+export function refundMayGoOut(state: RefundPendingOrder, chain: C.QuoteChainTime | null): boolean {
+  const leg = state.quoteLeg;
+  if (leg === null) return true;
+  if (leg.claim !== null || chain === null) return false;
+  return noLiveSwap(leg, chain);
+}
+
+/**
+ * Whether the reconciler should look the chain up for a held refund (pure, no I/O): only once what
+ * the order saw is dead at the follower's finalized time (every seen swap refunded or past its T),
+ * since before that no look-up could release it.
+ */
+export function refundHoldLookupDue(state: OrderState, finalizedTimeSeconds: bigint | null): boolean {
+  if (finalizedTimeSeconds === null || !isRefundHold(state)) return false;
+  const leg = state.parked.quoteLeg;
+  return leg !== null && leg.claim === null && seenSwapsDead(leg, finalizedTimeSeconds);
+}
+
+/**
+ * ReleaseRefundHold: the held refund is due again once the chain (the final look-up) and what the
+ * order saw agree that no swap under the hashlock can still be claimed. Not yet (a swap live, a claim
+ * on the chain not yet delivered, no look-up): nothing. An order whose refund is pending and not held
+ * is already satisfied; any other order has no refund held back (refund_not_held).
+ */
+export function releaseRefundHold(c: C.ReleaseRefundHold, state: PlacedOrder): OrderEvent[] {
+  if (state.status === 'refund_pending') return [];
+  if (!isRefundHold(state)) return refuse('refund_not_held', `no refund is held back (order is ${state.status})`, state.status);
+  const leg = state.parked.quoteLeg;
+  const chain = c.quoteChain;
+  if (leg === null || chain === null || leg.claim !== null || !noLiveSwap(leg, chain)) return [];
+  if (chain.decision !== 'no_swap' && chain.decision !== 'refund_allowed') return [];
+  return [{
+    type: 'RefundHoldReleased',
+    data: { decision: chain.decision, finalized_time_seconds: chain.finalizedTimeSeconds.toString(), released_at: iso(c.now) },
+  }];
+}
+
+/**
+ * When the reconciler looks at a held job's refund again: the job's expiry at the node (the node
+ * refuses to cancel a claimed job before it, custody.ts), so a refund_pending order whose job the
+ * ledger's worker holds is not looked up on every pass. Null: no such wait (look as usual).
+ */
+export function heldRefundWaitsUntilMs(state: OrderState): number | null {
+  if (state.status !== 'refund_pending' || state.escrow.hold?.expiresAt == null) return null;
+  const expiresMs = Date.parse(state.escrow.hold.expiresAt);
+  return Number.isNaN(expiresMs) ? null : expiresMs;
+}

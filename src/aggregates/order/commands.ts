@@ -25,7 +25,8 @@ export type OrderCommand =
   | ObserveQuoteRefund
   | RecordEscrowHeld
   | RearmOrder
-  | RecordQuoteReorg;
+  | RecordQuoteReorg
+  | ReleaseRefundHold;
 
 export interface PlaceOrder {
   type: 'PlaceOrder';
@@ -74,6 +75,17 @@ export interface CancelOrder {
 export interface QuoteChainTime {
   decision: 'claimed' | 'no_swap' | 'refund_allowed' | 'wait';
   finalizedTimeSeconds: bigint;
+}
+
+/**
+ * The reconciler releases a refund held back (`quote_lock_before_refund`) on the final look-up's
+ * word: chain time as the command input, never the wall clock.
+ */
+export interface ReleaseRefundHold {
+  type: 'ReleaseRefundHold';
+  /** The final look-up at the chain's finalized block; null when the chain could not be read (then nothing). */
+  quoteChain: QuoteChainTime | null;
+  now: Date;
 }
 
 /** The maker of a lapsed sell order puts it back on the book under a fresh hashlock. */

@@ -17,7 +17,7 @@ import {
 import { canonicalWallet, sameWallet } from './wallet.js';
 import { payoutKeyFor } from './steps.js';
 import { recordEscrowHeld } from './custody.js';
-import { cancelLapsed, expireLapsed, expireOnChainTime, rearmOrder } from './chainTime.js';
+import { cancelLapsed, expireLapsed, expireOnChainTime, rearmOrder, releaseRefundHold } from './chainTime.js';
 import { recordQuoteReorg } from './reorg.js';
 
 /**
@@ -48,6 +48,7 @@ export function decide(command: C.OrderCommand, state: OrderState): OrderEvent[]
     case 'RecordEscrowHeld': return recordEscrowHeld(command, state);
     case 'RearmOrder': return rearmOrder(command, state);
     case 'RecordQuoteReorg': return recordQuoteReorg(command, state);
+    case 'ReleaseRefundHold': return releaseRefundHold(command, state);
   }
 }
 

@@ -51,6 +51,8 @@ export type OrderRefusalCode =
   | 'order_not_lapsed'
   /** A swap under the order's old hashlock may still be claimed: no re-arm, no refund yet. */
   | 'quote_lock_live'
+  /** A refund hold released on an order whose refund is not held back (quote_lock_before_refund). */
+  | 'refund_not_held'
   /** A reorganised observation the ledger already acted on irrevocably (a settlement under way or done): an alert, never undone. */
   | 'quote_observation_acted_on';
 

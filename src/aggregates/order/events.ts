@@ -212,6 +212,17 @@ export interface OrderRearmed {
 }
 
 /**
+ * A refund held back (`quote_lock_before_refund`: a swap under the hashlock was seen or looked up
+ * live before the refund went out) released on the final look-up's word: at a finalized block of
+ * this time the chain proves no swap under the hashlock can still be claimed, and what the order saw
+ * agrees, so the parked refund is due again (the refund step looks the chain up once more first).
+ */
+export interface RefundHoldReleased {
+  type: 'RefundHoldReleased';
+  data: { decision: 'no_swap' | 'refund_allowed'; finalized_time_seconds: string; released_at: string };
+}
+
+/**
  * A node call that left the order where it was (a refused or unknown outcome the driver will retry).
  * Recorded so that audits see every attempt and the reconciler can count attempts and back off.
  */
@@ -249,7 +260,8 @@ export type OrderEvent =
   | EscrowHeld
   | MatchLapsed
   | OrderRearmed
-  | QuoteObservationReorged;
+  | QuoteObservationReorged
+  | RefundHoldReleased;
 
 export type OrderEventType = OrderEvent['type'];
 
@@ -279,6 +291,7 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'MatchLapsed',
   'OrderRearmed',
   'QuoteObservationReorged',
+  'RefundHoldReleased',
 ];
 
 // Stream names live in one module for every writer; the aggregate re-exports its own.

@@ -14,6 +14,7 @@ import {
   type RecoveryOrder,
   type SettlingOrder,
 } from './state.js';
+import { isRefundHold, REFUND_HOLD_REASON } from './chainTime.js';
 
 /**
  * A recorded event that cannot follow the state before it: a stream written by something other
@@ -65,6 +66,7 @@ export function evolve(state: OrderState, event: OrderEvent): OrderState {
     case 'MatchLapsed': return matchLapsed(state, event);
     case 'OrderRearmed': return orderRearmed(state, event);
     case 'QuoteObservationReorged': return quoteObservationReorged(state, event);
+    case 'RefundHoldReleased': return refundHoldReleased(state, event);
     default: return unhandled(event);
   }
 }
@@ -288,12 +290,19 @@ function quoteLockRejected(state: OrderState, event: E.QuoteLockRejected): Order
  * A lock seen while the seller's refund is due but not yet sent (a lapse, or T passed, then a late
  * lock under the same hashlock before a held job's expiry let the refund go out): the seller could
  * still claim that swap, so the refund must not go out on the earlier decision (invariant 9;
- * simulator seed 2127). The order is parked for an operator, who re-drives the refund once the
- * swap's T has passed unclaimed or it was refunded; a claim seen meanwhile settles it to the buyer.
+ * simulator seed 2127). The order is parked (REFUND_HOLD_REASON) and the reconciler releases it on
+ * the final look-up's word once the swap's T has passed unclaimed or it was refunded
+ * (RefundHoldReleased); a claim seen meanwhile settles it to the buyer.
  */
 function holdRefundBack(state: LiveOrder): LiveOrder {
   if (state.status !== 'refund_pending') return state;
-  return { ...base(state, false), status: 'settlement_recovery', reason: 'quote_lock_before_refund', parked: state };
+  return { ...base(state, false), status: 'settlement_recovery', reason: REFUND_HOLD_REASON, parked: state };
+}
+
+/** The held refund is due again (chain time decided it, chainTime.ts releaseRefundHold): back to refund_pending. */
+function refundHoldReleased(state: OrderState, event: E.RefundHoldReleased): OrderState {
+  if (!isRefundHold(state)) throw new EventDoesNotApply(event.type, state.status, 'no refund is held back');
+  return { ...state.parked, attempts: 0, lastError: state.lastError };
 }
 
 /**
@@ -312,9 +321,11 @@ function quoteClaimObserved(state: OrderState, event: E.QuoteClaimObserved): Ord
     const { taker, escrow, htlcHash } = next;
     return { ...base(next, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
   }
-  if (next.status === 'refund_pending' && next.taker !== null && next.htlcHash !== null) {
-    const { taker, escrow, htlcHash } = next;
-    return { ...base(next, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
+  // A refund held back for a swap under the hashlock: that swap's claim pays the buyer after all.
+  const pending = isRefundHold(next) ? next.parked : next;
+  if (pending.status === 'refund_pending' && pending.taker !== null && pending.htlcHash !== null) {
+    const { taker, escrow, htlcHash } = pending;
+    return { ...base(pending, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
   }
   return next;
 }
