@@ -92,6 +92,11 @@ const STATUS_TABLE: ReadonlyArray<readonly [string, () => OrderEvent[], OrderSta
   ['MatchLapsed (buy) → refund_pending (ends expired)', () => [...chainMatched('buy'), matchLapsed()], 'refund_pending'],
   ['OrderRearmed → open', () => [...sellLapsed(), orderRearmed()], 'open'],
   ['QuoteClaimObserved on a lapsed order → settling (a late lock claimed pays its buyer)', () => [...sellLapsed(), lockRejected(fact(1), 'lock_too_late'), claimObserved(fact(2))], 'settling'],
+  ['QuoteLockRejected on refund_pending → settlement_recovery (the refund held back: quote_lock_before_refund)', () => [...chainMatched('buy'), matchLapsed(), lockRejected(fact(1))], 'settlement_recovery'],
+  ['RefundHoldReleased → refund_pending (the held refund due again on the chain\'s word)', () => [...chainMatched('buy'), matchLapsed(), lockRejected(fact(1)), {
+    type: 'RefundHoldReleased', data: { decision: 'refund_allowed', finalized_time_seconds: '1741000000', released_at: '2025-03-03T12:00:00.000Z' },
+  }], 'refund_pending'],
+  ['QuoteClaimObserved on a held refund → settling (the claim pays the buyer)', () => [...chainMatched('buy'), matchLapsed(), lockRejected(fact(1)), claimObserved(fact(2))], 'settling'],
   ['OrderCancelled with escrow → refund_pending', () => [...SELL.open(), orderCancelled()], 'refund_pending'],
   ['OrderCancelled without escrow → cancelled', () => [placedBuy(), orderCancelled()], 'cancelled'],
   ['OrderExpired (expires_at) with escrow → refund_pending', () => [...SELL.open(), orderExpired('expires_at')], 'refund_pending'],
