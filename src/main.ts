@@ -355,7 +355,9 @@ function chainStatusView(s: QuoteChainStatus): ChainStatusView {
     mode: s.mode, chain_id: s.chainId, contract: s.htlcAddress, head: block(s.head), finalized: block(s.finalized),
     checkpoint: checkpoint && { number: checkpoint.blockNumber.toString(), hash: checkpoint.blockHash },
     lag_blocks: checkpoint && s.finalized ? Number(s.finalized.number - checkpoint.blockNumber) : null,
-    last_reorg: reorg && { block_number: reorg.blockNumber.toString(), detected_at: new Date(reorg.detectedAtMs).toISOString() },
+    last_reorg: reorg && {
+      block_number: reorg.blockNumber.toString(), detected_at: new Date(reorg.detectedAtMs).toISOString(), checkpoint_hash: reorg.checkpointHash, chain_hash: reorg.chainHash,
+    },
     problem: s.problem,
   };
 }

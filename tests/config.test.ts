@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
+import { refusalOf } from './support/configRefusal.js';
 
-const errorOf = (env: Record<string, string>): string => {
-  try {
-    loadConfig(env);
-    return 'no error';
-  } catch (error) {
-    return error instanceof ConfigError ? error.message : `unexpected: ${String(error)}`;
-  }
-};
+const errorOf = (env: Record<string, string>): string => refusalOf(() => loadConfig(env));
 
 describe('configuration from the environment', () => {
   it('applies the documented defaults', () => {

@@ -1,22 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadQuoteChainConfig } from '../src/config.js';
+import { loadQuoteChainConfig } from '../src/config.js';
 import { MAX_JOB_TTL_SECONDS } from '../src/gateways/node.js';
 import { escrowTailSeconds, escrowTtlSeconds, maxOrderTtlSecondsFor, quoteTailSecondsFor } from '../src/settlement/steps.js';
 import { checkEscrowOutlivesQuoteLeg } from '../src/startChecks.js';
+import { refusalOf as refusal } from './support/configRefusal.js';
 
 /**
  * The escrow job outlives every accepted T by the release slack (quote-chain.md, windows): in a
  * chain-verified mode the job's TTL covers the order TTL, the quote lock window, the longest claim
  * window and the slack; a configuration where no order could fit the node's 30-day cap is refused.
  */
-const refusal = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'no error';
-  } catch (error) {
-    return error instanceof ConfigError ? error.message : `unexpected: ${String(error)}`;
-  }
-};
 
 describe('escrow TTL against the quote leg', () => {
   it('with the defaults the longest chain order TTL is 2,399,400 s, and its job still outlives the latest T by the slack', () => {

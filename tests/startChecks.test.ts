@@ -7,6 +7,7 @@ import { openStore } from '../src/main.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import type { EventStore } from '../src/eventstore/types.js';
 import { checkedStore, createDependencyHealth, prepareDataDir, runStartChecks } from '../src/startChecks.js';
+import { refusalOf as refusal } from './support/configRefusal.js';
 import { startHttpHarness } from './support/httpHarness.js';
 
 const roots: string[] = [];
@@ -19,14 +20,6 @@ afterAll(() => {
   for (const dir of roots) rmSync(dir, { recursive: true, force: true });
 });
 
-const refusal = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'no error';
-  } catch (error) {
-    return error instanceof ConfigError ? error.message : `unexpected: ${String(error)}`;
-  }
-};
 
 describe('the data dir at start', () => {
   it('creates a missing data dir 0700', () => {

@@ -17,10 +17,13 @@ export interface MatchCooldown {
 
 const DAY_MS = 86_400_000;
 
-/** 429 match_cooldown: too many lapses; matches are refused until `until`. */
+/**
+ * 429 match_cooldown: too many lapses; matches are refused until `until`, which is
+ * `retryAfterSeconds` (whole seconds, rounded up) after the clock that decided it.
+ */
 export class MatchCooldownActive extends Error {
   readonly code = 'match_cooldown';
-  constructor(readonly until: Date) {
+  constructor(readonly until: Date, readonly retryAfterSeconds: number) {
     super(`too many matches lapsed without a quote lock; this wallet or quote address may match again from ${until.toISOString()}`);
     this.name = 'MatchCooldownActive';
   }
@@ -54,6 +57,7 @@ export async function checkMatchCooldown(
   for (const who of keys) {
     const times = await rule.lapseTimes(who, sinceMs);
     const end = times === null ? null : cooldownEndMs(times, rule.lapses, rule.cooldownSeconds);
-    if (end !== null && nowMs < end) throw new MatchCooldownActive(new Date(end));
+    // Measured on the ledger's own clock (the one that decided), so the client's clock does not matter.
+    if (end !== null && nowMs < end) throw new MatchCooldownActive(new Date(end), Math.ceil((end - nowMs) / 1000));
   }
 }

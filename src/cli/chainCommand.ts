@@ -6,6 +6,10 @@
  * `--rpc-url`, or, in `sandbox` mode, from the running ledger, which says where its chain is at
  * `GET /__sandbox/chain`. Without a reachable chain the last finalized block the follower read stands
  * in for it (marked as such). Exit 1 when the configured chain cannot be read.
+ *
+ * With `--url` and LEDGER_ADMIN_TOKEN the running ledger is asked instead (`GET /admin/chain`, its
+ * follower as it runs now), and the data dir is not read: the operator names the ledger they mean,
+ * which may run elsewhere. The rows print in the same format, with source `ledger`.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +20,7 @@ import type { Checkpoint, ReorgRecord } from '../chain/followerStore.js';
 import type { QuoteChainConfig } from '../config.js';
 import type { Finality } from '../gateways/quoteChain.js';
 import { createEvmQuoteChain } from '../gateways/quoteChainEvm.js';
+import { AdminClient, LedgerClient, type ChainStatus } from '../client/index.js';
 import type { Output } from './progress.js';
 
 export interface ChainStatusArgs {
@@ -25,6 +30,8 @@ export interface ChainStatusArgs {
   readonly ledgerUrl: string;
   readonly rpcUrl?: string;
   readonly json?: boolean;
+  /** Ask the ledger at `ledgerUrl` (GET /admin/chain with this token) instead of reading the data dir: `--url` with LEDGER_ADMIN_TOKEN. */
+  readonly askLedger?: { readonly adminToken: string };
 }
 
 interface LiveChain {
@@ -50,21 +57,62 @@ export interface ChainStatusRow {
 }
 
 export async function runChainStatus(args: ChainStatusArgs, out: Output): Promise<number> {
-  if (args.quoteChain.mode === 'manual' && args.rpcUrl === undefined) {
-    out.write(args.json ? `${JSON.stringify({ mode: 'manual', chains: [] }, null, 2)}\n` : 'LEDGER_QUOTE_CHAIN=manual: no quote chain is followed\n');
-    return 0;
-  }
+  if (args.askLedger !== undefined) return printStatus(await statusFromLedger(args.ledgerUrl, args.askLedger.adminToken), args, out);
+  if (args.quoteChain.mode === 'manual' && args.rpcUrl === undefined) return printStatus({ mode: 'manual', problem: null, rows: [] }, args, out);
   const { live, problem } = await liveChainFor(args);
   const rows = await statusRows(args.dataDir, live);
+  return printStatus({ mode: args.quoteChain.mode, problem, rows, whenEmpty: `no quote chain followed yet in ${args.dataDir}` }, args, out);
+}
+
+interface StatusReport {
+  readonly mode: string;
+  readonly problem: string | null;
+  readonly rows: readonly ChainStatusRow[];
+  /** The line printed when there is no row (none when the problem or the mode already says why). */
+  readonly whenEmpty?: string;
+}
+
+function printStatus({ mode, problem, rows, whenEmpty }: StatusReport, args: ChainStatusArgs, out: Output): number {
   const failed = problem !== null || rows.some((r) => r.source !== 'data_dir' && !r.reachable);
   if (args.json) {
-    out.write(`${JSON.stringify({ mode: args.quoteChain.mode, ...(problem ? { problem } : {}), chains: rows }, null, 2)}\n`);
+    out.write(`${JSON.stringify({ mode, ...(problem ? { problem } : {}), chains: rows }, null, 2)}\n`);
     return failed ? 1 : 0;
   }
+  if (mode === 'manual' && rows.length === 0) out.write('LEDGER_QUOTE_CHAIN=manual: no quote chain is followed\n');
   if (problem !== null) out.write(`${problem}\n`);
-  if (rows.length === 0) out.write(`no quote chain followed yet in ${args.dataDir}\n`);
+  if (rows.length === 0 && whenEmpty !== undefined) out.write(`${whenEmpty}\n`);
   for (const r of rows) out.write(describeRow(r));
   return failed ? 1 : 0;
+}
+
+/** GET /admin/chain of the running ledger, as the rows the data dir would give; its refusal or silence is the problem. */
+async function statusFromLedger(ledgerUrl: string, adminToken: string): Promise<StatusReport> {
+  const admin = new AdminClient(new LedgerClient({ baseUrl: ledgerUrl, timeoutMs: 5_000 }), adminToken);
+  const answer = await admin.chain();
+  if (!answer.ok) {
+    const why = answer.httpStatus === 0 ? 'did not answer' : `answered ${answer.httpStatus} ${answer.error}`;
+    return { mode: 'unknown', problem: `the ledger at ${ledgerUrl} ${why} to GET /admin/chain`, rows: [] };
+  }
+  const chain = answer.chain;
+  // Manual mode: the running ledger follows no chain.
+  if (chain === null) return { mode: 'manual', problem: null, rows: [] };
+  return { mode: chain.mode, problem: null, rows: [rowFromLedger(chain)] };
+}
+
+function rowFromLedger(c: ChainStatus): ChainStatusRow {
+  const reorg = c.last_reorg;
+  return {
+    chain_id: c.chain_id,
+    source: 'ledger',
+    reachable: c.problem === null && c.head !== null,
+    head: c.head?.number ?? null,
+    finalized: c.finalized?.number ?? null,
+    finalized_from: c.finalized === null ? null : 'chain',
+    checkpoint: c.checkpoint,
+    lag_blocks: c.lag_blocks === null ? null : String(Math.max(0, c.lag_blocks)),
+    last_reorg: reorg === null ? null : { block: reorg.block_number, checkpoint_hash: reorg.checkpoint_hash, chain_hash: reorg.chain_hash, detected_at: reorg.detected_at },
+    ...(c.problem === null ? {} : { error: c.problem }),
+  };
 }
 
 function describeRow(r: ChainStatusRow): string {

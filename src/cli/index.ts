@@ -100,12 +100,14 @@ export function buildCli(config: () => Config): Command {
   chain.command('status').description('per quote chain: head, finalized block, the follower\'s checkpoint, its lag in blocks and the last reorg; exit 1 when the configured chain cannot be read')
     .option('--json', 'machine-readable output', false)
     .option('--rpc-url <url>', 'read the head from this JSON-RPC endpoint instead of the configured one')
-    .option('--url <url>', 'the running ledger to ask for its sandbox chain (default LEDGER_URL, else http://HOST:PORT)')
+    .option('--url <url>', 'the running ledger: with LEDGER_ADMIN_TOKEN, its follower as it runs (GET /admin/chain) instead of the data dir; without, where to ask for its sandbox chain (default LEDGER_URL, else http://HOST:PORT)')
     .action(async (opts: { json: boolean; rpcUrl?: string; url?: string }) => {
       const cfg = config();
       const hostPart = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host;
       const ledgerUrl = (opts.url ?? cfg.ledgerUrl ?? `http://${hostPart}:${cfg.port}`).replace(/\/$/, '');
-      process.exitCode = await runChainStatus({ dataDir: cfg.dataDir, quoteChain: loadQuoteChainConfig(), ledgerUrl, rpcUrl: opts.rpcUrl, json: opts.json }, out);
+      // A ledger named on the command line, with the token to ask it: its own view, not this machine's data dir.
+      const askLedger = opts.url !== undefined && opts.rpcUrl === undefined && cfg.adminToken !== null ? { adminToken: cfg.adminToken } : undefined;
+      process.exitCode = await runChainStatus({ dataDir: cfg.dataDir, quoteChain: loadQuoteChainConfig(), ledgerUrl, rpcUrl: opts.rpcUrl, json: opts.json, askLedger }, out);
     });
 
   program.command('reconcile').description('one reconciler pass against RUSTCHAIN_NODE, printing what it examined and what each order became')

@@ -135,7 +135,8 @@ export interface ChainStatusView {
   readonly checkpoint: { readonly number: string; readonly hash: string } | null;
   /** Blocks between the finalized block and the follower's checkpoint; null when either is unknown. */
   readonly lag_blocks: number | null;
-  readonly last_reorg: { readonly block_number: string; readonly detected_at: string } | null;
+  /** The last reorganisation the follower detected: where, when, and the two hashes that disagreed (chain_hash null when the block was gone). */
+  readonly last_reorg: { readonly block_number: string; readonly detected_at: string; readonly checkpoint_hash: string; readonly chain_hash: string | null } | null;
   readonly problem: string | null;
 }
 

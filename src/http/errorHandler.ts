@@ -26,11 +26,12 @@ export function installErrorHandling(app: FastifyInstance, metrics: LedgerMetric
 }
 
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const { status, body } = toErrorReply(error);
+  const { status, body, headers } = toErrorReply(error);
   request.errorCode = body.error;
   // Refusals are told by the one line per request (logging.ts), which carries their code; a 5xx
   // also logs the error itself, which never reaches the answer.
   if (status >= 500) request.log.error({ err: error }, 'request failed');
+  if (headers !== undefined) reply.headers(headers);
   return reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 

@@ -142,6 +142,8 @@ export class ApiError extends Error {
 export interface ErrorReply {
   readonly status: number;
   readonly body: { ok: false; error: string; message: string } & Record<string, unknown>;
+  /** Response headers the refusal carries (Retry-After on a cool-down). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export const statusOfCode = (code: string, fallback = 400): number => STATUS_BY_CODE[code] ?? fallback;
@@ -172,7 +174,9 @@ type Shaped = { code?: unknown; statusCode?: unknown; validation?: unknown };
 export function toErrorReply(error: unknown): ErrorReply {
   if (error instanceof ApiError) return reply(error.code, error.message, { ...error.extra });
   if (error instanceof TooManyOpenOrders) return reply(error.code, error.message, { limit: error.limit });
-  if (error instanceof MatchCooldownActive) return reply(error.code, error.message, { cooldown_until: error.until.toISOString() });
+  if (error instanceof MatchCooldownActive) {
+    return { ...reply(error.code, error.message, { cooldown_until: error.until.toISOString() }), headers: { 'retry-after': String(error.retryAfterSeconds) } };
+  }
   if (error instanceof OrderRefused) return reply(error.code, error.message, error.status === null ? {} : { status: error.status });
   if (error instanceof WalletAuthError) return reply(error.code, error.message, {}, 401);
   if (error instanceof VersionMismatch) return reply(error.code, error.message, { version: Number(error.actual) });

@@ -25,7 +25,7 @@ const STATUS_MEANING: Readonly<Record<number, string>> = {
   414: 'A path segment is too long.',
   415: 'The body is not JSON.',
   422: 'Understood but refused: the node refused the escrow lock, or the Idempotency-Key was used with another body.',
-  429: 'Too many requests from this address; see Retry-After.',
+  429: 'Too many requests from this address, or matches refused during a cool-down; see Retry-After.',
   500: 'An internal error; the detail is in the server log under the request id, never in the answer.',
   502: 'The node refused or lost a settlement step; the body says whether a retry can help.',
   503: 'Not ready, or the read models have not reached min_position within 5 s; retry shortly.',
@@ -37,6 +37,11 @@ const HEADERS = {
   'x-request-id': { type: 'string', description: 'The request id (yours when sane, else generated); also the correlation_id of the events written.' },
 } as const;
 
+/** Headers every answer of an error status carries: each 429 (rate limit, admin lock-out, match cool-down) says when to retry. */
+const ERROR_HEADERS: Readonly<Record<number, Record<string, JsonSchema>>> = {
+  429: { 'retry-after': { type: 'integer', minimum: 1, description: 'Seconds until a retry can succeed (rounded up): the rate-limit window, or the end of the match cool-down (cooldown_until).' } },
+};
+
 /** Error answers of one route, grouped by the status errorMap.ts gives each code. */
 export function errorAnswers(codes: readonly string[]): Record<number, JsonSchema> {
   const byStatus = new Map<number, string[]>();
@@ -47,6 +52,7 @@ export function errorAnswers(codes: readonly string[]): Record<number, JsonSchem
   // Given as `content`, so an error is documented as JSON even on a route that answers text (/metrics).
   return Object.fromEntries([...byStatus].map(([status, list]) => [status, {
     'x-response-description': `${STATUS_MEANING[status] ?? 'Refused.'} Codes: ${list.map((c) => `\`${c}\``).join(', ')}.`,
+    ...(ERROR_HEADERS[status] === undefined ? {} : { headers: ERROR_HEADERS[status] }),
     content: {
       'application/json': {
         schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { error: { type: 'string', enum: list } } }] },

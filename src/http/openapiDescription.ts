@@ -98,7 +98,8 @@ const CHOICES = `
   only time the seller can get it.
 - The rate limit (when configured) applies to \`POST /api/orders\`, \`/match\`, \`/confirm\` and \`/cancel\`, one budget
   per minute per client address; a replayed Idempotency-Key request also counts. Refusals are 429 \`rate_limited\`
-  with \`Retry-After\`.
+  with \`Retry-After\`. A match refused during a cool-down (429 \`match_cooldown\`) also carries \`Retry-After\`: the
+  seconds until \`cooldown_until\`, rounded up.
 - \`If-Match\` takes \`"3"\`, \`W/"3"\` or \`3\`; \`*\` means no check; anything else is 400 \`if_match_invalid\`.
 - \`X-Request-Id\` (8..128 of \`[A-Za-z0-9._:-]\`) is honoured, else a UUID is generated; it is echoed back and
   becomes the \`correlation_id\` of every event the request writes.

@@ -24,6 +24,8 @@ import {
   TRADE_ID,
   nodeCallFailed,
 } from '../support/orderBuilders.js';
+import { sellLapsed } from '../support/quoteLegBuilders.js';
+import { dueStep } from '../../src/aggregates/order/index.js';
 
 const REDRIVE_KEY_1 = `${PAYOUT_KEY}:redrive-1`;
 const REDRIVE_KEY_2 = `${PAYOUT_KEY}:redrive-2`;
@@ -249,6 +251,17 @@ describe('RequireRecovery', () => {
       });
     });
   }
+
+  it('parks a lapsed sell order whose held escrow the node expired, and a re-drive resumes it lapsed, still watched', () => {
+    const g = given(...sellLapsed()).when(requireRecovery('escrow_job_expired', 'the escrow job is expired at the node'));
+    g.thenExactly([{ type: 'SettlementRecoveryRequired', data: { reason: 'escrow_job_expired', detail: 'the escrow job is expired at the node' } }]);
+    expect(g.thenState().status).toBe('settlement_recovery');
+    const resumed = stateAfter(...sellLapsed(), recoveryRequired('escrow_job_expired'), redriveRequested());
+    expect(resumed.status).toBe('lapsed');
+    expect(dueStep(resumed, 'watch')).toMatchObject({ kind: 'escrow_watch' });
+    // Lapsed, nothing is due at the node but the watch.
+    expect(dueStep(resumed, 'resume')).toBeNull();
+  });
 
   it('refuses recovery of a sell order whose lock is pending (nothing_in_flight)', () => {
     given(placedSell()).when(requireRecovery()).thenRefuses('nothing_in_flight');

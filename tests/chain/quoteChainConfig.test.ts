@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadQuoteChainConfig } from '../../src/config.js';
+import { loadQuoteChainConfig } from '../../src/config.js';
+import { refusalOf } from '../support/configRefusal.js';
 
-const errorOf = (env: Record<string, string>): string => {
-  try {
-    loadQuoteChainConfig(env);
-    return 'no error';
-  } catch (error) {
-    return error instanceof ConfigError ? error.message : `unexpected: ${String(error)}`;
-  }
-};
+const errorOf = (env: Record<string, string>): string => refusalOf(() => loadQuoteChainConfig(env));
 
 const EVM = {
   LEDGER_QUOTE_CHAIN: 'evm', LEDGER_EVM_RPC_URL: 'https://rpc.example', LEDGER_EVM_CHAIN_ID: '8453',

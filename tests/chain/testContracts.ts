@@ -1,8 +1,8 @@
 /**
  * Test-only contracts, compiled with the project's pinned solc and settings (scripts/contracts.ts)
  * when a test needs them and deployed on its anvil; none enters the committed artifact:
- *  - FeeOnTransferUSDC: a 6-decimal token that keeps 1% of each transfer, so a lock records more than
- *    the HTLC receives (transfer_short);
+ *  - FeeOnTransferUSDC: the sandbox's TestUSDC (contracts/TestUSDC.sol) keeping 1% of each transfer,
+ *    so a lock records more than the HTLC receives (transfer_short);
  *  - the project's HTLC with a one-minute MIN_TIMELOCK, a deployment of the interface that accepts a
  *    timelock shorter than the ledger's hour (timelock_too_short).
  */
@@ -13,13 +13,32 @@ import { compileSources } from '../../scripts/contracts.js';
 import type { SandboxChain } from '../../src/sandbox/chain.js';
 
 const HTLC_SOURCE = 'contracts/RustChainHTLC.sol';
-const FEE_TOKEN_SOURCE = 'tests/chain/contracts/FeeOnTransferUSDC.sol';
+const TOKEN_SOURCE = 'contracts/TestUSDC.sol';
+
+/** `source` with each [from, to] replaced once; a `from` the source no longer holds is an error, never a silent no-op. */
+function derived(source: string, path: string, edits: ReadonlyArray<readonly [string, string]>): string {
+  return edits.reduce((text, [from, to]) => {
+    if (!text.includes(from)) throw new Error(`${path} no longer contains: ${from}`);
+    return text.replace(from, to);
+  }, source);
+}
+
+/** TestUSDC with a 1% fee on every move, kept by 0xdEaD; everything else (mint, approve, allowance) is TestUSDC's own. */
+const FEE_ON_TRANSFER: ReadonlyArray<readonly [string, string]> = [
+  ['contract TestUSDC {', 'contract FeeOnTransferUSDC {\n    address public constant FEE_COLLECTOR = address(0xdEaD);'],
+  ['"Test USDC (sandbox)"', '"Fee-on-transfer USDC (tests)"'],
+  ['"tUSDC"', '"feeUSDC"'],
+  [
+    '        balanceOf[to] += value;\n        emit Transfer(from, to, value);\n    }',
+    '        uint256 fee = value / 100;\n        balanceOf[to] += value - fee;\n        balanceOf[FEE_COLLECTOR] += fee;\n'
+      + '        emit Transfer(from, to, value - fee);\n        emit Transfer(from, FEE_COLLECTOR, fee);\n    }',
+  ],
+];
 
 function compileTestContracts() {
-  const htlc = readFileSync(HTLC_SOURCE, 'utf8');
-  const shortened = htlc.replace('uint256 public constant MIN_TIMELOCK = 1 hours;', 'uint256 public constant MIN_TIMELOCK = 1 minutes;');
-  if (shortened === htlc) throw new Error('the HTLC source no longer declares MIN_TIMELOCK = 1 hours');
-  const compiled = compileSources({ [FEE_TOKEN_SOURCE]: readFileSync(FEE_TOKEN_SOURCE, 'utf8'), 'tests/chain/contracts/ShortTimelockHTLC.sol': shortened });
+  const shortened = derived(readFileSync(HTLC_SOURCE, 'utf8'), HTLC_SOURCE, [['uint256 public constant MIN_TIMELOCK = 1 hours;', 'uint256 public constant MIN_TIMELOCK = 1 minutes;']]);
+  const feeToken = derived(readFileSync(TOKEN_SOURCE, 'utf8').replace(/\r\n/g, '\n'), TOKEN_SOURCE, FEE_ON_TRANSFER);
+  const compiled = compileSources({ 'tests/chain/FeeOnTransferUSDC.sol': feeToken, 'tests/chain/ShortTimelockHTLC.sol': shortened });
   const pick = (name: string) => {
     const c = compiled[name];
     if (!c) throw new Error(`${name} missing from the compiler output`);

@@ -1,12 +1,10 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFollowerStore } from '../../src/chain/followerStore.js';
 import { runChainStatus, type ChainStatusRow } from '../../src/cli/chainCommand.js';
 import { loadQuoteChainConfig } from '../../src/config.js';
-import type { RunningLedger } from '../../src/main.js';
-import type { SandboxChain } from '../../src/sandbox/chain.js';
-import { baseEnv, startFromEnv, tempDir, until } from './support.js';
+import { tempDir, until, useSandboxLedger } from './support.js';
 
 /**
  * `otc-ledger chain status` and the follower in /metrics, against a ledger started in sandbox mode
@@ -14,57 +12,46 @@ import { baseEnv, startFromEnv, tempDir, until } from './support.js';
  * and the live head from the chain, which the ledger announces at GET /__sandbox/chain.
  */
 
-const dir = tempDir('chain-status');
-let ledger: RunningLedger;
-let chain: SandboxChain;
-
-beforeAll(async () => {
-  ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_QUOTE_CHAIN: 'sandbox' }));
-  chain = ledger.quoteChain!.sandbox!;
-}, 60_000);
-afterAll(async () => {
-  await ledger?.close();
-  dir.remove();
-});
+const sandbox = useSandboxLedger('chain-status');
 
 async function status(args: { env?: Record<string, string>; ledgerUrl?: string; rpcUrl?: string; dataDir?: string }) {
   let text = '';
   const code = await runChainStatus({
-    dataDir: args.dataDir ?? dir.path, quoteChain: loadQuoteChainConfig(args.env ?? {}), ledgerUrl: args.ledgerUrl ?? ledger.url, rpcUrl: args.rpcUrl, json: true,
+    dataDir: args.dataDir ?? sandbox.dataDir, quoteChain: loadQuoteChainConfig(args.env ?? {}), ledgerUrl: args.ledgerUrl ?? sandbox.ledger.url, rpcUrl: args.rpcUrl, json: true,
   }, { write: (t: string) => (text += t) });
   return { code, doc: JSON.parse(text) as { mode: string; problem?: string; chains: ChainStatusRow[] } };
 }
 
-const metricsText = async (): Promise<string> => (await fetch(`${ledger.url}/metrics`)).text();
+const metricsText = async (): Promise<string> => (await fetch(`${sandbox.ledger.url}/metrics`)).text();
 
 describe('otc-ledger chain status', () => {
   it('shows the head, the checkpoint (number and hash), the lag in blocks and no reorg, for the running sandbox chain', async () => {
-    await chain.mine(3);
-    const head = await chain.latestBlock();
+    await sandbox.chain.mine(3);
+    const head = await sandbox.chain.latestBlock();
     await until(async () => (await status({})).doc.chains[0]?.checkpoint?.number === head.number.toString(), 'the follower at the head', 20_000);
     const { code, doc } = await status({});
     expect(code).toBe(0);
     expect(doc.chains).toEqual([{
-      chain_id: chain.chainId, source: 'sandbox', reachable: true, head: head.number.toString(), finalized: head.number.toString(), finalized_from: 'chain',
+      chain_id: sandbox.chain.chainId, source: 'sandbox', reachable: true, head: head.number.toString(), finalized: head.number.toString(), finalized_from: 'chain',
       checkpoint: { number: head.number.toString(), hash: head.hash }, lag_blocks: '0', last_reorg: null,
     }]);
   }, 60_000);
 
   it('counts the blocks the follower has still to read as lag, and shows the last reorg the follower recorded', async () => {
-    const db = new Database(join(dir.path, 'quote-chain.db'));
-    const cp = createFollowerStore(db).checkpoint(chain.chainId)!;
-    createFollowerStore(db).recordReorg(chain.chainId, { blockNumber: 7n, checkpointHash: `0x${'11'.repeat(32)}`, chainHash: `0x${'22'.repeat(32)}`, detectedAtMs: Date.UTC(2026, 0, 2) });
+    const db = new Database(join(sandbox.dataDir, 'quote-chain.db'));
+    const cp = createFollowerStore(db).checkpoint(sandbox.chain.chainId)!;
+    createFollowerStore(db).recordReorg(sandbox.chain.chainId, { blockNumber: 7n, checkpointHash: `0x${'11'.repeat(32)}`, chainHash: `0x${'22'.repeat(32)}`, detectedAtMs: Date.UTC(2026, 0, 2) });
     db.close();
     // Read through a bare RPC URL with a data dir whose checkpoint stays put: the chain moves on alone.
     const copy = tempDir('chain-status-copy');
     try {
       const frozen = new Database(join(copy.path, 'quote-chain.db'));
       const store = createFollowerStore(frozen);
-      store.saveCheckpoint(chain.chainId, cp, Date.now());
+      store.saveCheckpoint(sandbox.chain.chainId, cp, Date.now());
       frozen.close();
-      await chain.mine(5);
-      const head = await chain.latestBlock();
-      const { code, doc } = await status({ dataDir: copy.path, rpcUrl: chain.rpcUrl, env: { LEDGER_QUOTE_CHAIN: 'sandbox' } });
+      await sandbox.chain.mine(5);
+      const head = await sandbox.chain.latestBlock();
+      const { code, doc } = await status({ dataDir: copy.path, rpcUrl: sandbox.chain.rpcUrl, env: { LEDGER_QUOTE_CHAIN: 'sandbox' } });
       expect(code).toBe(0);
       expect(doc.chains[0]).toMatchObject({ source: 'rpc_url', head: head.number.toString(), lag_blocks: String(head.number - cp.blockNumber), last_reorg: null });
     } finally {
@@ -76,13 +63,13 @@ describe('otc-ledger chain status', () => {
 
   it('exits 1 when the configured evm chain cannot be read, still showing what the data dir knows', async () => {
     const env = {
-      LEDGER_QUOTE_CHAIN: 'evm', LEDGER_EVM_RPC_URL: 'http://127.0.0.1:9/', LEDGER_EVM_CHAIN_ID: String(chain.chainId),
-      LEDGER_HTLC_CONTRACT: chain.htlcAddress, LEDGER_HTLC_CODE_HASH: chain.htlcCodeHash,
+      LEDGER_QUOTE_CHAIN: 'evm', LEDGER_EVM_RPC_URL: 'http://127.0.0.1:9/', LEDGER_EVM_CHAIN_ID: String(sandbox.chain.chainId),
+      LEDGER_HTLC_CONTRACT: sandbox.chain.htlcAddress, LEDGER_HTLC_CODE_HASH: sandbox.chain.htlcCodeHash,
     };
     const { code, doc } = await status({ env });
     expect(code).toBe(1);
     expect(doc.chains).toHaveLength(1);
-    expect(doc.chains[0]).toMatchObject({ chain_id: chain.chainId, source: 'evm', reachable: false, head: null, finalized_from: 'follower', checkpoint: { number: expect.any(String) } });
+    expect(doc.chains[0]).toMatchObject({ chain_id: sandbox.chain.chainId, source: 'evm', reachable: false, head: null, finalized_from: 'follower', checkpoint: { number: expect.any(String) } });
     expect(doc.chains[0]?.error).toMatch(/^chain id: /);
   }, 30_000);
 
@@ -90,7 +77,7 @@ describe('otc-ledger chain status', () => {
     expect(await status({ env: { LEDGER_QUOTE_CHAIN: 'manual' } })).toEqual({ code: 0, doc: { mode: 'manual', chains: [] } });
     const empty = tempDir('chain-status-empty');
     try {
-      // No ledger answers there: the sandbox chain went with its ledger, the data dir knows nothing.
+      // No ledger answers there: the sandbox chain went with its sandbox.ledger, the data dir knows nothing.
       expect(await status({ dataDir: empty.path, ledgerUrl: 'http://127.0.0.1:9' })).toEqual({ code: 0, doc: { mode: 'sandbox', chains: [] } });
     } finally {
       empty.remove();
@@ -101,7 +88,7 @@ describe('otc-ledger chain status', () => {
 describe('the follower in /metrics', () => {
   it('exports the checkpoint and finalized block, the lag, passes and the alert counter of the running follower', async () => {
     const text = await metricsText();
-    const id = `chain_id="${chain.chainId}"`;
+    const id = `chain_id="${sandbox.chain.chainId}"`;
     expect(text).toMatch(new RegExp(`otc_ledger_quote_follower_block\\{${id},which="checkpoint"\\} \\d+`));
     expect(text).toMatch(new RegExp(`otc_ledger_quote_follower_block\\{${id},which="finalized"\\} \\d+`));
     expect(text).toMatch(new RegExp(`otc_ledger_quote_follower_lag_blocks\\{${id}\\} \\d+`));

@@ -1,8 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
-import { confirmBody, generateWallet, get, matchBody, placeSell, post, tempDir, until } from './support.js';
-import { spawnLedgerProcess, type LedgerProcess } from './ledgerChild.js';
+import { SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
+import { get, tempDir, until } from './support.js';
+import { crashLedgerEnv, killDuringRelease, killLeft, spawnLedgerProcess, type LedgerProcess } from './ledgerChild.js';
 
 /**
  * Issue 13 part 2, against real processes: a ledger killed (SIGKILL) while its release call hangs
@@ -15,15 +15,14 @@ const dir = tempDir('crash-restart');
 const children: ChildProcess[] = [];
 let sandbox: SandboxServer | null = null;
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killLeft(children);
   await sandbox?.close();
   dir.remove();
 });
 
 async function startLedgerProcess(nodeUrl: string): Promise<LedgerProcess> {
   return spawnLedgerProcess({
-    HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: dir.path, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info',
-    RUSTCHAIN_NODE: nodeUrl, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY,
+    ...crashLedgerEnv(dir.path, nodeUrl),
     // Long enough that the hung accept is still in flight when the process dies; the order lease
     // then lasts 16 node timeouts (8 minutes).
     LEDGER_NODE_TIMEOUT_MS: '30000',
@@ -39,22 +38,9 @@ describe('a SIGKILLed ledger, restarted, resumes its settlement on the first rec
   it('completes the order whose release hung at the node when the process died', async () => {
     sandbox = await startSandboxServer({ node: new SandboxNode({ autoConfirm: 'immediate' }) });
     const node = sandbox.node;
-    const seller = generateWallet();
-    const buyer = generateWallet();
-    node.fund(seller.wallet, 1_000_000_000n);
-
     const first = await startLedgerProcess(sandbox.url);
-    const { orderId, secret } = await placeSell(first.url, seller, '10');
-    expect((await post(first.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId))).status).toBe(200);
-    // The node applies the accept (the escrow is released) and never answers it.
-    node.injectFault('POST /agent/jobs/:id/accept', 'timeout_after_effect', 1);
-    const confirming = post(first.url, `/api/orders/${orderId}/confirm`, confirmBody(seller, orderId, secret)).catch((e: unknown) => e);
-    const job = () => node.jobs().find((j) => j.title.includes(orderId));
-    await until(() => job()?.status === 'completed', 'the node to complete the accept');
-
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect(await confirming).toBeInstanceOf(Error);
+    // The node applies the accept (the escrow is released) and never answers it; the process dies.
+    const { orderId } = await killDuringRelease(first, node);
     expect(first.logs.some((l) => l.msg === 'reconciler pass' && l.summary.examined > 0)).toBe(false);
 
     const second = await startLedgerProcess(sandbox.url);

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EsdbStandIn, HOSTILE_SERVER } from '../support/esdbStandIn/server.js';
-import { DEFAULT_SANDBOX_ADMIN_KEY, SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
-import { confirmBody, generateWallet, get, matchBody, placeSell, post, tempDir, until } from './support.js';
-import { spawnLedgerProcess, type LedgerProcess } from './ledgerChild.js';
+import { SandboxNode, startSandboxServer, type SandboxServer } from '../../src/sandbox/index.js';
+import { get, tempDir, until } from './support.js';
+import { crashLedgerEnv, killDuringRelease, killLeft, spawnLedgerProcess, type LedgerProcess } from './ledgerChild.js';
 
 /**
  * Issue 13 part 2 on EventStoreDB (the in-repo stand-in, a test double of its gRPC protocol):
@@ -19,7 +19,7 @@ const children: ChildProcess[] = [];
 let sandbox: SandboxServer | null = null;
 let standIn: EsdbStandIn | null = null;
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killLeft(children);
   await sandbox?.close();
   await standIn?.stop();
   for (const dir of dirs) dir.remove();
@@ -42,8 +42,7 @@ async function startLedgerProcess(nodeUrl: string, storeUrl: string, name: strin
   const dir = tempDir(name);
   dirs.push(dir);
   return spawnLedgerProcess({
-    HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: dir.path, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'info',
-    RUSTCHAIN_NODE: nodeUrl, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY,
+    ...crashLedgerEnv(dir.path, nodeUrl),
     LEDGER_STORE: 'esdb', EVENTSTORE_CONNECTION_STRING: storeUrl,
     // Every instance needs the same key (docs/SCALING.md): the second decrypts the first's preimage.
     LEDGER_SECRET_KEY: SHARED_SECRET_KEY,
@@ -63,21 +62,9 @@ describe('a SIGKILLed esdb ledger: a new instance takes its order lease within t
     standIn = await EsdbStandIn.start({ faults: HOSTILE_SERVER });
     sandbox = await startSandboxServer({ node: new SandboxNode({ autoConfirm: 'immediate' }) });
     const node = sandbox.node;
-    const seller = generateWallet();
-    const buyer = generateWallet();
-    node.fund(seller.wallet, 1_000_000_000n);
-
     const first = await startLedgerProcess(sandbox.url, standIn.connectionString, 'esdb-crash-first');
-    const { orderId, secret } = await placeSell(first.url, seller, '10');
-    expect((await post(first.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId))).status).toBe(200);
-    // The node applies the accept (the escrow is released) and never answers it.
-    node.injectFault('POST /agent/jobs/:id/accept', 'timeout_after_effect', 1);
-    const confirming = post(first.url, `/api/orders/${orderId}/confirm`, confirmBody(seller, orderId, secret)).catch((e: unknown) => e);
-    const job = () => node.jobs().find((j) => j.title.includes(orderId));
-    await until(() => job()?.status === 'completed', 'the node to complete the accept');
-    first.child.kill('SIGKILL');
-    await first.exited;
-    expect(await confirming).toBeInstanceOf(Error);
+    // The node applies the accept (the escrow is released) and never answers it; the process dies.
+    const { orderId } = await killDuringRelease(first, node);
     const killedAtMs = Date.now();
 
     // The dead instance's lease names it and its heartbeat stream has stopped.

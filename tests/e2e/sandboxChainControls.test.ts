@@ -5,7 +5,7 @@ import type { Address } from 'viem';
 import type { RunningLedger } from '../../src/main.js';
 import { isLoopback } from '../../src/sandbox/chainControls.js';
 import {
-  baseEnv, fundViaLedger, generateWallet, get, matchBody, placeSellBody, post, startFromEnv, tempDir, until, type ClientWallet,
+  baseEnv, fundViaLedger, generateWallet, get, matchBody, placeSellBody, post, startFromEnv, tempDir, until, useSandboxLedger, type ClientWallet,
 } from './support.js';
 
 /**
@@ -17,45 +17,34 @@ import {
 
 const ADMIN_TOKEN = 'sandbox-chain-admin-token-0123456789abcdef';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const dir = tempDir('sandbox-chain');
-let ledger: RunningLedger;
-let dev: Address[];
+const sandbox = useSandboxLedger('sandbox-chain', { LEDGER_ADMIN_TOKEN: ADMIN_TOKEN });
+/** The chain's development accounts: [1] and [2] play the buyer's and the seller's quote addresses. */
+const dev = (): readonly Address[] => sandbox.chain.devAddresses;
 
-beforeAll(async () => {
-  ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_QUOTE_CHAIN: 'sandbox', LEDGER_ADMIN_TOKEN: ADMIN_TOKEN }));
-  ledger.sandbox!.setAutoConfirm('immediate');
-  dev = [...ledger.quoteChain!.sandbox!.devAddresses];
-}, 60_000);
-
-afterAll(async () => {
-  await ledger?.close();
-  dir.remove();
-});
-
-const control = (path: string, body: unknown = {}) => post(ledger.url, `/__sandbox/chain/${path}`, body);
-const orderOf = async (id: string) => (await get(ledger.url, `/api/orders/${id}`)).body.order;
+const control = (path: string, body: unknown = {}) => post(sandbox.ledger.url, `/__sandbox/chain/${path}`, body);
+const orderOf = async (id: string) => (await get(sandbox.ledger.url, `/api/orders/${id}`)).body.order;
 
 /** A sell of 10 RTC at 0.1 USDC (1 USDC = 1,000,000 base units), matched by a buyer quoting `buyerQuote`. */
-async function matchedSell(buyerQuote: Address, sellerQuote: Address = dev[2]!): Promise<{ orderId: string; secret: string; seller: ClientWallet }> {
+async function matchedSell(buyerQuote: Address, sellerQuote: Address = dev()[2]!): Promise<{ orderId: string; secret: string; seller: ClientWallet }> {
   const [seller, buyer] = [generateWallet(), generateWallet()];
-  await fundViaLedger(ledger.url, seller);
-  const placed = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
+  await fundViaLedger(sandbox.ledger.url, seller);
+  const placed = await post(sandbox.ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
   expect(placed.status).toBe(201);
   const orderId = placed.body.order.order_id as string;
   // A match checks the buyer's quote address holds the amount at the finalized block (quote_funds_missing).
   expect((await control('fund', { address: buyerQuote, usdc_base_units: '1000000' })).status).toBe(200);
   expect((await control('mine')).status).toBe(200);
-  const matched = await post(ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
+  const matched = await post(sandbox.ledger.url, `/api/orders/${orderId}/match`, matchBody(buyer, orderId, buyerQuote));
   expect(matched.status).toBe(200);
   return { orderId, secret: placed.body.htlc_secret as string, seller };
 }
 
 describe('the sandbox chain controls', () => {
   it('tells what the chain is: rpc url, chain id, contract, token, head and the development addresses', async () => {
-    const info = await get(ledger.url, '/__sandbox/chain/info');
-    const chain = ledger.quoteChain!.sandbox!;
+    const info = await get(sandbox.ledger.url, '/__sandbox/chain/info');
+    const chain = sandbox.chain;
     expect(info.status).toBe(200);
-    expect(info.body).toMatchObject({ ok: true, rpc_url: chain.rpcUrl, chain_id: chain.chainId, contract: chain.htlcAddress, token: chain.usdcAddress, dev_addresses: dev });
+    expect(info.body).toMatchObject({ ok: true, rpc_url: chain.rpcUrl, chain_id: chain.chainId, contract: chain.htlcAddress, token: chain.usdcAddress, dev_addresses: dev() });
     expect(info.body.rpc_url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
     expect(info.body.head).toMatchObject({ number: expect.stringMatching(/^\d+$/), timestamp: expect.any(String) });
   });
@@ -65,7 +54,7 @@ describe('the sandbox chain controls', () => {
     const funded = await control('fund', { address: someone, usdc_base_units: '2500000', eth_wei: '1000' });
     expect(funded.status).toBe(200);
     expect(funded.body).toMatchObject({ ok: true, address: someone, usdc_balance_base_units: '2500000' });
-    expect(await ledger.quoteChain!.sandbox!.client.getBalance({ address: someone })).toBe(1000n);
+    expect(await sandbox.chain.client.getBalance({ address: someone })).toBe(1000n);
     const again = await control('fund', { address: someone, usdc_base_units: '1' });
     expect(again.body.usdc_balance_base_units).toBe('2500001');
 
@@ -78,7 +67,7 @@ describe('the sandbox chain controls', () => {
   });
 
   it('plays the whole swap: the buyer\'s lock, the chain\'s refusals, the seller\'s claim, and the order completes with no confirm', async () => {
-    const [buyerQuote, sellerQuote] = [dev[1]!, dev[2]!];
+    const [buyerQuote, sellerQuote] = [dev()[1]!, dev()[2]!];
     const trade = await matchedSell(buyerQuote, sellerQuote);
     // Nothing seen on chain yet: a claim has no swap to name.
     const early = await control('claim', { order_id: trade.orderId, preimage: trade.secret });
@@ -124,8 +113,8 @@ describe('the sandbox chain controls', () => {
     expect((await orderOf(trade.orderId)).quote_leg.status).toBe('awaiting_lock');
 
     const seller = generateWallet();
-    await fundViaLedger(ledger.url, seller);
-    const open = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', dev[3]));
+    await fundViaLedger(sandbox.ledger.url, seller);
+    const open = await post(sandbox.ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', dev()[3]));
     const unmatched = await control('lock', { order_id: open.body.order.order_id });
     expect(unmatched.status).toBe(409);
     expect(unmatched.body.error).toBe('sandbox_order_not_on_chain');
@@ -140,7 +129,7 @@ describe('the sandbox chain controls', () => {
   }, 60_000);
 
   it('moves chain time and mines blocks, within bounds', async () => {
-    const before = (await get(ledger.url, '/__sandbox/chain/info')).body.head;
+    const before = (await get(sandbox.ledger.url, '/__sandbox/chain/info')).body.head;
     const moved = await control('time', { seconds: 7_200 });
     expect(moved.status).toBe(200);
     expect(moved.body.head.timestamp_seconds - before.timestamp_seconds).toBeGreaterThanOrEqual(7_200);
@@ -157,44 +146,44 @@ describe('the sandbox chain controls', () => {
   it('answers loopback peers only (the socket\'s address, whatever a forwarded-for header says)', async () => {
     expect(['127.0.0.1', '::1', '::ffff:127.0.0.1', '127.8.9.10'].every(isLoopback)).toBe(true);
     expect(['10.0.0.1', '::ffff:10.0.0.1', '192.168.1.2', undefined, '1127.0.0.1'].some(isLoopback)).toBe(false);
-    const forwarded = await post(ledger.url, '/__sandbox/chain/mine', {}, { 'x-forwarded-for': '203.0.113.9' });
+    const forwarded = await post(sandbox.ledger.url, '/__sandbox/chain/mine', {}, { 'x-forwarded-for': '203.0.113.9' });
     expect(forwarded.status).toBe(200);
     // A peer from elsewhere (injected: the tests reach loopback only) is refused, and nothing is mined.
-    const headBefore = (await get(ledger.url, '/__sandbox/chain/info')).body.head.number;
-    const remote = await ledger.app.inject({ method: 'POST', url: '/__sandbox/chain/mine', payload: {}, remoteAddress: '10.1.2.3' });
+    const headBefore = (await get(sandbox.ledger.url, '/__sandbox/chain/info')).body.head.number;
+    const remote = await sandbox.ledger.app.inject({ method: 'POST', url: '/__sandbox/chain/mine', payload: {}, remoteAddress: '10.1.2.3' });
     expect(remote.statusCode).toBe(403);
     expect(remote.json()).toMatchObject({ ok: false, error: 'sandbox_loopback_only' });
-    expect((await get(ledger.url, '/__sandbox/chain/info')).body.head.number).toBe(headBefore);
+    expect((await get(sandbox.ledger.url, '/__sandbox/chain/info')).body.head.number).toBe(headBefore);
   });
 });
 
 describe('the operator\'s chain status and verify', () => {
   it('shows the head, the finalized block, the follower\'s checkpoint and its lag', async () => {
-    await until(async () => (await get(ledger.url, '/admin/chain', admin)).body.chain?.checkpoint !== null, 'a checkpoint', 20_000);
-    const answer = await get(ledger.url, '/admin/chain', admin);
+    await until(async () => (await get(sandbox.ledger.url, '/admin/chain', admin)).body.chain?.checkpoint !== null, 'a checkpoint', 20_000);
+    const answer = await get(sandbox.ledger.url, '/admin/chain', admin);
     expect(answer.status).toBe(200);
     const chain = answer.body.chain;
-    expect(chain).toMatchObject({ mode: 'sandbox', chain_id: ledger.quoteChain!.sandbox!.chainId, contract: ledger.quoteChain!.sandbox!.htlcAddress, problem: null, last_reorg: null });
+    expect(chain).toMatchObject({ mode: 'sandbox', chain_id: sandbox.chain.chainId, contract: sandbox.chain.htlcAddress, problem: null, last_reorg: null });
     expect(BigInt(chain.head.number)).toBeGreaterThanOrEqual(BigInt(chain.finalized.number));
     expect(chain.lag_blocks).toBe(Number(BigInt(chain.finalized.number) - BigInt(chain.checkpoint.number)));
     expect(chain.lag_blocks).toBeGreaterThanOrEqual(0);
-    expect((await get(ledger.url, '/admin/chain')).body.error).toBe('unauthorized');
+    expect((await get(sandbox.ledger.url, '/admin/chain')).body.error).toBe('unauthorized');
   });
 
   it('runs verify: no finding on a clean ledger, then the row a damaged read model lost', async () => {
-    const clean = await get(ledger.url, '/admin/verify', admin);
+    const clean = await get(sandbox.ledger.url, '/admin/verify', admin);
     expect(clean.status).toBe(200);
     expect(clean.body).toMatchObject({ ok: true, read_models: true, findings: [] });
     expect(clean.body.streams).toBeGreaterThanOrEqual(3);
     expect(clean.body.events).toBeGreaterThan(clean.body.streams);
-    expect((await get(ledger.url, '/admin/verify', { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await get(sandbox.ledger.url, '/admin/verify', { authorization: 'Bearer wrong' })).status).toBe(401);
 
-    const db = new Database(join(dir.path, 'read.db'));
+    const db = new Database(join(sandbox.dataDir, 'read.db'));
     try {
       const table = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'orders\\_\\_%' ESCAPE '\\' ORDER BY name DESC").get() as { name: string }).name;
       const victim = (db.prepare(`SELECT order_id FROM ${table} LIMIT 1`).get() as { order_id: string }).order_id;
       db.prepare(`DELETE FROM ${table} WHERE order_id = ?`).run(victim);
-      const found = await get(ledger.url, '/admin/verify', admin);
+      const found = await get(sandbox.ledger.url, '/admin/verify', admin);
       expect(found.body.findings).toEqual(expect.arrayContaining([expect.objectContaining({ kind: 'read_model_row_missing', message: expect.stringContaining(victim) })]));
     } finally {
       db.close();

@@ -10,6 +10,9 @@ import { loadConfig, loadQuoteChainConfig } from '../../src/config.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
 import { createLogger, startLedger, type RunningLedger, type StartOptions } from '../../src/main.js';
 import { htlcHashOf } from '../../src/crypto/preimage.js';
+import type { SandboxChain } from '../../src/sandbox/chain.js';
+import type { Address } from 'viem';
+import { afterAll, beforeAll } from 'vitest';
 
 export function tempDir(prefix: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `otc-e2e-${prefix}-`));
@@ -38,6 +41,49 @@ export async function startFromEnv(env: NodeJS.ProcessEnv, options: Omit<StartOp
   const config = loadConfig(env);
   const quoteChain = loadQuoteChainConfig({ LEDGER_QUOTE_CHAIN: 'manual', ...env });
   return startLedger(config, createLogger(config), { ...options, quoteChain });
+}
+
+/** A ledger in sandbox mode for one test file, and the parts of its chain the tests use. */
+export interface SandboxLedger {
+  readonly ledger: RunningLedger;
+  /** The ledger's own anvil, with the HTLC and the test USDC deployed. */
+  readonly chain: SandboxChain;
+  /** Development account 1: the buyer's quote address in the swaps the tests play. */
+  readonly buyerQuote: Address;
+  /** Development account 2: the seller's quote (claim) address. */
+  readonly sellerQuote: Address;
+  readonly dataDir: string;
+}
+
+/**
+ * A ledger started in sandbox mode for the file (it spawns anvil, deploys the HTLC and the test
+ * USDC, and follows that chain), its embedded sandbox node confirming payouts at once: started in
+ * beforeAll, closed with its data dir in afterAll. `extraEnv` adds to baseEnv (an admin token, a
+ * cool-down). A file's own later beforeAll runs after this one, with the ledger started.
+ */
+export function useSandboxLedger(name: string, extraEnv: Record<string, string> = {}): SandboxLedger {
+  const dir = tempDir(name);
+  let ledger: RunningLedger | undefined;
+  beforeAll(async () => {
+    ledger = await startFromEnv(baseEnv(dir.path, { ...extraEnv, LEDGER_QUOTE_CHAIN: 'sandbox' }));
+    ledger.sandbox!.setAutoConfirm('immediate');
+  }, 60_000);
+  afterAll(async () => {
+    await ledger?.close();
+    dir.remove();
+  });
+  const started = (): RunningLedger => {
+    if (ledger === undefined) throw new Error('the sandbox ledger is used before beforeAll started it');
+    return ledger;
+  };
+  const chainOf = (): SandboxChain => started().quoteChain!.sandbox!;
+  return {
+    get ledger() { return started(); },
+    get chain() { return chainOf(); },
+    get buyerQuote() { return chainOf().devAddresses[1]!; },
+    get sellerQuote() { return chainOf().devAddresses[2]!; },
+    dataDir: dir.path,
+  };
 }
 
 export interface Answer {

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Address } from 'viem';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import { verifyLedger } from '../../src/audit/verify.js';
@@ -8,9 +7,7 @@ import { toNewEvents } from '../../src/commands/handleCommand.js';
 import { loadOrder } from '../../src/commands/loadOrder.js';
 import { loadQuoteChainConfig } from '../../src/config.js';
 import { createEvmQuoteChain } from '../../src/gateways/quoteChainEvm.js';
-import type { RunningLedger } from '../../src/main.js';
-import type { SandboxChain } from '../../src/sandbox/chain.js';
-import { baseEnv, fundViaLedger, generateWallet, get, matchBody, placeSellBody, post, startFromEnv, tempDir, until } from './support.js';
+import { fundViaLedger, generateWallet, get, matchBody, placeSellBody, post, until, useSandboxLedger } from './support.js';
 
 /**
  * `verify` against the quote chain: every Quote* observation in every order must match the chain (the
@@ -19,16 +16,11 @@ import { baseEnv, fundViaLedger, generateWallet, get, matchBody, placeSellBody, 
  * is a finding with a stable code.
  */
 
-const dir = tempDir('verify-chain');
-let ledger: RunningLedger;
-let chain: SandboxChain;
+const sandbox = useSandboxLedger('verify-chain');
 let orderId: string;
 
 beforeAll(async () => {
-  ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_QUOTE_CHAIN: 'sandbox' }));
-  ledger.sandbox!.setAutoConfirm('immediate');
-  chain = ledger.quoteChain!.sandbox!;
-  const [, buyerQuote, sellerQuote] = chain.devAddresses as [Address, Address, Address];
+  const { ledger, chain, buyerQuote, sellerQuote } = sandbox;
   const [seller, buyer] = [generateWallet(), generateWallet()];
   await fundViaLedger(ledger.url, seller);
   const placed = await post(ledger.url, '/api/orders', placeSellBody(seller, '10', '0.1', sellerQuote));
@@ -48,27 +40,23 @@ beforeAll(async () => {
   await chain.claim(sellerQuote, locked.swapId, `0x${placed.body.htlc_secret as string}`);
   await until(async () => (await get(ledger.url, `/api/orders/${orderId}`)).body.order.status === 'completed', 'the order completed', 20_000);
 }, 90_000);
-afterAll(async () => {
-  await ledger?.close();
-  dir.remove();
-});
 
-const audit = () => ({ chainId: chain.chainId, chain: createEvmQuoteChain({ rpcUrl: chain.rpcUrl, htlcAddress: chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry: new Registry() }) });
+const audit = () => ({ chainId: sandbox.chain.chainId, chain: createEvmQuoteChain({ rpcUrl: sandbox.chain.rpcUrl, htlcAddress: sandbox.chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry: new Registry() }) });
 const QUOTE_KINDS = ['quote_observation_missing', 'quote_observation_mismatch', 'quote_chain_unreachable'];
 const quoteFindings = async (quoteChain = audit()) =>
-  (await verifyLedger({ store: ledger.store, readDb: null, quoteChain })).findings.filter((f) => QUOTE_KINDS.includes(f.kind));
+  (await verifyLedger({ store: sandbox.ledger.store, readDb: null, quoteChain })).findings.filter((f) => QUOTE_KINDS.includes(f.kind));
 
 async function observations(): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
-  const loaded = await ledger.store.readStream(orderStream(orderId));
+  const loaded = await sandbox.ledger.store.readStream(orderStream(orderId));
   return loaded.filter((e) => e.type.startsWith('Quote')).map((e) => ({ type: e.type, data: e.data as Record<string, unknown> }));
 }
 
 async function forge(event: { type: string; data: Record<string, unknown> }): Promise<number> {
-  const loaded = await loadOrder(ledger.store, orderId);
+  const loaded = await loadOrder(sandbox.ledger.store, orderId);
   const forged = toNewEvents(orderId, loaded, [event] as unknown as Parameters<typeof toNewEvents>[2], {
     correlationId: 'forged', causationId: null, actor: 'intruder', now: () => new Date(),
   });
-  await ledger.store.append(orderStream(orderId), forged, loaded.version);
+  await sandbox.ledger.store.append(orderStream(orderId), forged, loaded.version);
   return Number(loaded.version) + 1;
 }
 
@@ -78,11 +66,11 @@ describe('verify against the quote chain', () => {
     expect(await quoteFindings()).toEqual([]);
     // The CLI's wiring: in sandbox mode, the chain of the running ledger named by --url.
     let text = '';
-    const code = await runVerify({ store: ledger.store, readDbPath: null, quoteChain: await quoteChainAuditFor(loadQuoteChainConfig({}), ledger.url) }, { write: (t: string) => (text += t) });
-    expect(text).toContain(`the quote-chain observations against chain ${chain.chainId}: OK`);
+    const code = await runVerify({ store: sandbox.ledger.store, readDbPath: null, quoteChain: await quoteChainAuditFor(loadQuoteChainConfig({}), sandbox.ledger.url) }, { write: (t: string) => (text += t) });
+    expect(text).toContain(`the quote-chain observations against chain ${sandbox.chain.chainId}: OK`);
     expect(code).toBe(0);
     expect(await quoteChainAuditFor(loadQuoteChainConfig({}), null)).toBeNull();
-    expect(await quoteChainAuditFor(loadQuoteChainConfig({ LEDGER_QUOTE_CHAIN: 'manual' }), ledger.url)).toBeNull();
+    expect(await quoteChainAuditFor(loadQuoteChainConfig({ LEDGER_QUOTE_CHAIN: 'manual' }), sandbox.ledger.url)).toBeNull();
   });
 
   it('finds an observation whose terms differ from the chain (a lock with a tampered amount), naming its version', async () => {
@@ -97,7 +85,7 @@ describe('verify against the quote chain', () => {
   it('finds an observation naming a log the chain does not have, and one whose block time is not the chain\'s', async () => {
     const claim = (await observations()).find((o) => o.type === 'QuoteClaimObserved')!;
     const fakeTx = `0x${'ee'.repeat(32)}`;
-    const missing = await forge({ type: 'QuoteRefundObserved', data: { key: `${chain.chainId}:${fakeTx}:0`, chain_id: chain.chainId, swap_id: claim.data.swap_id, tx_hash: fakeTx, block_number: claim.data.block_number, block_time_seconds: claim.data.block_time_seconds } });
+    const missing = await forge({ type: 'QuoteRefundObserved', data: { key: `${sandbox.chain.chainId}:${fakeTx}:0`, chain_id: sandbox.chain.chainId, swap_id: claim.data.swap_id, tx_hash: fakeTx, block_number: claim.data.block_number, block_time_seconds: claim.data.block_time_seconds } });
     const late = await forge({ type: 'QuoteClaimObserved', data: { ...claim.data, block_time_seconds: String(BigInt(String(claim.data.block_time_seconds)) + 3_600n) } });
     const found = (await quoteFindings()).filter((f) => f.version === missing || f.version === late);
     expect(found.map((f) => [f.kind, f.version])).toEqual([['quote_observation_missing', missing], ['quote_observation_mismatch', late]]);
@@ -105,7 +93,7 @@ describe('verify against the quote chain', () => {
   });
 
   it('reports a chain it cannot read once, and checks nothing more against it', async () => {
-    const dead = { chainId: chain.chainId, chain: createEvmQuoteChain({ rpcUrl: 'http://127.0.0.1:9', htlcAddress: chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry: new Registry(), retries: 0, timeoutMs: 1_000 }) };
+    const dead = { chainId: sandbox.chain.chainId, chain: createEvmQuoteChain({ rpcUrl: 'http://127.0.0.1:9', htlcAddress: sandbox.chain.htlcAddress, finality: { kind: 'confirmations', count: 1 }, registry: new Registry(), retries: 0, timeoutMs: 1_000 }) };
     const found = await quoteFindings(dead);
     expect(found.map((f) => f.kind)).toEqual(['quote_chain_unreachable']);
   });

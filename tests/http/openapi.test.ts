@@ -100,6 +100,20 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('documents Retry-After, an integer of seconds, on every 429 answer (rate_limited, match_cooldown), and on no other error', () => {
+    const match = doc.paths['/api/orders/{id}/match']!['post']!.responses['429'] as { headers?: Record<string, { schema: object; description: string }> };
+    expect(Object.keys(match.headers ?? {})).toContain('retry-after');
+    expect(match.headers!['retry-after']!.schema).toEqual({ type: 'integer', minimum: 1 });
+    expect(match.headers!['retry-after']!.description).toMatch(/cool-down/);
+    for (const [name, op] of operations()) {
+      for (const [status, response] of Object.entries(op.responses)) {
+        const headers = Object.keys((response as { headers?: object }).headers ?? {});
+        if (status === '429') expect(headers, `${name} 429`).toContain('retry-after');
+        else if (/^[45]/.test(status)) expect(headers, `${name} ${status}`).not.toContain('retry-after');
+      }
+    }
+  });
+
   it('documents every refusal the server really answers, on the route that answered it', async () => {
     const { orderId: openId } = await placeSell(h);
     const { orderId: matchedId } = await matchedSell(h);

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSignatureUse } from '../../src/commands/signatures.js';
 import { loadConfig } from '../../src/config.js';
 import { generateWallet, type ClientWallet } from '../../src/crypto/signer.js';
-import { cancelBody, confirmBody, matchBody, placeBody, startHttpHarness, type HttpHarness } from '../support/httpHarness.js';
+import {
+  cancelBody, confirmBody, matchBody, placeBody, startHttpHarness, type HarnessOptions, type HttpHarness, type PlaceOptions,
+} from '../support/httpHarness.js';
 
 /**
  * Issue 10, "Refused requests write" and "Open-order limits", over real HTTP on loopback: a request
@@ -12,26 +14,51 @@ import { cancelBody, confirmBody, matchBody, placeBody, startHttpHarness, type H
 
 interface Answer { readonly status: number; readonly body: Record<string, any> }
 
-async function listening(h: HttpHarness): Promise<(path: string, body: unknown) => Promise<Answer>> {
-  const base = await h.app.listen({ host: '127.0.0.1', port: 0 });
-  return async (path, body) => {
+interface Listening {
+  readonly h: HttpHarness;
+  post(path: string, body: unknown): Promise<Answer>;
+  /** POST /api/orders, signed by `w`. */
+  place(w: ClientWallet, o?: PlaceOptions): Promise<Answer>;
+  /** A new wallet with plenty of RTC at the sandbox node. */
+  funded(): ClientWallet;
+}
+
+/** A harness for the describe block, listening on loopback, and the block's requests over real HTTP. */
+function useListeningHarness(options?: HarnessOptions): Listening {
+  let harness: HttpHarness | undefined;
+  let base = '';
+  beforeAll(async () => {
+    harness = await startHttpHarness(options);
+    base = await harness.app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  afterAll(async () => harness?.close());
+  const h = (): HttpHarness => {
+    if (harness === undefined) throw new Error('the harness is used before beforeAll started it');
+    return harness;
+  };
+  const post = async (path: string, body: unknown): Promise<Answer> => {
     const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  return {
+    get h() { return h(); },
+    post,
+    place: (w, o) => post('/api/orders', placeBody(h(), w, o)),
+    funded: () => {
+      const w = generateWallet();
+      h().node.fund(w.wallet, 1_000_000_000_000n);
+      return w;
+    },
   };
 }
 
 const UNKNOWN_ID = 'otc_00000000deadbeef';
 
 describe('a signed request on an order that does not exist', () => {
-  let h: HttpHarness;
-  let post: (path: string, body: unknown) => Promise<Answer>;
-  beforeAll(async () => {
-    h = await startHttpHarness();
-    post = await listening(h);
-  });
-  afterAll(async () => h.close());
+  const l = useListeningHarness();
 
   it('answers 404 order_not_found to a match, a cancel and a confirm, and writes nothing', async () => {
+    const { h, post } = l;
     const secret = 'ab'.repeat(32);
     const requests = [
       [`/api/orders/${UNKNOWN_ID}/match`, matchBody(h, h.buyer, UNKNOWN_ID)],
@@ -49,7 +76,8 @@ describe('a signed request on an order that does not exist', () => {
   });
 
   it('still spends the signature of a request the decider refuses (a resend is a replay)', async () => {
-    const placed = await post('/api/orders', placeBody(h, h.seller, { side: 'sell' }));
+    const { h, post } = l;
+    const placed = await l.place(h.seller, { side: 'sell' });
     expect(placed.status).toBe(201);
     const orderId = placed.body.order.order_id as string;
     const selfMatch = matchBody(h, h.seller, orderId);
@@ -60,6 +88,7 @@ describe('a signed request on an order that does not exist', () => {
   });
 
   it('refuses a bad signature on a missing order as before: 401, nothing written', async () => {
+    const { h, post } = l;
     const head = await h.store.headPosition();
     const forged = { ...matchBody(h, h.buyer, UNKNOWN_ID), wallet: h.stranger.wallet };
     const answer = await post(`/api/orders/${UNKNOWN_ID}/match`, forged);
@@ -69,24 +98,13 @@ describe('a signed request on an order that does not exist', () => {
 });
 
 describe('the open-order cap per wallet (default 20)', () => {
-  let h: HttpHarness;
-  let post: (path: string, body: unknown) => Promise<Answer>;
-  beforeAll(async () => {
-    h = await startHttpHarness();
-    post = await listening(h);
-  });
-  afterAll(async () => h.close());
-
-  const funded = (): ClientWallet => {
-    const w = generateWallet();
-    h.node.fund(w.wallet, 1_000_000_000_000n);
-    return w;
-  };
-  const place = (w: ClientWallet, side: 'buy' | 'sell') => post('/api/orders', placeBody(h, w, { side, amount_rtc: '1' }));
+  const l = useListeningHarness();
+  const place = (w: ClientWallet, side: 'buy' | 'sell') => l.place(w, { side, amount_rtc: '1' });
 
   it('refuses the 21st open order with 409 too_many_open_orders and writes nothing; a cancel makes room; another wallet is unaffected', async () => {
+    const { h, post } = l;
     expect(h.config.maxOpenOrdersPerWallet).toBe(20);
-    const maker = funded();
+    const maker = l.funded();
     const ids: string[] = [];
     // Sell orders hold the maker's escrow and buy orders do not: both count.
     for (let i = 0; i < 20; i++) {
@@ -102,7 +120,7 @@ describe('the open-order cap per wallet (default 20)', () => {
     expect(await h.store.headPosition()).toBe(head);
     expect((await h.store.listStreams('order-')).length).toBe(streams);
 
-    const other = await place(funded(), 'sell');
+    const other = await place(l.funded(), 'sell');
     expect(other.status).toBe(201);
 
     const cancelled = await post(`/api/orders/${ids[0]}/cancel`, cancelBody(h, maker, ids[0] as string));
@@ -113,18 +131,12 @@ describe('the open-order cap per wallet (default 20)', () => {
 });
 
 describe('what counts as open', () => {
-  let h: HttpHarness;
-  let post: (path: string, body: unknown) => Promise<Answer>;
-  beforeAll(async () => {
-    h = await startHttpHarness({ config: { maxOpenOrdersPerWallet: 2 } });
-    post = await listening(h);
-  });
-  afterAll(async () => h.close());
+  const l = useListeningHarness({ config: { maxOpenOrdersPerWallet: 2 } });
 
   it('counts a matched order (it still ties up the maker) but not an open one past its expiry', async () => {
-    const maker = generateWallet();
-    h.node.fund(maker.wallet, 1_000_000_000_000n);
-    const place = () => post('/api/orders', placeBody(h, maker, { side: 'sell', amount_rtc: '1', ttl_seconds: 3600 }));
+    const { h, post } = l;
+    const maker = l.funded();
+    const place = () => l.place(maker, { side: 'sell', amount_rtc: '1', ttl_seconds: 3600 });
     const first = await place();
     expect(first.status).toBe(201);
     expect((await place()).status).toBe(201);
@@ -141,21 +153,16 @@ describe('what counts as open', () => {
 });
 
 describe('a read model that cannot be counted on', () => {
-  let h: HttpHarness;
-  let post: (path: string, body: unknown) => Promise<Answer>;
-  beforeAll(async () => {
-    h = await startHttpHarness();
-    post = await listening(h);
-  });
-  afterAll(async () => h.close());
+  const l = useListeningHarness();
 
   it('refuses a place with 503 read_model_lagging and writes nothing while the orders read model is behind the head', async () => {
-    expect((await post('/api/orders', placeBody(h, h.buyer, { side: 'buy' }))).status).toBe(201);
+    const { h } = l;
+    expect((await l.place(h.buyer, { side: 'buy' })).status).toBe(201);
     await h.runner.stop();
     // Another instance's write: in the log, not yet in this instance's read model.
     await recordSignatureUse(h.store, { signatureHex: 'cd'.repeat(64), wallet: h.stranger.wallet, action: 'cancel_order', orderId: UNKNOWN_ID, correlationId: 'other-instance', now: new Date(h.clock.nowMs) });
     const head = await h.store.headPosition();
-    const answer = await post('/api/orders', placeBody(h, h.buyer, { side: 'buy' }));
+    const answer = await l.place(h.buyer, { side: 'buy' });
     expect(answer.status).toBe(503);
     expect(answer.body).toMatchObject({ ok: false, error: 'read_model_lagging' });
     expect(await h.store.headPosition()).toBe(head);

@@ -266,3 +266,49 @@ describe('refund of a held job', () => {
     expect((await loadOrder(w.store, orderId)).state.status).toBe('cancelled');
   });
 });
+
+describe('the escrow watch of a lapsed order', () => {
+  /** A sell order matched (held unless the claim fails) whose buyer locked nothing: the chain's word past lock_by lapses it. */
+  async function lapsed(options: { hold: boolean } = { hold: true }) {
+    const { orderId, jobId } = await placeSell();
+    if (!options.hold) w.node.injectFault('POST /agent/jobs/:id/claim', 'error_500', 1);
+    await match(orderId);
+    w.clock.nowMs += 3_600_000;
+    const ctx = { correlationId: 'chain', causationId: null, actor: 'reconciler', now: () => new Date(w.clock.nowMs) };
+    await handleOrderCommand(w.store, orderId, { type: 'ExpireOrder', now: new Date(w.clock.nowMs), quoteChain: { decision: 'no_swap', finalizedTimeSeconds: BigInt(ts()) } }, ctx);
+    expect((await loadOrder(w.store, orderId)).state.status).toBe('lapsed');
+    return { orderId, jobId };
+  }
+
+  it('parks a lapsed order whose held job expired at the node behind the ledger\'s back, as escrow_lost', async () => {
+    const { orderId, jobId } = await lapsed();
+    expect(w.node.job(jobId)).toMatchObject({ status: 'claimed', workerWallet: BRIDGE_WORKER_WALLET });
+    expect(w.node.expireJob(jobId)).toBe(true);
+    await reconcileWatching(orderId);
+    const { state } = await loadOrder(w.store, orderId);
+    expect(state.status).toBe('settlement_recovery');
+    expect(facts(state).recoveryReason).toBe('escrow_job_expired');
+    expect(state.status === 'settlement_recovery' && state.parked.status).toBe('lapsed');
+    expect(w.steps.at(-1)).toEqual({ step: 'escrow_watch', outcome: 'escrow_lost' });
+  });
+
+  it('parks a lapsed order whose unheld job the seller cancelled at the node', async () => {
+    const { orderId, jobId } = await lapsed({ hold: false });
+    expect(w.node.job(jobId)?.status).toBe('open');
+    expect((await sellerCancelsAtNode(jobId)).status).toBe(200);
+    await reconcileWatching(orderId);
+    const { state } = await loadOrder(w.store, orderId);
+    expect(state.status).toBe('settlement_recovery');
+    expect(facts(state).recoveryReason).toBe('escrow_job_cancelled');
+    expect(w.steps.at(-1)).toEqual({ step: 'escrow_watch', outcome: 'escrow_lost' });
+  });
+
+  it('changes nothing while the lapsed order\'s job is held by the ledger\'s worker', async () => {
+    const { orderId } = await lapsed();
+    const before = await historyTypes(orderId);
+    await reconcileWatching(orderId);
+    expect(await historyTypes(orderId)).toEqual(before);
+    expect((await loadOrder(w.store, orderId)).state.status).toBe('lapsed');
+    expect(w.steps.at(-1)).toEqual({ step: 'escrow_watch', outcome: 'ok' });
+  });
+});

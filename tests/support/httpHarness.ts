@@ -17,6 +17,7 @@ import { createSqliteReadSide, openOrderCounter } from '../../src/http/readSide.
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { createMemoryLeases } from '../../src/settlement/leases.js';
 import { reconcilePass, scanAllOrders } from '../../src/settlement/reconciler.js';
+import { matchCooldownFor } from '../../src/matchCooldownFromConfig.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-7f3a9c';
 /** Long enough for a loopback round trip on a busy box; short enough that a hung node call ends a test quickly. */
@@ -41,6 +42,8 @@ export interface HarnessOptions {
   readonly idempotency?: IdempotencyStore;
   /** How long min_position reads wait (default api.md's 5 s). */
   readonly minPositionWaitMs?: number;
+  /** LEDGER_MATCH_COOLDOWN_* (config.matchCooldown) over this harness's lapses read model, wired as src/main.ts does; off unless asked. */
+  readonly matchCooldown?: boolean;
 }
 
 export interface HttpHarness {
@@ -87,7 +90,8 @@ export async function startHttpHarness(options: HarnessOptions = {}): Promise<Ht
   });
   // Wired as src/main.ts does: the open-order cap counts from this harness's read model.
   const openOrderCap = { maxPerWallet: config.maxOpenOrdersPerWallet, countOpen: openOrderCounter({ runner, store }) };
-  const ledger = createLedger({ ...driver, secretBox, now, onStep: metrics.onStep, openOrderCap });
+  const matchCooldown = options.matchCooldown ? matchCooldownFor(config, runner, () => store.headPosition()) : null;
+  const ledger = createLedger({ ...driver, secretBox, now, onStep: metrics.onStep, openOrderCap, matchCooldown });
   const idempotency = options.idempotency ?? createIdempotencyStore({ path: options.idempotencyPath ?? ':memory:', box: secretBox });
   const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: 0 });
   const logs: string[] = [];

@@ -5,11 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
-import { expect } from 'vitest';
-import { chromiumAvailable, CHROMIUM_PATH } from '../../scripts/browser.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumAvailable, CHROMIUM_PATH, launchBrowser, type Browser } from '../../scripts/browser.js';
 
-export { chromiumAvailable, CHROMIUM_PATH };
-export { launchBrowser, type Browser } from '../../scripts/browser.js';
+export { chromiumAvailable, CHROMIUM_PATH, launchBrowser, type Browser };
 
 /** Builds web/ into dist/web, so the tests drive the app as the sources are now. */
 export function buildWebApp(): void {
@@ -22,6 +21,51 @@ export function browserSkipReason(): string | null {
 }
 
 export const underCi = (): boolean => process.env['CI'] === 'true';
+
+/**
+ * A describe block of tests in a real Chromium: the web app built from the sources and one browser
+ * for the block, launched before the block's own beforeAll hooks and closed after its afterAll
+ * hooks. `body` registers the block's hooks and tests; `browser()` is usable once the hooks ran.
+ * Without Chromium the block is one test saying why it did not run, and a failure under CI.
+ */
+export function describeInChromium(title: string, body: (browser: () => Browser) => void): void {
+  const skipReason = browserSkipReason();
+  describe(title, () => {
+    if (skipReason !== null) {
+      if (underCi()) {
+        it('needs Chromium under CI', () => {
+          throw new Error(`CI=true but ${skipReason}: .ci/run installs it with apt`);
+        });
+      } else {
+        it(`did not run: ${skipReason}`, () => {
+          console.warn(`browser tests did not run: ${skipReason}`);
+          expect(skipReason).toContain('chromium');
+        });
+      }
+      return;
+    }
+    let browser: Browser | undefined;
+    beforeAll(async () => {
+      buildWebApp();
+      browser = await launchBrowser();
+    }, 120_000);
+    afterAll(async () => {
+      await browser?.close();
+    });
+    body(() => {
+      if (browser === undefined) throw new Error('the browser is used before beforeAll launched it');
+      return browser;
+    });
+  });
+}
+
+/** The label of the page's wallet picker option for the wallet named `name`. */
+export async function optionLabel(page: Page, name: string): Promise<string> {
+  const labels = await page.locator('#active-wallet option').allTextContents();
+  const found = labels.find((l) => l.startsWith(`${name} ·`));
+  if (found === undefined) throw new Error(`no wallet named ${name}`);
+  return found;
+}
 
 /**
  * Collects what the page reports as errors (CSP violations, exceptions), to assert none happened.

@@ -268,9 +268,9 @@ function requireRecovery(c: C.RequireRecovery, state: PlacedOrder): OrderEvent[]
   refuseIfTerminal(state);
   // A hijacked escrow stays parked as such: no later reason may make it re-drivable.
   if (state.status === 'settlement_recovery' && (state.reason === c.reason || state.reason === 'escrow_hijacked')) return [];
-  // `open` and `matched` while escrow is held: a node-side cancel or expiry of that escrow must park
-  // the order before anyone takes it or the seller claims.
-  const holdsEscrow = (state.status === 'open' || state.status === 'matched') && heldEscrow(state) !== null;
+  // `open`, `matched` and `lapsed` while escrow is held: a node-side cancel or expiry of that escrow
+  // must park the order before anyone takes it, the seller claims, or a late lock is claimed.
+  const holdsEscrow = (state.status === 'open' || state.status === 'matched' || state.status === 'lapsed') && heldEscrow(state) !== null;
   const inFlight = holdsEscrow || ['settling', 'payout_pending', 'refund_pending', 'settlement_recovery'].includes(state.status);
   if (!inFlight) refuse('nothing_in_flight', `nothing is in flight (order is ${state.status})`, state.status);
   return [{ type: 'SettlementRecoveryRequired', data: { reason: c.reason, detail: c.detail } }];

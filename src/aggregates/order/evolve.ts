@@ -204,7 +204,7 @@ function payoutVoided(state: OrderState, event: E.PayoutVoided): OrderState {
 }
 
 function recoveryRequired(state: OrderState, event: E.SettlementRecoveryRequired): OrderState {
-  expectStatus(state, event, ['open', 'matched', 'settling', 'payout_pending', 'refund_pending', 'settlement_recovery']);
+  expectStatus(state, event, ['open', 'matched', 'lapsed', 'settling', 'payout_pending', 'refund_pending', 'settlement_recovery']);
   const parked: ParkedOrder = state.status === 'settlement_recovery' ? state.parked : state;
   return { ...base(state, false), lastError: event.data.detail, status: 'settlement_recovery', reason: event.data.reason, parked };
 }

@@ -200,7 +200,7 @@ export interface RefundPendingOrder extends OrderBase {
 }
 
 /** The states an order can be parked from, and resumed into by an operator's re-drive. */
-export type ParkedOrder = OpenOrder | MatchedOrder | SettlingOrder | PayoutPendingOrder | RefundPendingOrder;
+export type ParkedOrder = OpenOrder | MatchedOrder | LapsedOrder | SettlingOrder | PayoutPendingOrder | RefundPendingOrder;
 
 /** An outcome unknown or broken: waits for the reconciler or an operator, remembering what it was doing. */
 export interface RecoveryOrder extends OrderBase {

@@ -15,7 +15,7 @@ export type DueStep =
   | { readonly kind: 'release'; readonly key: string; readonly jobId: string; readonly wallet: string }
   /** A release parked with its outcome unknown: the job's status at the node may prove it happened. */
   | { readonly kind: 'release_lookup'; readonly key: string; readonly jobId: string; readonly wallet: string }
-  /** The held escrow of an order on the book or matched: still open at the node, or gone behind our back. */
+  /** The held escrow of an order on the book, matched or lapsed: still open (or held by our worker) at the node, or gone behind our back. */
   | { readonly kind: 'escrow_watch'; readonly key: string; readonly jobId: string; readonly wallet: string }
   /** The ledger's worker claims a chain-verified matched order's escrow job, so its poster cannot cancel it (custody.ts). */
   | { readonly kind: 'hold'; readonly key: string; readonly jobId: string; readonly wallet: string }
@@ -86,7 +86,8 @@ function releaseLookupStep(state: RecoveryOrder): DueStep | null {
 }
 
 function watchStep(state: OrderState): DueStep | null {
-  if (state.status === 'matched' || (state.status === 'open' && state.escrow !== null)) {
+  // A lapsed sell order keeps its maker's escrow held until a re-arm or a refund: watched as a matched one.
+  if (state.status === 'matched' || state.status === 'lapsed' || (state.status === 'open' && state.escrow !== null)) {
     const escrow = state.escrow;
     return { kind: 'escrow_watch', key: escrowKey(state.orderId, escrow.party), jobId: escrow.jobId, wallet: escrowWallet({ ...state, taker: takerOf(state), escrow }) };
   }

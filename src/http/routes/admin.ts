@@ -61,7 +61,11 @@ export const chainStatus = z.object({
   head: chainBlock.nullable(), finalized: chainBlock.nullable(),
   checkpoint: z.object({ number: z.string(), hash: z.string() }).nullable().meta({ description: 'The last block the follower fully processed' }),
   lag_blocks: count.nullable().meta({ description: 'Finalized block minus checkpoint' }),
-  last_reorg: z.object({ block_number: z.string(), detected_at: z.string() }).nullable(),
+  last_reorg: z.object({
+    block_number: z.string(), detected_at: z.string(),
+    checkpoint_hash: z.string().meta({ description: 'The hash the follower had recorded for that block' }),
+    chain_hash: z.string().nullable().meta({ description: 'The hash the chain then had there; null when it had no such block' }),
+  }).nullable(),
   problem: z.string().nullable().meta({ description: 'Why the chain could not be read, when it could not' }),
 });
 
