@@ -128,7 +128,8 @@ export function workBacklog(db: Db, now: Date): { inFlight: number; oldestIdleMs
 }
 
 /**
- * Open and matched orders (whose escrow, if any, is held at the node) for the reconciler to look
+ * Open, matched and lapsed orders (whose escrow, if any, is held at the node; a lapsed sell order
+ * keeps its maker's escrow, held by the ledger's worker, until it is re-armed or cancelled) for the reconciler to look
  * their escrow job up: a job cancelled, expired or claimed by another worker behind the ledger's
  * back is found before anyone takes the order or confirms. In order_id order after `afterOrderId`,
  * at most `limit`: a pass covers every such order up to the limit, and the next pass goes on from
@@ -139,7 +140,7 @@ export function heldEscrowOrders(db: Db, afterOrderId: string, limit: number): s
   if (tables === null) return [];
   const rows = cachedStatement(
     db,
-    `SELECT order_id FROM ${tableName(tables, 'work_queue')} WHERE status IN ('open', 'matched') AND order_id > ? ORDER BY order_id LIMIT ?`,
+    `SELECT order_id FROM ${tableName(tables, 'work_queue')} WHERE status IN ('open', 'matched', 'lapsed') AND order_id > ? ORDER BY order_id LIMIT ?`,
   ).all(afterOrderId, limit) as { order_id: string }[];
   return rows.map((r) => r.order_id);
 }

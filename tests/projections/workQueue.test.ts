@@ -7,17 +7,19 @@ const id = (n: number): string => `otc_${n.toString(16).padStart(16, '0')}`;
 const STUCK_MS = 120_000;
 
 describe('work queue read model', () => {
-  it('walks every open and matched order for the escrow watch, a bounded batch per pass, then starts again', async () => {
+  it('walks every open, matched and lapsed order for the escrow watch, a bounded batch per pass, then starts again', async () => {
     const ledger = TestLedger.memory();
     for (const n of [1, 2, 3]) await ledger.placeSell(id(n));
     await ledger.match(id(2), BUYER);
     await ledger.completedSell(id(4));
     await ledger.placeBuy(id(5));
+    await ledger.lapsedSell(id(6));
     const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
     await runner.catchUp();
     const next = escrowWatchList(() => runner.db, 2);
     expect(await next()).toEqual([id(1), id(2)]);
     expect(await next()).toEqual([id(3), id(5)]);
+    expect(await next()).toEqual([id(6)]);
     expect(await next()).toEqual([id(1), id(2)]);
     expect(await escrowWatchList(() => null, 2)()).toEqual([]);
   });
