@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore, RecordedEvent } from '../eventstore/types.js';
-import { applyToCopies, checkpointsDiffer, FoldCache, preloadStreams, type BatchOutcome, type PreloadedStreams } from './applyCopies.js';
+import { applyToCopies, checkpointsDiffer, FoldCache, preloadStreams, type BatchOutcome, type CopyTarget, type PreloadedStreams } from './applyCopies.js';
+import { foldWindow, loadNeeds, RebuildFold, syncReader, type WindowResult } from './rebuildPass.js';
 import { readEvents } from './eventSource.js';
-import { activeCopy, cachedStatement, dropTables } from './registry.js';
+import { activeCopy, cachedStatement, createTables, dropTables } from './registry.js';
 import { acquireRebuild, assertLease, releaseLease, renewLease, type RebuildRow } from './rebuildLease.js';
 import { tableNamesFor, type Projection } from './types.js';
 
@@ -23,6 +24,8 @@ export interface RebuildOptions {
   readonly clock?: () => number;
   /** Called after each committed batch; tests use it to interrupt a rebuild at a known point. */
   readonly afterBatch?: (position: bigint) => void | Promise<void>;
+  /** Live orders whose fold is kept in memory between windows (RebuildFold); more are folded again from their streams. */
+  readonly heldOrders?: number;
 }
 
 /** Several read models rebuilt in one pass over the log: each with its own lease, copy and switch. */
@@ -81,10 +84,14 @@ interface Held {
 
 async function runRebuild(options: RebuildManyOptions, held: readonly Held[], owner: string, leaseMs: number, clock: () => number): Promise<RebuildResult[]> {
   const { db, store } = options;
-  // Large batches: an order's state is loaded and saved once per batch, not once per event. The
-  // cache carries states across batches; the lease makes this rebuild its copy's only writer.
-  const batchSize = options.batchSize ?? 20_000;
+  // Large windows: a live order's rows are written once per window (and once when it ends), so
+  // the fewer windows the fewer writes; each window is one transaction of the copies' rows and
+  // checkpoints. Its rows are read in chunks, so memory does not grow with it.
+  const reader = syncReader(store);
+  // Without synchronous reads (EventStoreDB) a batch is read whole before its transaction: smaller.
+  const batchSize = options.batchSize ?? (reader === null ? DEFAULT_BATCH_EVENTS : DEFAULT_WINDOW_EVENTS);
   const cache = new FoldCache();
+  const fold = new RebuildFold(options.heldOrders);
   const results = new Map<string, RebuildResult>();
   const pending = (): Held[] => held.filter((h) => !results.has(h.projection.name));
   const targetsNow = () => pending().map(({ projection, lease }) => ({
@@ -92,15 +99,37 @@ async function runRebuild(options: RebuildManyOptions, held: readonly Held[], ow
     tables: tableNamesFor(projection, lease.suffix),
     position: assertLease(db, projection.name, owner, lease.suffix).position,
   }));
+  const checkpoint = (targets: readonly CopyTarget[], position: bigint): void => {
+    for (const target of targets) renewLease(db, target.projection.name, position, clock() + leaseMs);
+  };
   const applyBatch = db.transaction((events: readonly RecordedEvent[], streams: PreloadedStreams): BatchOutcome => {
     return applyToCopies(db, targetsNow(), events, {
       isolate: false,
       cache,
       streams,
-      checkpoint: (target, position) => renewLease(db, target.projection.name, position, clock() + leaseMs),
+      checkpoint: (target, position) => checkpoint([target], position),
     });
   });
+  const applyWindow = db.transaction((after: bigint, read: (after: bigint, max: number) => readonly RecordedEvent[]): WindowResult => {
+    const targets = targetsNow();
+    const window = foldWindow({ db, targets, fold, after, maxEvents: batchSize, chunk: Math.min(batchSize, CHUNK_EVENTS), read });
+    if (window.events > 0) checkpoint(targets, window.position);
+    return window;
+  });
   const trySwitch = db.transaction((h: Held): boolean => switchCopy(db, h.projection, owner, h.lease.suffix, positionOf(db, h, owner)));
+  const indexCopy = db.transaction((h: Held): void => {
+    assertLease(db, h.projection.name, owner, h.lease.suffix);
+    createTables(db, h.projection, h.lease.suffix);
+  });
+  const switchCaughtUp = async (left: readonly Held[], position: bigint): Promise<void> => {
+    for (const h of left) {
+      // The copy's secondary indexes, each built in one sort now that its rows are in (a no-op once built).
+      indexCopy.immediate(h);
+      if (trySwitch.immediate(h)) results.set(h.projection.name, { name: h.projection.name, rebuildId: h.lease.suffix, position, switched: true });
+    }
+    // A serving copy is ahead (the log grew meanwhile): read on, then try again.
+    if (pending().length > 0) await new Promise((resolve) => setImmediate(resolve));
+  };
   let position = minPosition(held.map((h) => h.lease.position));
   for (;;) {
     const left = pending();
@@ -112,22 +141,42 @@ async function runRebuild(options: RebuildManyOptions, held: readonly Held[], ow
       }
       continue;
     }
-    const events = await readEvents(store, position, batchSize);
-    if (events.length === 0) {
-      for (const h of left) {
-        if (trySwitch.immediate(h)) results.set(h.projection.name, { name: h.projection.name, rebuildId: h.lease.suffix, position, switched: true });
+    const targets = targetsNow();
+    if (reader !== null && !checkpointsDiffer(targets)) {
+      // Every copy at one checkpoint (a fresh rebuild): the whole-log fold (rebuildPass.ts).
+      const at = targets[0]?.position ?? position;
+      const window = applyWindow.immediate(at, reader);
+      fold.trim();
+      await loadNeeds(store, fold, window.needs, window.position);
+      if (window.events === 0 && window.needs.size === 0) {
+        await switchCaughtUp(left, at);
+        continue;
       }
-      // A serving copy is ahead (the log grew meanwhile): read on, then try again.
-      if (pending().length > 0) await new Promise((resolve) => setImmediate(resolve));
-      continue;
+      if (window.events === 0) continue;
+      position = window.position;
+    } else {
+      // Copies at different checkpoints (one resumes further on): batch by batch until they meet.
+      position = minPosition(targets.map((t) => t.position));
+      const events = await readEvents(store, position, batchSize);
+      if (events.length === 0) {
+        await switchCaughtUp(left, position);
+        continue;
+      }
+      const streams = await preloadStreams(store, events, cache, checkpointsDiffer(targets));
+      position = applyRebuildBatch(applyBatch, cache, events, streams, position);
     }
-    const streams = await preloadStreams(store, events, cache, checkpointsDiffer(targetsNow()));
-    position = applyRebuildBatch(applyBatch, cache, events, streams, position);
     // Only a watcher needs the head; on EventStoreDB asking for it is a read of its own.
     if (options.onProgress) options.onProgress(position, await store.headPosition());
     await options.afterBatch?.(position);
   }
 }
+
+/** Events per window (one transaction): a few hundred ms of work, well inside a runner's busy timeout. */
+const DEFAULT_WINDOW_EVENTS = 50_000;
+/** Events per batch read whole before its transaction (stores without synchronous reads). */
+const DEFAULT_BATCH_EVENTS = 20_000;
+/** Rows read at a time inside a window. */
+const CHUNK_EVENTS = 5_000;
 
 const positionOf = (db: Db, h: Held, owner: string): bigint => assertLease(db, h.projection.name, owner, h.lease.suffix).position;
 
