@@ -88,6 +88,27 @@ describe('a rebuild equals the live runner, row for row', () => {
     expect(await rebuiltRows(ledger, { batchSize: 5, heldOrders: 1 })).toEqual(live);
   });
 
+  it('switches in copies with every secondary index the live copies have (built once the rows are in, not before)', async () => {
+    const ledger = await interleavedLedger();
+    // Secondary indexes of each projection's copy with this suffix, named with the suffix left out.
+    const indexes = (db: Database, suffix: (name: string) => string): string[] => ALL_PROJECTIONS.flatMap((p) =>
+      Object.values(tableNamesFor(p, suffix(p.name))).flatMap((table) =>
+        (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' AND tbl_name = ? ORDER BY name")
+          .all(table) as { name: string }[]).map((r) => r.name.replace(suffix(p.name), '*'))));
+    const runner = new ProjectionRunner({ store: ledger.store, db: ':memory:' });
+    const live = indexes(runner.db, (name) => activeCopy(runner.db, name)?.suffix ?? '?');
+    expect(live).toContain('orders__*_listing');
+    const db = openReadDb(':memory:');
+    const controller = new AbortController();
+    const parked = await rebuildProjections({ store: ledger.store, db, projections: ALL_PROJECTIONS, batchSize: 40, signal: controller.signal, afterBatch: () => controller.abort() });
+    // While the copy fills it has only its tables' own keys.
+    const suffixes = new Map(parked.map((r) => [r.name, r.rebuildId]));
+    expect(indexes(db, (name) => suffixes.get(name) ?? '?')).toEqual([]);
+    await rebuildProjections({ store: ledger.store, db, projections: ALL_PROJECTIONS });
+    expect(indexes(db, (name) => activeCopy(db, name)?.suffix ?? '?')).toEqual(live);
+    await runner.close();
+  });
+
   it('after an interruption, resuming from the copies\' checkpoint (orders in flight folded from their streams)', async () => {
     const ledger = await interleavedLedger();
     const live = await liveRows(ledger, 2);
