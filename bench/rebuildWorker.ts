@@ -2,7 +2,8 @@
  * One step of the rebuild benchmark, run in a process of its own so that its peak memory is its
  * own (the kernel's high-water mark, `maxRSS`), not what generating the ledger or an earlier
  * step left behind. Prints one JSON line. Spawned by bench/rebuild.ts:
- *   generate <store> <events> | rebuild <store> <readDb> <projection> | rebuild-all <store> <readDb> | runner <store> <readDb> <batch> | replay <store> <count>
+ *   generate <store> <events> | rebuild <store> <readDb> <projection> | rebuild-all <store> <readDb> [window]
+ *   | rebuild-thread <store> <readDb> [heapMb] | runner <store> <readDb> <batch> | replay <store> <count>
  */
 import { pathToFileURL } from 'node:url';
 import { orderHistory } from '../src/audit/replay.js';
@@ -11,6 +12,7 @@ import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import { streamsWithPrefix } from '../src/eventstore/streams.js';
 import { ALL_PROJECTIONS, projectionByName } from '../src/projections/all.js';
 import { rebuildProjection, rebuildProjections } from '../src/projections/rebuild.js';
+import { rebuildInWorker } from '../src/projections/rebuildInWorker.js';
 import { openReadDb } from '../src/projections/registry.js';
 import { ProjectionRunner } from '../src/projections/runner.js';
 import { generateLedger } from './rebuildLedger.js';
@@ -67,16 +69,34 @@ async function rebuildStep(storePath: string, readPath: string, name: string): P
 }
 
 /** Every read model in one pass (rebuildProjections): one read and one fold per batch for all. */
-async function rebuildAllStep(storePath: string, readPath: string): Promise<StepResult> {
+async function rebuildAllStep(storePath: string, readPath: string, batchSize?: number): Promise<StepResult> {
   const store = new SqliteEventStore({ path: storePath });
   const db = openReadDb(readPath);
   let head = 0n;
   const result = await timed(() => Number(head), async (peak) => {
-    const done = await rebuildProjections({ store, db, projections: ALL_PROJECTIONS, onProgress: () => peak.sample() });
+    const done = await rebuildProjections({ store, db, projections: ALL_PROJECTIONS, onProgress: () => peak.sample(), ...(batchSize === undefined ? {} : { batchSize }) });
     head = done[0]?.position ?? 0n;
   });
   db.close();
   await store.close();
+  return result;
+}
+
+/**
+ * Every read model in one pass on a worker thread with a heap limit, as the server's admin rebuild
+ * runs it (rebuildInWorker). CPU and maxRSS are the whole process's: the worker's and this thread's.
+ */
+async function rebuildThreadStep(storePath: string, readPath: string, heapMb?: number): Promise<StepResult> {
+  const db = openReadDb(readPath);
+  let head = 0n;
+  const result = await timed(() => Number(head), async () => {
+    const done = await rebuildInWorker({
+      storePath, readDbPath: readPath, names: ALL_PROJECTIONS.map((p) => p.name), owner: `bench-${process.pid}`, db,
+      ...(heapMb === undefined ? {} : { heapMb }),
+    });
+    head = done[0]?.position ?? 0n;
+  });
+  db.close();
   return result;
 }
 
@@ -135,7 +155,8 @@ async function main(argv: readonly string[]): Promise<StepResult> {
     });
   }
   if (step === 'rebuild' && arg1 !== undefined && arg2 !== undefined) return rebuildStep(storePath, arg1, arg2);
-  if (step === 'rebuild-all' && arg1 !== undefined) return rebuildAllStep(storePath, arg1);
+  if (step === 'rebuild-all' && arg1 !== undefined) return rebuildAllStep(storePath, arg1, arg2 === undefined ? undefined : Number(arg2));
+  if (step === 'rebuild-thread' && arg1 !== undefined) return rebuildThreadStep(storePath, arg1, arg2 === undefined ? undefined : Number(arg2));
   if (step === 'runner' && arg1 !== undefined) return runnerStep(storePath, arg1, Number(arg2 ?? 5000));
   if (step === 'replay') return replayStep(storePath, Number(arg1 ?? 5000));
   throw new Error(`unknown step ${step}`);

@@ -129,7 +129,12 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
       chainTime: { candidates: chainTimeWatchList(() => runner.db, CHAIN_TIME_PER_PASS), finalizedTimeSeconds: quoteChain.quoteLeg.finalizedTimeSeconds, lookUp: finalLookUp },
     } : {}),
   };
-  const { readModels, projections } = createSqliteReadSide({ runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed') });
+  // An admin rebuild of the SQLite read DB runs on a heap-limited worker thread (issue 14 lever 6).
+  const rebuildThread = config.store === 'sqlite' ? { storePath: join(config.dataDir, 'events.db'), readDbPath: join(config.dataDir, 'read.db') } : undefined;
+  const { readModels, projections } = createSqliteReadSide({
+    runner, store, ledger, stuckMs: config.settlementStuckMs, onRebuildError: (e, n) => log.error({ err: e, projection: n }, 'rebuild failed'),
+    ...(rebuildThread === undefined ? {} : { rebuildThread }),
+  });
   // A repeat is "in flight" for as long as the first run may still be going: a command plus one
   // drive of at most a dozen node calls; past that a crashed run's claim can be taken over.
   const idempotency = createIdempotencyStore({

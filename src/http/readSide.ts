@@ -5,6 +5,7 @@ import { projectionByName } from '../projections/all.js';
 import { orderBook } from '../projections/orderBook.js';
 import { countOpenOrdersOfMaker, countOrdersByStatus, listOrders } from '../projections/orders.js';
 import { rebuildProjection } from '../projections/rebuild.js';
+import { rebuildInWorker } from '../projections/rebuildInWorker.js';
 import { RebuildBusy, readRebuild } from '../projections/rebuildLease.js';
 import type { ProjectionRunner } from '../projections/runner.js';
 import { pairStats } from '../projections/stats.js';
@@ -23,6 +24,12 @@ export interface SqliteReadSideOptions {
   readonly stuckMs: number;
   /** Where a background rebuild's failure is reported (the logger). */
   readonly onRebuildError?: (error: unknown, name: string) => void;
+  /**
+   * The files of a SQLite store and read DB: rebuilds then run on a heap-limited worker thread
+   * (rebuildInWorker), off the request thread. Without it (EventStoreDB, in-memory read DB) they
+   * run in this thread.
+   */
+  readonly rebuildThread?: { readonly storePath: string; readonly readDbPath: string; readonly heapMb?: number };
 }
 
 /**
@@ -67,7 +74,10 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
       if (running !== null) throw new RebuildBusy(name, running.owner);
       // The owner doubles as the rebuild's id: the admin answers before the rebuild has a suffix.
       const owner = `api-${randomUUID()}`;
-      rebuildProjection({ store, db, projection, owner }).then(
+      const rebuilt = options.rebuildThread === undefined
+        ? rebuildProjection({ store, db, projection, owner })
+        : rebuildInWorker({ ...options.rebuildThread, names: [name], owner, db });
+      rebuilt.then(
         () => runner.retry(name),
         (error: unknown) => options.onRebuildError?.(error, name),
       );

@@ -10,6 +10,11 @@ function hasRawRead(store: EventStore): store is EventStore & RawReader {
   return typeof (store as Partial<RawReader>).readAllRawSync === 'function';
 }
 
+/** The store's synchronous raw read, or null when it has none (EventStoreDB). */
+export function rawReaderOf(store: EventStore): RawReader | null {
+  return hasRawRead(store) ? store : null;
+}
+
 /**
  * A recorded event whose data and metadata are parsed on first use, each at most once. Projections
  * look at the stream and type of every event but at the data of only some of them; the order fold

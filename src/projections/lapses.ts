@@ -25,19 +25,29 @@ export const lapsesProjection: Projection = {
     },
   ],
   apply(db: Db, event: RecordedEvent, tables: TableNames): void {
-    if (!event.stream.startsWith(ORDER_STREAM_PREFIX) || event.type !== 'MatchLapsed') return;
+    applyLapses(db, [event], tables);
+  },
+  applyBatch: applyLapses,
+};
+
+/** The statement is looked up once per batch (a rebuild applies every event of the log). */
+function applyLapses(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
+  let insert: ReturnType<typeof cachedStatement> | null = null;
+  for (const event of events) {
+    if (event.type !== 'MatchLapsed' || !event.stream.startsWith(ORDER_STREAM_PREFIX)) continue;
     const d = event.data;
     const wallet = typeof d.buyer_wallet === 'string' ? d.buyer_wallet.toLowerCase() : null;
     const lapsedAtMs = typeof d.lapsed_at === 'string' ? Date.parse(d.lapsed_at) : Number.NaN;
     // A recorded fact is never refused; one this model cannot read is simply not counted.
-    if (wallet === null || Number.isNaN(lapsedAtMs)) return;
+    if (wallet === null || Number.isNaN(lapsedAtMs)) continue;
     const address = typeof d.buyer_eth_address === 'string' ? d.buyer_eth_address.toLowerCase() : null;
-    cachedStatement(
+    insert ??= cachedStatement(
       db,
       `INSERT OR IGNORE INTO ${tableName(tables, 'lapses')} (order_id, version, buyer_wallet, buyer_eth_address, lapsed_at_ms) VALUES (?, ?, ?, ?, ?)`,
-    ).run(event.stream.slice(ORDER_STREAM_PREFIX.length), event.version, wallet, address, lapsedAtMs);
-  },
-};
+    );
+    insert.run(event.stream.slice(ORDER_STREAM_PREFIX.length), event.version, wallet, address, lapsedAtMs);
+  }
+}
 
 /** Lapse times (ms, ascending) since `sinceMs` of a wallet (canonical) or a quote address; null when the model is not there. */
 export function lapseTimes(db: Db, who: { readonly wallet?: string; readonly ethAddress?: string }, sinceMs: number): number[] | null {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Database as Db } from 'better-sqlite3';
 import type { EventStore, RecordedEvent } from '../eventstore/types.js';
-import { applyToCopies, checkpointsDiffer, FoldCache, preloadStreams, type BatchOutcome, type PreloadedStreams } from './applyCopies.js';
+import { applyToCopies, checkpointsDiffer, FoldCache, preloadStreams, type BatchOutcome, type CopyTarget, type PreloadedStreams } from './applyCopies.js';
+import { foldWindow, loadNeeds, RebuildFold, syncReader, type WindowResult } from './rebuildPass.js';
 import { readEvents } from './eventSource.js';
-import { activeCopy, cachedStatement, dropTables } from './registry.js';
+import { activeCopy, cachedStatement, createTables, dropTables } from './registry.js';
 import { acquireRebuild, assertLease, releaseLease, renewLease, type RebuildRow } from './rebuildLease.js';
 import { tableNamesFor, type Projection } from './types.js';
 
@@ -23,6 +24,8 @@ export interface RebuildOptions {
   readonly clock?: () => number;
   /** Called after each committed batch; tests use it to interrupt a rebuild at a known point. */
   readonly afterBatch?: (position: bigint) => void | Promise<void>;
+  /** Live orders whose fold is kept in memory between windows (RebuildFold); more are folded again from their streams. */
+  readonly heldOrders?: number;
 }
 
 /** Several read models rebuilt in one pass over the log: each with its own lease, copy and switch. */
@@ -80,54 +83,135 @@ interface Held {
 }
 
 async function runRebuild(options: RebuildManyOptions, held: readonly Held[], owner: string, leaseMs: number, clock: () => number): Promise<RebuildResult[]> {
-  const { db, store } = options;
-  // Large batches: an order's state is loaded and saved once per batch, not once per event. The
-  // cache carries states across batches; the lease makes this rebuild its copy's only writer.
-  const batchSize = options.batchSize ?? 20_000;
-  const cache = new FoldCache();
-  const results = new Map<string, RebuildResult>();
-  const pending = (): Held[] => held.filter((h) => !results.has(h.projection.name));
-  const targetsNow = () => pending().map(({ projection, lease }) => ({
-    projection,
-    tables: tableNamesFor(projection, lease.suffix),
-    position: assertLease(db, projection.name, owner, lease.suffix).position,
-  }));
-  const applyBatch = db.transaction((events: readonly RecordedEvent[], streams: PreloadedStreams): BatchOutcome => {
-    return applyToCopies(db, targetsNow(), events, {
-      isolate: false,
-      cache,
-      streams,
-      checkpoint: (target, position) => renewLease(db, target.projection.name, position, clock() + leaseMs),
-    });
-  });
-  const trySwitch = db.transaction((h: Held): boolean => switchCopy(db, h.projection, owner, h.lease.suffix, positionOf(db, h, owner)));
-  let position = minPosition(held.map((h) => h.lease.position));
+  const run = new RebuildRun(options, held, owner, leaseMs, clock);
   for (;;) {
-    const left = pending();
-    if (left.length === 0) return held.map((h) => results.get(h.projection.name) as RebuildResult);
+    const left = run.pending();
+    if (left.length === 0) return run.results();
     if (options.signal?.aborted === true) {
-      for (const h of left) {
-        releaseLease(db, h.projection.name, owner);
-        results.set(h.projection.name, { name: h.projection.name, rebuildId: h.lease.suffix, position: positionOf(db, h, owner), switched: false });
-      }
+      run.park(left);
       continue;
     }
-    const events = await readEvents(store, position, batchSize);
-    if (events.length === 0) {
-      for (const h of left) {
-        if (trySwitch.immediate(h)) results.set(h.projection.name, { name: h.projection.name, rebuildId: h.lease.suffix, position, switched: true });
-      }
-      // A serving copy is ahead (the log grew meanwhile): read on, then try again.
-      if (pending().length > 0) await new Promise((resolve) => setImmediate(resolve));
-      continue;
-    }
-    const streams = await preloadStreams(store, events, cache, checkpointsDiffer(targetsNow()));
-    position = applyRebuildBatch(applyBatch, cache, events, streams, position);
+    const position = await run.step(left);
+    if (position === null) continue;
     // Only a watcher needs the head; on EventStoreDB asking for it is a read of its own.
-    if (options.onProgress) options.onProgress(position, await store.headPosition());
+    if (options.onProgress) options.onProgress(position, await options.store.headPosition());
     await options.afterBatch?.(position);
   }
 }
+
+/** One rebuild under way: its copies, their transactions, and the fold it carries from window to window. */
+class RebuildRun {
+  private readonly db: Db;
+  private readonly store: EventStore;
+  private readonly reader: ((after: bigint, max: number) => readonly RecordedEvent[]) | null;
+  private readonly batchSize: number;
+  private readonly cache = new FoldCache();
+  private readonly fold: RebuildFold;
+  private readonly done = new Map<string, RebuildResult>();
+  private position: bigint;
+  private readonly applyBatch;
+  private readonly applyWindow;
+  private readonly trySwitch;
+  private readonly indexCopy;
+
+  constructor(options: RebuildManyOptions, private readonly held: readonly Held[], private readonly owner: string, private readonly leaseMs: number, private readonly clock: () => number) {
+    this.db = options.db;
+    this.store = options.store;
+    this.reader = syncReader(options.store);
+    // Large windows: a live order's rows are written once per window (and once when it ends), so
+    // the fewer windows the fewer writes; each window is one transaction of the copies' rows and
+    // checkpoints, its rows read in chunks, so memory does not grow with it. Without synchronous
+    // reads (EventStoreDB) a batch is read whole before its transaction: smaller.
+    this.batchSize = options.batchSize ?? (this.reader === null ? DEFAULT_BATCH_EVENTS : DEFAULT_WINDOW_EVENTS);
+    this.fold = new RebuildFold(options.heldOrders);
+    this.position = minPosition(held.map((h) => h.lease.position));
+    const db = this.db;
+    this.applyBatch = db.transaction((events: readonly RecordedEvent[], streams: PreloadedStreams): BatchOutcome =>
+      applyToCopies(db, this.targets(), events, { isolate: false, cache: this.cache, streams, checkpoint: (target, position) => this.checkpoint([target], position) }));
+    this.applyWindow = db.transaction((after: bigint, read: (after: bigint, max: number) => readonly RecordedEvent[]): WindowResult => {
+      const targets = this.targets();
+      const window = foldWindow({ db, targets, fold: this.fold, after, maxEvents: this.batchSize, chunk: Math.min(this.batchSize, CHUNK_EVENTS), read });
+      if (window.events > 0) this.checkpoint(targets, window.position);
+      return window;
+    });
+    this.trySwitch = db.transaction((h: Held): boolean => switchCopy(db, h.projection, owner, h.lease.suffix, positionOf(db, h, owner)));
+    // The copy's secondary indexes, each built in one sort now that its rows are in (a no-op once built).
+    this.indexCopy = db.transaction((h: Held): void => {
+      assertLease(db, h.projection.name, owner, h.lease.suffix);
+      createTables(db, h.projection, h.lease.suffix);
+    });
+  }
+
+  pending(): Held[] {
+    return this.held.filter((h) => !this.done.has(h.projection.name));
+  }
+
+  results(): RebuildResult[] {
+    return this.held.map((h) => this.done.get(h.projection.name) as RebuildResult);
+  }
+
+  /** Aborted: the leases go back, the copies and their checkpoints stay for a later resume. */
+  park(left: readonly Held[]): void {
+    for (const h of left) {
+      releaseLease(this.db, h.projection.name, this.owner);
+      this.done.set(h.projection.name, { name: h.projection.name, rebuildId: h.lease.suffix, position: positionOf(this.db, h, this.owner), switched: false });
+    }
+  }
+
+  /** One window or batch applied (its last position), or null when it applied nothing (it loaded folds, or switched copies). */
+  async step(left: readonly Held[]): Promise<bigint | null> {
+    const targets = this.targets();
+    if (this.reader !== null && !checkpointsDiffer(targets)) {
+      // Every copy at one checkpoint (a fresh rebuild): the whole-log fold (rebuildPass.ts).
+      const at = targets[0]?.position ?? this.position;
+      const window = this.applyWindow.immediate(at, this.reader);
+      this.fold.trim();
+      await loadNeeds(this.store, this.fold, window.needs, window.position);
+      if (window.events === 0 && window.needs.size === 0) await this.switchCaughtUp(left, at);
+      if (window.events === 0) return null;
+      this.position = window.position;
+      return this.position;
+    }
+    // Copies at different checkpoints (one resumes further on): batch by batch until they meet.
+    this.position = minPosition(targets.map((t) => t.position));
+    const events = await readEvents(this.store, this.position, this.batchSize);
+    if (events.length === 0) {
+      await this.switchCaughtUp(left, this.position);
+      return null;
+    }
+    const streams = await preloadStreams(this.store, events, this.cache, checkpointsDiffer(targets));
+    this.position = applyRebuildBatch(this.applyBatch, this.cache, events, streams, this.position);
+    return this.position;
+  }
+
+  private targets(): CopyTarget[] {
+    return this.pending().map(({ projection, lease }) => ({
+      projection,
+      tables: tableNamesFor(projection, lease.suffix),
+      position: assertLease(this.db, projection.name, this.owner, lease.suffix).position,
+    }));
+  }
+
+  private checkpoint(targets: readonly CopyTarget[], position: bigint): void {
+    for (const target of targets) renewLease(this.db, target.projection.name, position, this.clock() + this.leaseMs);
+  }
+
+  private async switchCaughtUp(left: readonly Held[], position: bigint): Promise<void> {
+    for (const h of left) {
+      this.indexCopy.immediate(h);
+      if (this.trySwitch.immediate(h)) this.done.set(h.projection.name, { name: h.projection.name, rebuildId: h.lease.suffix, position, switched: true });
+    }
+    // A serving copy is ahead (the log grew meanwhile): read on, then try again.
+    if (this.pending().length > 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Events per window (one transaction): a few hundred ms of work, well inside a runner's busy timeout. */
+const DEFAULT_WINDOW_EVENTS = 50_000;
+/** Events per batch read whole before its transaction (stores without synchronous reads). */
+const DEFAULT_BATCH_EVENTS = 20_000;
+/** Rows read at a time inside a window. */
+const CHUNK_EVENTS = 5_000;
 
 const positionOf = (db: Db, h: Held, owner: string): bigint => assertLease(db, h.projection.name, owner, h.lease.suffix).position;
 

@@ -89,12 +89,13 @@ export function acquireRebuild(db: Db, projection: Projection, options: LeaseOpt
         holder,
         projection.name,
       );
-      createTables(db, projection, existing.suffix);
+      createTables(db, projection, existing.suffix, { indexes: false });
       return { ...existing, owner: options.owner, leaseExpiresAtMs: expires };
     }
     if (existing !== null) dropTables(db, projection, existing.suffix);
     const suffix = `r${options.nowMs.toString(36)}_${randomBytes(3).toString('hex')}`;
-    createTables(db, projection, suffix);
+    // Secondary indexes come once the copy is full, just before its switch (rebuild.ts).
+    createTables(db, projection, suffix, { indexes: false });
     const startedAt = new Date(options.nowMs).toISOString();
     cachedStatement(
       db,

@@ -100,9 +100,20 @@ export function activeTables(db: Db, projection: Projection): TableNames | null 
   return copy === null ? null : tableNamesFor(projection, copy.suffix);
 }
 
-export function createTables(db: Db, projection: Projection, suffix: string): TableNames {
+/**
+ * Creates a copy's tables. With `indexes: false` only the tables (their primary keys and unique
+ * constraints, which the writers' upserts rely on) and none of the secondary indexes: a rebuild
+ * fills its copy first and builds those indexes in one sort each before it switches (createTables
+ * again, with them), instead of inserting every row into every index at a random place.
+ */
+export function createTables(db: Db, projection: Projection, suffix: string, options: { readonly indexes?: boolean } = {}): TableNames {
   const names = tableNamesFor(projection, suffix);
-  for (const table of projection.tables) db.exec(table.ddl(names[table.base] as string));
+  for (const table of projection.tables) {
+    const ddl = table.ddl(names[table.base] as string);
+    if (options.indexes === false) {
+      for (const statement of ddl.split(';')) if (/^\s*CREATE TABLE/i.test(statement)) db.exec(statement);
+    } else db.exec(ddl);
+  }
   return names;
 }
 

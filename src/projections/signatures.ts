@@ -24,26 +24,34 @@ export const signaturesProjection: Projection = {
     },
   ],
   apply(db: Db, event: RecordedEvent, tables: TableNames): void {
-    const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-    const insert = (row: readonly [string, string | null, string | null, string | null, string | null]) =>
-      // The first use is the fact that matters; a repeat (same stream) changes nothing.
-      cachedStatement(
-        db,
-        `INSERT OR IGNORE INTO ${tableName(tables, 'used_signatures')} (signature_hash, wallet, action, order_id, used_at, position)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ).run(...row, event.position);
+    applySignatures(db, [event], tables);
+  },
+  applyBatch: applySignatures,
+};
+
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** The statement is looked up once per batch (a rebuild applies every event of the log). */
+function applySignatures(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
+  // The first use is the fact that matters; a repeat (same stream) changes nothing.
+  const insert = cachedStatement(
+    db,
+    `INSERT OR IGNORE INTO ${tableName(tables, 'used_signatures')} (signature_hash, wallet, action, order_id, used_at, position)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  for (const event of events) {
     if (event.stream.startsWith(ORDER_STREAM_PREFIX)) {
       // Issue 14 lever 2: a command's first event records the signature it spent in its metadata.
       const m = event.metadata;
-      if (typeof m.signature_sha256 !== 'string') return;
-      insert([m.signature_sha256, text(m.actor), text(m.signature_action), orderIdFromStream(event.stream), text(m.recorded_at)]);
-      return;
+      if (typeof m.signature_sha256 !== 'string') continue;
+      insert.run(m.signature_sha256, text(m.actor), text(m.signature_action), orderIdFromStream(event.stream), text(m.recorded_at), event.position);
+      continue;
     }
-    if (!event.stream.startsWith(SIGNATURE_STREAM_PREFIX) || event.type !== 'SignatureUsed') return;
+    if (!event.stream.startsWith(SIGNATURE_STREAM_PREFIX) || event.type !== 'SignatureUsed') continue;
     const d = event.data;
-    insert([event.stream.slice(SIGNATURE_STREAM_PREFIX.length), text(d.wallet), text(d.action), text(d.order_id), text(d.used_at)]);
-  },
-};
+    insert.run(event.stream.slice(SIGNATURE_STREAM_PREFIX.length), text(d.wallet), text(d.action), text(d.order_id), text(d.used_at), event.position);
+  }
+}
 
 export interface UsedSignature {
   signature_hash: string;
