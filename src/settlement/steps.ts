@@ -131,8 +131,17 @@ async function lockedWithoutStrays(node: NodeGateway, state: PlacedOrder, step: 
   const sweep = await sweepStrayLocks(node, state, step, jobId);
   if (sweep.kind === 'clean') return locked(step, jobId, now);
   if (sweep.kind === 'incomplete') return failed(step.kind, step.key, 'unknown', 'stray_escrow_sweep_incomplete');
-  const parked = hijacked(`a duplicated lock left a second escrow: ${hijackDetail(sweep.job, sweep.worker)}`);
-  return { ...parked, commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId, now }, ...parked.commands] };
+  return lockedAndHijacked(step, jobId, `a duplicated lock left a second escrow: ${hijackDetail(sweep.job, sweep.worker)}`, now);
+}
+
+/**
+ * The lock recorded and the order parked as hijacked in one command, so in one append: two appends
+ * let a crash between them record the lock and lose the park, and a stray another worker took then
+ * stayed at the node unrecorded with the order open (simulator seeds 2205 and 3479).
+ */
+function lockedAndHijacked(step: LockStep, jobId: string, detail: string, now: Date): StepResult {
+  const alert = hijacked(detail);
+  return { ...alert, commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId, now, parkAs: { reason: ESCROW_HIJACKED, detail } }] };
 }
 
 /**
@@ -148,8 +157,7 @@ function isOurEscrowHeldOrTaken(step: LockStep): (job: EscrowJob) => boolean {
 async function lockedOrHijacked(node: NodeGateway, state: PlacedOrder, step: LockStep, job: EscrowJob, now: Date): Promise<StepResult> {
   const hijacker = hijackerOf(job);
   if (hijacker === null) return lockedWithoutStrays(node, state, step, job.jobId, now);
-  const parked = hijacked(hijackDetail(job, hijacker));
-  return { ...parked, commands: [{ type: 'RecordEscrowLocked', party: step.party, jobId: job.jobId, now }, ...parked.commands] };
+  return lockedAndHijacked(step, job.jobId, hijackDetail(job, hijacker), now);
 }
 
 /** A look-up that found nothing to record: the driver goes on with the step itself. */

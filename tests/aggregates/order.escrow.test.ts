@@ -89,6 +89,33 @@ describe('RecordEscrowLocked', () => {
   });
 });
 
+describe('RecordEscrowLocked with parkAs (a lock found taken by another worker: simulator seeds 2205, 3479)', () => {
+  const parkAs = { reason: 'escrow_hijacked', detail: 'the escrow job job_stray is claimed by RTCthief, not by the ledger\'s worker' };
+  const lockedAndParked = (party: 'maker' | 'taker') => ({ ...recordEscrowLocked(party), parkAs });
+
+  it('records the lock and parks the order in the same decision (one append), maker and taker', () => {
+    const g = given(placedSell()).when(lockedAndParked('maker'));
+    g.thenExactly([
+      { type: 'EscrowLocked', data: { party: 'maker', job_id: MAKER_JOB, amount_micro_rtc: '100000000', locked_at: LATER.toISOString() } },
+      { type: 'SettlementRecoveryRequired', data: parkAs },
+    ]);
+    expect(g.thenState().status).toBe('settlement_recovery');
+    expect(facts(g.thenState())).toMatchObject({ recoveryReason: 'escrow_hijacked', escrow: { jobId: MAKER_JOB, status: 'locked' } });
+    const taker = given(...BUY.open(), matchedBuy()).when(lockedAndParked('taker'));
+    taker.then([{ type: 'EscrowLocked', data: { party: 'taker', job_id: TAKER_JOB } }, { type: 'SettlementRecoveryRequired', data: parkAs }]);
+    expect(taker.thenState().status).toBe('settlement_recovery');
+  });
+
+  it('is refused like any lock when no lock is pending (escrow_lock_not_pending), writing no park either', () => {
+    given(placedSell(), escrowLockFailed('maker')).when(lockedAndParked('maker')).thenRefuses('escrow_lock_not_pending');
+    given(...SELL.open()).when({ ...lockedAndParked('maker'), jobId: 'job_other' }).thenRefuses('escrow_lock_not_pending');
+  });
+
+  it('is a no-op for the same lock already recorded (the no-op case)', () => {
+    given(...SELL.open()).when(lockedAndParked('maker')).thenNothing();
+  });
+});
+
 describe('RecordEscrowLockFailed', () => {
   it('rejects a sell order whose maker lock was refused', () => {
     const g = given(placedSell()).when(recordEscrowLockFailed('maker', 'insufficient balance'));

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
+import type { AppendResult, EventStore, ExpectedVersion, NewEvent } from '../../src/eventstore/types.js';
+import { driveOrder } from '../../src/settlement/driver.js';
 import { generateWallet } from '../../src/crypto/signer.js';
 import { escrowJobTitle } from '../../src/gateways/node.js';
 import { createRustchainGateway, type RustchainGateway } from '../../src/gateways/rustchain.js';
@@ -115,5 +117,88 @@ describe('a duplicated job posting', () => {
     expect(placed.state.status).toBe('open');
     expect(jobsOf(orderId).map((j) => j.status)).toEqual(['open']);
     expect(h.node.jobs().some((j) => j.status === 'cancelled')).toBe(false);
+  });
+});
+
+/**
+ * A process that dies right after an append that recorded a lock commits (SIGKILL after the
+ * commit): every later append fails. The lock step used to append the lock and the park as two
+ * writes, so a crash between them left the order open with the lock recorded, the park lost, and
+ * the stray another worker took at the node unrecorded (simulator seeds 2205 and 3479).
+ */
+class DiesAfterLockAppend implements EventStore {
+  readonly name = 'dies-after-lock-append';
+  readonly appends: string[][] = [];
+  private dead = false;
+  constructor(private readonly inner: EventStore) {}
+  async append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    if (this.dead) throw new Error('the process is gone');
+    const result = await this.inner.append(stream, events, expected);
+    this.appends.push(events.map((e) => e.type));
+    if (events.some((e) => e.type === 'EscrowLocked')) this.dead = true;
+    return result;
+  }
+  readStream: EventStore['readStream'] = (stream, fromVersion) => this.inner.readStream(stream, fromVersion);
+  readAll: EventStore['readAll'] = (after, max) => this.inner.readAll(after, max);
+  headPosition: EventStore['headPosition'] = () => this.inner.headPosition();
+  listStreams: EventStore['listStreams'] = (prefix, after, max) => this.inner.listStreams(prefix, after, max);
+  subscribeAll: EventStore['subscribeAll'] = (after, handler) => this.inner.subscribeAll(after, handler);
+  close = async (): Promise<void> => undefined;
+}
+
+describe('a lock found taken by another worker is recorded and parked in one append (simulator seeds 2205 and 3479)', () => {
+  const ctx = { correlationId: 'resume-after-restart', causationId: null, actor: 'reconciler', now: () => new Date(h.clock.nowMs) };
+  /** The reconciler's resume drive of the order over a store whose process dies after the lock's append. */
+  async function resumeDyingAfterLock(orderId: string) {
+    const store = new DiesAfterLockAppend(h.store);
+    const drive = driveOrder({ store, node: h.gateway, leases: h.leases, settleWindowSeconds: 86_400, leaseTtlMs: 60_000 }, orderId, ctx, 'resume');
+    // The status the drive left, or the crash it met: an append after the lock's would meet it.
+    const ended = await drive.then((r) => r.state.status, (error: Error) => error.message);
+    return { store, ended };
+  }
+  const take = async (jobId: string) =>
+    expect(await postControl(h.sandbox.url, `jobs/${jobId}/take-as`, { worker_wallet: generateWallet().wallet, deliver: false })).toBe(200);
+  const recovery = async (orderId: string) => (await h.store.readStream(orderStream(orderId))).find((e) => e.type === 'SettlementRecoveryRequired')?.data;
+
+  it('a stray of a duplicated posting taken before the sweep: the park survives a crash right after the lock is written', async () => {
+    // Both postings land, the sweep cannot list jobs: nothing is recorded (NodeCallFailed).
+    h.fault('GET /agent/jobs', 'error_500');
+    const placed = await placeThrough(duplicatingGateway({ answer: 'first' }));
+    const orderId = facts(placed.state).orderId as string;
+    expect(await types(orderId)).toEqual(['OrderPlaced', 'NodeCallFailed']);
+    const [older, newer] = jobsOf(orderId);
+    await take(older?.jobId as string);
+    const { store, ended } = await resumeDyingAfterLock(orderId);
+    expect(ended).toBe('settlement_recovery');
+    expect(store.appends).toEqual([['EscrowLocked', 'SettlementRecoveryRequired']]);
+    const order = (await h.ledger.getOrder(orderId))?.state;
+    expect(order?.status).toBe('settlement_recovery');
+    expect(facts(order)).toMatchObject({ recoveryReason: 'escrow_hijacked', escrow: { jobId: newer?.jobId } });
+    expect((await recovery(orderId))?.detail).toContain(`a duplicated lock left a second escrow: the escrow job ${older?.jobId} is claimed by`);
+    expect(jobsOf(orderId).map((j) => j.status)).toEqual(['claimed', 'open']);
+  });
+
+  it('the posting itself taken after a lost answer: recorded and parked in one append', async () => {
+    h.fault('POST /agent/jobs', 'timeout_after_effect');
+    h.fault('GET /agent/jobs', 'error_500');
+    const placed = await trader(h).place(h.seller, 'sell', { amountMicroRtc: 10_000_000n });
+    const orderId = facts(placed.state).orderId as string;
+    const [job] = jobsOf(orderId);
+    await take(job?.jobId as string);
+    const { store, ended } = await resumeDyingAfterLock(orderId);
+    expect(ended).toBe('settlement_recovery');
+    expect(store.appends).toEqual([['EscrowLocked', 'SettlementRecoveryRequired']]);
+    expect(facts((await h.ledger.getOrder(orderId))?.state)).toMatchObject({ recoveryReason: 'escrow_hijacked', escrow: { jobId: job?.jobId } });
+  });
+
+  it('an open posting with no stray is recorded alone, the order stays open (the no-op case)', async () => {
+    h.fault('GET /agent/jobs', 'error_500');
+    const placed = await placeThrough(duplicatingGateway({ answer: 'first' }));
+    const orderId = facts(placed.state).orderId as string;
+    const { store, ended } = await resumeDyingAfterLock(orderId);
+    expect(ended).toBe('open');
+    expect(store.appends).toEqual([['EscrowLocked']]);
+    expect((await h.ledger.getOrder(orderId))?.state.status).toBe('open');
+    expect(jobsOf(orderId).map((j) => j.status).sort()).toEqual(['cancelled', 'open']);
   });
 });

@@ -5,6 +5,7 @@ import { escrowJobTitle } from '../../src/gateways/node.js';
 import { postControl } from '../gateways/support.js';
 import { facts } from '../support/orderFixtures.js';
 import { startSettlementHarness, trader, type SettlementHarness } from '../support/settlementHarness.js';
+import { runSimulation } from '../../src/sim/run.js';
 
 /**
  * Bugs the deterministic simulator found (docs/RELIABILITY.md lists each with the seed that found
@@ -65,4 +66,20 @@ describe('a lock whose answer was lost, and whose job another worker took before
     expect(await types(orderId)).toEqual(['OrderPlaced', 'NodeCallFailed', 'EscrowLocked']);
     expect(h.node.requestCount('POST /agent/jobs')).toBe(1);
   });
+});
+
+/**
+ * The seeds themselves, cut to the shortest run that still failed before the fix (each left an
+ * escrow job another worker took at the node, unrecorded, its order open: a crash between the
+ * lock's append and the park's). The deterministic pin is tests/settlement/duplicateLock.test.ts
+ * ("recorded and parked in one append"); these show the seeds' whole runs now end clean.
+ */
+describe('orphan escrow job after a crash between the lock and the park (simulator seeds 2205 and 3479)', () => {
+  it.each([[2205, 100], [3479, 130]])('seed %i at %i steps runs clean, every escrow job at the node accounted for', async (seed, steps) => {
+    const result = await runSimulation({ seed, steps });
+    expect(result.violation, result.violation ? `${result.violation.message}\n${result.violation.trace.join('\n')}` : '').toBeNull();
+    expect(result.checks['no_orphan_escrow']).toBeGreaterThan(0);
+    expect(result.faults['ledger_crash']).toBeGreaterThan(0);
+    expect(result.faults['escrow_hijack']).toBeGreaterThan(0);
+  }, 90_000);
 });

@@ -120,6 +120,12 @@ export interface RecordEscrowLocked {
   party: Party;
   jobId: string;
   now: Date;
+  /**
+   * Park the order in the same append (SettlementRecoveryRequired with this reason): the lock step
+   * found the escrow, or a duplicate posting of it, taken by another worker. One append, so a crash
+   * cannot leave the lock recorded and the park lost (simulator seeds 2205, 3479).
+   */
+  parkAs?: { reason: string; detail: string };
 }
 
 export interface RecordEscrowLockFailed {

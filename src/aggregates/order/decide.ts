@@ -184,10 +184,11 @@ function recordEscrowLocked(c: C.RecordEscrowLocked, state: PlacedOrder): OrderE
   if (held !== null && held.party === c.party && held.jobId === c.jobId) return [];
   const due = (state.status === 'escrow_pending' && c.party === 'maker') || (state.status === 'matching' && c.party === 'taker');
   if (!due) refuse('escrow_lock_not_pending', `no ${c.party} escrow lock is pending (order is ${state.status})`, state.status);
+  const parked: OrderEvent[] = c.parkAs === undefined ? [] : [{ type: 'SettlementRecoveryRequired', data: { reason: c.parkAs.reason, detail: c.parkAs.detail } }];
   return [{
     type: 'EscrowLocked',
     data: { party: c.party, job_id: c.jobId, amount_micro_rtc: state.amountMicroRtc.toString(), locked_at: iso(c.now) },
-  }];
+  }, ...parked];
 }
 
 function recordEscrowLockFailed(c: C.RecordEscrowLockFailed, state: PlacedOrder): OrderEvent[] {
