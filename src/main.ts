@@ -11,7 +11,7 @@ import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
 import { registerStoreHealthMetrics } from './eventstore/storeMetrics.js';
 import { LEDGER_STREAM_PREFIXES } from './streamNames.js';
-import { SqliteEventStore } from './eventstore/sqlite.js';
+import { SqliteEventStore, type SqliteWriterMode } from './eventstore/sqlite.js';
 import type { EventStore } from './eventstore/types.js';
 import { OrderCache } from './commands/loadOrder.js';
 import { nodeFromConfig } from './nodeFromConfig.js';
@@ -66,7 +66,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   // Start checks (src/startChecks.ts): a usable data dir, and a store that answers, before any port opens.
   runStartChecks(config);
   if (options.quoteChain !== undefined) checkEscrowOutlivesQuoteLeg(config, options.quoteChain);
-  const store = await checkedStore(config, () => openStore(config));
+  const store = await checkedStore(config, () => openStore(config, config.sqliteWriter));
   const health = createDependencyHealth();
   const metricsRegistry = new Registry();
   const node = nodeFromConfig(config, (alert) => {
@@ -313,13 +313,16 @@ export function driverDepsFor(
   return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, quoteTailSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep, orderCache: new OrderCache() };
 }
 
-/** The configured event store: SQLite in the data dir, or EventStoreDB. */
-export async function openStore(config: Config): Promise<EventStore> {
+/**
+ * The configured event store: SQLite in the data dir, or EventStoreDB. Tools (the CLI) keep the
+ * inline writer; the server passes its configured one (LEDGER_SQLITE_WRITER, issue 14 lever 3).
+ */
+export async function openStore(config: Config, sqliteWriter: SqliteWriterMode = 'inline'): Promise<EventStore> {
   if (config.store === 'esdb') {
     // The store follows only the ledger's own streams on $all; the domain names them.
     return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '', streamPrefixes: LEDGER_STREAM_PREFIXES });
   }
-  return new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
+  return new SqliteEventStore({ path: join(config.dataDir, 'events.db'), writer: sqliteWriter });
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat' | 'noColor'>>): Logger {
