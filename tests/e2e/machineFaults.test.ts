@@ -106,3 +106,29 @@ describe.each<SqliteWriterMode>(['inline', 'worker'])('a full disk or a read-onl
     await verifyAfterClose(ledger, path);
   });
 });
+
+describe('the SQLite store\'s writer thread stops (issue 14 lever 3)', () => {
+  it('commands get 503 store_unavailable and write nothing, reads answer, and a restart on the same data dir takes commands again', async () => {
+    const { ledger, store, path } = await start('worker');
+    const base = ledger.url;
+    const buyer = generateWallet();
+    const placed = await post(base, '/api/orders', placeBuyBody(buyer, '10'));
+    expect(placed.status).toBe(201);
+    const head = await store.headPosition();
+
+    await store.terminateWriterThread();
+    const refused = await post(base, '/api/orders', placeBuyBody(buyer, '10'));
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ ok: false, error: 'store_unavailable' });
+    expect(await store.headPosition()).toBe(head);
+    expect((await get(base, `/api/orders/${placed.body.order.order_id as string}`)).status).toBe(200);
+    expect((await get(base, '/health')).status).toBe(200);
+    await ledger.close();
+
+    const restarted = await startFromEnv(baseEnv(path, { LEDGER_SQLITE_WRITER: 'worker' }));
+    running.push(restarted);
+    const after = await post(restarted.url, '/api/orders', placeBuyBody(buyer, '10'));
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+    await verifyAfterClose(restarted, path);
+  });
+});
