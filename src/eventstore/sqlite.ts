@@ -48,6 +48,8 @@ export interface SqliteEventStoreOptions {
    * server's file-backed store, LEDGER_SQLITE_WRITER).
    */
   readonly writer?: SqliteWriterMode;
+  /** Called once if the writer thread stops without being closed (appends are refused from then on). */
+  readonly onWriterStopped?: (error: Error) => void;
 }
 
 /** Far above what one event-loop turn of HTTP requests produces; a bound on memory, not a throttle. */
@@ -154,7 +156,11 @@ export class SqliteEventStore implements EventStore {
     this.maxPendingAppends = options.maxPendingAppends ?? DEFAULT_MAX_PENDING_APPENDS;
     this.stmts = prepareStatements(this.db);
     // The schema exists before the worker opens its connection: it only ever writes rows.
-    this.writerThread = writer === 'worker' ? new SqliteWriterThread({ path: options.path, busyTimeoutMs }, () => this.failPending()) : null;
+    const onStopped = (error: Error) => {
+      this.failPending();
+      options.onWriterStopped?.(error);
+    };
+    this.writerThread = writer === 'worker' ? new SqliteWriterThread({ path: options.path, busyTimeoutMs }, onStopped) : null;
     this.writePath = writer === 'worker' ? null : new SqliteWritePath(this.db);
   }
 

@@ -123,6 +123,10 @@ describe('the SQLite store\'s writer thread stops (issue 14 lever 3)', () => {
     expect(await store.headPosition()).toBe(head);
     expect((await get(base, `/api/orders/${placed.body.order.order_id as string}`)).status).toBe(200);
     expect((await get(base, '/health')).status).toBe(200);
+    // Not a passing fault: /ready says so until the restart.
+    const ready = await get(base, '/ready');
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(ready.body)).toContain('LEDGER_SQLITE_WRITER');
     await ledger.close();
 
     const restarted = await startFromEnv(baseEnv(path, { LEDGER_SQLITE_WRITER: 'worker' }));

@@ -18,8 +18,8 @@ let dir: string;
 let path: string;
 const opened: SqliteEventStore[] = [];
 
-function open(writer: SqliteWriterMode): SqliteEventStore {
-  const store = new SqliteEventStore({ path, writer });
+function open(writer: SqliteWriterMode, onWriterStopped?: (error: Error) => void): SqliteEventStore {
+  const store = new SqliteEventStore({ path, writer, onWriterStopped });
   opened.push(store);
   return store;
 }
@@ -39,7 +39,8 @@ const bulky = (): NewEvent => newEvent({ padding: 'x'.repeat(3000) });
 
 describe('the writer thread that stops', () => {
   it('fails every append waiting for it, refuses later ones as store_unavailable, and a reopened store appends again', async () => {
-    const store = open('worker');
+    const stops: Error[] = [];
+    const store = open('worker', (error) => stops.push(error));
     expect(store.writer).toBe('worker');
     await store.append('before', [newEvent()], 'no_stream');
     const waiting = Array.from({ length: 50 }, (_, i) => store.append(`waiting-${i}`, [newEvent()], 'no_stream'));
@@ -53,6 +54,8 @@ describe('the writer thread that stops', () => {
       }
     }
     expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
+    expect(stops).toHaveLength(1);
+    expect(stops[0]).toBeInstanceOf(StoreWriterStopped);
     const later = await store.append('later', [newEvent()], 'no_stream').catch((e: unknown) => e);
     expect(later).toBeInstanceOf(StoreWriterStopped);
     expect(storageFaultOf(later)).toBe('store_unavailable');
@@ -60,11 +63,16 @@ describe('the writer thread that stops', () => {
     expect(await store.readStream('before')).toHaveLength(1);
     await store.close();
 
-    const reopened = open('worker');
+    expect(stops).toHaveLength(1);
+    const reopenedStops: Error[] = [];
+    const reopened = open('worker', (error) => reopenedStops.push(error));
     // Everything acknowledged is on disk; the refused later append is not.
     for (const i of acknowledged) expect(await reopened.readStream(`waiting-${i}`)).toHaveLength(1);
     expect(await reopened.readStream('later')).toEqual([]);
     expect((await reopened.append('after', [newEvent()], 'no_stream')).nextVersion).toBe(1n);
+    // A thread ended by close() is no stop to report.
+    await reopened.close();
+    expect(reopenedStops).toEqual([]);
   });
 
   it('is only for a file-backed store, and leaves appendSync to the inline writer', async () => {
