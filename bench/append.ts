@@ -7,14 +7,19 @@
  *  - append:  SqliteEventStore.append of one pre-built event to a new stream;
  *  - command: handleOrderCommand(PlaceOrder) on a fresh order: read the stream, fold, decide,
  *             build metadata and the hash link, append.
+ * append and command run with both writers of the store (issue 14 lever 3): inline (the commit on
+ * the event loop) and worker (the commit on the store's writer thread). Beside the rates, each
+ * writer's event-loop active time per op (performance.eventLoopUtilization): what a request
+ * waiting behind that op's commit pays.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import type { PlaceOrder } from '../src/aggregates/order/index.js';
 import { handleOrderCommand, type CommandContext } from '../src/commands/handleCommand.js';
-import { EVENTS_SCHEMA, SqliteEventStore } from '../src/eventstore/sqlite.js';
+import { EVENTS_SCHEMA, SqliteEventStore, type SqliteWriterMode } from '../src/eventstore/sqlite.js';
 import type { JsonObject, NewEvent } from '../src/eventstore/types.js';
 import { measure, median, type Benchmark, type BenchOptions, type Measurement } from './types.js';
 
@@ -76,11 +81,11 @@ function rawWriter(dir: string, total: number, ddl: string, label: string): Writ
   };
 }
 
-function appendWriter(dir: string, total: number): Writer {
-  const store = new SqliteEventStore({ path: join(dir, `append-${randomUUID()}.db`) });
+function appendWriter(dir: string, total: number, writer: SqliteWriterMode): Writer {
+  const store = new SqliteEventStore({ path: join(dir, `append-${randomUUID()}.db`), writer });
   const events = Array.from({ length: total }, (_, i) => sampleEvent(i, 'app'));
   return {
-    label: 'SqliteEventStore.append (1 event)',
+    label: `SqliteEventStore.append, ${writer}`,
     run: async (from, count) => {
       for (const e of events.slice(from, from + count)) await store.append(`order-${String(e.data['order_id'])}`, [e], 'no_stream');
     },
@@ -96,11 +101,11 @@ function placeOrder(i: number): PlaceOrder {
   };
 }
 
-function commandWriter(dir: string): Writer {
-  const store = new SqliteEventStore({ path: join(dir, `command-${randomUUID()}.db`) });
+function commandWriter(dir: string, writer: SqliteWriterMode): Writer {
+  const store = new SqliteEventStore({ path: join(dir, `command-${randomUUID()}.db`), writer });
   const ctx: CommandContext = { correlationId: 'bench', causationId: null, actor: MAKER, now: () => new Date() };
   return {
-    label: 'handleOrderCommand(PlaceOrder)',
+    label: `handleOrderCommand(PlaceOrder), ${writer}`,
     run: async (from, count) => {
       for (let i = from; i < from + count; i++) {
         const command = placeOrder(i);
@@ -115,63 +120,95 @@ function makeWriters(dir: string, total: number): Writer[] {
   return [
     rawWriter(dir, total, EVENTS_SCHEMA, 'raw insert, store schema (1 tx each)'),
     rawWriter(dir, total, BARE_TABLE, 'raw insert, no stream-start index'),
-    appendWriter(dir, total),
-    commandWriter(dir),
+    appendWriter(dir, total, 'inline'),
+    commandWriter(dir, 'inline'),
+    appendWriter(dir, total, 'worker'),
+    commandWriter(dir, 'worker'),
   ];
+}
+
+/** Indexes into makeWriters' list. */
+const RAW = 0;
+const RAW_BARE = 1;
+const APPEND_INLINE = 2;
+const COMMAND_INLINE = 3;
+const APPEND_WORKER = 4;
+const COMMAND_WORKER = 5;
+
+/** A round's rates, with each writer's event-loop active time per op in µs. */
+interface Round {
+  readonly measurements: Measurement[];
+  readonly loopUsPerOp: number[];
 }
 
 /**
  * One round: the writers take turns in chunks (in a rotating order), so a slow or fast spell of
  * the shared disk lands on all of them instead of on whichever happened to run then.
  */
-async function runRound(dir: string, n: number): Promise<Measurement[]> {
+async function runRound(dir: string, n: number): Promise<Round> {
   const writers = makeWriters(dir, WARMUP_OPS + n);
   const elapsedMs = writers.map(() => 0);
+  const activeMs = writers.map(() => 0);
   try {
     for (const writer of writers) await writer.run(0, WARMUP_OPS);
     for (let from = WARMUP_OPS, chunk = 0; from < WARMUP_OPS + n; from += CHUNK_OPS, chunk++) {
       const count = Math.min(CHUNK_OPS, WARMUP_OPS + n - from);
       for (let k = 0; k < writers.length; k++) {
         const index = (k + chunk) % writers.length;
+        const elu = performance.eventLoopUtilization();
         const timed = await measure('', count, () => (writers[index] as Writer).run(from, count));
+        activeMs[index] = (activeMs[index] ?? 0) + performance.eventLoopUtilization(elu).active;
         elapsedMs[index] = (elapsedMs[index] ?? 0) + timed.elapsedMs;
       }
     }
   } finally {
     for (const writer of writers) await writer.close();
   }
-  return writers.map((w, i) => {
+  const measurements = writers.map((w, i) => {
     const ms = elapsedMs[i] ?? 0;
     return { label: w.label, ops: n, elapsedMs: ms, opsPerSec: n / (ms / 1000) };
   });
+  return { measurements, loopUsPerOp: activeMs.map((ms) => (ms * 1000) / n) };
 }
 
 const medianOf = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 async function runAppend(options: BenchOptions) {
   const dir = mkdtempSync(join(options.tempDir, 'otc-ledger-bench-'));
-  const rounds: Measurement[][] = [];
+  const rounds: Round[] = [];
   try {
     for (let round = 0; round < options.rounds; round++) rounds.push(await runRound(dir, options.n));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const rate = (round: Measurement[], i: number) => round[i]?.opsPerSec ?? NaN;
+  const rate = (round: Round, i: number) => round.measurements[i]?.opsPerSec ?? NaN;
+  const loop = (round: Round, i: number) => round.loopUsPerOp[i] ?? NaN;
   // Ratios are taken within a round, where the writers shared the disk's mood, then the median.
   const ratio = (i: number, base: number) => medianOf(rounds.map((r) => rate(r, i) / rate(r, base)));
-  const commandRatio = ratio(3, 0);
-  const perRound = (i: number) => `${(rounds[0]?.[i]?.label ?? '').padEnd(38)} ${rounds.map((r) => rate(r, i).toFixed(0)).join(', ')}`;
+  const loopRatio = (i: number, base: number) => medianOf(rounds.map((r) => loop(r, i) / loop(r, base)));
+  const met = (value: number) => `target >= ${TARGET_RATIO.toFixed(2)}: ${value >= TARGET_RATIO ? 'met' : 'NOT met'}`;
+  const labels = rounds[0]?.measurements.map((m) => m.label) ?? [];
+  const perRound = (i: number) =>
+    `${(labels[i] ?? '').padEnd(44)} ${rounds.map((r) => rate(r, i).toFixed(0)).join(', ')} ops/s; loop ${rounds.map((r) => loop(r, i).toFixed(0)).join(', ')} µs/op`;
+  const commandInline = ratio(COMMAND_INLINE, RAW);
+  const commandWorker = ratio(COMMAND_WORKER, RAW);
   return {
-    measurements: [0, 1, 2, 3].map((i) => median(rounds.map((r) => r[i] as Measurement))),
+    measurements: labels.map((_, i) => median(rounds.map((r) => r.measurements[i] as Measurement))),
     notes: [
       `table: median of ${options.rounds} rounds; each round ${options.n} ops per writer after ${WARMUP_OPS} warm-up ops,`,
-      `writers interleaved in chunks of ${CHUNK_OPS}, fresh database files per round. ops/s per round:`,
-      ...[0, 1, 2, 3].map(perRound),
+      `writers interleaved in chunks of ${CHUNK_OPS}, fresh database files per round. per round:`,
+      ...labels.map((_, i) => perRound(i)),
       'ratios (median of the per-round ratios):',
-      `  append / raw (store schema)      = ${ratio(2, 0).toFixed(3)}`,
-      `  command / raw (store schema)     = ${commandRatio.toFixed(3)} (target >= ${TARGET_RATIO.toFixed(2)}: ${commandRatio >= TARGET_RATIO ? 'met' : 'NOT met'})`,
-      `  command / raw (no start index)   = ${ratio(3, 1).toFixed(3)}`,
-      `  raw store schema / no start index = ${ratio(0, 1).toFixed(3)}`,
+      `  append inline / raw (store schema)  = ${ratio(APPEND_INLINE, RAW).toFixed(3)}`,
+      `  append worker / raw (store schema)  = ${ratio(APPEND_WORKER, RAW).toFixed(3)}`,
+      `  command inline / raw (store schema) = ${commandInline.toFixed(3)} (${met(commandInline)})`,
+      `  command worker / raw (store schema) = ${commandWorker.toFixed(3)} (${met(commandWorker)})`,
+      `  command worker / command inline     = ${ratio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)}`,
+      `  command inline / raw (no start index) = ${ratio(COMMAND_INLINE, RAW_BARE).toFixed(3)}`,
+      `  raw store schema / no start index   = ${ratio(RAW, RAW_BARE).toFixed(3)}`,
+      'event-loop active time per op, worker / inline (median of the per-round ratios):',
+      `  append  ${loopRatio(APPEND_WORKER, APPEND_INLINE).toFixed(3)}`,
+      `  command ${loopRatio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)}`,
     ],
   };
 }

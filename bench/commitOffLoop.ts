@@ -6,7 +6,9 @@
  *  - worker: a worker thread with its own connection does the same per message and replies; the
  *    main thread only posts and awaits.
  * Each runs sequentially (one append awaited at a time: the single-event append ratio's case) and
- * grouped (GROUP appends in flight, committed in one transaction, as group commit does). Reported
+ * grouped (GROUP appends in flight, committed in one transaction, as group commit does). Since
+ * lever 3 is built, the same runs also go through the real store with each writer (`store inline`,
+ * `store worker`: SqliteEventStore.append of one event, GROUP of them started together). Reported
  * per op: wall time, and the event loop's active time (performance.eventLoopUtilization), which is
  * what a request waiting behind a commit pays.
  */
@@ -16,7 +18,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { EVENTS_SCHEMA } from '../src/eventstore/sqlite.js';
+import { EVENTS_SCHEMA, SqliteEventStore, type SqliteWriterMode } from '../src/eventstore/sqlite.js';
+import type { NewEvent } from '../src/eventstore/types.js';
 import type { Benchmark, BenchOptions, Measurement } from './types.js';
 
 const GROUP = 32;
@@ -86,6 +89,26 @@ function workerWriter(path: string): Writer {
   };
 }
 
+function storeEvent(id: string): NewEvent {
+  const metadata = {
+    event_id: id, correlation_id: id, causation_id: null, actor: 'bench', recorded_at: '2026-01-01T00:00:00.000Z',
+    schema_version: 1, prev_hash: '0'.repeat(64), hash: 'f'.repeat(64),
+  };
+  return { eventId: id, type: 'OrderPlaced', data: JSON.parse(ROW) as NewEvent['data'], metadata };
+}
+
+/** The real store: one single-event append per id, all started together, each awaited to its durable commit. */
+function storeWriter(path: string, writer: SqliteWriterMode): Writer {
+  const store = new SqliteEventStore({ path, writer });
+  return {
+    label: `store ${writer}`,
+    commit: async (ids) => {
+      await Promise.all(ids.map((id) => store.append(id, [storeEvent(id)], 'no_stream')));
+    },
+    close: () => store.close(),
+  };
+}
+
 interface Tally {
   ops: number;
   wallMs: number;
@@ -115,7 +138,10 @@ export const commitOffLoopBenchmark: Benchmark = {
   description: 'lever 3 measured: fsync\'d commits on the event loop vs on a worker thread (loop time and wall per append)',
   async run(options: BenchOptions) {
     const dir = mkdtempSync(join(options.tempDir, 'otc-bench-commit-off-loop-'));
-    const writers = [inlineWriter(join(dir, 'inline.db')), workerWriter(join(dir, 'worker.db'))];
+    const writers = [
+      inlineWriter(join(dir, 'inline.db')), workerWriter(join(dir, 'worker.db')),
+      storeWriter(join(dir, 'store-inline.db'), 'inline'), storeWriter(join(dir, 'store-worker.db'), 'worker'),
+    ];
     const tallies = new Map<string, Tally>();
     const tally = (key: string): Tally => tallies.get(key) ?? (tallies.set(key, { ops: 0, wallMs: 0, activeMs: 0 }).get(key) as Tally);
     try {
@@ -135,11 +161,13 @@ export const commitOffLoopBenchmark: Benchmark = {
     const us = (t: Tally | undefined, v: 'wallMs' | 'activeMs') => (t === undefined ? NaN : (t[v] * 1000) / t.ops);
     const notes = [...tallies].map(([label, t]) => `${label.padEnd(22)} per append: wall ${us(t, 'wallMs').toFixed(1)} µs, event loop active ${us(t, 'activeMs').toFixed(1)} µs`);
     const get = (label: string) => tallies.get(label);
-    notes.push(
-      `single append, worker / inline throughput = ${(us(get('inline, 1 per commit'), 'wallMs') / us(get('worker, 1 per commit'), 'wallMs')).toFixed(3)}`,
-      `event-loop time per append, worker / inline: 1 per commit ${(us(get('worker, 1 per commit'), 'activeMs') / us(get('inline, 1 per commit'), 'activeMs')).toFixed(3)}, ` +
-        `${GROUP} per commit ${(us(get(`worker, ${GROUP} per commit`), 'activeMs') / us(get(`inline, ${GROUP} per commit`), 'activeMs')).toFixed(3)}`,
-    );
+    for (const [inline, worker] of [['inline', 'worker'], ['store inline', 'store worker']] as const) {
+      notes.push(
+        `${worker} vs ${inline}: single append throughput ${(us(get(`${inline}, 1 per commit`), 'wallMs') / us(get(`${worker}, 1 per commit`), 'wallMs')).toFixed(3)}; ` +
+          `event-loop time per append: 1 per commit ${(us(get(`${worker}, 1 per commit`), 'activeMs') / us(get(`${inline}, 1 per commit`), 'activeMs')).toFixed(3)}, ` +
+          `${GROUP} per commit ${(us(get(`${worker}, ${GROUP} per commit`), 'activeMs') / us(get(`${inline}, ${GROUP} per commit`), 'activeMs')).toFixed(3)}`,
+      );
+    }
     return { measurements, notes };
   },
 };

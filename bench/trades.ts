@@ -13,7 +13,10 @@
  * (also run the client inside the server's process, for comparison), BENCH_TRADES_OPEN_RATES
  * (comma list of extra open-loop rates in trades/s, to compare latency at a fixed load),
  * BENCH_TRADES_MAX (at most this many trades per closed-loop run: a fixed count, so per-trade costs
- * of two builds compare at equal work; see bench/writesByFile.ts), BENCH_TRADES_OPEN=0 (no open loop).
+ * of two builds compare at equal work; see bench/writesByFile.ts), BENCH_TRADES_OPEN=0 (no open loop),
+ * BENCH_TRADES_SQLITE_WRITER=inline|worker (the event store's writer, LEDGER_SQLITE_WRITER; default
+ * the server's own default). With the worker writer the events.db COMMITs run on the writer thread,
+ * which the commit counter (it patches this thread's better-sqlite3) does not see.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -121,6 +124,7 @@ async function startServer(dataDir: string): Promise<RunningLedger> {
   // Trades are measured in `manual` quote mode (no chain reads), the semantics of the bridge compared against.
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', LEDGER_QUOTE_CHAIN: 'manual',
+    LEDGER_SQLITE_WRITER: process.env['BENCH_TRADES_SQLITE_WRITER'],
   });
   installCommitCounter();
   // startLedger's own SANDBOX warning is expected here; keep the bench output to errors.

@@ -87,7 +87,11 @@ export async function runDemo(url: string, log: (line: string) => void = (line) 
   await chain.fundUsdc(buyerQuote, amountBaseUnits);
   await chain.mine();
   log(`\n== the buyer's quote address gets ${amountBaseUnits} base units of test USDC (sandbox)`);
-  const matched = step('the buyer matches it', await client.matchOrder(buyer, orderId, { ethAddress: buyerQuote }));
+  const answered = step('the buyer matches it', await client.matchOrder(buyer, orderId, { ethAddress: buyerQuote }));
+  // `awaiting_custody`: another driver (the reconciler) holds the escrow step; no lock instructions yet, do not lock.
+  const matched = answered.order.quote_leg?.status === 'awaiting_custody'
+    ? { order: await waitFor(client, orderId, (o) => o.quote_leg?.status !== 'awaiting_custody', 'the ledger to hold the escrow job') }
+    : answered;
   const leg = quoteLegOf(matched.order);
   log(`   lock ${leg.amountBaseUnits} base units of ${leg.token} in ${leg.contract} by ${matched.order.quote_leg?.lock_by}, T between ${matched.order.quote_leg?.timelock_min} and ${matched.order.quote_leg?.timelock_max}`);
 

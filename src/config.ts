@@ -87,6 +87,13 @@ const MATCH_COOLDOWN_SCHEMA = {
   LEDGER_LEASE_HEARTBEAT_MS: int(300, 600_000).default(10_000),
 } as const;
 
+// ---- commit off the loop (issue 14 lever 3): where the SQLite event store commits appends ----
+// 'worker': a writer thread with its own connection (BEGIN, COMMIT's fsync and WAL checkpoints
+// leave the event loop); 'inline': on the event loop, as before. LEDGER_STORE=sqlite only.
+const SQLITE_WRITER_SCHEMA = {
+  LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker']).default('worker'),
+} as const;
+
 const ConfigSchema = z.object({
   PORT: int(0, 65535).default(5580),
   LEDGER_DATA_DIR: z.string().min(1).default('./data'),
@@ -126,6 +133,7 @@ const ConfigSchema = z.object({
   ...PERIMETER_SCHEMA,
   ...REFUSALS_SCHEMA,
   ...MATCH_COOLDOWN_SCHEMA,
+  ...SQLITE_WRITER_SCHEMA,
 });
 
 export type Config = Readonly<{
@@ -133,6 +141,8 @@ export type Config = Readonly<{
   host: string;
   dataDir: string;
   store: 'sqlite' | 'esdb';
+  /** Issue 14 lever 3: the SQLite store's appends commit on a writer thread, or on the event loop. */
+  sqliteWriter: 'inline' | 'worker';
   eventStoreConnectionString: string | null;
   rustchainNode: string | null;
   rcAdminKey: string | null;
@@ -200,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: c.HOST,
     dataDir: c.LEDGER_DATA_DIR,
     store: c.LEDGER_STORE,
+    sqliteWriter: c.LEDGER_SQLITE_WRITER,
     eventStoreConnectionString: c.EVENTSTORE_CONNECTION_STRING ?? null,
     rustchainNode: c.RUSTCHAIN_NODE ?? null,
     rcAdminKey: c.RC_ADMIN_KEY ?? null,

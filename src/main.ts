@@ -11,7 +11,7 @@ import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
 import { registerStoreHealthMetrics } from './eventstore/storeMetrics.js';
 import { LEDGER_STREAM_PREFIXES } from './streamNames.js';
-import { SqliteEventStore } from './eventstore/sqlite.js';
+import { SqliteEventStore, type SqliteEventStoreOptions, type SqliteWriterMode } from './eventstore/sqlite.js';
 import type { EventStore } from './eventstore/types.js';
 import { OrderCache } from './commands/loadOrder.js';
 import { nodeFromConfig } from './nodeFromConfig.js';
@@ -66,8 +66,13 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
   // Start checks (src/startChecks.ts): a usable data dir, and a store that answers, before any port opens.
   runStartChecks(config);
   if (options.quoteChain !== undefined) checkEscrowOutlivesQuoteLeg(config, options.quoteChain);
-  const store = await checkedStore(config, () => openStore(config));
   const health = createDependencyHealth();
+  // Issue 14 lever 3: a writer thread that stops leaves every append refused until a restart.
+  const onWriterStopped = (error: Error) => {
+    health.report('LEDGER_SQLITE_WRITER', error.message);
+    log.error({ err: error }, 'the event store\'s writer thread stopped: appends are refused until the ledger is restarted');
+  };
+  const store = await checkedStore(config, () => openStore(config, config.sqliteWriter, onWriterStopped));
   const metricsRegistry = new Registry();
   const node = nodeFromConfig(config, (alert) => {
     health.report('RUSTCHAIN_NODE', alert.message);
@@ -320,13 +325,18 @@ export function driverDepsFor(
   return { store, node, leases, settleWindowSeconds: config.settleWindowSeconds, quoteTailSeconds, leaseTtlMs: leaseTtlMsFor(config.nodeTimeoutMs), onStep, orderCache: new OrderCache() };
 }
 
-/** The configured event store: SQLite in the data dir, or EventStoreDB. */
-export async function openStore(config: Config): Promise<EventStore> {
+/**
+ * The configured event store: SQLite in the data dir, or EventStoreDB. Tools (the CLI) keep the
+ * inline writer; the server passes its configured one (LEDGER_SQLITE_WRITER, issue 14 lever 3).
+ */
+export async function openStore(
+  config: Config, sqliteWriter: SqliteWriterMode = 'inline', onWriterStopped?: SqliteEventStoreOptions['onWriterStopped'],
+): Promise<EventStore> {
   if (config.store === 'esdb') {
     // The store follows only the ledger's own streams on $all; the domain names them.
     return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '', streamPrefixes: LEDGER_STREAM_PREFIXES });
   }
-  return new SqliteEventStore({ path: join(config.dataDir, 'events.db') });
+  return new SqliteEventStore({ path: join(config.dataDir, 'events.db'), writer: sqliteWriter, onWriterStopped });
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat' | 'noColor'>>): Logger {

@@ -1,20 +1,27 @@
-import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
-import {
-  SignatureAlreadyUsed,
-  VersionConflict,
-  type AppendResult,
-  type EventMetadata,
-  type EventStore,
-  type ExpectedVersion,
-  type JsonObject,
-  type NewEvent,
-  type RecordedEvent,
-  type Subscription,
-  type SubscriptionHandler,
+import type {
+  AppendResult,
+  EventMetadata,
+  EventStore,
+  ExpectedVersion,
+  JsonObject,
+  NewEvent,
+  RecordedEvent,
+  Subscription,
+  SubscriptionHandler,
 } from './types.js';
 import { followLog } from './follow.js';
 import { StoreOverloaded } from './storageFault.js';
+import { openWriterConnection, prepareEvents, SqliteWritePath, type AppendOutcome, type AppendRequest, type StorageFaultDrill } from './sqliteWritePath.js';
+import { SqliteWriterThread } from './sqliteWriterThread.js';
+
+/**
+ * Where appends are committed (issue 14 lever 3). 'inline': on the event loop, through this
+ * store's own connection. 'worker': on a writer thread with its own connection, so BEGIN, COMMIT's
+ * fsync and WAL checkpoints never block the loop; a file-backed store only. Reads stay on this
+ * thread's connection either way: WAL shows a committed transaction to every later read.
+ */
+export type SqliteWriterMode = 'inline' | 'worker';
 
 export interface SqliteEventStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -34,31 +41,25 @@ export interface SqliteEventStoreOptions {
    * StoreOverloaded (503 store_busy, the client retries) rather than queued without limit.
    */
   readonly maxPendingAppends?: number;
+  /**
+   * 'inline' (the default: tools, tests, benchmarks calling appendSync and the simulator, whose
+   * same-seed replay needs completions in an order no other thread decides) or 'worker' (the
+   * server's file-backed store, LEDGER_SQLITE_WRITER).
+   */
+  readonly writer?: SqliteWriterMode;
+  /** Called once if the writer thread stops without being closed (appends are refused from then on). */
+  readonly onWriterStopped?: (error: Error) => void;
 }
 
 /** Far above what one event-loop turn of HTTP requests produces; a bound on memory, not a throttle. */
 const DEFAULT_MAX_PENDING_APPENDS = 10_000;
 
-/** Where an event id is stored: enough to recognise a replay without reading the payload. */
-interface StoredIdRow {
-  position: number;
-  stream: string;
-  version: number;
-}
-
 /** An append waiting for the next group commit, with the caller's promise to settle after COMMIT. */
 interface PendingAppend {
-  readonly stream: string;
-  readonly events: readonly NewEvent[];
-  readonly expected: ExpectedVersion;
+  readonly request: AppendRequest;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
-
-type GroupOutcome = { readonly ok: true; readonly written: boolean; readonly result: AppendResult } | { readonly ok: false; readonly error: unknown };
-
-/** SQLite's own upper limit of max_page_count (its default). */
-const SQLITE_MAX_PAGE_COUNT = 4_294_967_294;
 
 /** At most this many appends share one transaction; a longer queue commits in several. */
 const MAX_APPENDS_PER_COMMIT = 512;
@@ -128,8 +129,11 @@ export class SqliteEventStore implements EventStore {
   private readonly pollIntervalMs: number;
   private readonly coalesceMs: number;
   private readonly stmts: ReturnType<typeof prepareStatements>;
-  private readonly appendTx;
-  private readonly groupTx;
+  /** The inline writer's write path over this.db; null when a writer thread owns the writes. */
+  private readonly writePath: SqliteWritePath | null;
+  private readonly writerThread: SqliteWriterThread | null;
+  /** Settles once the group the writer thread is committing has its answers; the next one accumulates meanwhile. */
+  private groupInFlight: Promise<void> | null = null;
   private pending: PendingAppend[] = [];
   private readonly maxPendingAppends: number;
   private closed = false;
@@ -137,12 +141,12 @@ export class SqliteEventStore implements EventStore {
   private readAllRaw: Statement | null = null;
 
   constructor(options: SqliteEventStoreOptions) {
-    this.db = new Database(options.path);
-    // The busy timeout first: switching to WAL and creating the schema take locks too, and another
-    // process may hold them while this one opens the shared file.
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+    const writer = options.writer ?? 'inline';
+    if (writer === 'worker' && isInMemory(options.path)) {
+      throw new Error('the worker writer needs a file-backed store: a second connection cannot see an in-memory database');
+    }
+    this.db = openWriterConnection(options.path, busyTimeoutMs);
     this.db.exec(EVENTS_TABLE);
     addSignatureColumn(this.db);
     this.db.exec(EVENTS_INDEXES);
@@ -150,10 +154,18 @@ export class SqliteEventStore implements EventStore {
     this.coalesceMs = options.coalesceMs ?? 5;
     this.maxPendingAppends = options.maxPendingAppends ?? DEFAULT_MAX_PENDING_APPENDS;
     this.stmts = prepareStatements(this.db);
-    this.appendTx = this.db.transaction((stream: string, events: readonly NewEvent[], expected: ExpectedVersion) =>
-      this.appendInTransaction(stream, events, expected),
-    );
-    this.groupTx = this.db.transaction((group: readonly PendingAppend[]) => group.map((p) => this.appendInSavepoint(p)));
+    // The schema exists before the worker opens its connection: it only ever writes rows.
+    const onStopped = (error: Error) => {
+      this.failPending();
+      options.onWriterStopped?.(error);
+    };
+    this.writerThread = writer === 'worker' ? new SqliteWriterThread({ path: options.path, busyTimeoutMs }, onStopped) : null;
+    this.writePath = writer === 'worker' ? null : new SqliteWritePath(this.db);
+  }
+
+  /** Which writer commits this store's appends. */
+  get writer(): SqliteWriterMode {
+    return this.writerThread === null ? 'inline' : 'worker';
   }
 
   /**
@@ -161,46 +173,77 @@ export class SqliteEventStore implements EventStore {
    * BEGIN IMMEDIATE transaction, so one fsync covers all of them. Each append runs in its own
    * SAVEPOINT and is checked against its own expected version, so a conflict rolls back only that
    * append; appends later in a group see the ones before it. Every promise settles after the
-   * COMMIT (WAL + synchronous=FULL): durability is that of appendSync.
+   * COMMIT (WAL + synchronous=FULL): durability is that of appendSync. With the worker writer, the
+   * next group accumulates while one is in COMMIT; one group in flight keeps positions in call order.
    */
   append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
-    if (events.length === 0 || this.closed) {
+    if (events.length === 0 || (this.closed && this.writerThread === null)) {
       return new Promise((resolve) => resolve(this.appendSync(stream, events, expected)));
     }
-    if (this.pending.length >= this.maxPendingAppends) return Promise.reject(new StoreOverloaded(this.pending.length));
+    const refusal = this.appendRefusal();
+    if (refusal !== null) return Promise.reject(refusal);
+    let request: AppendRequest;
+    try {
+      request = { stream, events: prepareEvents(events), expected };
+    } catch (error) {
+      // Data JSON cannot hold (a bigint): only this caller fails, before anything is queued.
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
-      this.pending.push({ stream, events, expected, resolve, reject });
+      this.pending.push({ request, resolve, reject });
       if (this.pending.length === 1) scheduleFlush(this.flushPending);
     });
   }
 
+  /** Why an append is refused before it is queued, or null. */
+  private appendRefusal(): Error | null {
+    if (this.writerThread?.failure) return this.writerThread.failure;
+    if (this.closed) return new Error('the event store is closed');
+    if (this.pending.length >= this.maxPendingAppends) return new StoreOverloaded(this.pending.length);
+    return null;
+  }
+
   private readonly flushPending = (): void => {
+    if (this.writerThread !== null) {
+      this.postNextGroup(this.writerThread);
+      return;
+    }
     const queued = this.pending;
     this.pending = [];
     for (let from = 0; from < queued.length; from += MAX_APPENDS_PER_COMMIT) {
-      this.commitGroup(queued.slice(from, from + MAX_APPENDS_PER_COMMIT));
+      const group = queued.slice(from, from + MAX_APPENDS_PER_COMMIT);
+      this.settle(group, (this.writePath as SqliteWritePath).commit(group.map((p) => p.request)));
     }
   };
 
-  private commitGroup(group: readonly PendingAppend[]): void {
-    const only = group.length === 1 ? group[0] : undefined;
-    if (only !== undefined) {
-      // Alone in its turn: a plain transaction, no savepoint.
-      try {
-        only.resolve(this.appendSync(only.stream, only.events, only.expected));
-      } catch (error) {
-        only.reject(error);
-      }
-      return;
-    }
-    let outcomes: GroupOutcome[];
-    try {
-      outcomes = this.groupTx.immediate(group);
-    } catch (error) {
-      // BEGIN, COMMIT or the transaction itself failed (lock timeout, I/O): nothing was committed.
-      for (const p of group) p.reject(error);
-      return;
-    }
+  /** Hands the writer thread the appends queued so far, unless a group is already in COMMIT. */
+  private postNextGroup(thread: SqliteWriterThread): void {
+    if (this.groupInFlight !== null || this.pending.length === 0) return;
+    const group = this.pending.splice(0, MAX_APPENDS_PER_COMMIT);
+    this.groupInFlight = thread.commit(group.map((p) => p.request)).then(
+      (outcomes) => {
+        this.groupInFlight = null;
+        this.settle(group, outcomes);
+        this.postNextGroup(thread);
+      },
+      (error: unknown) => {
+        this.groupInFlight = null;
+        for (const p of group) p.reject(error);
+        this.failPending();
+      },
+    );
+  }
+
+  /** The writer thread is gone: every append still queued fails with its reason. */
+  private failPending(): void {
+    const failure = this.writerThread?.failure;
+    if (failure === null || failure === undefined) return;
+    const queued = this.pending;
+    this.pending = [];
+    for (const p of queued) p.reject(failure);
+  }
+
+  private settle(group: readonly PendingAppend[], outcomes: readonly AppendOutcome[]): void {
     if (outcomes.some((o) => o.ok && o.written)) this.notify();
     outcomes.forEach((outcome, i) => {
       const p = group[i] as PendingAppend;
@@ -209,87 +252,18 @@ export class SqliteEventStore implements EventStore {
     });
   }
 
-  /** One append of a group: nested in the group's transaction, better-sqlite3 runs it as a SAVEPOINT. */
-  private appendInSavepoint(p: PendingAppend): GroupOutcome {
-    try {
-      const { written, result } = this.appendTx(p.stream, p.events, p.expected);
-      return { ok: true, written, result };
-    } catch (error) {
-      // SQLite rolled the whole transaction back (I/O error, full disk): the group fails as one.
-      if (!this.db.inTransaction) throw error;
-      if (isUniqueViolation(error)) return { ok: false, error: this.uniqueViolation(error, p.stream, p.expected) };
-      return { ok: false, error };
-    }
-  }
-
-  /** Synchronous append, for callers already inside the embedded process (benchmarks, tools). */
+  /** Synchronous append, for callers already inside the embedded process (benchmarks, tools); inline writer only. */
   appendSync(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): AppendResult {
     if (events.length === 0) throw new Error('append needs at least one event');
-    try {
-      const result = this.appendTx.immediate(stream, events, expected);
-      if (result.written) this.notify();
-      return result.result;
-    } catch (error) {
-      // BEGIN IMMEDIATE serialises writers, so a unique violation means another writer won a race
-      // this transaction could not see: report it as the conflict it is.
-      if (isUniqueViolation(error)) throw this.uniqueViolation(error, stream, expected);
-      throw error;
-    }
-  }
-
-  /** A signature already spent is its own refusal; any other unique key lost is a version race. */
-  private uniqueViolation(error: unknown, stream: string, expected: ExpectedVersion): Error {
-    if (String((error as Error).message).includes('events.signature_sha256')) return new SignatureAlreadyUsed(stream);
-    return new VersionConflict(stream, expected, this.streamVersion(stream));
+    if (this.writePath === null) throw new Error('appendSync needs the inline writer: this store commits on its writer thread');
+    const outcome = this.writePath.commit([{ stream, events: prepareEvents(events), expected }])[0] as AppendOutcome;
+    if (!outcome.ok) throw outcome.error;
+    if (outcome.written) this.notify();
+    return outcome.result;
   }
 
   async signatureUsed(signatureSha256: string): Promise<boolean> {
     return this.stmts.signatureUsed.get(signatureSha256) !== undefined;
-  }
-
-  private appendInTransaction(stream: string, events: readonly NewEvent[], expected: ExpectedVersion) {
-    const current = this.streamVersion(stream);
-    const replay = this.findIdempotentReplay(stream, events, expected);
-    if (replay) return { written: false, result: replay };
-    checkExpected(stream, expected, current);
-    let version = current;
-    let position = 0n;
-    for (const event of events) {
-      version += 1n;
-      const info = this.stmts.insert.run(
-        stream,
-        Number(version),
-        event.eventId,
-        event.type,
-        JSON.stringify(event.data),
-        JSON.stringify(event.metadata),
-        event.metadata.signature_sha256 ?? null,
-      );
-      position = BigInt(info.lastInsertRowid);
-    }
-    return { written: true, result: { nextVersion: version, position } };
-  }
-
-  private streamVersion(stream: string): bigint {
-    return BigInt((this.stmts.streamVersion.get(stream) as { v: number | null }).v ?? 0);
-  }
-
-  /**
-   * Events already stored under these ids, in this stream, in this order: the original result.
-   * Only the first id is looked up when it is new, which is the hot path: a later id that is
-   * already stored then fails the insert on UNIQUE (event_id), which rolls the whole batch back and
-   * surfaces as the same VersionConflict as a partial replay.
-   */
-  private findIdempotentReplay(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): AppendResult | null {
-    const first = events[0];
-    if (!first) return null;
-    const firstRow = this.stmts.byEventId.get(first.eventId) as StoredIdRow | undefined;
-    if (firstRow === undefined) return null;
-    const rows = events.map((e, i) => (i === 0 ? firstRow : (this.stmts.byEventId.get(e.eventId) as StoredIdRow | undefined)));
-    const consistent = rows.every((row, i) => row !== undefined && row.stream === stream && row.version === firstRow.version + i);
-    if (!consistent) throw new VersionConflict(stream, expected, this.streamVersion(stream));
-    const last = rows[rows.length - 1] as StoredIdRow;
-    return { nextVersion: BigInt(last.version), position: BigInt(last.position) };
   }
 
   async readStream(stream: string, fromVersion = 1n): Promise<RecordedEvent[]> {
@@ -361,25 +335,44 @@ export class SqliteEventStore implements EventStore {
   }
 
   /**
-   * For drills and tests: makes this connection meet a machine fault without filling a disk.
-   * 'disk_full' caps the file at its current size (PRAGMA max_page_count), so an append that needs
-   * a new page fails with SQLITE_FULL as on a full disk; 'read_only' refuses every write
-   * (PRAGMA query_only) with SQLITE_READONLY as on a read-only mount; null lifts either.
+   * For drills and tests: makes the writer's connection meet a machine fault without filling a
+   * disk (see SqliteWritePath.simulateFault). With the worker writer it reaches the thread before
+   * any append made after this call.
    */
-  simulateFault(fault: 'disk_full' | 'read_only' | null): void {
-    const pages = (this.db.pragma('page_count', { simple: true }) as number);
-    this.db.pragma(`max_page_count = ${fault === 'disk_full' ? pages : SQLITE_MAX_PAGE_COUNT}`);
-    this.db.pragma(`query_only = ${fault === 'read_only' ? 'ON' : 'OFF'}`);
+  simulateFault(fault: StorageFaultDrill): void {
+    if (this.writerThread !== null) this.writerThread.simulateFault(fault);
+    else (this.writePath as SqliteWritePath).simulateFault(fault);
+  }
+
+  /** For tests and drills: ends the writer thread at once, as a crash would. */
+  async terminateWriterThread(): Promise<void> {
+    if (this.writerThread === null) throw new Error('this store has no writer thread');
+    await this.writerThread.terminate();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Appends already accepted are committed, not dropped.
-    this.flushPending();
     this.closed = true;
+    // Appends already accepted are committed, not dropped.
+    if (this.writerThread !== null) {
+      await this.drainWriterThread(this.writerThread);
+      await this.writerThread.close();
+    } else {
+      this.flushPending();
+    }
     this.notify();
     this.db.close();
   }
+
+  /** Waits until every accepted append has its answer from the writer thread (or it is gone). */
+  private async drainWriterThread(thread: SqliteWriterThread): Promise<void> {
+    this.postNextGroup(thread);
+    while (this.groupInFlight !== null) await this.groupInFlight;
+  }
+}
+
+function isInMemory(path: string): boolean {
+  return path === ':memory:' || path === '' || path.startsWith('file::memory:');
 }
 
 /**
@@ -400,26 +393,10 @@ function addSignatureColumn(db: Db): void {
   }).immediate();
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-function checkExpected(stream: string, expected: ExpectedVersion, current: bigint): void {
-  const ok =
-    expected === 'any' ||
-    (expected === 'no_stream' && current === 0n) ||
-    (expected === 'stream_exists' && current > 0n) ||
-    (typeof expected === 'bigint' && expected === current);
-  if (!ok) throw new VersionConflict(stream, expected, current);
-}
-
 function prepareStatements(db: Db) {
   const s = (sql: string): Statement => db.prepare(sql);
   return {
-    streamVersion: s('SELECT max(version) AS v FROM events WHERE stream = ?'),
-    insert: s('INSERT INTO events (stream, version, event_id, type, data, metadata, signature_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     signatureUsed: s('SELECT 1 FROM events WHERE signature_sha256 = ?'),
-    byEventId: s('SELECT position, stream, version FROM events WHERE event_id = ?'),
     readStream: s('SELECT * FROM events WHERE stream = ? AND version >= ? ORDER BY version'),
     readAll: s('SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?'),
     head: s('SELECT max(position) AS p FROM events'),

@@ -16,6 +16,7 @@ export function storageFaultOf(error: unknown): StorageFaultCode | null {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code !== 'string') return null;
   if (code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'EDQUOT') return 'store_full';
+  if (code === 'store_writer_stopped') return 'store_unavailable';
   if (UNAVAILABLE_PREFIXES.some((prefix) => code === prefix || code.startsWith(`${prefix}_`))) return 'store_unavailable';
   if (UNAVAILABLE_ERRNOS.includes(code)) return 'store_unavailable';
   return null;
@@ -33,5 +34,19 @@ export class StoreOverloaded extends Error {
   constructor(readonly pending: number) {
     super(`${pending} appends already wait for the next commit`);
     this.name = 'StoreOverloaded';
+  }
+}
+
+/**
+ * The store's writer thread is gone (issue 14 lever 3: it crashed or was ended): every append that
+ * waited for it failed, and the store refuses appends until it is reopened (a restart). What it
+ * committed before is on disk; nothing it did not report committed was acknowledged. A 503
+ * store_unavailable, as for any other storage that refuses writes.
+ */
+export class StoreWriterStopped extends Error {
+  readonly code = 'store_writer_stopped';
+  constructor(reason: string) {
+    super(`the event store accepts no appends until it is reopened: ${reason}`);
+    this.name = 'StoreWriterStopped';
   }
 }

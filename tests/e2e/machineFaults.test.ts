@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/audit/verify.js';
 import { ORDER_STREAM_PREFIX } from '../../src/aggregates/order/index.js';
-import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { SqliteEventStore, type SqliteWriterMode } from '../../src/eventstore/sqlite.js';
 import type { EventStore } from '../../src/eventstore/types.js';
 import type { RunningLedger } from '../../src/main.js';
 import { openReadDb } from '../../src/projections/registry.js';
@@ -20,12 +20,14 @@ afterAll(async () => {
   for (const d of dirs) d.remove();
 });
 
-async function start(): Promise<{ ledger: RunningLedger; store: SqliteEventStore; path: string }> {
+async function start(writer: SqliteWriterMode): Promise<{ ledger: RunningLedger; store: SqliteEventStore; path: string }> {
   const dir = tempDir('machine-faults');
   dirs.push(dir);
-  const ledger = await startFromEnv(baseEnv(dir.path));
+  const ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_SQLITE_WRITER: writer }));
   running.push(ledger);
-  return { ledger, store: ledger.store as SqliteEventStore, path: dir.path };
+  const store = ledger.store as SqliteEventStore;
+  expect(store.writer).toBe(writer);
+  return { ledger, store, path: dir.path };
 }
 
 async function orderStreams(store: EventStore): Promise<number> {
@@ -44,9 +46,10 @@ async function verifyAfterClose(ledger: RunningLedger, path: string): Promise<vo
   }
 }
 
-describe('a full disk or a read-only data dir during appends (issue 13)', () => {
+// With either writer of the SQLite store (issue 14 lever 3): on the request thread or its writer thread.
+describe.each<SqliteWriterMode>(['inline', 'worker'])('a full disk or a read-only data dir during appends (issue 13), %s writer', (writer) => {
   it('disk full: the command gets 503 store_full, no order is half-written, reads answer, and it recovers when space returns', async () => {
-    const { ledger, store, path } = await start();
+    const { ledger, store, path } = await start(writer);
     const base = ledger.url;
     const buyer = generateWallet();
     const placed = await post(base, '/api/orders', placeBuyBody(buyer, '10'));
@@ -79,7 +82,7 @@ describe('a full disk or a read-only data dir during appends (issue 13)', () => 
   });
 
   it('read-only: the command gets 503 store_unavailable, spends nothing (the same signed request succeeds later), reads answer', async () => {
-    const { ledger, store, path } = await start();
+    const { ledger, store, path } = await start(writer);
     const base = ledger.url;
     const buyer = generateWallet();
     expect((await post(base, '/api/orders', placeBuyBody(buyer, '10'))).status).toBe(201);
@@ -101,5 +104,35 @@ describe('a full disk or a read-only data dir during appends (issue 13)', () => 
     expect(retried.status, JSON.stringify(retried.body)).toBe(201);
     expect(retried.headers.get('idempotent-replayed')).toBeNull();
     await verifyAfterClose(ledger, path);
+  });
+});
+
+describe('the SQLite store\'s writer thread stops (issue 14 lever 3)', () => {
+  it('commands get 503 store_unavailable and write nothing, reads answer, and a restart on the same data dir takes commands again', async () => {
+    const { ledger, store, path } = await start('worker');
+    const base = ledger.url;
+    const buyer = generateWallet();
+    const placed = await post(base, '/api/orders', placeBuyBody(buyer, '10'));
+    expect(placed.status).toBe(201);
+    const head = await store.headPosition();
+
+    await store.terminateWriterThread();
+    const refused = await post(base, '/api/orders', placeBuyBody(buyer, '10'));
+    expect(refused.status).toBe(503);
+    expect(refused.body).toMatchObject({ ok: false, error: 'store_unavailable' });
+    expect(await store.headPosition()).toBe(head);
+    expect((await get(base, `/api/orders/${placed.body.order.order_id as string}`)).status).toBe(200);
+    expect((await get(base, '/health')).status).toBe(200);
+    // Not a passing fault: /ready says so until the restart.
+    const ready = await get(base, '/ready');
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(ready.body)).toContain('LEDGER_SQLITE_WRITER');
+    await ledger.close();
+
+    const restarted = await startFromEnv(baseEnv(path, { LEDGER_SQLITE_WRITER: 'worker' }));
+    running.push(restarted);
+    const after = await post(restarted.url, '/api/orders', placeBuyBody(buyer, '10'));
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+    await verifyAfterClose(restarted, path);
   });
 });

@@ -9,15 +9,19 @@ runEventStoreContract('sqlite :memory:', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-runEventStoreContract('sqlite temp file', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'otc-ledger-contract-'));
-  // A short poll keeps the file-backed subscription cases quick; appends notify in-process anyway.
-  const store = new SqliteEventStore({ path: join(dir, 'events.db'), pollIntervalMs: 20 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+// Both writers (issue 14 lever 3): the same contract whether appends commit on the event loop or
+// on the writer thread.
+for (const writer of ['inline', 'worker'] as const) {
+  runEventStoreContract(`sqlite temp file, ${writer} writer`, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'otc-ledger-contract-'));
+    // A short poll keeps the file-backed subscription cases quick; appends notify in-process anyway.
+    const store = new SqliteEventStore({ path: join(dir, 'events.db'), pollIntervalMs: 20, writer });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}

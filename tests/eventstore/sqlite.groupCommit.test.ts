@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { SqliteEventStore, type SqliteWriterMode } from '../../src/eventstore/sqlite.js';
 import { VersionConflict, type JsonObject } from '../../src/eventstore/types.js';
 import { expectStrictlyIncreasing, newEvent, newEvents } from './contractSupport.js';
 
@@ -11,24 +11,25 @@ import { expectStrictlyIncreasing, newEvent, newEvents } from './contractSupport
  * Group commit in the SQLite store: appends of one event-loop turn share one transaction (one
  * fsync), each in its own savepoint. These cases pin what only the embedded store promises: order
  * of calls is order of positions, a group sees its own earlier members, and a group that cannot
- * commit fails every member and writes nothing.
+ * commit fails every member and writes nothing. Each case runs against both writers: inline on the
+ * event loop, and the writer thread (issue 14 lever 3).
  */
-let dir: string;
-let path: string;
-let store: SqliteEventStore;
+describe.each<SqliteWriterMode>(['inline', 'worker'])('SQLite group commit, %s writer', (writer) => {
+  let dir: string;
+  let path: string;
+  let store: SqliteEventStore;
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'otc-group-commit-'));
-  path = join(dir, 'events.db');
-  store = new SqliteEventStore({ path, busyTimeoutMs: 50 });
-});
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'otc-group-commit-'));
+    path = join(dir, 'events.db');
+    store = new SqliteEventStore({ path, busyTimeoutMs: 50, writer });
+  });
 
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 
-describe('SQLite group commit', () => {
   it('gives positions in the order the appends were made, and every one is on disk when its promise resolves', async () => {
     const batches = Array.from({ length: 100 }, (_, i) => newEvents(1 + (i % 2), `s${i}`));
     const results = await Promise.all(batches.map((batch, i) => store.append(`s-${i}`, batch, 'no_stream')));

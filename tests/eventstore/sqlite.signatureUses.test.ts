@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { SqliteEventStore, type SqliteWriterMode } from '../../src/eventstore/sqlite.js';
 import { SignatureAlreadyUsed, VersionConflict, type NewEvent } from '../../src/eventstore/types.js';
 import { newEvent } from './contractSupport.js';
 
@@ -11,41 +11,41 @@ import { newEvent } from './contractSupport.js';
  * Issue 14 lever 2 in the embedded store: a wallet signature's use is recorded in the metadata of
  * the event that spends it, under a partial unique index. A second use fails inside the append that
  * attempts it (SignatureAlreadyUsed, nothing of that append written), in a group commit too, and
- * after the file is reopened.
+ * after the file is reopened; with either writer (issue 14 lever 3).
  */
-let dir: string;
-let path: string;
-let store: SqliteEventStore;
+describe.each<SqliteWriterMode>(['inline', 'worker'])('signature uses in event metadata (SQLite, %s writer)', (writer) => {
+  let dir: string;
+  let path: string;
+  let store: SqliteEventStore;
 
-const SIG_A = 'a1'.repeat(32);
-const SIG_B = 'b2'.repeat(32);
+  const SIG_A = 'a1'.repeat(32);
+  const SIG_B = 'b2'.repeat(32);
 
-function spending(signature: string, data = {}): NewEvent {
-  const e = newEvent(data);
-  return { ...e, metadata: { ...e.metadata, signature_sha256: signature, signature_action: 'create_order' } };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
+  function spending(signature: string, data = {}): NewEvent {
+    const e = newEvent(data);
+    return { ...e, metadata: { ...e.metadata, signature_sha256: signature, signature_action: 'create_order' } };
   }
-  throw new Error('expected the append to be refused');
-}
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'otc-signature-uses-'));
-  path = join(dir, 'events.db');
-  store = new SqliteEventStore({ path });
-});
+  async function rejection(promise: Promise<unknown>): Promise<unknown> {
+    try {
+      await promise;
+    } catch (error) {
+      return error;
+    }
+    throw new Error('expected the append to be refused');
+  }
 
-afterEach(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'otc-signature-uses-'));
+    path = join(dir, 'events.db');
+    store = new SqliteEventStore({ path, writer });
+  });
 
-describe('signature uses in event metadata (SQLite)', () => {
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('records a use, refuses a second one on any stream with SignatureAlreadyUsed and writes nothing of it', async () => {
     expect(await store.signatureUsed(SIG_A)).toBe(false);
     await store.append('order-1', [spending(SIG_A), newEvent()], 'no_stream');
@@ -86,7 +86,7 @@ describe('signature uses in event metadata (SQLite)', () => {
   it('still refuses the signature after the file is reopened (a restart)', async () => {
     await store.append('order-1', [spending(SIG_A)], 'no_stream');
     await store.close();
-    store = new SqliteEventStore({ path });
+    store = new SqliteEventStore({ path, writer });
     expect(await store.signatureUsed(SIG_A)).toBe(true);
     expect(await rejection(store.append('order-9', [spending(SIG_A)], 'no_stream'))).toBeInstanceOf(SignatureAlreadyUsed);
   });
@@ -104,7 +104,7 @@ describe('signature uses in event metadata (SQLite)', () => {
     const use = newEvent({ signature_sha256: SIG_B }, 'SignatureUsed');
     insert.run(`sig-${SIG_B}`, use.eventId, use.type, JSON.stringify(use.data), JSON.stringify(use.metadata));
     raw.close();
-    store = new SqliteEventStore({ path: oldPath });
+    store = new SqliteEventStore({ path: oldPath, writer });
     expect((await store.readStream('order-old')).map((e) => e.data)).toEqual([{ n: 1 }]);
     expect(await store.signatureUsed(SIG_B)).toBe(true);
     expect(await rejection(store.append('order-b', [spending(SIG_B)], 'no_stream'))).toBeInstanceOf(SignatureAlreadyUsed);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { orderStream } from '../../src/aggregates/order/index.js';
 import { handleOrderCommand } from '../../src/commands/handleCommand.js';
 import { verifyChain } from '../../src/eventstore/hashChain.js';
-import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import { SqliteEventStore, type SqliteWriterMode } from '../../src/eventstore/sqlite.js';
 import type { RecordedEvent } from '../../src/eventstore/types.js';
 import type { WorkerReport } from './fixtures/appendWorker.js';
 
@@ -22,8 +22,8 @@ interface Child {
   readonly finished: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-function startWorker(dbPath: string, worker: string): Child {
-  const args = JSON.stringify({ dbPath, worker, orderIds: ORDER_IDS, appends: APPENDS_PER_WORKER });
+function startWorker(dbPath: string, worker: string, writer: SqliteWriterMode): Child {
+  const args = JSON.stringify({ dbPath, worker, writer, orderIds: ORDER_IDS, appends: APPENDS_PER_WORKER });
   const child = spawn(process.execPath, ['--import', 'tsx', workerScript, args], { cwd: projectRoot });
   let stdout = '';
   let stderr = '';
@@ -71,16 +71,18 @@ describe('sqlite event store shared by two processes', () => {
     dir = null;
   });
 
-  it('loses, duplicates and crashes nothing when both append to the same streams, every race a VersionConflict', async () => {
+  // Each child's appends commit on its event loop, or on its writer thread (issue 14 lever 3).
+  it.each<SqliteWriterMode>(['inline', 'worker'])('loses, duplicates and crashes nothing when both append to the same streams, every race a VersionConflict (%s writers)', async (writer) => {
     dir = await mkdtemp(join(tmpdir(), 'otc-ledger-2p-'));
     const dbPath = join(dir, 'events.db');
     await placeOrders(dbPath);
-    children.push(startWorker(dbPath, 'a'), startWorker(dbPath, 'b'));
+    children.push(startWorker(dbPath, 'a', writer), startWorker(dbPath, 'b', writer));
     await Promise.all(children.map((c) => c.ready));
     for (const child of children) child.process.stdin.write('go\n');
     const reports = (await Promise.all(children.map((c) => c.finished))).map(parseReport);
 
     for (const report of reports) {
+      expect(report.writer).toBe(writer);
       expect(report.otherErrors).toEqual([]);
       expect(report.appended).toBe(APPENDS_PER_WORKER);
     }

@@ -1,0 +1,43 @@
+/**
+ * The SQLite event store's writer thread (issue 14 lever 3): its own connection to the file, the
+ * shared write path, one group per message. BEGIN IMMEDIATE, the inserts, COMMIT with its fsync and
+ * WAL auto-checkpoints (which run on the connection that commits) all happen here, off the event
+ * loop; the reply is posted only after COMMIT returned.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openWriterConnection, SqliteWritePath, toWire, type AppendRequest, type StorageFaultDrill } from './sqliteWritePath.js';
+
+export interface WriterWorkerData {
+  readonly path: string;
+  readonly busyTimeoutMs: number;
+}
+
+export type WriterRequest =
+  | { readonly type: 'commit'; readonly seq: number; readonly group: readonly AppendRequest[] }
+  | { readonly type: 'fault'; readonly fault: StorageFaultDrill }
+  | { readonly type: 'close' };
+
+export interface WriterReply {
+  readonly seq: number;
+  readonly outcomes: ReturnType<typeof toWire>[];
+}
+
+const port = parentPort;
+if (port === null) throw new Error('sqliteWriterWorker runs only as a worker thread');
+const { path, busyTimeoutMs } = workerData as WriterWorkerData;
+const db = openWriterConnection(path, busyTimeoutMs);
+const writePath = new SqliteWritePath(db);
+
+// Anything thrown here (it should not: commit() catches every SQLite error) ends the thread, and
+// the store then fails every pending append rather than leave one unanswered.
+port.on('message', (request: WriterRequest) => {
+  if (request.type === 'commit') {
+    const reply: WriterReply = { seq: request.seq, outcomes: writePath.commit(request.group).map(toWire) };
+    port.postMessage(reply);
+  } else if (request.type === 'fault') {
+    writePath.simulateFault(request.fault);
+  } else {
+    db.close();
+    port.close();
+  }
+});

@@ -1,0 +1,128 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteEventStore, type SqliteWriterMode } from '../../src/eventstore/sqlite.js';
+import { storageFaultOf, StoreWriterStopped } from '../../src/eventstore/storageFault.js';
+import type { AppendResult, NewEvent } from '../../src/eventstore/types.js';
+import { newEvent } from './contractSupport.js';
+
+/**
+ * Issue 14 lever 3: the SQLite store's appends committed on a writer thread. What only that writer
+ * adds: a thread that dies fails every append still waiting and refuses later ones (503
+ * store_unavailable) until the store is reopened, acknowledging nothing it did not commit. And the
+ * storage-fault drills behave as with the inline writer: the fault's code, nothing written, and
+ * appends succeed again once the fault is lifted.
+ */
+let dir: string;
+let path: string;
+const opened: SqliteEventStore[] = [];
+
+function open(writer: SqliteWriterMode, onWriterStopped?: (error: Error) => void): SqliteEventStore {
+  const store = new SqliteEventStore({ path, writer, onWriterStopped });
+  opened.push(store);
+  return store;
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'otc-writer-thread-'));
+  path = join(dir, 'events.db');
+});
+
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A row large enough that a few fill a page: a capped file refuses one within a few appends. */
+const bulky = (): NewEvent => newEvent({ padding: 'x'.repeat(3000) });
+
+describe('the writer thread that stops', () => {
+  it('fails every append waiting for it, refuses later ones as store_unavailable, and a reopened store appends again', async () => {
+    const stops: Error[] = [];
+    const store = open('worker', (error) => stops.push(error));
+    expect(store.writer).toBe('worker');
+    await store.append('before', [newEvent()], 'no_stream');
+    const waiting = Array.from({ length: 50 }, (_, i) => store.append(`waiting-${i}`, [newEvent()], 'no_stream'));
+    await store.terminateWriterThread();
+    const outcomes = await Promise.allSettled(waiting);
+    const acknowledged = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+    for (const o of outcomes) {
+      if (o.status === 'rejected') {
+        expect(o.reason).toBeInstanceOf(StoreWriterStopped);
+        expect(storageFaultOf(o.reason)).toBe('store_unavailable');
+      }
+    }
+    expect(outcomes.some((o) => o.status === 'rejected')).toBe(true);
+    expect(stops).toHaveLength(1);
+    expect(stops[0]).toBeInstanceOf(StoreWriterStopped);
+    const later = await store.append('later', [newEvent()], 'no_stream').catch((e: unknown) => e);
+    expect(later).toBeInstanceOf(StoreWriterStopped);
+    expect(storageFaultOf(later)).toBe('store_unavailable');
+    // Reads still answer from this thread's connection.
+    expect(await store.readStream('before')).toHaveLength(1);
+    await store.close();
+
+    expect(stops).toHaveLength(1);
+    const reopenedStops: Error[] = [];
+    const reopened = open('worker', (error) => reopenedStops.push(error));
+    // Everything acknowledged is on disk; the refused later append is not.
+    for (const i of acknowledged) expect(await reopened.readStream(`waiting-${i}`)).toHaveLength(1);
+    expect(await reopened.readStream('later')).toEqual([]);
+    expect((await reopened.append('after', [newEvent()], 'no_stream')).nextVersion).toBe(1n);
+    // A thread ended by close() is no stop to report.
+    await reopened.close();
+    expect(reopenedStops).toEqual([]);
+  });
+
+  it('is only for a file-backed store, and leaves appendSync to the inline writer', async () => {
+    expect(() => new SqliteEventStore({ path: ':memory:', writer: 'worker' })).toThrow(/file-backed/);
+    const store = open('worker');
+    expect(() => store.appendSync('sync', [newEvent()], 'no_stream')).toThrow(/inline writer/);
+    expect(await store.readStream('sync')).toEqual([]);
+    const inline = open('inline');
+    expect(inline.writer).toBe('inline');
+    expect(inline.appendSync('sync', [newEvent()], 'no_stream').nextVersion).toBe(1n);
+  });
+});
+
+describe.each<SqliteWriterMode>(['inline', 'worker'])('storage faults with the %s writer', (writer) => {
+  /** Appends one at a time until one is refused; returns its error and the head before it. */
+  async function appendUntilRefused(store: SqliteEventStore): Promise<{ refused: unknown; headBefore: bigint }> {
+    for (let i = 0; i < 200; i++) {
+      const headBefore = await store.headPosition();
+      const refused = await store.append(`full-${i}`, [bulky()], 'no_stream').then(() => null, (e: unknown) => e);
+      if (refused !== null) return { refused, headBefore };
+    }
+    throw new Error('no append was refused');
+  }
+
+  it('disk full: store_full, nothing of the refused appends written, appends succeed once space returns', async () => {
+    const store = open(writer);
+    await store.append('first', [bulky()], 'no_stream');
+    store.simulateFault('disk_full');
+    // The file may still have room in its last pages: append until one needs a new page.
+    const { refused, headBefore } = await appendUntilRefused(store);
+    expect(storageFaultOf(refused)).toBe('store_full');
+    // The same appends in one group commit meet the same full file: every one refused.
+    const group = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => store.append(`full-group-${i}`, [bulky()], 'no_stream')));
+    for (const o of group) expect(o.status === 'rejected' && storageFaultOf(o.reason)).toBe('store_full');
+    expect(await store.headPosition()).toBe(headBefore);
+    store.simulateFault(null);
+    const after: AppendResult = await store.append('after-full', [bulky()], 'no_stream');
+    expect(after.position).toBe(headBefore + 1n);
+  });
+
+  it('read-only: store_unavailable, nothing written, appends succeed once writable again', async () => {
+    const store = open(writer);
+    await store.append('first', [newEvent()], 'no_stream');
+    store.simulateFault('read_only');
+    const outcomes = await Promise.allSettled([store.append('ro-1', [newEvent()], 'no_stream'), store.append('ro-2', [newEvent()], 'no_stream')]);
+    for (const o of outcomes) expect(o.status === 'rejected' && storageFaultOf(o.reason)).toBe('store_unavailable');
+    const alone = await store.append('ro-3', [newEvent()], 'no_stream').catch((e: unknown) => e);
+    expect(storageFaultOf(alone)).toBe('store_unavailable');
+    expect(await store.headPosition()).toBe(1n);
+    store.simulateFault(null);
+    expect((await store.append('ro-1', [newEvent()], 'no_stream')).position).toBe(2n);
+  });
+});
