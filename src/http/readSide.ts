@@ -6,7 +6,7 @@ import { orderBook } from '../projections/orderBook.js';
 import { countOpenOrdersOfMaker, countOrdersByStatus, listOrders } from '../projections/orders.js';
 import { rebuildProjection } from '../projections/rebuild.js';
 import { RebuildBusy, readRebuild } from '../projections/rebuildLease.js';
-import type { ProjectionRunner } from '../projections/runner.js';
+import type { ReadModelRunner } from '../projections/runner.js';
 import { pairStats } from '../projections/stats.js';
 import { listTrades } from '../projections/trades.js';
 import { recoveryList, workBacklog } from '../projections/workQueue.js';
@@ -16,7 +16,7 @@ import { storageFaultOf } from '../eventstore/storageFault.js';
 import { resourceOfStored } from '../views/orderResource.js';
 
 export interface SqliteReadSideOptions {
-  readonly runner: ProjectionRunner;
+  readonly runner: ReadModelRunner;
   readonly store: EventStore;
   readonly ledger: Ledger;
   /** LEDGER_SETTLEMENT_STUCK_MS: what counts as stuck on GET /admin/recovery. */
@@ -77,7 +77,7 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
   return { readModels, projections };
 }
 
-function readSnapshot<T>(runner: ProjectionRunner, read: () => T): T {
+function readSnapshot<T>(runner: ReadModelRunner, read: () => T): T {
   if (runner.health() !== null) throw new ApiError('read_model_unavailable');
   try {
     return runner.db.transaction(read)();
@@ -102,7 +102,7 @@ const OPEN_ORDER_CATCH_UP_MS = 2_000;
  * only the event store and go on while /ready reports the damage (issue 13), and the cap holds again
  * once it is restored.
  */
-export function openOrderCounter(options: { readonly runner: ProjectionRunner; readonly store: EventStore; readonly catchUpMs?: number }): (makerWallet: string, now: Date) => Promise<number | null> {
+export function openOrderCounter(options: { readonly runner: ReadModelRunner; readonly store: EventStore; readonly catchUpMs?: number }): (makerWallet: string, now: Date) => Promise<number | null> {
   const { runner, store } = options;
   return async (makerWallet, now) => {
     if (runner.health() !== null) return null;
