@@ -96,6 +96,9 @@ describe('the worker-thread read-model writer (issue 14 lever 1)', () => {
     rmSync(join(dir, 'read.db'));
     expect(runner.health()).toBe('missing');
     await runner.restore(4321);
+    // Reads stay unavailable until the new writer thread has filled the fresh file.
+    expect(runner.health()).toBe('missing');
+    expect(await runner.waitForCaughtUp(20_000)).toBe(true);
     expect(runner.health()).toBeNull();
     expect(existsSync(join(dir, 'read.db'))).toBe(true);
     expect(await runner.waitFor(head, 20_000)).toBe(true);
