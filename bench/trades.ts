@@ -17,11 +17,12 @@
  * BENCH_TRADES_WRITERS (comma list of read-model writers, "worker" and/or "inline", default "worker":
  * one server each, run one after the other, so the two placements compare in one run).
  *
- * Besides the process's CPU (every thread), each phase reports the main thread's event-loop busy
- * time per trade (performance.eventLoopUtilization): what the request thread itself spends.
+ * Besides the process's CPU (every thread), each phase reports the main thread's own CPU per trade
+ * (Linux /proc per-thread stat) and its event-loop busy time (performance.eventLoopUtilization,
+ * which on a loaded machine also counts time the thread waited for a core).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
@@ -70,6 +71,23 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     writers: writersFrom(env['BENCH_TRADES_WRITERS'] ?? 'worker'),
   };
 }
+
+/**
+ * CPU time of this process's main thread alone (user + system), from Linux's per-thread stat in
+ * clock ticks of 10 ms: the process's cpuUsage also counts the read-model writer's thread. NaN
+ * where /proc is not there.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const CLOCK_TICK_MS = 10;
 
 function writersFrom(text: string): Writer[] {
   const writers = text.split(',').map((w) => w.trim());
@@ -156,7 +174,7 @@ interface Phase {
   /** The largest projection lag (events behind the log head) reported by /metrics after the run. */
   readonly lagAfter: number;
   /** Server costs over the whole phase (warm-up included) divided by every trade it completed. */
-  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number };
+  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number; readonly mainCpuMs: number };
 }
 
 /** The worst projection lag in /metrics: whether the read models kept up with the load. */
@@ -183,18 +201,20 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const countersBefore = readServerCounters();
   const headBefore = await running.store.headPosition();
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
   const loop = performance.eventLoopUtilization();
   const started = performance.now();
   const { result, clientCpuMs } = await driver.run(request);
   const wallMs = performance.now() - started;
   const totalCpuMs = cpuMsSince(cpu);
   const mainLoopMs = performance.eventLoopUtilization(loop).active;
+  const mainCpuMs = mainThreadCpuMs() - mainCpu;
   const events = Number((await running.store.headPosition()) - headBefore);
   const costs = perTrade(countersBefore, readServerCounters(), result.allTrades);
   const all = Math.max(1, result.allTrades);
   return {
     label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
-    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all },
+    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all },
   };
 }
 
@@ -213,7 +233,7 @@ function describe(phase: Phase): string[] {
     `  confirm ${fmt(r.latencyMs.confirm)}`,
     `  trade   ${fmt(r.latencyMs.trade)}`,
     `  confirm answers: ${JSON.stringify(r.confirmStatuses)}`,
-    `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''} (main thread's event loop busy ${phase.perTrade.mainLoopMs.toFixed(2)} ms), ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
+    `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''} (main thread: CPU ${phase.perTrade.mainCpuMs.toFixed(2)} ms, event loop busy ${phase.perTrade.mainLoopMs.toFixed(2)} ms), ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
     `  per trade, COMMITs: ${perFile(phase.perTrade.commits)}; autocommit writes: ${perFile(phase.perTrade.autocommitWrites)}`,
   ];
   for (const e of r.errors.slice(0, 3)) lines.push(`  error: ${e}`);
