@@ -178,6 +178,7 @@ export class WorkerProjectionRunner implements ReadModelRunner {
   /** For drills and tests: the writer thread dies as on a crash (nothing of an open batch commits). */
   async killWriter(): Promise<void> {
     await this.worker?.terminate();
+    await this.exited;
   }
 
   /** As ProjectionRunner.restore: the damaged file goes aside, a fresh one is filled from the event store. */

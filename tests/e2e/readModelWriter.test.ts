@@ -87,11 +87,16 @@ describe('the read-model writer on a worker thread (issue 14 lever 1)', () => {
     const wallet = generateWallet();
     const placed = await post(ledger.url, '/api/orders', placeBuyBody(wallet, '12'));
     expect(placed.status).toBe(201);
-    await until(async () => (await get(ledger.url, '/ready')).status === 200, 'the writer thread to be started again');
+    // A new thread of TypeScript sources takes seconds to start on a loaded machine.
+    const caughtUp = async (): Promise<boolean> => {
+      const answer = await get(ledger.url, '/ready');
+      return answer.status === 200 && (answer.body.projections as Array<{ state: string }>).every((p) => p.state === 'running');
+    };
+    await until(caughtUp, 'the writer thread to be started again and caught up', 90_000);
     const listed = await get(ledger.url, `/api/orders?status=all&limit=200&min_position=${placed.body.position as string}`);
     expect((listed.body.orders as Array<{ order_id: string }>).map((o) => o.order_id)).toContain(placed.body.order.order_id);
     await placeThenRead(ledger.url);
-  });
+  }, 150_000);
 
   it('a blue/green rebuild over HTTP switches the copy under the writer thread, which goes on from it', async () => {
     const ledger = await start();
@@ -101,10 +106,10 @@ describe('the read-model writer on a worker thread (issue 14 lever 1)', () => {
     expect(rebuilt.status, JSON.stringify(rebuilt.body)).toBe(202);
     expect(rebuilt.body.rebuild_id).not.toMatch(/^restore-/);
     const ordersState = async () => ((await get(ledger.url, '/admin/projections', admin)).body.projections as Array<{ name: string; state: string }>).find((p) => p.name === 'orders')?.state;
-    await until(async () => (await ordersState()) === 'running', 'the rebuild to finish');
+    await until(async () => (await ordersState()) === 'running', 'the rebuild to finish', 60_000);
     const after = await get(ledger.url, '/api/orders?status=all&limit=200');
     expect(after.body.total).toBe(before.body.total);
     // The writer applies to the new copy: a command after the switch is read right after it.
     for (let i = 0; i < 3; i += 1) await placeThenRead(ledger.url);
-  });
+  }, 120_000);
 });
