@@ -16,10 +16,16 @@
  * of two builds compare at equal work; see bench/writesByFile.ts), BENCH_TRADES_OPEN=0 (no open loop),
  * BENCH_TRADES_SQLITE_WRITER=inline|worker (the event store's writer, LEDGER_SQLITE_WRITER; default
  * the server's own default). With the worker writer the events.db COMMITs run on the writer thread,
- * which the commit counter (it patches this thread's better-sqlite3) does not see.
+ * which the commit counter (it patches this thread's better-sqlite3) does not see;
+ * BENCH_TRADES_WRITERS (comma list of read-model writers, "worker" and/or "inline", default "worker":
+ * one server each, run one after the other, so the two placements compare in one run).
+ *
+ * Besides the process's CPU (every thread), each phase reports the main thread's own CPU per trade
+ * (Linux /proc per-thread stat) and its event-loop busy time (performance.eventLoopUtilization,
+ * which on a loaded machine also counts time the thread waited for a core).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
@@ -43,7 +49,10 @@ interface Settings {
   readonly extraRates: readonly number[];
   readonly maxTrades: number;
   readonly openLoop: boolean;
+  readonly writers: readonly Writer[];
 }
+
+type Writer = 'worker' | 'inline';
 
 function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
   const int = (name: string, fallback: number) => {
@@ -62,7 +71,31 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     extraRates: (env['BENCH_TRADES_OPEN_RATES'] ?? '').split(',').filter(Boolean).map(Number).filter((r) => Number.isInteger(r) && r > 0 && r <= 10_000),
     maxTrades: int('BENCH_TRADES_MAX', MAX_TRADES_PER_RUN),
     openLoop: env['BENCH_TRADES_OPEN'] !== '0',
+    writers: writersFrom(env['BENCH_TRADES_WRITERS'] ?? 'worker'),
   };
+}
+
+/**
+ * CPU time of this process's main thread alone (user + system), from Linux's per-thread stat in
+ * clock ticks of 10 ms: the process's cpuUsage also counts the read-model writer's thread. NaN
+ * where /proc is not there.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const CLOCK_TICK_MS = 10;
+
+function writersFrom(text: string): Writer[] {
+  const writers = text.split(',').map((w) => w.trim());
+  if (writers.some((w) => w !== 'worker' && w !== 'inline')) throw new Error('BENCH_TRADES_WRITERS: a comma list of worker, inline');
+  return writers as Writer[];
 }
 
 /** Something that runs load: the child process over IPC, or a TradeClient in this process. */
@@ -120,11 +153,12 @@ async function inProcessDriver(url: string, pairs: number, idempotencyKeys: bool
   };
 }
 
-async function startServer(dataDir: string): Promise<RunningLedger> {
+async function startServer(dataDir: string, writer: Writer): Promise<RunningLedger> {
   // Trades are measured in `manual` quote mode (no chain reads), the semantics of the bridge compared against.
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', LEDGER_QUOTE_CHAIN: 'manual',
     LEDGER_SQLITE_WRITER: process.env['BENCH_TRADES_SQLITE_WRITER'],
+    LEDGER_READ_MODEL_WRITER: writer,
   });
   installCommitCounter();
   // startLedger's own SANDBOX warning is expected here; keep the bench output to errors.
@@ -144,7 +178,7 @@ interface Phase {
   /** The largest projection lag (events behind the log head) reported by /metrics after the run. */
   readonly lagAfter: number;
   /** Server costs over the whole phase (warm-up included) divided by every trade it completed. */
-  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number };
+  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number; readonly mainCpuMs: number };
 }
 
 /** The worst projection lag in /metrics: whether the read models kept up with the load. */
@@ -171,16 +205,20 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const countersBefore = readServerCounters();
   const headBefore = await running.store.headPosition();
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
+  const loop = performance.eventLoopUtilization();
   const started = performance.now();
   const { result, clientCpuMs } = await driver.run(request);
   const wallMs = performance.now() - started;
   const totalCpuMs = cpuMsSince(cpu);
+  const mainLoopMs = performance.eventLoopUtilization(loop).active;
+  const mainCpuMs = mainThreadCpuMs() - mainCpu;
   const events = Number((await running.store.headPosition()) - headBefore);
   const costs = perTrade(countersBefore, readServerCounters(), result.allTrades);
   const all = Math.max(1, result.allTrades);
   return {
     label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
-    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all },
+    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all },
   };
 }
 
@@ -199,7 +237,7 @@ function describe(phase: Phase): string[] {
     `  confirm ${fmt(r.latencyMs.confirm)}`,
     `  trade   ${fmt(r.latencyMs.trade)}`,
     `  confirm answers: ${JSON.stringify(r.confirmStatuses)}`,
-    `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''}, ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
+    `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''} (main thread: CPU ${phase.perTrade.mainCpuMs.toFixed(2)} ms, event loop busy ${phase.perTrade.mainLoopMs.toFixed(2)} ms), ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
     `  per trade, COMMITs: ${perFile(phase.perTrade.commits)}; autocommit writes: ${perFile(phase.perTrade.autocommitWrites)}`,
   ];
   for (const e of r.errors.slice(0, 3)) lines.push(`  error: ${e}`);
@@ -210,9 +248,9 @@ const asMeasurement = (phase: Phase): Measurement => ({
   label: phase.label, ops: phase.result.trades, elapsedMs: phase.result.elapsedMs, opsPerSec: phase.result.tradesPerSec,
 });
 
-async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean): Promise<Phase[]> {
+async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean, writer: Writer): Promise<Phase[]> {
   const dataDir = mkdtempSync(join(tempDir, 'otc-trades-'));
-  const running = await startServer(dataDir);
+  const running = await startServer(dataDir, writer);
   const pairs = Math.max(256, ...settings.concurrency);
   const driver = await makeDriver(running.url, pairs);
   const phases: Phase[] = [];
@@ -245,9 +283,13 @@ export const tradesBenchmark: Benchmark = {
   description: 'complete trades (place sell → match → confirm) over HTTP on the embedded SQLite store and sandbox node',
   async run(options: BenchOptions): Promise<BenchResult> {
     const settings = settingsFromEnv(process.env);
-    const phases = await runAgainst(settings, options.tempDir, (url, pairs) => childDriver(url, pairs, settings.idempotencyKeys), 'client process', false);
+    const phases: Phase[] = [];
+    for (const writer of settings.writers) {
+      const where = settings.writers.length > 1 ? `client process (${writer} writer)` : 'client process';
+      phases.push(...(await runAgainst(settings, options.tempDir, (url, pairs) => childDriver(url, pairs, settings.idempotencyKeys), where, false, writer)));
+    }
     if (settings.inProcess) {
-      phases.push(...(await runAgainst(settings, options.tempDir, (url, pairs) => inProcessDriver(url, pairs, settings.idempotencyKeys), 'in-process client', true)));
+      phases.push(...(await runAgainst(settings, options.tempDir, (url, pairs) => inProcessDriver(url, pairs, settings.idempotencyKeys), 'in-process client', true, settings.writers[0] ?? 'worker')));
     }
     const separate = phases.filter((p) => p.label.startsWith('client process'));
     const best = Math.max(...separate.filter((p) => p.label.includes('closed')).map((p) => p.result.tradesPerSec));

@@ -94,6 +94,13 @@ const SQLITE_WRITER_SCHEMA = {
   LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker']).default('worker'),
 } as const;
 
+// ---- read-model writer (issue 14 lever 1): where the projection runner runs ----
+// 'worker' (default): on a worker thread of its own, for the SQLite store (the esdb store's runner
+// stays on the main thread); 'inline': on the request thread, as before.
+const READ_MODEL_SCHEMA = {
+  LEDGER_READ_MODEL_WRITER: z.enum(['worker', 'inline']).default('worker'),
+} as const;
+
 const ConfigSchema = z.object({
   PORT: int(0, 65535).default(5580),
   LEDGER_DATA_DIR: z.string().min(1).default('./data'),
@@ -134,6 +141,7 @@ const ConfigSchema = z.object({
   ...REFUSALS_SCHEMA,
   ...MATCH_COOLDOWN_SCHEMA,
   ...SQLITE_WRITER_SCHEMA,
+  ...READ_MODEL_SCHEMA,
 });
 
 export type Config = Readonly<{
@@ -176,6 +184,9 @@ export type Config = Readonly<{
   // esdb lease heartbeats (issue 13 part 2)
   /** LEDGER_LEASE_HEARTBEAT_MS: a store lease whose holder's heartbeat has not advanced for this long is free. */
   leaseHeartbeatTimeoutMs: number;
+  // read-model writer (issue 14 lever 1)
+  /** LEDGER_READ_MODEL_WRITER: the projection runner on a worker thread (SQLite store only) or inline. */
+  readModelWriter: 'worker' | 'inline';
 }>;
 
 /** What one client socket may hold (slow clients): see buildApp. */
@@ -243,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxOpenOrdersPerWallet: c.LEDGER_MAX_OPEN_ORDERS_PER_WALLET,
     matchCooldown: Object.freeze({ lapses: c.LEDGER_MATCH_COOLDOWN_LAPSES, seconds: c.LEDGER_MATCH_COOLDOWN_SECONDS }),
     leaseHeartbeatTimeoutMs: c.LEDGER_LEASE_HEARTBEAT_MS,
+    readModelWriter: c.LEDGER_READ_MODEL_WRITER,
   });
 }
 

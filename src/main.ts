@@ -27,7 +27,8 @@ import { createIdempotencyStore } from './http/idempotency.js';
 import { logDestination, REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide, openOrderCounter } from './http/readSide.js';
-import { ProjectionRunner } from './projections/runner.js';
+import { ProjectionRunner, type ReadModelRunner } from './projections/runner.js';
+import { WorkerProjectionRunner } from './projections/workerRunner.js';
 import { dueWork, escrowWatchList, recoveryList } from './projections/workQueue.js';
 import { chainTimeWatchList } from './projections/chainTimeWatch.js';
 import { matchCooldownFor } from './matchCooldownFromConfig.js';
@@ -48,6 +49,8 @@ export interface RunningLedger {
   readonly sandbox: SandboxNode | null;
   /** The quote chain and its follower (sandbox or evm mode); null in manual mode. */
   readonly quoteChain: QuoteChainRuntime | null;
+  /** The read-model writer (a WorkerProjectionRunner for the SQLite store unless LEDGER_READ_MODEL_WRITER=inline). */
+  readonly readModelWriter: ReadModelRunner;
   close(): Promise<void>;
 }
 
@@ -100,10 +103,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
       await store.close();
       throw error;
     });
-  const runner = new ProjectionRunner({
-    store, db: join(config.dataDir, 'read.db'), onError: (e, p) => log.error({ err: e, projection: p }, 'projection failed'),
-    onWaitersFull: atMostEvery(10_000, (waiting) => log.warn({ waiting }, 'min_position reads at their limit: answering read_model_lagging')),
-  });
+  const runner = readModelRunnerFor(config, store, log);
   runner.start();
   // Hashlocks are looked up in the orders read model; a miss waits once for it to reach the store's head.
   const orderByHtlcHash = async (hash: string): Promise<string | null> => {
@@ -203,7 +203,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
 
   let closing: Promise<void> | null = null;
   return {
-    app, url, ledger, store, sandbox: node.sandbox, quoteChain,
+    app, url, ledger, store, sandbox: node.sandbox, quoteChain, readModelWriter: runner,
     // Closing twice (a signal during a shutdown, a test's clean-up) waits for the same shutdown.
     close() {
       closing ??= (async () => {
@@ -337,6 +337,23 @@ export async function openStore(
     return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '', streamPrefixes: LEDGER_STREAM_PREFIXES });
   }
   return new SqliteEventStore({ path: join(config.dataDir, 'events.db'), writer: sqliteWriter, onWriterStopped });
+}
+
+/**
+ * The read-model writer (issue 14 lever 1): on a worker thread of its own for the SQLite store, so
+ * its batches leave the request thread; inline when asked (LEDGER_READ_MODEL_WRITER=inline) and for
+ * the esdb store, whose subscription is a client connection of this process.
+ */
+function readModelRunnerFor(config: Config, store: EventStore, log: Logger): ReadModelRunner {
+  const options = {
+    onError: (e: unknown, p: string | null) => log.error({ err: e, projection: p }, 'projection failed'),
+    onWaitersFull: atMostEvery(10_000, (waiting: number) => log.warn({ waiting }, 'min_position reads at their limit: answering read_model_lagging')),
+  };
+  const readDbPath = join(config.dataDir, 'read.db');
+  if (config.readModelWriter === 'worker' && store instanceof SqliteEventStore) {
+    return new WorkerProjectionRunner({ ...options, store, eventsPath: join(config.dataDir, 'events.db'), readDbPath });
+  }
+  return new ProjectionRunner({ ...options, store, db: readDbPath });
 }
 
 export function createLogger(config: Pick<Config, 'logLevel'> & Partial<Pick<Config, 'logFormat' | 'noColor'>>): Logger {

@@ -11,7 +11,7 @@ describe('configuration from the environment', () => {
       port: 5580, host: '127.0.0.1', dataDir: './data', store: 'sqlite', rustchainNode: null, nodeTimeoutMs: 15_000,
       adminToken: null, rateLimitPerMinute: 10, trustedProxies: [], reconcileIntervalMs: 10_000, settlementStuckMs: 120_000,
       settleWindowSeconds: 86_400, maxOrderMicroRtc: 10_000_000_000n, corsOrigins: [], logLevel: 'info',
-      leaseHeartbeatTimeoutMs: 10_000, sqliteWriter: 'worker',
+      leaseHeartbeatTimeoutMs: 10_000, sqliteWriter: 'worker', readModelWriter: 'worker',
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -25,12 +25,12 @@ describe('configuration from the environment', () => {
       LEDGER_HTTP_REQUEST_TIMEOUT_MS: '20000', LEDGER_HTTP_HEADERS_TIMEOUT_MS: '5000', LEDGER_HTTP_KEEP_ALIVE_TIMEOUT_MS: '4000',
       LEDGER_HTTP_CONNECTION_TIMEOUT_MS: '90000', LEDGER_HTTP_MAX_REQUESTS_PER_SOCKET: '50', LEDGER_START_TIMEOUT_MS: '3000', LEDGER_SETTLE_WINDOW_SECONDS: '3600', LEDGER_MAX_ORDER_RTC: '2500.5',
       LEDGER_CORS_ORIGINS: 'https://a.example, https://b.example', LOG_LEVEL: 'warn', LEDGER_LEASE_HEARTBEAT_MS: '1000',
-      LEDGER_SQLITE_WRITER: 'inline',
+      LEDGER_SQLITE_WRITER: 'inline', LEDGER_READ_MODEL_WRITER: 'inline',
     });
     expect(c).toMatchObject({
       port: 6000, host: '0.0.0.0', rustchainNode: 'https://node.example', rustchainAllowInsecure: true, nodeTimeoutMs: 500,
       rateLimitPerMinute: 0, trustedProxies: ['10.0.0.5', '10.1.0.0/16', '::1'], reconcileIntervalMs: 0, maxOrderMicroRtc: 2_500_500_000n,
-      corsOrigins: ['https://a.example', 'https://b.example'], logLevel: 'warn', settlementStuckMs: 2000, leaseHeartbeatTimeoutMs: 1000, sqliteWriter: 'inline',
+      corsOrigins: ['https://a.example', 'https://b.example'], logLevel: 'warn', settlementStuckMs: 2000, leaseHeartbeatTimeoutMs: 1000, sqliteWriter: 'inline', readModelWriter: 'inline',
       adminToken: 't'.repeat(32), adminAuthFailuresPerMinute: 3, sandboxPublic: true, startTimeoutMs: 3000,
       http: { requestTimeoutMs: 20_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000, connectionTimeoutMs: 90_000, maxRequestsPerSocket: 50 },
     });

@@ -46,6 +46,15 @@ export function buildCli(config: () => Config): Command {
   program.command('serve').description('run the HTTP service (what npm start runs)').action(async () => {
     const cfg = config();
     const log = createLogger(cfg);
+    // Signals are taken from the start: one that arrives while the ledger is still starting (the
+    // read-model writer's thread catching up) shuts it down cleanly once it is up, instead of
+    // ending the process mid-start.
+    let signalledEarly: string | null = null;
+    let onSignal = (signal: string): void => {
+      signalledEarly = signal;
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
     // A refused start exits at once: a half-opened client (an EventStoreDB channel still
     // retrying) must not keep the process alive after its one line.
     const running = await startLedger(cfg, log, { quoteChain: loadQuoteChainConfig() }).catch((error: unknown) => {
@@ -63,8 +72,8 @@ export function buildCli(config: () => Config): Command {
         process.exit(1);
       });
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    onSignal = shutdown;
+    if (signalledEarly !== null) shutdown(signalledEarly);
   });
 
   program.command('replay <order_id>').description("an order's audit history as a table, with the hash-chain check; exit 2 when the chain is broken")

@@ -7,7 +7,7 @@ import { countOpenOrdersOfMaker, countOrdersByStatus, listOrders } from '../proj
 import { rebuildProjection } from '../projections/rebuild.js';
 import { rebuildInWorker } from '../projections/rebuildInWorker.js';
 import { RebuildBusy, readRebuild } from '../projections/rebuildLease.js';
-import type { ProjectionRunner } from '../projections/runner.js';
+import type { ReadModelRunner } from '../projections/runner.js';
 import { pairStats } from '../projections/stats.js';
 import { listTrades } from '../projections/trades.js';
 import { recoveryList, workBacklog } from '../projections/workQueue.js';
@@ -17,7 +17,7 @@ import { storageFaultOf } from '../eventstore/storageFault.js';
 import { resourceOfStored } from '../views/orderResource.js';
 
 export interface SqliteReadSideOptions {
-  readonly runner: ProjectionRunner;
+  readonly runner: ReadModelRunner;
   readonly store: EventStore;
   readonly ledger: Ledger;
   /** LEDGER_SETTLEMENT_STUCK_MS: what counts as stuck on GET /admin/recovery. */
@@ -87,7 +87,7 @@ export function createSqliteReadSide(options: SqliteReadSideOptions): { readMode
   return { readModels, projections };
 }
 
-function readSnapshot<T>(runner: ProjectionRunner, read: () => T): T {
+function readSnapshot<T>(runner: ReadModelRunner, read: () => T): T {
   if (runner.health() !== null) throw new ApiError('read_model_unavailable');
   try {
     return runner.db.transaction(read)();
@@ -112,7 +112,7 @@ const OPEN_ORDER_CATCH_UP_MS = 2_000;
  * only the event store and go on while /ready reports the damage (issue 13), and the cap holds again
  * once it is restored.
  */
-export function openOrderCounter(options: { readonly runner: ProjectionRunner; readonly store: EventStore; readonly catchUpMs?: number }): (makerWallet: string, now: Date) => Promise<number | null> {
+export function openOrderCounter(options: { readonly runner: ReadModelRunner; readonly store: EventStore; readonly catchUpMs?: number }): (makerWallet: string, now: Date) => Promise<number | null> {
   const { runner, store } = options;
   return async (makerWallet, now) => {
     if (runner.health() !== null) return null;

@@ -7,6 +7,7 @@ import { activeCopy, ensureProjection, openReadDb, setActivePosition } from './r
 import { readRebuild } from './rebuildLease.js';
 import { ReadDbFile, type ReadDbDamage } from './readDbFile.js';
 import { isCorruption } from '../eventstore/storageFault.js';
+import { PositionWaiters } from './positionWaiters.js';
 import { tableNamesFor, type Projection, type ProjectionState, type ProjectionStatus } from './types.js';
 
 export interface RunnerOptions {
@@ -25,12 +26,36 @@ export interface RunnerOptions {
   readonly maxWaiters?: number;
   /** Told when a read was answered at once because maxWaiters were already waiting. */
   readonly onWaitersFull?: (waiting: number) => void;
+  /** Told each time the runner stops, starts catching up or has caught up (the worker thread reports it). */
+  readonly onPhase?: (phase: RunnerPhase) => void;
+}
+
+export type RunnerPhase = 'stopped' | 'catching_up' | 'running';
+
+/**
+ * What the server, the read side and the settlement loops use of a read-model writer: the
+ * in-process ProjectionRunner, or the main thread's handle on one running in a worker thread
+ * (workerRunner.ts). `db` is always a connection of the calling thread, for reads.
+ */
+export interface ReadModelRunner {
+  readonly db: Db;
+  health(): ReadDbDamage | null;
+  noteFault(error: unknown): void;
+  restore(nowMs?: number): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+  retry(name: string): void;
+  positionOf(name: string): bigint;
+  status(): Promise<ProjectionStatus[]>;
+  waitFor(position: bigint, timeoutMs: number, names?: readonly string[]): Promise<boolean>;
+  waitForCaughtUp(timeoutMs: number): Promise<boolean>;
 }
 
 /** Each waiting read holds a timer and a poll; a flood of min_position reads must not pile them up. */
-const DEFAULT_MAX_WAITERS = 1000;
+export const DEFAULT_MAX_WAITERS = 1000;
 
-const DEFAULT_RETRY_DELAY_MS = 1000;
+export const DEFAULT_RETRY_DELAY_MS = 1000;
 
 /**
  * Feeds every projection from the global log. Each batch is applied to every projection and their
@@ -39,7 +64,7 @@ const DEFAULT_RETRY_DELAY_MS = 1000;
  * the registry inside that transaction, never cached, because a rebuild in another process may
  * switch a projection to a new copy at any time.
  */
-export class ProjectionRunner {
+export class ProjectionRunner implements ReadModelRunner {
   private current: Db;
   private readonly ownsDb: boolean;
   /** The read DB's file, watched by name (null for ':memory:' or a DB opened by the caller). */
@@ -53,14 +78,13 @@ export class ProjectionRunner {
   private readonly failed = new Map<string, string>();
   private subscription: Subscription | null = null;
   private readonly retryDelayMs: number;
-  private readonly maxWaiters: number;
-  private readonly onWaitersFull: RunnerOptions['onWaitersFull'];
+  private readonly onPhase: RunnerOptions['onPhase'];
   private retryTimer: NodeJS.Timeout | null = null;
   private stopRequested = false;
-  private phase: 'stopped' | 'catching_up' | 'running' = 'stopped';
+  private phase: RunnerPhase = 'stopped';
   /** The last position the subscription delivered and this runner applied up to. */
   private delivered = 0n;
-  private readonly waiters = new Set<() => void>();
+  private readonly waiters: PositionWaiters;
   private applyTx: ReturnType<ProjectionRunner['compileApply']>;
   /** Folded order states carried from batch to batch (each valid for the event right after it). */
   private readonly cache = new FoldCache();
@@ -75,8 +99,8 @@ export class ProjectionRunner {
     this.onError = options.onError;
     this.afterBatch = options.afterBatch;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
-    this.onWaitersFull = options.onWaitersFull;
+    this.waiters = new PositionWaiters(options.maxWaiters ?? DEFAULT_MAX_WAITERS, options.onWaitersFull);
+    this.onPhase = options.onPhase;
     this.applyTx = this.compileApply();
     for (const projection of this.projections) ensureProjection(this.db, projection);
   }
@@ -139,15 +163,15 @@ export class ProjectionRunner {
     if (this.subscription !== null) return;
     this.stopRequested = false;
     this.delivered = this.lowestCheckpoint();
-    this.phase = 'catching_up';
+    this.setPhase('catching_up');
     this.subscription = this.store.subscribeAll(this.delivered, {
       onEvents: (events) => this.handleBatch(events),
       onCaughtUp: () => {
-        this.phase = 'running';
+        this.setPhase('running');
         this.notify();
       },
       onError: (error) => {
-        this.phase = 'stopped';
+        this.setPhase('stopped');
         this.subscription = null;
         this.noteFault(error);
         this.onError?.(error, null);
@@ -187,8 +211,14 @@ export class ProjectionRunner {
     const subscription = this.subscription;
     this.subscription = null;
     if (subscription !== null) await subscription.stop();
-    this.phase = 'stopped';
+    this.setPhase('stopped');
     this.notify();
+  }
+
+  private setPhase(phase: RunnerPhase): void {
+    if (phase === this.phase) return;
+    this.phase = phase;
+    this.onPhase?.(phase);
   }
 
   async close(): Promise<void> {
@@ -295,37 +325,7 @@ export class ProjectionRunner {
    * `timeoutMs`. Backs `min_position` reads. Polls too, since another process may advance them.
    */
   waitFor(position: bigint, timeoutMs: number, names?: readonly string[]): Promise<boolean> {
-    const targets = names ?? this.projections.map((p) => p.name);
-    const reached = (): boolean => {
-      try {
-        return targets.every((name) => this.positionOf(name) >= position);
-      } catch (error) {
-        // A damaged read DB: not reached (the poll runs on a timer, where a throw would end the process).
-        this.noteFault(error);
-        return false;
-      }
-    };
-    if (reached()) return Promise.resolve(true);
-    if (this.waiters.size >= this.maxWaiters) {
-      // The read answers as lagging (503 read_model_lagging, retry) instead of queueing.
-      this.onWaitersFull?.(this.waiters.size);
-      return Promise.resolve(false);
-    }
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (!reached()) return;
-        finish(true);
-      };
-      const finish = (value: boolean): void => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.waiters.delete(check);
-        resolve(value);
-      };
-      const timer = setTimeout(() => finish(reached()), timeoutMs);
-      const poll = setInterval(check, 50);
-      this.waiters.add(check);
-    });
+    return this.waiters.waitFor(reachedCheck(this, position, names ?? this.projections.map((p) => p.name)), timeoutMs);
   }
 
   /**
@@ -334,24 +334,28 @@ export class ProjectionRunner {
    * position: on a shared EventStoreDB the raw head is usually not a ledger event at all.
    */
   waitForCaughtUp(timeoutMs: number): Promise<boolean> {
-    if (this.phase === 'running') return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const check = (): void => {
-        if (this.phase === 'running') finish(true);
-      };
-      const finish = (value: boolean): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve(value);
-      };
-      const timer = setTimeout(() => finish(this.phase === 'running'), timeoutMs);
-      this.waiters.add(check);
-    });
+    return this.waiters.waitUntil(() => this.phase === 'running', timeoutMs);
   }
 
   private notify(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.waiters.notify();
   }
+}
+
+/**
+ * Whether the named projections have applied `position`, as the runner's read DB shows it. A
+ * damaged read DB counts as not reached (the check runs on a timer, where a throw would end the
+ * process); the fault is noted.
+ */
+export function reachedCheck(runner: Pick<ReadModelRunner, 'positionOf' | 'noteFault'>, position: bigint, names: readonly string[]): () => boolean {
+  return () => {
+    try {
+      return names.every((name) => runner.positionOf(name) >= position);
+    } catch (error) {
+      runner.noteFault(error);
+      return false;
+    }
+  };
 }
 
 /**
@@ -362,7 +366,7 @@ export function projectionStatus(
   db: Db,
   projection: Projection,
   head: bigint,
-  runner: { readonly failure: string | null; readonly phase: 'stopped' | 'catching_up' | 'running' },
+  runner: { readonly failure: string | null; readonly phase: RunnerPhase },
 ): ProjectionStatus {
   const copy = activeCopy(db, projection.name);
   const position = copy?.position ?? 0n;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
+import { createSecretBox } from '../../src/crypto/preimage.js';
 import { createIdempotencyStore } from '../../src/http/idempotency.js';
 import { apiDescription } from '../../src/http/openapiDescription.js';
 import { leaseTtlMsFor } from '../../src/settlement/driver.js';
@@ -132,6 +133,41 @@ describe('the idempotency table', () => {
       expect(after.begin(scope, 'f1', 1_000 + 23 * 3_600_000)).toEqual({ kind: 'replay', answer: { status: 201, body: '{"htlc_secret":"ab"}', headers: { etag: '"2"' } } });
       expect(after.begin(scope, 'f2', 2_000).kind).toBe('reused');
       after.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stores answers compactly (deflated, then sealed; "z1:"), replays them byte for byte, and reads rows stored before as they were', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otc-idem-'));
+    try {
+      // Shaped like a place answer (~0.8 KB), with text outside ASCII.
+      const order = { order_id: 'otc_0123456789abcdef', side: 'sell', pair: 'RTC/USDC', status: 'open', maker_wallet: `RTC${'3f'.repeat(20)}`, amount_rtc: '10.000000', price: '0.100000000', htlc_hash: 'c4'.repeat(32), escrow_job_id: 'job_89abcdef01234567', created_at: '2026-12-02T02:30:00.000Z', updated_at: '2026-12-02T02:30:00.000Z', expires_at: '2026-12-03T02:30:00.000Z', quote_address: `0x${'5a'.repeat(20)}`, settlement: { state: 'none', payout_tx: null }, note: 'é – ✓' };
+      const body = JSON.stringify({ ok: true, order, htlc_secret: 'ab'.repeat(32), position: '42' });
+      const scope = { key: 'k-compact', wallet: 'rtcabc', method: 'POST', path: '/api/orders' };
+      const box = createSecretBox('11'.repeat(32));
+      for (const [name, sealing] of [['sealed', box], ['unsealed', undefined]] as const) {
+        const path = join(dir, `${name}.db`);
+        const store = createIdempotencyStore({ path, ...(sealing ? { box: sealing } : {}) });
+        expect(store.begin(scope, 'f', 1_000).kind).toBe('started');
+        store.complete(scope, { status: 201, body, headers: {} });
+        const raw = new Database(path, { readonly: true });
+        const stored = (raw.prepare('SELECT body FROM idempotency_keys_by_wallet WHERE key = ?').get(scope.key) as { body: string }).body;
+        // A row in the earlier format, written as the code before this one wrote it.
+        const earlier = sealing ? sealing.encrypt(Buffer.from(body, 'utf8').toString('hex'), { purpose: 'idempotency_answer', key: 'k-old', wallet: scope.wallet, method: scope.method, path: scope.path }) : body;
+        expect(stored.startsWith('z1:')).toBe(true);
+        expect(stored).not.toContain('htlc_secret');
+        // Well under the earlier format's size (sealed: about 4/3 of the body; unsealed: the body).
+        expect(stored.length).toBeLessThan(earlier.length * 0.8);
+        raw.close();
+        const writer = new Database(path);
+        writer.prepare(`INSERT INTO idempotency_keys_by_wallet (key, wallet, method, path, fingerprint, state, status, body, headers, created_at_ms)
+          VALUES ('k-old', ?, ?, ?, 'f', 'done', 201, ?, '{}', 1000)`).run(scope.wallet, scope.method, scope.path, earlier);
+        writer.close();
+        expect(store.begin(scope, 'f', 2_000)).toEqual({ kind: 'replay', answer: { status: 201, body, headers: {} } });
+        expect(store.begin({ ...scope, key: 'k-old' }, 'f', 2_000)).toEqual({ kind: 'replay', answer: { status: 201, body, headers: {} } });
+        store.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
