@@ -55,7 +55,9 @@ describe('the read-model writer on a worker thread (issue 14 lever 1)', () => {
   });
 
   it('applies a batch while the request thread is blocked: the writing is on another thread', async () => {
-    const ledger = await start();
+    // The probe commits synchronously (appendSync), which only the event store's inline writer does;
+    // the read-model writer under test is the default worker thread either way.
+    const ledger = await start({ LEDGER_SQLITE_WRITER: 'inline' });
     await placeThenRead(ledger.url);
     // An event committed synchronously, then this thread sleeps without returning to its event
     // loop: an in-process runner could not apply it before the sleep ends; the writer thread does.
