@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/audit/verify.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
-import type { RunningLedger } from '../../src/main.js';
 import { activeCopy, openReadDb } from '../../src/projections/registry.js';
-import { baseEnv, generateWallet, get, placeBuyBody, post, startFromEnv, tempDir, until } from './support.js';
+import { generateWallet, get, placeBuyBody, post, until, useLedgerStarter } from './support.js';
 
 /**
  * Issue 14 lever 6: POST /admin/projections/:name/rebuild on the embedded store runs the blue/green
@@ -13,12 +12,7 @@ import { baseEnv, generateWallet, get, placeBuyBody, post, startFromEnv, tempDir
  */
 const ADMIN_TOKEN = 'admin-rebuild-thread-token-0123456789ab';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const dirs: Array<{ remove(): void }> = [];
-const running: RunningLedger[] = [];
-afterAll(async () => {
-  for (const r of running) await r.close().catch(() => undefined);
-  for (const d of dirs) d.remove();
-});
+const startLedgerOnTempDir = useLedgerStarter('rebuild-thread', ADMIN_TOKEN);
 
 const servingSuffix = (path: string, name: string): string | undefined => {
   const db = openReadDb(join(path, 'read.db'), { readonly: true });
@@ -31,10 +25,7 @@ const servingSuffix = (path: string, name: string): string | undefined => {
 
 describe('admin rebuild on a worker thread', () => {
   it('answers 202 at once, switches the copy built on the worker, and the server goes on serving and projecting', async () => {
-    const dir = tempDir('rebuild-thread');
-    dirs.push(dir);
-    const ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_ADMIN_TOKEN: ADMIN_TOKEN }));
-    running.push(ledger);
+    const { ledger, path } = await startLedgerOnTempDir();
     const buyer = generateWallet();
     const ids: string[] = [];
     for (const amount of ['10', '11', '12']) {
@@ -42,12 +33,12 @@ describe('admin rebuild on a worker thread', () => {
       expect(placed.status).toBe(201);
       ids.push(placed.body.order.order_id as string);
     }
-    const before = servingSuffix(dir.path, 'orders');
+    const before = servingSuffix(path, 'orders');
 
     const started = await post(ledger.url, '/admin/projections/orders/rebuild', {}, admin);
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     expect(started.body.rebuild_id).toMatch(/^api-/);
-    await until(async () => servingSuffix(dir.path, 'orders') !== before, 'the rebuilt copy to be switched in');
+    await until(async () => servingSuffix(path, 'orders') !== before, 'the rebuilt copy to be switched in');
     const listed = await get(ledger.url, '/admin/projections', admin);
     expect(listed.body.projections.find((p: { name: string }) => p.name === 'orders')).toMatchObject({ rebuild: null, state: 'running' });
 
@@ -61,8 +52,8 @@ describe('admin rebuild on a worker thread', () => {
     }, 'the new order to be listed');
 
     await ledger.close();
-    const store = new SqliteEventStore({ path: join(dir.path, 'events.db') });
-    const readDb = openReadDb(join(dir.path, 'read.db'), { readonly: true });
+    const store = new SqliteEventStore({ path: join(path, 'events.db') });
+    const readDb = openReadDb(join(path, 'read.db'), { readonly: true });
     try {
       expect((await verifyLedger({ store, readDb })).findings).toEqual([]);
     } finally {

@@ -1,11 +1,11 @@
 import { existsSync, openSync, readdirSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/audit/verify.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import type { RunningLedger } from '../../src/main.js';
 import { openReadDb } from '../../src/projections/registry.js';
-import { baseEnv, generateWallet, get, placeBuyBody, post, startFromEnv, tempDir, until } from './support.js';
+import { generateWallet, get, placeBuyBody, post, until, useLedgerStarter } from './support.js';
 
 /**
  * Issue 13 part 3: the read model database deleted or damaged under a running service. /ready
@@ -15,20 +15,8 @@ import { baseEnv, generateWallet, get, placeBuyBody, post, startFromEnv, tempDir
 
 const ADMIN_TOKEN = 'read-model-faults-admin-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const dirs: Array<{ remove(): void }> = [];
-const running: RunningLedger[] = [];
-afterAll(async () => {
-  for (const r of running) await r.close().catch(() => undefined);
-  for (const d of dirs) d.remove();
-});
+const start = useLedgerStarter('read-model-faults', ADMIN_TOKEN);
 
-async function start(): Promise<{ ledger: RunningLedger; path: string }> {
-  const dir = tempDir('read-model-faults');
-  dirs.push(dir);
-  const ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_ADMIN_TOKEN: ADMIN_TOKEN }));
-  running.push(ledger);
-  return { ledger, path: dir.path };
-}
 
 async function placeTwo(base: string): Promise<string[]> {
   const buyer = generateWallet();

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import type { RunningLedger } from '../../src/main.js';
 import { ALL_PROJECTIONS } from '../../src/projections/all.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { WorkerProjectionRunner } from '../../src/projections/workerRunner.js';
-import { baseEnv, generateWallet, get, placeBuyBody, post, startFromEnv, tempDir, until } from './support.js';
+import { generateWallet, get, placeBuyBody, post, until, useLedgerStarter } from './support.js';
 
 /**
  * Issue 14 lever 1: the read-model writer on a worker thread of its own (the SQLite store's
@@ -17,20 +17,9 @@ import { baseEnv, generateWallet, get, placeBuyBody, post, startFromEnv, tempDir
 
 const ADMIN_TOKEN = 'read-model-writer-admin-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-const dirs: Array<{ remove(): void }> = [];
-const running: RunningLedger[] = [];
-afterAll(async () => {
-  for (const r of running) await r.close().catch(() => undefined);
-  for (const d of dirs) d.remove();
-});
+const startOnTempDir = useLedgerStarter('read-model-writer', ADMIN_TOKEN);
 
-async function start(extra: Record<string, string> = {}): Promise<RunningLedger> {
-  const dir = tempDir('read-model-writer');
-  dirs.push(dir);
-  const ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_ADMIN_TOKEN: ADMIN_TOKEN, ...extra }));
-  running.push(ledger);
-  return ledger;
-}
+const start = async (extra: Record<string, string> = {}): Promise<RunningLedger> => (await startOnTempDir(extra)).ledger;
 
 /** Places a buy and lists the wallet's orders right after, at the answer's position: the new order must be there. */
 async function placeThenRead(base: string, wallet = generateWallet()): Promise<void> {

@@ -86,6 +86,26 @@ export function useSandboxLedger(name: string, extraEnv: Record<string, string> 
   };
 }
 
+/**
+ * Starts ledgers on temp data dirs with an admin token, each on its own dir; every one started is
+ * closed and its dir removed after the test file.
+ */
+export function useLedgerStarter(prefix: string, adminToken: string): (extraEnv?: Record<string, string>) => Promise<{ ledger: RunningLedger; path: string }> {
+  const dirs: Array<{ remove(): void }> = [];
+  const running: RunningLedger[] = [];
+  afterAll(async () => {
+    for (const r of running) await r.close().catch(() => undefined);
+    for (const d of dirs) d.remove();
+  });
+  return async (extraEnv = {}) => {
+    const dir = tempDir(prefix);
+    dirs.push(dir);
+    const ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_ADMIN_TOKEN: adminToken, ...extraEnv }));
+    running.push(ledger);
+    return { ledger, path: dir.path };
+  };
+}
+
 export interface Answer {
   readonly status: number;
   readonly headers: Headers;

@@ -11,22 +11,9 @@ import { activeCopy, openReadDb } from '../../src/projections/registry.js';
 import { rebuildProjections, type RebuildManyOptions } from '../../src/projections/rebuild.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { tableNamesFor } from '../../src/projections/types.js';
+import { servingRows } from './support/servingRows.js';
 import { BUYER, buildMixedLedger, HTLC_HASH, SELLER, TestLedger } from './support/ledger.js';
 
-/** Every row of every serving copy (rowid aside), by projection and table, in the table's key order. */
-function servingRows(db: Database): Record<string, unknown[]> {
-  const rows: Record<string, unknown[]> = {};
-  for (const projection of ALL_PROJECTIONS) {
-    const copy = activeCopy(db, projection.name);
-    if (copy === null) throw new Error(`${projection.name} has no serving copy`);
-    const names = tableNamesFor(projection, copy.suffix);
-    for (const table of projection.tables) {
-      rows[`${projection.name}.${table.base}`] = db.prepare(`SELECT * FROM ${names[table.base]} ORDER BY ${table.key.join(', ')}`).all();
-    }
-    rows[`${projection.name}@position`] = [copy.position];
-  }
-  return rows;
-}
 
 const id = (n: number): string => `otc_${(0x900 + n).toString(16).padStart(16, '0')}`;
 const meta = (ledger: TestLedger, eventId: string) => ({

@@ -4,31 +4,16 @@
  * lease at all when one of them is busy.
  */
 import { describe, expect, it } from 'vitest';
-import type { Database } from 'better-sqlite3';
 import { compareReadModels } from '../../src/audit/compareReadModels.js';
 import { ALL_PROJECTIONS } from '../../src/projections/all.js';
 import { ordersProjection } from '../../src/projections/orders.js';
 import { activeCopy, openReadDb } from '../../src/projections/registry.js';
 import { rebuildProjection, rebuildProjections } from '../../src/projections/rebuild.js';
 import { RebuildBusy, readRebuild } from '../../src/projections/rebuildLease.js';
-import { tableNamesFor } from '../../src/projections/types.js';
 import { statsProjection } from '../../src/projections/stats.js';
 import { buildMixedLedger, TestLedger } from './support/ledger.js';
+import { servingRows } from './support/servingRows.js';
 
-/** Every row of every serving copy, by projection and table base name, in the table's key order. */
-function servingRows(db: Database): Record<string, unknown[]> {
-  const rows: Record<string, unknown[]> = {};
-  for (const projection of ALL_PROJECTIONS) {
-    const copy = activeCopy(db, projection.name);
-    if (copy === null) throw new Error(`${projection.name} has no serving copy`);
-    const names = tableNamesFor(projection, copy.suffix);
-    for (const table of projection.tables) {
-      rows[`${projection.name}.${table.base}`] = db.prepare(`SELECT * FROM ${names[table.base]} ORDER BY ${table.key.join(', ')}`).all();
-    }
-    rows[`${projection.name}@position`] = [copy.position];
-  }
-  return rows;
-}
 
 describe('one-pass rebuild of every read model', () => {
   it('writes the same rows as one rebuild per read model, and switches every copy at the head', async () => {
