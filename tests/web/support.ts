@@ -111,3 +111,20 @@ export async function waitForStatus(page: Page, status: string, timeoutMs = 30_0
 }
 
 export const readDownload = (path: string): string => readFileSync(path, 'utf8');
+
+/**
+ * On the place page, fills and signs a sell order, then reads what the page shows once: the
+ * one-time secret in the reveal dialog and the new order's id from the URL it moved to.
+ */
+export async function signSellOrder(page: Page, amountRtc: string, pricePerRtc: string): Promise<{ secret: string; orderId: string }> {
+  await page.getByLabel('Amount (RTC, up to 6 decimals)').fill(amountRtc);
+  await page.getByLabel(/Price per RTC/).fill(pricePerRtc);
+  await page.getByRole('button', { name: 'Sign and place sell order' }).click();
+  const reveal = page.getByRole('alertdialog');
+  await reveal.waitFor();
+  const secret = (await reveal.locator('code.secret').textContent()) ?? '';
+  expect(secret).toMatch(/^[0-9a-f]{64}$/);
+  const orderId = /#\/order\/(otc_[0-9a-f]{16})$/.exec(page.url())?.[1];
+  expect(orderId).toBeDefined();
+  return { secret, orderId: orderId as string };
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { expectOk, LedgerClient } from '../../src/client/index.js';
 import type { RunningLedger } from '../../src/main.js';
 import { baseEnv, startFromEnv, tempDir } from '../e2e/support.js';
-import { describeInChromium, optionLabel, waitForStatus, watchErrors } from './support.js';
+import { describeInChromium, optionLabel, signSellOrder, waitForStatus, watchErrors } from './support.js';
 
 /**
  * The whole atomic swap played in a real browser (Debian's Chromium, headless) against a ledger in
@@ -48,14 +48,7 @@ describeInChromium('the atomic swap in Chromium', (browser) => {
 
     await page.getByRole('link', { name: 'Place order' }).click();
     expect(await page.getByLabel(/Your USDC address/).inputValue()).toBe(dev[1]);
-    await page.getByLabel('Amount (RTC, up to 6 decimals)').fill('10');
-    await page.getByLabel(/Price per RTC/).fill('0.1');
-    await page.getByRole('button', { name: 'Sign and place sell order' }).click();
-    const reveal = page.getByRole('alertdialog');
-    await reveal.waitFor();
-    const secret = (await reveal.locator('code.secret').textContent()) ?? '';
-    expect(secret).toMatch(/^[0-9a-f]{64}$/);
-    const orderId = /#\/order\/(otc_[0-9a-f]{16})$/.exec(page.url())?.[1] as string;
+    const { secret, orderId } = await signSellOrder(page, '10', '0.1');
     await waitForStatus(page, 'open');
     await page.getByRole('button', { name: 'I saved it — hide' }).click();
 

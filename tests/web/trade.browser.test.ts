@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { expectOk, generateWalletKey, LedgerClient } from '../../src/client/index.js';
 import type { RunningLedger } from '../../src/main.js';
 import { baseEnv, startFromEnv, tempDir } from '../e2e/support.js';
-import { describeInChromium, optionLabel, readDownload, tabTo, waitForStatus, watchBodies, watchErrors } from './support.js';
+import { describeInChromium, optionLabel, readDownload, signSellOrder, tabTo, waitForStatus, watchBodies, watchErrors } from './support.js';
 
 /**
  * The web app in a real browser (Debian's Chromium, headless) against a real ledger in sandbox
@@ -41,15 +41,7 @@ describeInChromium('web app in Chromium', (browser) => {
     await page.getByLabel('Signing as').selectOption({ label: await optionLabel(page, 'Seller') });
 
     await page.getByRole('link', { name: 'Place order' }).click();
-    await page.getByLabel('Amount (RTC, up to 6 decimals)').fill('25');
-    await page.getByLabel(/Price per RTC/).fill('0.2');
-    await page.getByRole('button', { name: 'Sign and place sell order' }).click();
-    const reveal = page.getByRole('alertdialog');
-    await reveal.waitFor();
-    const secret = (await reveal.locator('code.secret').textContent()) ?? '';
-    expect(secret).toMatch(/^[0-9a-f]{64}$/);
-    const orderId = /#\/order\/(otc_[0-9a-f]{16})$/.exec(page.url())?.[1] as string;
-    expect(orderId).toBeDefined();
+    const { secret, orderId } = await signSellOrder(page, '25', '0.2');
     await waitForStatus(page, 'open');
     await page.getByText('1.250000 RTC, paid by the seller').waitFor();
     await page.getByRole('button', { name: 'I saved it — hide' }).click();
