@@ -127,35 +127,41 @@ export function workBacklog(db: Db, now: Date): { inFlight: number; oldestIdleMs
   return { inFlight: row.n, oldestIdleMs: row.oldest === null ? null : now.getTime() - row.oldest };
 }
 
-/**
- * Open, matched and lapsed orders (whose escrow, if any, is held at the node; a lapsed sell order
- * keeps its maker's escrow, held by the ledger's worker, until it is re-armed or cancelled) for the reconciler to look
- * their escrow job up: a job cancelled, expired or claimed by another worker behind the ledger's
- * back is found before anyone takes the order or confirms. In order_id order after `afterOrderId`,
- * at most `limit`: a pass covers every such order up to the limit, and the next pass goes on from
- * where it stopped, so none is left out however many there are.
- */
-export function heldEscrowOrders(db: Db, afterOrderId: string, limit: number): string[] {
+/** Orders of the work queue in one of `statuses`, in order_id order after `afterOrderId`, at most `limit`. */
+function ordersInStatus(db: Db, statuses: readonly OrderStatus[], afterOrderId: string, limit: number): string[] {
   const tables = activeTables(db, workQueueProjection);
   if (tables === null) return [];
   const rows = cachedStatement(
     db,
-    `SELECT order_id FROM ${tableName(tables, 'work_queue')} WHERE status IN ('open', 'matched', 'lapsed') AND order_id > ? ORDER BY order_id LIMIT ?`,
-  ).all(afterOrderId, limit) as { order_id: string }[];
+    `SELECT order_id FROM ${tableName(tables, 'work_queue')} WHERE status IN (${statuses.map(() => '?').join(', ')}) AND order_id > ? ORDER BY order_id LIMIT ?`,
+  ).all(...statuses, afterOrderId, limit) as { order_id: string }[];
   return rows.map((r) => r.order_id);
 }
 
-/** A watch list that walks heldEscrowOrders pass by pass, starting again once it reaches the end. */
-export function escrowWatchList(db: () => Db | null, perPass: number): () => Promise<string[]> {
+/**
+ * A list of the work queue's orders in `statuses` that a pass walks `perPass` at a time, going on
+ * where the last pass stopped and starting again once it reaches the end, so none is left out
+ * however many there are.
+ */
+export function statusWatchList(db: () => Db | null, statuses: readonly OrderStatus[], perPass: number): () => Promise<string[]> {
   let after = '';
   return async () => {
     const current = db();
     if (current === null) return [];
-    let ids = heldEscrowOrders(current, after, perPass);
+    let ids = ordersInStatus(current, statuses, after, perPass);
     // The last pass ended exactly at the end: this one starts again rather than looking at nothing.
-    if (ids.length === 0 && after !== '') ids = heldEscrowOrders(current, '', perPass);
+    if (ids.length === 0 && after !== '') ids = ordersInStatus(current, statuses, '', perPass);
     const last = ids.at(-1);
     after = ids.length < perPass || last === undefined ? '' : last;
     return ids;
   };
 }
+
+/**
+ * Open, matched and lapsed orders (whose escrow, if any, is held at the node; a lapsed sell order
+ * keeps its maker's escrow, held by the ledger's worker, until it is re-armed or cancelled), for the
+ * reconciler to look their escrow job up: a job cancelled, expired or claimed by another worker
+ * behind the ledger's back is found before anyone takes the order or confirms.
+ */
+export const escrowWatchList = (db: () => Db | null, perPass: number): (() => Promise<string[]>) =>
+  statusWatchList(db, ['open', 'matched', 'lapsed'], perPass);
