@@ -138,14 +138,20 @@ async function heldJob(orderId: string) {
   return job as NonNullable<typeof job>;
 }
 
-/** The buyer locks, lets T pass, refunds; then locks again (wrong token) after the refund's block. */
-async function refundThenSecondLock() {
+/** The buyer locks on a matched chain order, lets T pass and refunds that swap on the chain. */
+async function lockedThenRefunded() {
   const order = await matchedChainOrder();
   lock(order, 3_700);
   tick(5);
   tick(3_700);
   chain.submit(BUYER_Q, { kind: 'refund', swapId: swapIds()[0] as Hex });
   tick(5);
+  return order;
+}
+
+/** The buyer locks, lets T pass, refunds; then locks again (wrong token) after the refund's block. */
+async function refundThenSecondLock() {
+  const order = await lockedThenRefunded();
   lock(order, 7_200, SIM_USDC);
   tick(5);
   tick(5);
@@ -188,12 +194,7 @@ describe('the final look-up after a refund reads the chain as it is now (simulat
   });
 
   it('a look-up that fails stalls the follower, and the next pass delivers the refund again and decides', async () => {
-    const order = await matchedChainOrder();
-    lock(order, 3_700);
-    tick(5);
-    tick(3_700);
-    chain.submit(BUYER_Q, { kind: 'refund', swapId: swapIds()[0] as Hex });
-    tick(5);
+    const order = await lockedThenRefunded();
     failSellerLogs = 1;
     const stalled = await follower.pollOnce();
     expect(stalled.outcome).toBe('stalled');
