@@ -125,9 +125,11 @@ describe('chain time decides, against a real anvil', () => {
     await reconcileUntil(sell.orderId, 'MatchLapsed');
     const lapsed = await orderOf(sell.orderId);
     expect(lapsed).toMatchObject({ status: 'lapsed', escrow: { status: 'locked' }, quote_leg: { status: 'lapsed' } });
-    const book = (await get(sandbox.ledger.url, '/api/orders?status=open&limit=200')).body.orders as Array<{ order_id: string }>;
+    // Listings are read models, written on their own thread: read them at the lapse's position.
+    const atLapse = `min_position=${await sandbox.ledger.store.headPosition()}`;
+    const book = (await get(sandbox.ledger.url, `/api/orders?status=open&limit=200&${atLapse}`)).body.orders as Array<{ order_id: string }>;
     expect(book.map((o) => o.order_id)).not.toContain(sell.orderId);
-    const lapsedList = (await get(sandbox.ledger.url, '/api/orders?status=lapsed&limit=200')).body.orders as Array<{ order_id: string }>;
+    const lapsedList = (await get(sandbox.ledger.url, `/api/orders?status=lapsed&limit=200&${atLapse}`)).body.orders as Array<{ order_id: string }>;
     expect(lapsedList.map((o) => o.order_id)).toContain(sell.orderId);
 
     // The lapsed buyer locks late under the old hash: recorded as rejected, and it holds the re-arm back.
