@@ -71,8 +71,9 @@ export function rebuildInWorker(options: WorkerRebuildOptions): Promise<RebuildR
         resolve(end.results);
         return;
       }
-      // A worker that died (out of heap, killed) holds its leases until they expire: give them back now.
-      if (db !== undefined) for (const name of request.names) releaseLease(db, name, request.owner);
+      // A worker that died (out of heap, killed) holds its leases until they expire: give them back now,
+      // unless the server has already closed its read DB (shutting down mid-rebuild: they expire as usual).
+      if (db?.open === true) for (const name of request.names) releaseLease(db, name, request.owner);
       reject(errorOf(end.error));
     });
   });

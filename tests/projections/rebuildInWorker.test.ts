@@ -83,4 +83,15 @@ describe('rebuild on a worker thread', () => {
     await runner.close();
     await ledger.store.close();
   });
+
+  it('a worker that dies after the server closed its read DB (shutting down mid-rebuild) fails its rebuild, and nothing throws', async () => {
+    const { ledger, runner, storePath, readDbPath } = await filesLedger();
+    const db = runner.db;
+    const rebuilding = rebuildInWorker({ storePath, readDbPath, names, owner: 'api-closing', db, heapMb: 2 }).catch((e: unknown) => e);
+    await runner.close();
+    expect(db.open).toBe(false);
+    const failed = await rebuilding;
+    expect((failed as Error & { code?: string }).code).toBe('ERR_WORKER_OUT_OF_MEMORY');
+    await ledger.store.close();
+  });
 });
