@@ -5,6 +5,7 @@ import {
   initialState,
   type Claim,
   type Escrow,
+  type LapsedOrder,
   type MatchedOrder,
   type OrderBase,
   type OrderState,
@@ -12,8 +13,14 @@ import {
   type ParkedOrder,
   type QuoteLeg,
   type RecoveryOrder,
+  type RefundPendingOrder,
   type SettlingOrder,
+  type Taker,
 } from './state.js';
+import {
+  cancelledOrder, carryOf, completedOrder, expiredOrder, lapsedOrder, matchedOrder, matchingOrder, openBuy, openSell,
+  payoutPendingOrder, recoveryOrder, refundPendingOrder, rejectedOrder, settlingOrder, type Carry,
+} from './shapes.js';
 import { isRefundHold, REFUND_HOLD_REASON } from './chainTime.js';
 
 /**
@@ -75,16 +82,6 @@ function unhandled(event: never): never {
   throw new InvariantViolation(`no case for event ${JSON.stringify(event)}`);
 }
 
-/** The fields every placed order keeps; `progressed` starts the failed-attempt count again. */
-function base(s: OrderBase, progressed: boolean): OrderBase {
-  return {
-    orderId: s.orderId, side: s.side, pair: s.pair, makerWallet: s.makerWallet, makerEthAddress: s.makerEthAddress,
-    amountMicroRtc: s.amountMicroRtc, pricePerRtcNanoQuote: s.pricePerRtcNanoQuote, totalQuoteNano: s.totalQuoteNano,
-    ttlSeconds: s.ttlSeconds, createdAt: s.createdAt, expiresAt: s.expiresAt,
-    attempts: progressed ? 0 : s.attempts, lastError: progressed ? null : s.lastError, quoteLeg: s.quoteLeg,
-  };
-}
-
 function placed(state: OrderState, event: E.OrderPlaced): OrderState {
   expectStatus(state, event, ['none']);
   const d = event.data;
@@ -96,7 +93,7 @@ function placed(state: OrderState, event: E.OrderPlaced): OrderState {
   };
   if (d.side === 'buy') {
     if (d.htlc_hash !== null) throw new EventDoesNotApply(event.type, state.status, 'a buy order is placed without htlc_hash');
-    return { ...terms, status: 'open', side: 'buy', htlcHash: null, escrow: null };
+    return openBuy(terms, terms);
   }
   if (d.htlc_hash === null) throw new EventDoesNotApply(event.type, state.status, 'a sell order is placed with its htlc_hash');
   return { ...terms, status: 'escrow_pending', side: 'sell', htlcHash: d.htlc_hash };
@@ -106,23 +103,17 @@ function escrowLocked(state: OrderState, event: E.EscrowLocked): OrderState {
   expectStatus(state, event, ['escrow_pending', 'matching']);
   const d = event.data;
   const escrow: Escrow = { party: d.party, jobId: d.job_id, amountMicroRtc: BigInt(d.amount_micro_rtc) };
-  if (state.status === 'escrow_pending' && d.party === 'maker') {
-    return { ...base(state, true), status: 'open', side: 'sell', htlcHash: state.htlcHash, escrow };
-  }
-  if (state.status === 'matching' && d.party === 'taker') {
-    return { ...base(state, true), status: 'matched', htlcHash: state.htlcHash, taker: state.taker, escrow, claim: null };
-  }
+  if (state.status === 'escrow_pending' && d.party === 'maker') return openSell(state, carryOf(state, true), state.htlcHash, escrow);
+  if (state.status === 'matching' && d.party === 'taker') return matchedOrder(state, carryOf(state, true), state.htlcHash, state.taker, escrow, null);
   throw new EventDoesNotApply(event.type, state.status, `no ${d.party} escrow is being locked`);
 }
 
 function escrowLockFailed(state: OrderState, event: E.EscrowLockFailed): OrderState {
   expectStatus(state, event, ['escrow_pending', 'matching']);
-  const failure = { ...base(state, true), lastError: event.data.reason };
-  if (state.status === 'escrow_pending' && event.data.party === 'maker') {
-    return { ...failure, status: 'rejected', side: 'sell', htlcHash: state.htlcHash };
-  }
+  const failure: Carry = { attempts: 0, lastError: event.data.reason, quoteLeg: state.quoteLeg };
+  if (state.status === 'escrow_pending' && event.data.party === 'maker') return rejectedOrder(state, failure, state.htlcHash);
   // A buy order's taker could not lock: MatchAborted, decided with this event, puts it back on the book.
-  if (state.status === 'matching' && event.data.party === 'taker') return { ...state, ...failure, side: 'buy' };
+  if (state.status === 'matching' && event.data.party === 'taker') return matchingOrder(state, failure, state.htlcHash, state.taker);
   throw new EventDoesNotApply(event.type, state.status, `no ${event.data.party} escrow is being locked`);
 }
 
@@ -134,37 +125,39 @@ function matched(state: OrderState, event: E.Matched): OrderState {
     mode: d.quote_leg.mode, chainId: d.quote_leg.chain_id, lockBy: d.quote_leg.lock_by,
     lock: null, rejected: [], claim: null, refunds: [], observed: [],
   };
-  state = { ...state, quoteLeg };
-  if (state.side === 'sell') {
-    return { ...base(state, false), status: 'matched', htlcHash: state.htlcHash, taker, escrow: state.escrow, claim: null };
-  }
+  const carry: Carry = { attempts: state.attempts, lastError: state.lastError, quoteLeg };
+  if (state.side === 'sell') return matchedOrder(state, carry, state.htlcHash, taker, state.escrow, null);
   if (d.htlc_hash === null) throw new EventDoesNotApply(event.type, state.status, 'the taker of a buy order brings the htlc_hash');
-  return { ...base(state, false), status: 'matching', side: 'buy', htlcHash: d.htlc_hash, taker };
+  return matchingOrder(state, carry, d.htlc_hash, taker);
 }
 
 function matchAborted(state: OrderState, event: E.MatchAborted): OrderState {
   expectStatus(state, event, ['matching']);
-  return { ...base(state, true), quoteLeg: null, status: 'open', side: 'buy', htlcHash: null, escrow: null };
+  return openBuy(state, NO_QUOTE_LEG);
 }
 
+const NO_QUOTE_LEG: Carry = { attempts: 0, lastError: null, quoteLeg: null };
 const freshPayouts = { voidedCount: 0, voided: null } as const;
 
-function settling(s: MatchedOrder | SettlingOrder, claim: Claim, released: boolean, progressed: boolean): SettlingOrder {
-  const payouts = s.status === 'settling' ? s.payouts : freshPayouts;
-  return { ...base(s, progressed), status: 'settling', htlcHash: s.htlcHash, taker: s.taker, escrow: s.escrow, released, claim, payouts };
+/** A matched order's claim accepted: settling, the escrow's release due (nothing voided yet). */
+function settlingFrom(s: MatchedOrder | LapsedOrder | RefundPendingOrder, claim: Claim, c: Carry): SettlingOrder {
+  return settlingOrder(s, c, { htlcHash: s.htlcHash as string, taker: s.taker as Taker, escrow: s.escrow, claim, payouts: freshPayouts }, false);
 }
 
 function settlementClaimed(state: OrderState, event: E.SettlementClaimed): OrderState {
   expectStatus(state, event, ['matched']);
-  return settling(state, { quoteTx: event.data.quote_tx, secretCiphertext: event.data.secret_ciphertext }, false, false);
+  return settlingFrom(state, { quoteTx: event.data.quote_tx, secretCiphertext: event.data.secret_ciphertext }, state);
 }
 
 /** Released by the driver while settling, or found released by the reconciler while in recovery. */
 function escrowReleased(state: OrderState, event: E.EscrowReleased): OrderState {
   expectStatus(state, event, ['settling', 'settlement_recovery']);
   const claimed = state.status === 'settlement_recovery' ? state.parked : state;
-  if (claimed.status === 'settling' && !claimed.released) return settling(claimed, claimed.claim, true, true);
-  if (claimed.status === 'matched' && claimed.claim !== null) return settling(claimed, claimed.claim, true, true);
+  if (claimed.status === 'settling' && !claimed.released) return settlingOrder(claimed, carryOf(claimed, true), claimed, true);
+  if (claimed.status === 'matched' && claimed.claim !== null) {
+    const { htlcHash, taker, escrow, claim } = claimed;
+    return settlingOrder(claimed, carryOf(claimed, true), { htlcHash, taker, escrow, claim, payouts: freshPayouts }, true);
+  }
   throw new EventDoesNotApply(event.type, state.status, 'no claimed escrow is held');
 }
 
@@ -172,41 +165,35 @@ function escrowReleased(state: OrderState, event: E.EscrowReleased): OrderState 
 function settlementReverted(state: OrderState, event: E.SettlementReverted): OrderState {
   expectStatus(state, event, ['settling']);
   if (state.released) throw new EventDoesNotApply(event.type, state.status, 'the escrow was released');
-  const reverted = { ...base(state, true), lastError: event.data.reason };
-  return { ...reverted, status: 'matched', htlcHash: state.htlcHash, taker: state.taker, escrow: state.escrow, claim: state.claim };
+  const reverted: Carry = { attempts: 0, lastError: event.data.reason, quoteLeg: state.quoteLeg };
+  return matchedOrder(state, reverted, state.htlcHash, state.taker, state.escrow, state.claim);
 }
 
 function payoutQueued(state: OrderState, event: E.PayoutQueued): OrderState {
   expectStatus(state, event, ['settling']);
   if (!state.released) throw new EventDoesNotApply(event.type, state.status, 'the escrow is not released');
-  const payout = { key: event.data.payout_key, txHash: event.data.tx_hash };
-  const { htlcHash, taker, escrow, claim, payouts } = state;
-  return { ...base(state, true), status: 'payout_pending', htlcHash, taker, escrow, claim, payout, payouts };
+  return payoutPendingOrder(state, carryOf(state, true), state, { key: event.data.payout_key, txHash: event.data.tx_hash });
 }
 
 function payoutConfirmed(state: OrderState, event: E.PayoutConfirmed): OrderState {
   expectStatus(state, event, ['payout_pending']);
-  const { htlcHash, taker, escrow, claim, payouts } = state;
-  return {
-    ...base(state, true), status: 'completed', htlcHash, taker, escrow, claim, payouts,
-    payout: { key: state.payout.key, txHash: event.data.tx_hash },
-    completedAt: event.data.confirmed_at, tradeId: event.data.trade_id,
-  };
+  const payout = { key: state.payout.key, txHash: event.data.tx_hash };
+  return completedOrder(state, carryOf(state, true), state, payout, event.data.confirmed_at, event.data.trade_id);
 }
 
 /** A void parks the order; a re-drive queues the payout again, under a fresh key. */
 function payoutVoided(state: OrderState, event: E.PayoutVoided): OrderState {
   expectStatus(state, event, ['payout_pending']);
-  const payouts = { voidedCount: state.payouts.voidedCount + 1, voided: state.payout };
   const { htlcHash, taker, escrow, claim } = state;
-  const parked: SettlingOrder = { ...base(state, false), status: 'settling', htlcHash, taker, escrow, released: true, claim, payouts };
-  return { ...base(state, false), status: 'settlement_recovery', reason: `payout_voided: ${event.data.reason}`, parked };
+  const payouts = { voidedCount: state.payouts.voidedCount + 1, voided: state.payout };
+  const parked = settlingOrder(state, state, { htlcHash, taker, escrow, claim, payouts }, true);
+  return recoveryOrder(state, state, `payout_voided: ${event.data.reason}`, parked);
 }
 
 function recoveryRequired(state: OrderState, event: E.SettlementRecoveryRequired): OrderState {
   expectStatus(state, event, ['open', 'matched', 'lapsed', 'settling', 'payout_pending', 'refund_pending', 'settlement_recovery']);
   const parked: ParkedOrder = state.status === 'settlement_recovery' ? state.parked : state;
-  return { ...base(state, false), lastError: event.data.detail, status: 'settlement_recovery', reason: event.data.reason, parked };
+  return recoveryOrder(state, { attempts: state.attempts, lastError: event.data.detail, quoteLeg: state.quoteLeg }, event.data.reason, parked);
 }
 
 /**
@@ -221,9 +208,10 @@ function redriveRequested(state: OrderState, event: E.OperatorRedriveRequested):
 
 function resumed(state: RecoveryOrder): ParkedOrder {
   const parked = state.parked;
-  const fresh = { attempts: 0, lastError: state.lastError };
-  if (parked.status === 'matched' && parked.claim !== null) return { ...settling(parked, parked.claim, false, false), ...fresh };
-  return { ...parked, ...fresh };
+  if (parked.status === 'matched' && parked.claim !== null) {
+    return settlingFrom(parked, parked.claim, { attempts: 0, lastError: state.lastError, quoteLeg: parked.quoteLeg });
+  }
+  return { ...parked, attempts: 0, lastError: state.lastError };
 }
 
 /** Cancelled or expired: an order whose escrow is held waits for its refund before it ends. */
@@ -231,18 +219,15 @@ function ended(state: OrderState, event: E.OrderCancelled | E.OrderExpired, endi
   expectStatus(state, event, endingAs === 'cancelled' ? ['open', 'lapsed'] : ['open', 'matched', 'lapsed']);
   // A lapsed order keeps its taker: a late lock of theirs claimed during the refund still pays them.
   const taker = state.status === 'matched' || state.status === 'lapsed' ? state.taker : null;
-  if (state.escrow !== null) {
-    return { ...base(state, false), status: 'refund_pending', htlcHash: state.htlcHash, taker, escrow: state.escrow, endingAs };
-  }
-  if (endingAs === 'cancelled') return { ...base(state, false), status: 'cancelled', htlcHash: state.htlcHash, refunded: null };
-  return { ...base(state, false), status: 'expired', htlcHash: state.htlcHash, taker, refunded: null };
+  if (state.escrow !== null) return refundPendingOrder(state, state, state.htlcHash, taker, state.escrow, endingAs);
+  if (endingAs === 'cancelled') return cancelledOrder(state, state, state.htlcHash, null);
+  return expiredOrder(state, state, state.htlcHash, taker, null);
 }
 
 function refundIssued(state: OrderState, event: E.RefundIssued): OrderState {
   expectStatus(state, event, ['refund_pending']);
-  const refunded = { ...base(state, true), htlcHash: state.htlcHash, refunded: state.escrow };
-  if (state.endingAs === 'cancelled') return { ...refunded, status: 'cancelled' };
-  return { ...refunded, status: 'expired', taker: state.taker };
+  if (state.endingAs === 'cancelled') return cancelledOrder(state, carryOf(state, true), state.htlcHash, state.escrow);
+  return expiredOrder(state, carryOf(state, true), state.htlcHash, state.taker, state.escrow);
 }
 
 function nodeCallFailed(state: OrderState, event: E.NodeCallFailed): OrderState {
@@ -296,7 +281,7 @@ function quoteLockRejected(state: OrderState, event: E.QuoteLockRejected): Order
  */
 function holdRefundBack(state: LiveOrder): LiveOrder {
   if (state.status !== 'refund_pending') return state;
-  return { ...base(state, false), status: 'settlement_recovery', reason: REFUND_HOLD_REASON, parked: state };
+  return recoveryOrder(state, state, REFUND_HOLD_REASON, state);
 }
 
 /** The held refund is due again (chain time decided it, chainTime.ts releaseRefundHold): back to refund_pending. */
@@ -316,16 +301,11 @@ function quoteClaimObserved(state: OrderState, event: E.QuoteClaimObserved): Ord
     ...leg, claim: leg.claim ?? { ...sighting(d), secretCiphertext: d.secret_ciphertext }, observed: seen(leg, d.key),
   }));
   const claim: Claim = { quoteTx: d.tx_hash, secretCiphertext: d.secret_ciphertext };
-  if (next.status === 'matched') return settling(next, claim, false, true);
-  if (next.status === 'lapsed') {
-    const { taker, escrow, htlcHash } = next;
-    return { ...base(next, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
-  }
+  if (next.status === 'matched' || next.status === 'lapsed') return settlingFrom(next, claim, carryOf(next, true));
   // A refund held back for a swap under the hashlock: that swap's claim pays the buyer after all.
   const pending = isRefundHold(next) ? next.parked : next;
   if (pending.status === 'refund_pending' && pending.taker !== null && pending.htlcHash !== null) {
-    const { taker, escrow, htlcHash } = pending;
-    return { ...base(pending, true), status: 'settling', htlcHash, taker, escrow, released: false, claim, payouts: freshPayouts };
+    return settlingFrom(pending, claim, carryOf(pending, true));
   }
   return next;
 }
@@ -373,14 +353,14 @@ function matchLapsed(state: OrderState, event: E.MatchLapsed): OrderState {
   expectStatus(state, event, ['matched']);
   if (state.claim !== null) throw new EventDoesNotApply(event.type, state.status, 'a settlement was claimed');
   const { htlcHash, taker, escrow } = state;
-  if (state.side === 'sell') return { ...base(state, true), status: 'lapsed', side: 'sell', htlcHash, taker, escrow, lapsedAt: event.data.lapsed_at };
-  return { ...base(state, true), status: 'refund_pending', htlcHash, taker, escrow, endingAs: 'expired' };
+  if (state.side === 'sell') return lapsedOrder(state, carryOf(state, true), htlcHash, taker, escrow, event.data.lapsed_at);
+  return refundPendingOrder(state, carryOf(state, true), htlcHash, taker, escrow, 'expired');
 }
 
 /** Back on the book under the fresh hashlock; the old quote leg is done with (no swap under it is live). */
 function orderRearmed(state: OrderState, event: E.OrderRearmed): OrderState {
   expectStatus(state, event, ['lapsed']);
-  return { ...base(state, true), quoteLeg: null, status: 'open', side: 'sell', htlcHash: event.data.htlc_hash, escrow: state.escrow };
+  return openSell(state, NO_QUOTE_LEG, event.data.htlc_hash, state.escrow);
 }
 
 /** The state after a whole history of events known to be valid (tests, a command's own decisions). */
