@@ -32,26 +32,43 @@ export interface OrderFold {
 export const EMPTY_FOLD: OrderFold = { state: initialState, version: 0n, lastHash: GENESIS_HASH, updatedAt: null, problems: [] };
 
 /** True when the state no longer follows the stream (an unreadable or inapplicable event). */
-export const isCorrupt = (fold: OrderFold): boolean => fold.problems.some((p) => p.kind !== 'event_after_terminal');
+export function isCorrupt(fold: OrderFold): boolean {
+  for (const p of fold.problems) if (p.kind !== 'event_after_terminal') return true;
+  return false;
+}
+
+/**
+ * The step of the one fold: the state after `recorded`, or the problem that stops it there (an
+ * event after the end, an unreadable event, one that cannot follow the state). Every reader folds
+ * with this, through foldOrderEvent or, keeping no stream position, the projections' foldStep.
+ */
+export function stepOrder(state: OrderState, recorded: RecordedEvent): OrderState | StreamProblem {
+  if (isTerminal(state.status)) return problemAt(recorded, 'event_after_terminal', `recorded after the order was ${state.status}`);
+  const decoded = decodeOrderEvent(recorded);
+  if (!decoded.ok) return problemAt(recorded, decoded.kind, decoded.reason);
+  try {
+    return evolve(state, decoded.event);
+  } catch (error) {
+    if (error instanceof EventDoesNotApply) return problemAt(recorded, 'event_does_not_apply', error.message);
+    throw error;
+  }
+}
+
+/** True when a step stopped at a problem instead of moving the state. */
+export const isProblem = (step: OrderState | StreamProblem): step is StreamProblem => !('status' in step);
+
+const problemAt = (recorded: RecordedEvent, kind: StreamProblemKind, reason: string): StreamProblem => ({ kind, version: recorded.version, type: recorded.type, reason });
 
 /** One recorded event folded onto the fold so far. Every reader folds with this, and only this. */
 export function foldOrderEvent(fold: OrderFold, recorded: RecordedEvent): OrderFold {
-  const moved = { version: recorded.version, lastHash: recorded.metadata.hash, updatedAt: recorded.metadata.recorded_at };
-  const problem = (kind: StreamProblemKind, reason: string): OrderFold => ({
-    ...fold, ...moved, problems: [...fold.problems, { kind, version: recorded.version, type: recorded.type, reason }],
-  });
+  const { version } = recorded;
+  const { hash: lastHash, recorded_at: updatedAt } = recorded.metadata;
   // Past a broken event the fold stays where it was: later events were decided on a state this
   // reader cannot know. Only the first break is named.
-  if (isCorrupt(fold)) return { ...fold, ...moved };
-  if (isTerminal(fold.state.status)) return problem('event_after_terminal', `recorded after the order was ${fold.state.status}`);
-  const decoded = decodeOrderEvent(recorded);
-  if (!decoded.ok) return problem(decoded.kind, decoded.reason);
-  try {
-    return { ...fold, ...moved, state: evolve(fold.state, decoded.event) };
-  } catch (error) {
-    if (error instanceof EventDoesNotApply) return problem('event_does_not_apply', error.message);
-    throw error;
-  }
+  if (isCorrupt(fold)) return { state: fold.state, version, lastHash, updatedAt, problems: fold.problems };
+  const step = stepOrder(fold.state, recorded);
+  if (isProblem(step)) return { state: fold.state, version, lastHash, updatedAt, problems: [...fold.problems, step] };
+  return { state: step, version, lastHash, updatedAt, problems: fold.problems };
 }
 
 /** A whole order stream, oldest event first. */

@@ -1,7 +1,7 @@
 import { ORDER_STREAM_PREFIX, orderIdFromStream } from '../aggregates/order/index.js';
 import { initialState, isTerminal, type CompletedOrder, type OrderState } from '../aggregates/order/state.js';
 import type { RecordedEvent } from '../eventstore/types.js';
-import { EMPTY_FOLD, foldOrderEvent, type StreamProblem } from '../orderStream/fold.js';
+import { isProblem, stepOrder, type StreamProblem } from '../orderStream/fold.js';
 
 /** One step of an order's fold as a projection sees it; `problem` when this event broke the fold. */
 export interface FoldedStep {
@@ -24,7 +24,7 @@ export function isOrderEvent(event: RecordedEvent): boolean {
 }
 
 /**
- * Folds one recorded event onto the stored state with the one fold (foldOrderEvent). Null when
+ * Folds one recorded event onto the stored state with the one fold's step (stepOrder). Null when
  * there is nothing to apply: another stream, a version already applied (idempotence), an event
  * after the order ended or after its stream broke, or an event of an order whose state is not held
  * (a stream that did not start with OrderPlaced). An event that breaks the fold is kept as the
@@ -41,9 +41,10 @@ export function foldStep(event: RecordedEvent, prior: StoredState | null): Folde
   // not start with version 1 in what was read) starts nothing.
   if (prior === null && event.version !== 1n) return null;
   const before = prior?.state ?? initialState;
-  const folded = foldOrderEvent({ ...EMPTY_FOLD, state: before, version: prior?.version ?? 0n }, event);
-  const problem = folded.problems[0] ?? null;
-  return { orderId: orderIdFromStream(event.stream), before, after: folded.state, version: event.version, problem };
+  // The one fold's step (stepOrder), without the stream position a projection keeps no use for.
+  const step = stepOrder(before, event);
+  const problem = isProblem(step) ? step : null;
+  return { orderId: orderIdFromStream(event.stream), before, after: problem === null ? (step as OrderState) : before, version: event.version, problem };
 }
 
 /**
