@@ -77,16 +77,12 @@ interface EventRow {
   metadata: string;
 }
 
-/** One stored event with its data and metadata JSON unparsed (see readAllRawSync). */
-export interface RawEventRow {
-  readonly position: number;
-  readonly stream: string;
-  readonly version: number;
-  readonly event_id: string;
-  readonly type: string;
-  readonly data: string;
-  readonly metadata: string;
-}
+/**
+ * One stored event with its data and metadata JSON unparsed (see readAllRawSync), as SQLite's row
+ * array: position, stream, version, event_id, type, data, metadata. An array, not an object: a
+ * rebuild reads every row of the log, and better-sqlite3 builds an array in about half the time.
+ */
+export type RawEventRow = readonly [position: number, stream: string, version: number, eventId: string, type: string, data: string, metadata: string];
 
 const EVENTS_TABLE = `
 CREATE TABLE IF NOT EXISTS events (
@@ -288,7 +284,7 @@ export class SqliteEventStore implements EventStore {
   readAllRawSync(afterPosition: bigint, maxCount: number): RawEventRow[] {
     this.readAllRaw ??= this.db.prepare(
       'SELECT position, stream, version, event_id, type, data, metadata FROM events WHERE position > ? ORDER BY position LIMIT ?',
-    );
+    ).raw(true);
     return this.readAllRaw.all(Number(afterPosition), maxCount) as RawEventRow[];
   }
 

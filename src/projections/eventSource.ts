@@ -33,13 +33,13 @@ export class LazyEvent implements RecordedEvent {
   private parsedMetadata: EventMetadata | null = null;
 
   constructor(row: RawEventRow) {
-    this.eventId = row.event_id;
-    this.stream = row.stream;
-    this.type = row.type;
-    this.version = BigInt(row.version);
-    this.position = BigInt(row.position);
-    this.dataText = row.data;
-    this.metadataText = row.metadata;
+    this.position = BigInt(row[0]);
+    this.stream = row[1];
+    this.version = BigInt(row[2]);
+    this.eventId = row[3];
+    this.type = row[4];
+    this.dataText = row[5];
+    this.metadataText = row[6];
   }
 
   get data(): JsonObject {
