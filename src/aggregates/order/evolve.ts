@@ -5,7 +5,6 @@ import {
   initialState,
   type Claim,
   type Escrow,
-  type LapsedOrder,
   type MatchedOrder,
   type OrderBase,
   type OrderState,
@@ -13,7 +12,6 @@ import {
   type ParkedOrder,
   type QuoteLeg,
   type RecoveryOrder,
-  type RefundPendingOrder,
   type SettlingOrder,
   type Taker,
 } from './state.js';
@@ -139,14 +137,14 @@ function matchAborted(state: OrderState, event: E.MatchAborted): OrderState {
 const NO_QUOTE_LEG: Carry = { attempts: 0, lastError: null, quoteLeg: null };
 const freshPayouts = { voidedCount: 0, voided: null } as const;
 
-/** A matched order's claim accepted: settling, the escrow's release due (nothing voided yet). */
-function settlingFrom(s: MatchedOrder | LapsedOrder | RefundPendingOrder, claim: Claim, c: Carry): SettlingOrder {
-  return settlingOrder(s, c, { htlcHash: s.htlcHash as string, taker: s.taker as Taker, escrow: s.escrow, claim, payouts: freshPayouts }, false);
+/** A claim accepted on an order whose escrow is held: settling, the escrow's release due (nothing voided yet). */
+function settlingFrom(s: OrderBase & { readonly escrow: Escrow }, settlement: { htlcHash: string; taker: Taker }, claim: Claim, c: Carry): SettlingOrder {
+  return settlingOrder(s, c, { htlcHash: settlement.htlcHash, taker: settlement.taker, escrow: s.escrow, claim, payouts: freshPayouts }, false);
 }
 
 function settlementClaimed(state: OrderState, event: E.SettlementClaimed): OrderState {
   expectStatus(state, event, ['matched']);
-  return settlingFrom(state, { quoteTx: event.data.quote_tx, secretCiphertext: event.data.secret_ciphertext }, state);
+  return settlingFrom(state, state, { quoteTx: event.data.quote_tx, secretCiphertext: event.data.secret_ciphertext }, state);
 }
 
 /** Released by the driver while settling, or found released by the reconciler while in recovery. */
@@ -209,7 +207,7 @@ function redriveRequested(state: OrderState, event: E.OperatorRedriveRequested):
 function resumed(state: RecoveryOrder): ParkedOrder {
   const parked = state.parked;
   if (parked.status === 'matched' && parked.claim !== null) {
-    return settlingFrom(parked, parked.claim, { attempts: 0, lastError: state.lastError, quoteLeg: parked.quoteLeg });
+    return settlingFrom(parked, parked, parked.claim, { attempts: 0, lastError: state.lastError, quoteLeg: parked.quoteLeg });
   }
   return { ...parked, attempts: 0, lastError: state.lastError };
 }
@@ -301,11 +299,11 @@ function quoteClaimObserved(state: OrderState, event: E.QuoteClaimObserved): Ord
     ...leg, claim: leg.claim ?? { ...sighting(d), secretCiphertext: d.secret_ciphertext }, observed: seen(leg, d.key),
   }));
   const claim: Claim = { quoteTx: d.tx_hash, secretCiphertext: d.secret_ciphertext };
-  if (next.status === 'matched' || next.status === 'lapsed') return settlingFrom(next, claim, carryOf(next, true));
+  if (next.status === 'matched' || next.status === 'lapsed') return settlingFrom(next, next, claim, carryOf(next, true));
   // A refund held back for a swap under the hashlock: that swap's claim pays the buyer after all.
   const pending = isRefundHold(next) ? next.parked : next;
   if (pending.status === 'refund_pending' && pending.taker !== null && pending.htlcHash !== null) {
-    return settlingFrom(pending, claim, carryOf(pending, true));
+    return settlingFrom(pending, { htlcHash: pending.htlcHash, taker: pending.taker }, claim, carryOf(pending, true));
   }
   return next;
 }
