@@ -50,6 +50,8 @@ const toMeasurement = (label: string, ops: number, step: StepResult): Measuremen
   opsPerSec: ops / (step.elapsedMs / 1000),
 });
 
+const perEvent = (ms: number | undefined, events: number): string => (ms === undefined ? '?' : ((1000 * ms) / events).toFixed(2));
+
 const describeStep = (label: string, step: StepResult): string =>
   `${label}: ${Math.round(step.events / (step.cpuMs / 1000))} events per CPU-second, max RSS ${step.maxRssMb.toFixed(0)} MB, peak heap ${step.peakHeapMb.toFixed(0)} MB`;
 
@@ -85,6 +87,10 @@ async function runRebuildBench(options: BenchOptions): Promise<BenchResult> {
     measurements.push(toMeasurement(`replay one order (x${REPLAYS})`, REPLAYS, replay));
     const r = replay.extra ?? {};
     notes.push(`replay latency over ${r.orders} orders: p50 ${r.p50Ms?.toFixed(3)} ms, p99 ${r.p99Ms?.toFixed(3)} ms, max ${r.maxMs?.toFixed(3)} ms; max RSS ${replay.maxRssMb.toFixed(0)} MB`);
+    const fold = await runStep(['fold', storePath]);
+    measurements.push(toMeasurement('read, parse and fold every order event (no read model)', fold.events, fold));
+    const f = fold.extra ?? {};
+    notes.push(`per order event, CPU: read (every row of the log) ${perEvent(f.readMs, fold.events)}, JSON ${perEvent(f.parseMs, fold.events)}, fold ${perEvent(f.foldMs, fold.events)} µs (the floor every reader of the log pays)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,14 +3,16 @@
  * own (the kernel's high-water mark, `maxRSS`), not what generating the ledger or an earlier
  * step left behind. Prints one JSON line. Spawned by bench/rebuild.ts:
  *   generate <store> <events> | rebuild <store> <readDb> <projection> | rebuild-all <store> <readDb> [window]
- *   | rebuild-thread <store> <readDb> [heapMb] | runner <store> <readDb> <batch> | replay <store> <count>
+ *   | rebuild-thread <store> <readDb> [heapMb] | runner <store> <readDb> <batch> | replay <store> <count> | fold <store>
  */
 import { pathToFileURL } from 'node:url';
 import { orderHistory } from '../src/audit/replay.js';
 import { ORDER_STREAM_PREFIX } from '../src/aggregates/order/events.js';
 import { SqliteEventStore } from '../src/eventstore/sqlite.js';
 import { streamsWithPrefix } from '../src/eventstore/streams.js';
+import { EMPTY_FOLD, foldOrderEvent, type OrderFold } from '../src/orderStream/fold.js';
 import { ALL_PROJECTIONS, projectionByName } from '../src/projections/all.js';
+import { LazyEvent } from '../src/projections/eventSource.js';
 import { rebuildProjection, rebuildProjections } from '../src/projections/rebuild.js';
 import { rebuildInWorker } from '../src/projections/rebuildInWorker.js';
 import { openReadDb } from '../src/projections/registry.js';
@@ -135,6 +137,52 @@ async function replayStep(storePath: string, count: number): Promise<StepResult>
   return result;
 }
 
+/**
+ * The parts of a rebuild's per-event cost that every reader of the log pays, apart from any read
+ * model: reading raw rows, parsing their JSON, and the one fold (foldOrderEvent) of every order
+ * event, each part timed on its own (CPU) over the whole log, chunk by chunk.
+ */
+async function foldStep(storePath: string): Promise<StepResult> {
+  const store = new SqliteEventStore({ path: storePath });
+  const folds = new Map<string, OrderFold>();
+  const cpu = { readMs: 0, parseMs: 0, foldMs: 0 };
+  const cpuMs = (since: NodeJS.CpuUsage): number => {
+    const used = process.cpuUsage(since);
+    return (used.user + used.system) / 1000;
+  };
+  let count = 0;
+  const result = await timed(() => count, async (peak) => {
+    for (let after = 0n; ;) {
+      let t = process.cpuUsage();
+      const rows = store.readAllRawSync(after, 5000);
+      cpu.readMs += cpuMs(t);
+      if (rows.length === 0) break;
+      t = process.cpuUsage();
+      const events = rows.map((row) => new LazyEvent(row));
+      for (const event of events) {
+        // LazyEvent parses on first use: touch both here so the fold below is timed on its own.
+        if (!event.stream.startsWith(ORDER_STREAM_PREFIX)) continue;
+        void event.data;
+        void event.metadata;
+      }
+      cpu.parseMs += cpuMs(t);
+      t = process.cpuUsage();
+      for (const event of events) {
+        if (!event.stream.startsWith(ORDER_STREAM_PREFIX)) continue;
+        const fold = foldOrderEvent(folds.get(event.stream) ?? EMPTY_FOLD, event);
+        folds.set(event.stream, fold);
+        count++;
+      }
+      cpu.foldMs += cpuMs(t);
+      after = events[events.length - 1]?.position ?? after;
+      peak.sample();
+    }
+    return { ...cpu, orders: folds.size, foldUsPerEvent: (1000 * cpu.foldMs) / count };
+  });
+  await store.close();
+  return result;
+}
+
 const pick = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const orderIdAt = (streams: readonly string[], i: number): string => (streams[i % streams.length] as string).slice('order-'.length);
 
@@ -159,6 +207,7 @@ async function main(argv: readonly string[]): Promise<StepResult> {
   if (step === 'rebuild-thread' && arg1 !== undefined) return rebuildThreadStep(storePath, arg1, arg2 === undefined ? undefined : Number(arg2));
   if (step === 'runner' && arg1 !== undefined) return runnerStep(storePath, arg1, Number(arg2 ?? 5000));
   if (step === 'replay') return replayStep(storePath, Number(arg1 ?? 5000));
+  if (step === 'fold') return foldStep(storePath);
   throw new Error(`unknown step ${step}`);
 }
 
