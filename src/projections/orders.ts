@@ -126,9 +126,18 @@ const INDEXED_CHANGING = [
 
 /** The upsert for a row whose indexed columns in `unchanged` keep their value (by bit, INDEXED_CHANGING's order). */
 function upsertFor(db: Db, table: string, unchanged: number): ReturnType<typeof cachedStatement> {
-  const skip = new Set(INDEXED_CHANGING.filter((_c, i) => (unchanged & (1 << i)) !== 0).map((c) => c.name));
-  return cachedStatement(db, upsertSql(table, skip));
+  const key = `${table}:${unchanged}`;
+  let sql = upsertSqls.get(key);
+  if (sql === undefined) {
+    const skip = new Set(INDEXED_CHANGING.filter((_c, i) => (unchanged & (1 << i)) !== 0).map((c) => c.name));
+    sql = upsertSql(table, skip);
+    upsertSqls.set(key, sql);
+  }
+  return cachedStatement(db, sql);
 }
+
+/** The upserts' SQL by table and unchanged bits, built once (a row is written per order per batch). */
+const upsertSqls = new Map<string, string>();
 
 /** Which of INDEXED_CHANGING keep their value from the state the row shows (0 when there is no row yet). */
 function unchangedIndexed(f: BatchFold): number {
