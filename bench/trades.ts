@@ -25,7 +25,7 @@
  * which on a loaded machine also counts time the thread waited for a core).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
@@ -91,6 +91,35 @@ function mainThreadCpuMs(): number {
 }
 
 const CLOCK_TICK_MS = 10;
+
+/** The read-model writer's thread names itself so (src/projections/runnerWorker.ts). */
+const READ_MODEL_THREAD = 'read-model';
+
+/**
+ * CPU time (user + system, ms) of this process's threads named `read-model`, and the bytes they
+ * handed to write(2) (/proc/.../io wchar: read.db's WAL frames and checkpoints, which only that
+ * thread writes), summed over the writer's thread and one started again after it died. Zeros
+ * with the inline writer; NaN where /proc is not there. A thread that ended takes its counts.
+ */
+function readModelThread(): { cpuMs: number; writeBytes: number } {
+  try {
+    const total = { cpuMs: 0, writeBytes: 0 };
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== READ_MODEL_THREAD) continue;
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total.cpuMs += (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
+        total.writeBytes += Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/self/task/${tid}/io`, 'utf8'))?.[1] ?? Number.NaN);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return total;
+  } catch {
+    return { cpuMs: Number.NaN, writeBytes: Number.NaN };
+  }
+}
 
 function writersFrom(text: string): Writer[] {
   const writers = text.split(',').map((w) => w.trim());
@@ -178,7 +207,7 @@ interface Phase {
   /** The largest projection lag (events behind the log head) reported by /metrics after the run. */
   readonly lagAfter: number;
   /** Server costs over the whole phase (warm-up included) divided by every trade it completed. */
-  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number; readonly mainCpuMs: number };
+  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number; readonly mainCpuMs: number; readonly readModelCpuMs: number; readonly readModelWriteBytes: number };
 }
 
 /** The worst projection lag in /metrics: whether the read models kept up with the load. */
@@ -206,6 +235,7 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const headBefore = await running.store.headPosition();
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
+  const readModelBefore = readModelThread();
   const loop = performance.eventLoopUtilization();
   const started = performance.now();
   const { result, clientCpuMs } = await driver.run(request);
@@ -213,12 +243,13 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const totalCpuMs = cpuMsSince(cpu);
   const mainLoopMs = performance.eventLoopUtilization(loop).active;
   const mainCpuMs = mainThreadCpuMs() - mainCpu;
+  const readModelAfter = readModelThread();
   const events = Number((await running.store.headPosition()) - headBefore);
   const costs = perTrade(countersBefore, readServerCounters(), result.allTrades);
   const all = Math.max(1, result.allTrades);
   return {
     label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
-    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all },
+    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all, readModelCpuMs: (readModelAfter.cpuMs - readModelBefore.cpuMs) / all, readModelWriteBytes: (readModelAfter.writeBytes - readModelBefore.writeBytes) / all },
   };
 }
 
@@ -237,7 +268,7 @@ function describe(phase: Phase): string[] {
     `  confirm ${fmt(r.latencyMs.confirm)}`,
     `  trade   ${fmt(r.latencyMs.trade)}`,
     `  confirm answers: ${JSON.stringify(r.confirmStatuses)}`,
-    `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''} (main thread: CPU ${phase.perTrade.mainCpuMs.toFixed(2)} ms, event loop busy ${phase.perTrade.mainLoopMs.toFixed(2)} ms), ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
+    `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''} (main thread: CPU ${phase.perTrade.mainCpuMs.toFixed(2)} ms, event loop busy ${phase.perTrade.mainLoopMs.toFixed(2)} ms; read-model thread CPU ${phase.perTrade.readModelCpuMs.toFixed(2)} ms, writes ${(phase.perTrade.readModelWriteBytes / 1024).toFixed(1)} KiB), ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
     `  per trade, COMMITs: ${perFile(phase.perTrade.commits)}; autocommit writes: ${perFile(phase.perTrade.autocommitWrites)}`,
   ];
   for (const e of r.errors.slice(0, 3)) lines.push(`  error: ${e}`);

@@ -47,12 +47,17 @@ function sameRestingRow(a: OpenOrder, b: OpenOrder): boolean {
     && a.amountMicroRtc === b.amountMicroRtc && a.expiresAt === b.expiresAt && a.createdAt === b.createdAt;
 }
 
-/** Completed trades, one row per order (the primary key makes a second record impossible). */
+/**
+ * Completed trades, one row per order: the completing event's position is the rowid, so rows
+ * append in log order and a batch applied again changes nothing (an ended order completes once).
+ * No index on order_id: nothing looks a row up by it, and each such index is a page written at a
+ * random place per trade.
+ */
 export function tradeRowDdl(table: string): string {
   return `
     CREATE TABLE IF NOT EXISTS ${table} (
-      order_id TEXT PRIMARY KEY, pair TEXT NOT NULL, amount_micro INTEGER NOT NULL, price_nano INTEGER NOT NULL,
-      completed_at_ms INTEGER NOT NULL, position INTEGER NOT NULL);
+      position INTEGER PRIMARY KEY, order_id TEXT NOT NULL, pair TEXT NOT NULL, amount_micro INTEGER NOT NULL, price_nano INTEGER NOT NULL,
+      completed_at_ms INTEGER NOT NULL);
     CREATE INDEX IF NOT EXISTS ${table}_time ON ${table} (pair, completed_at_ms);
     CREATE INDEX IF NOT EXISTS ${table}_pos ON ${table} (pair, position);`;
 }

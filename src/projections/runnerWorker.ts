@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { followLog } from '../eventstore/follow.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
@@ -50,6 +51,17 @@ class FollowedEventLog extends SqliteEventStore {
 function parentOf(): MessagePort {
   if (parentPort === null) throw new Error('runnerWorker.ts runs only as a worker thread');
   return parentPort;
+}
+
+/**
+ * Names this thread `read-model` where Linux lets a thread rename itself, so `top -H`, `ps -L` and
+ * the trade benchmark (bench/trades.ts reads /proc/self/task/<tid>/comm) can tell it apart.
+ */
+const READ_MODEL_THREAD_NAME = 'read-model';
+try {
+  writeFileSync('/proc/thread-self/comm', READ_MODEL_THREAD_NAME);
+} catch {
+  // Not Linux, or no /proc: only the name is missing.
 }
 
 const port = parentOf();

@@ -12,15 +12,17 @@ import { tableName, type Projection, type TableNames } from './types.js';
  */
 export const signaturesProjection: Projection = {
   name: 'signatures',
-  version: 1,
+  // 2: the spending event's position is the rowid and signature_hash a unique index; the wallet
+  // index went (issue 14): per signature one B-tree page at a random place instead of two. Nothing
+  // in the service lists by wallet; that listing walks the newest rows back (see listUsedSignatures).
+  version: 2,
   tables: [
     {
       base: 'used_signatures',
       key: ['signature_hash'],
       ddl: (t) => `
         CREATE TABLE IF NOT EXISTS ${t} (
-          signature_hash TEXT PRIMARY KEY, wallet TEXT, action TEXT, order_id TEXT, used_at TEXT, position INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS ${t}_wallet ON ${t} (wallet, position);`,
+          position INTEGER PRIMARY KEY, signature_hash TEXT NOT NULL UNIQUE, wallet TEXT, action TEXT, order_id TEXT, used_at TEXT);`,
     },
   ],
   apply(db: Db, event: RecordedEvent, tables: TableNames): void {
@@ -33,7 +35,8 @@ const text = (value: unknown): string | null => (typeof value === 'string' ? val
 
 /** The statement is looked up once per batch (a rebuild applies every event of the log). */
 function applySignatures(db: Db, events: readonly RecordedEvent[], tables: TableNames): void {
-  // The first use is the fact that matters; a repeat (same stream) changes nothing.
+  // The first use is the fact that matters; a repeat (same stream, a later position) or the same
+  // event applied again (same position) changes nothing.
   const insert = cachedStatement(
     db,
     `INSERT OR IGNORE INTO ${tableName(tables, 'used_signatures')} (signature_hash, wallet, action, order_id, used_at, position)
@@ -71,6 +74,10 @@ export function findUsedSignature(db: Db, signatureHash: string): UsedSignature 
   return row ?? null;
 }
 
+/**
+ * Newest first. By wallet, SQLite walks the rows from the newest back until it has `limit` of the
+ * wallet's (no wallet index: an audit listing, not a path any request takes).
+ */
 export function listUsedSignatures(db: Db, query: { wallet?: string; limit: number }): UsedSignature[] {
   const tables = activeTables(db, signaturesProjection);
   if (tables === null) return [];

@@ -15,7 +15,8 @@ export const DAY_MS = 86_400_000;
 export const statsProjection: Projection = orderProjection({
   name: 'stats',
   // 3: the fold is no longer stored beside the rows (stats_state went).
-  version: 3,
+  // 4: stats_trades is keyed by the completing event's position, without an order_id index.
+  version: 4,
   tables: [
     { base: 'stats_open', key: ['order_id'], ddl: restingDdl },
     { base: 'stats_trades', key: ['order_id'], ddl: tradeRowDdl },

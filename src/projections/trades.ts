@@ -9,23 +9,25 @@ import { tableName, type Projection } from './types.js';
 
 /**
  * Completed trades, newest first. A trade exists only once its payout is confirmed, and its id is
- * derived from the order id, so an order can never be recorded as two trades.
+ * derived from the order id (unique), so an order can never be recorded as two trades; a batch
+ * applied again hits the same position and trade id and changes nothing.
  */
 export const tradesProjection: Projection = orderProjection({
   name: 'trades',
   // 3: the fold is no longer stored beside the rows (trades_state went).
-  version: 3,
+  // 4: the completing event's position is the rowid (rows append in log order, and it is the
+  // listing's order), trade_id a unique index; order_id's own unique index and the position index
+  // went (issue 14: two B-trees fewer per trade, one of them at a random key).
+  version: 4,
   tables: [
     {
       base: 'trades',
       key: ['trade_id'],
       ddl: (t) => `
         CREATE TABLE IF NOT EXISTS ${t} (
-          trade_id TEXT PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, pair TEXT NOT NULL, side TEXT NOT NULL,
+          position INTEGER PRIMARY KEY, trade_id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL, pair TEXT NOT NULL, side TEXT NOT NULL,
           amount_micro TEXT NOT NULL, price_nano TEXT NOT NULL, total_quote_nano TEXT NOT NULL,
-          seller_wallet TEXT, buyer_wallet TEXT, quote_tx TEXT, payout_tx_hash TEXT, completed_at TEXT,
-          position INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS ${t}_pos ON ${t} (position);
+          seller_wallet TEXT, buyer_wallet TEXT, quote_tx TEXT, payout_tx_hash TEXT, completed_at TEXT);
         CREATE INDEX IF NOT EXISTS ${t}_pair_pos ON ${t} (pair, position);`,
     },
   ],
