@@ -1,8 +1,8 @@
 import { chainedEvents, type SignatureSpent } from '../eventstore/chainedEvents.js';
-import { decide, evolve, OrderRefused, orderStream, type OrderCommand, type OrderEvent, type OrderState } from '../aggregates/order/index.js';
+import { decide, evolve, orderStream, type OrderCommand, type OrderEvent, type OrderState } from '../aggregates/order/index.js';
 import { isVersionConflict, type EventStore, type JsonObject, type NewEvent } from '../eventstore/types.js';
 import { loadOrder, type LoadedOrder, type OrderCache } from './loadOrder.js';
-import { EMPTY_FOLD, readable } from '../orderStream/fold.js';
+import { readable } from '../orderStream/fold.js';
 
 export { SCHEMA_VERSION } from '../eventstore/chainedEvents.js';
 
@@ -74,22 +74,14 @@ export async function handleOrderCommand(
   options: CommandOptions = {},
 ): Promise<CommandOutcome> {
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  let first = firstFold(orderId, command, options);
   for (let attempt = 1; ; attempt++) {
-    const loaded = first ?? (await loadOrder(store, orderId, options.cache));
-    const assumedNew = first === EMPTY_FOLD && options.loaded === undefined;
-    first = undefined;
+    const loaded = attempt === 1 && options.loaded !== undefined ? options.loaded : await loadOrder(store, orderId, options.cache);
     if (options.ifMatchVersion !== undefined && options.ifMatchVersion !== loaded.version) {
       throw new VersionMismatch(options.ifMatchVersion, loaded.version);
     }
     readable(orderId, loaded);
     const cmd = typeof command === 'function' ? command(loaded.state) : command;
-    const decided = assumedNew ? decideAsNew(cmd) : decide(cmd, loaded.state);
-    if (decided === null) {
-      // Refused, or nothing to do, on the assumption: read the stream and decide on what is there.
-      attempt--;
-      continue;
-    }
+    const decided = decide(cmd, loaded.state);
     if (decided.length === 0) {
       return { state: loaded.state, version: loaded.version, updatedAt: loaded.updatedAt, written: [], position: null, before: loaded.state };
     }
@@ -111,26 +103,9 @@ export async function handleOrderCommand(
     } catch (error) {
       // Never trusted across a conflict: the next attempt reads the whole stream again.
       if (isVersionConflict(error)) options.cache?.forget(orderId);
-      if (!isVersionConflict(error)) throw error;
-      // A place that assumed a new order read nothing: its conflict costs no attempt.
-      if (assumedNew) attempt--;
-      else if (attempt >= maxAttempts) throw error;
+      if (!isVersionConflict(error) || attempt >= maxAttempts) throw error;
     }
   }
-}
-
-/**
- * What the first attempt decides on without reading: the caller's read, or for a PlaceOrder (whose
- * order id is new: the server just minted it) the empty order, which is all a read of a stream that
- * does not exist returns. The append then expects no stream, so an order that does exist after all
- * fails it with a VersionConflict, and the retry reads the stream and decides (order_exists) on what
- * is there: the same outcome, without a stream read per place. Anything cached or an If-Match reads.
- */
-function firstFold(orderId: string, command: OrderCommand | CommandFactory, options: CommandOptions): LoadedOrder | undefined {
-  if (options.loaded !== undefined) return options.loaded;
-  const placing = typeof command !== 'function' && command.type === 'PlaceOrder';
-  if (!placing || options.ifMatchVersion !== undefined || options.cache?.get(orderId) !== undefined) return undefined;
-  return EMPTY_FOLD;
 }
 
 function foldDecided(state: OrderState, decided: readonly OrderEvent[]): { ok: true; state: OrderState } | { ok: false; error: unknown } {
@@ -138,17 +113,6 @@ function foldDecided(state: OrderState, decided: readonly OrderEvent[]): { ok: t
     return { ok: true, state: decided.reduce(evolve, state) };
   } catch (error) {
     return { ok: false, error };
-  }
-}
-
-/** The decision on the empty order, or null when it refuses or decides nothing (then a read decides). */
-function decideAsNew(command: OrderCommand): OrderEvent[] | null {
-  try {
-    const decided = decide(command, EMPTY_FOLD.state);
-    return decided.length === 0 ? null : decided;
-  } catch (error) {
-    if (error instanceof OrderRefused) return null;
-    throw error;
   }
 }
 

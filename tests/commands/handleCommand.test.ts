@@ -200,40 +200,5 @@ function registerOutcomeCases(getStore: () => SqliteEventStore): void {
       expect(events[1]?.metadata).toMatchObject({ correlation_id: 'req-1', causation_id: null, actor: TAKER_B });
       expect(new Set(events.map((e) => e.eventId)).size).toBe(4);
     });
-    describe('placing an order', () => {
-    function countingReads(inner: EventStore): { store: EventStore; reads: () => number } {
-      let reads = 0;
-      const store = wrapStore(inner, { readStream: (...args) => ((reads += 1), inner.readStream(...args)) });
-      return { store, reads: () => reads };
-    }
-
-    it('places a new order without reading its stream (a new id has none), and its chain starts at genesis', async () => {
-      const store = getStore();
-      const { store: counted, reads } = countingReads(store);
-      const outcome = await handleOrderCommand(counted, 'otc_00000000000000a2', placeBuy('otc_00000000000000a2'), context());
-      expect(reads()).toBe(0);
-      expect(outcome).toMatchObject({ version: 1n, before: { status: 'none' } });
-      expect(outcome.state.status).toBe('open');
-      expect(outcome.written[0]?.metadata).toMatchObject({ prev_hash: GENESIS_HASH });
-    });
-
-    it('refuses a place on an order that exists with order_exists, even with one attempt allowed, writing nothing', async () => {
-      const store = getStore();
-      const { store: counted, reads } = countingReads(store);
-      const head = await store.headPosition();
-      const error = await rejection(handleOrderCommand(counted, ORDER_ID, placeBuy(ORDER_ID), context(), { maxAttempts: 1 }));
-      expect((error as OrderRefused).code).toBe('order_exists');
-      expect(reads()).toBe(1);
-      expect(await store.headPosition()).toBe(head);
-    });
-
-    it('names order_exists before a rule the place also breaks, as a read-first decision would', async () => {
-      const store = getStore();
-      const error = await rejection(handleOrderCommand(store, ORDER_ID, { ...placeBuy(ORDER_ID), amountMicroRtc: 0n }, context()));
-      expect((error as OrderRefused).code).toBe('order_exists');
-      const fresh = await rejection(handleOrderCommand(store, 'otc_00000000000000a3', { ...placeBuy('otc_00000000000000a3'), amountMicroRtc: 0n }, context()));
-      expect((fresh as OrderRefused).code).toBe('amount_must_be_positive');
-    });
   });
-});
 }
