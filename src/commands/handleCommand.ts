@@ -88,8 +88,13 @@ export async function handleOrderCommand(
     const newEvents = toNewEvents(orderId, loaded, decided, options.signature === undefined ? ctx : { ...ctx, signature: options.signature });
     try {
       const expected = loaded.version === 0n ? 'no_stream' : loaded.version;
-      const result = await store.append(orderStream(orderId), newEvents, expected);
-      const state = decided.reduce(evolve, loaded.state);
+      const appended = store.append(orderStream(orderId), newEvents, expected);
+      // Folded while the commit is in flight (on the writer thread, it overlaps); a fold that throws
+      // throws only once the append has settled, as it did when it ran after it.
+      const folded = foldDecided(loaded.state, decided);
+      const result = await appended;
+      if (!folded.ok) throw folded.error;
+      const state = folded.state;
       const updatedAt = newEvents.at(-1)?.metadata.recorded_at ?? loaded.updatedAt;
       if (result.nextVersion === loaded.version + BigInt(newEvents.length)) {
         options.cache?.remember(orderId, { ...loaded, state, version: result.nextVersion, lastHash: newEvents.at(-1)?.metadata.hash ?? loaded.lastHash, updatedAt });
@@ -100,6 +105,14 @@ export async function handleOrderCommand(
       if (isVersionConflict(error)) options.cache?.forget(orderId);
       if (!isVersionConflict(error) || attempt >= maxAttempts) throw error;
     }
+  }
+}
+
+function foldDecided(state: OrderState, decided: readonly OrderEvent[]): { ok: true; state: OrderState } | { ok: false; error: unknown } {
+  try {
+    return { ok: true, state: decided.reduce(evolve, state) };
+  } catch (error) {
+    return { ok: false, error };
   }
 }
 

@@ -1,27 +1,59 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { JsonObject, JsonValue, RecordedEvent } from './types.js';
 
 /** The hash every stream's chain starts from. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** JSON with object keys sorted by code point and no whitespace: one byte string per value. */
+/**
+ * JSON with object keys sorted by code point and no whitespace: one byte string per value. Written
+ * as plain loops (no filter/map/join per level): every event's hash link runs it over its data.
+ */
 export function canonicalJson(value: JsonValue | undefined): string {
   if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const keys = Object.keys(value).sort(compareCodePoints);
-    const parts = keys
-      .filter((key) => value[key] !== undefined)
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
-    return `{${parts.join(',')}}`;
+  if (typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+    return out + ']';
   }
-  return JSON.stringify(value);
+  const keys = Object.keys(value).sort(compareCodePoints);
+  let out = '{';
+  for (const key of keys) {
+    const member = value[key];
+    if (member === undefined) continue;
+    out += (out.length === 1 ? '' : ',') + JSON.stringify(key) + ':' + canonicalJson(member);
+  }
+  return out + '}';
 }
 
 function compareCodePoints(a: string, b: string): number {
   // Default sort compares UTF-16 code units; for the keys used here (ASCII) that equals code points.
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * canonicalJson of an object whose keys are known and listed in code-point order, each given as
+ * its JSON text with the colon (`"actor":`): the same text, without building and sorting an object.
+ * An undefined value drops its key, as canonicalJson does.
+ */
+function knownKeysJson(quotedKeys: readonly string[], values: readonly (JsonValue | undefined)[]): string {
+  let out = '{';
+  for (let i = 0; i < quotedKeys.length; i++) {
+    const member = values[i];
+    if (member === undefined) continue;
+    out += (out.length === 1 ? '' : ',') + (quotedKeys[i] as string) + canonicalJson(member);
+  }
+  return out + '}';
+}
+
+const quoted = (keys: readonly string[]): readonly string[] => {
+  const sorted = [...keys].sort(compareCodePoints);
+  if (sorted.some((key, i) => key !== keys[i])) throw new Error('hash chain keys must be listed in code-point order');
+  return keys.map((key) => `${JSON.stringify(key)}:`);
+};
+
+/** sha256 of the previous hash followed by the hashed text, as lowercase hex (one-shot: no Hash object). */
+const link = (prevHash: string, body: string): string => digest('sha256', prevHash + body, 'hex');
 
 export interface ChainInput {
   readonly stream: string;
@@ -57,14 +89,10 @@ export const CHAIN_V3 = 3;
 export const CURRENT_CHAIN_VERSION = CHAIN_V3;
 
 /** Chain version 1: hash = sha256(prev_hash || canonical JSON of {data, stream, type, version}) as lowercase hex. */
+const V1_KEYS = quoted(['data', 'stream', 'type', 'version']);
+
 export function chainHash(prevHash: string, event: ChainInput): string {
-  const body = canonicalJson({
-    data: event.data,
-    stream: event.stream,
-    type: event.type,
-    version: event.version.toString(),
-  });
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  return link(prevHash, knownKeysJson(V1_KEYS, [event.data, event.stream, event.type, event.version.toString()]));
 }
 
 /**
@@ -72,40 +100,29 @@ export function chainHash(prevHash: string, event: ChainInput): string {
  * correlation_id, data, recorded_at, stream, type, version}). The version is inside the hashed
  * text, so a v2 event relabelled as v1 no longer verifies.
  */
+const V2_KEYS = quoted(['actor', 'causation_id', 'chain_version', 'correlation_id', 'data', 'recorded_at', 'stream', 'type', 'version']);
+
 export function chainHashV2(prevHash: string, event: ChainInput, metadata: ChainedMetadata): string {
-  const body = canonicalJson({
-    actor: metadata.actor,
-    causation_id: metadata.causation_id,
-    chain_version: CHAIN_V2,
-    correlation_id: metadata.correlation_id,
-    data: event.data,
-    recorded_at: metadata.recorded_at,
-    stream: event.stream,
-    type: event.type,
-    version: event.version.toString(),
-  });
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  return link(prevHash, knownKeysJson(V2_KEYS, [
+    metadata.actor, metadata.causation_id, CHAIN_V2, metadata.correlation_id, event.data, metadata.recorded_at,
+    event.stream, event.type, event.version.toString(),
+  ]));
 }
 
 /**
  * Chain version 3: as version 2 with chain_version 3, signature_action and signature_sha256 (null
  * when the event spends no signature) in the hashed text.
  */
+const V3_KEYS = quoted([
+  'actor', 'causation_id', 'chain_version', 'correlation_id', 'data', 'recorded_at', 'signature_action', 'signature_sha256',
+  'stream', 'type', 'version',
+]);
+
 export function chainHashV3(prevHash: string, event: ChainInput, metadata: SignedMetadata): string {
-  const body = canonicalJson({
-    actor: metadata.actor,
-    causation_id: metadata.causation_id,
-    chain_version: CHAIN_V3,
-    correlation_id: metadata.correlation_id,
-    data: event.data,
-    recorded_at: metadata.recorded_at,
-    signature_action: metadata.signature_action ?? null,
-    signature_sha256: metadata.signature_sha256 ?? null,
-    stream: event.stream,
-    type: event.type,
-    version: event.version.toString(),
-  });
-  return createHash('sha256').update(prevHash).update(body).digest('hex');
+  return link(prevHash, knownKeysJson(V3_KEYS, [
+    metadata.actor, metadata.causation_id, CHAIN_V3, metadata.correlation_id, event.data, metadata.recorded_at,
+    metadata.signature_action ?? null, metadata.signature_sha256 ?? null, event.stream, event.type, event.version.toString(),
+  ]));
 }
 
 /** A recorded event's chain version: 1 when its metadata names none. */

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { fromWire, type AppendOutcome, type AppendRequest, type StorageFaultDrill } from './sqliteWritePath.js';
 import type { WriterReply, WriterRequest, WriterWorkerData } from './sqliteWriterWorker.js';
 import { StoreWriterStopped } from './storageFault.js';
+import { SHARED_ANSWER_CAPACITY, SharedAnswers } from './sharedAnswers.js';
 
 /**
  * The event loop's side of the writer thread: posts one group at a time, hands back each group's
@@ -20,9 +21,10 @@ export class SqliteWriterThread {
   private stopped: StoreWriterStopped | null = null;
   private closing = false;
   private readonly exited: Promise<void>;
+  private readonly answers = new SharedAnswers();
 
-  constructor(data: WriterWorkerData, onStopped: (error: StoreWriterStopped) => void) {
-    this.worker = startWorker(data);
+  constructor(data: Omit<WriterWorkerData, 'answers'>, onStopped: (error: StoreWriterStopped) => void) {
+    this.worker = startWorker({ ...data, answers: this.answers.buffer });
     // Idle, the thread holds no process open (as the inline store holds nothing); it is ref'd
     // only while a group waits for its answer, so a caller's await always sees the reply.
     this.worker.unref();
@@ -34,12 +36,7 @@ export class SqliteWriterThread {
         resolve();
       });
     });
-    this.worker.on('message', (reply: WriterReply) => {
-      const waiter = this.waiting.get(reply.seq);
-      this.waiting.delete(reply.seq);
-      if (this.waiting.size === 0) this.worker.unref();
-      waiter?.resolve(reply.outcomes.map(fromWire));
-    });
+    this.worker.on('message', (reply: WriterReply) => this.answer(reply.seq, reply.outcomes.map(fromWire)));
   }
 
   /** Why appends are refused, once the worker is gone; null while it runs. */
@@ -51,10 +48,23 @@ export class SqliteWriterThread {
     if (this.stopped !== null) return Promise.reject(this.stopped);
     return new Promise((resolve, reject) => {
       const seq = ++this.seq;
+      // The shared answer has one slot: only a group that is alone in flight may use it.
+      const shared = this.waiting.size === 0 && group.length <= SHARED_ANSWER_CAPACITY;
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(seq, { resolve, reject });
-      this.post({ type: 'commit', seq, group });
+      const lastAnswered = this.answers.lastAnswered();
+      this.post({ type: 'commit', seq, group, shared });
+      if (shared) this.answers.whenAnswered(seq, lastAnswered, (outcomes) => this.answer(seq, outcomes));
     });
+  }
+
+  /** A group's outcomes, by message or shared memory; nothing once the thread is gone (its waiters were failed). */
+  private answer(seq: number, outcomes: AppendOutcome[]): void {
+    const waiter = this.waiting.get(seq);
+    if (waiter === undefined) return;
+    this.waiting.delete(seq);
+    if (this.waiting.size === 0) this.worker.unref();
+    waiter.resolve(outcomes);
   }
 
   /** Applies the drill to the worker's connection, before any group posted after this call. */

@@ -5,15 +5,18 @@
  * loop; the reply is posted only after COMMIT returned.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { SharedAnswers } from './sharedAnswers.js';
 import { openWriterConnection, SqliteWritePath, toWire, type AppendRequest, type StorageFaultDrill } from './sqliteWritePath.js';
 
 export interface WriterWorkerData {
   readonly path: string;
   readonly busyTimeoutMs: number;
+  /** Where a group asking for a shared answer gets it (see sharedAnswers.ts). */
+  readonly answers: SharedArrayBuffer;
 }
 
 export type WriterRequest =
-  | { readonly type: 'commit'; readonly seq: number; readonly group: readonly AppendRequest[] }
+  | { readonly type: 'commit'; readonly seq: number; readonly group: readonly AppendRequest[]; readonly shared: boolean }
   | { readonly type: 'fault'; readonly fault: StorageFaultDrill }
   | { readonly type: 'close' };
 
@@ -24,7 +27,8 @@ export interface WriterReply {
 
 const port = parentPort;
 if (port === null) throw new Error('sqliteWriterWorker runs only as a worker thread');
-const { path, busyTimeoutMs } = workerData as WriterWorkerData;
+const { path, busyTimeoutMs, answers: answerBuffer } = workerData as WriterWorkerData;
+const answers = new SharedAnswers(answerBuffer);
 const db = openWriterConnection(path, busyTimeoutMs);
 const writePath = new SqliteWritePath(db);
 
@@ -32,7 +36,10 @@ const writePath = new SqliteWritePath(db);
 // the store then fails every pending append rather than leave one unanswered.
 port.on('message', (request: WriterRequest) => {
   if (request.type === 'commit') {
-    const reply: WriterReply = { seq: request.seq, outcomes: writePath.commit(request.group).map(toWire) };
+    const outcomes = writePath.commit(request.group);
+    // Committed appends answer through shared memory; anything else (a failure) as a message.
+    if (request.shared && answers.write(request.seq, outcomes)) return;
+    const reply: WriterReply = { seq: request.seq, outcomes: outcomes.map(toWire) };
     port.postMessage(reply);
   } else if (request.type === 'fault') {
     writePath.simulateFault(request.fault);

@@ -47,6 +47,33 @@ describe('canonicalJson', () => {
   });
 });
 
+describe('chain hash values', () => {
+  // Computed by the object-building implementation these functions replaced (canonicalJson of the
+  // whole covered object, then sha256 over two updates): the hashes of events already written must
+  // not move when the code that computes them gets faster.
+  const event = { stream: 'order-otc_00000000000000c1', version: 2n, type: 'Matched', data: { z: [1, { b: null, a: 'é💸"' }], a: '5', n: 3 } };
+  const covered = { actor: 'RTC' + 'a'.repeat(40), correlation_id: 'req-1', causation_id: null, recorded_at: '2026-01-01T00:00:00.000Z' };
+  const prev = 'ab'.repeat(32);
+
+  it('are those of every chain version as first written', () => {
+    expect(chainHash(prev, event)).toBe('113b5a50059989c7e34fe7c937775bd9c20875c269b7afdd98020d690dfecb0f');
+    expect(chainHashV2(prev, event, covered)).toBe('15d1f3d7562345b78aae11d1cd840081ae2037145f9de6d126362f99eb2c1bae');
+    expect(chainHashV3(prev, event, covered)).toBe('028566c13aaacbe707db2ea985a64981a9ebf4b4ff45cca091a560c655cbd511');
+    const signed = { ...covered, signature_sha256: 'cd'.repeat(32), signature_action: 'match_order' };
+    expect(chainHashV3(prev, event, signed)).toBe('859502d8fb48b8e9e2512c4507a83f2a4975972b3dc0264d821d6ef905ebe862');
+  });
+
+  it('drop a covered field that is missing, as the canonical JSON of the object would (an edited row)', () => {
+    const partial = { recorded_at: covered.recorded_at, causation_id: 'c-1' } as unknown as typeof covered;
+    expect(chainHashV3(prev, event, partial)).toBe('eba23e87c80007ef09a02e633bd39149b9c337ea5f184c6d67032d86441f8f32');
+    const body = canonicalJson({
+      causation_id: 'c-1', chain_version: CHAIN_V3, data: event.data, recorded_at: covered.recorded_at,
+      signature_action: null, signature_sha256: null, stream: event.stream, type: event.type, version: '2',
+    });
+    expect(chainHashV3(prev, event, partial)).toBe(createHash('sha256').update(prev + body).digest('hex'));
+  });
+});
+
 describe('chainHash', () => {
   it('is sha256 of the previous hash followed by the canonical JSON of data, stream, type and version', () => {
     const event = { stream: 'order-x', version: 3n, type: 'Matched', data: { b: '2', a: 1 } };

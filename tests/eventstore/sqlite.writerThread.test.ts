@@ -126,3 +126,25 @@ describe.each<SqliteWriterMode>(['inline', 'worker'])('storage faults with the %
     expect((await store.append('ro-1', [newEvent()], 'no_stream')).position).toBe(2n);
   });
 });
+
+describe('the writer thread answers', () => {
+  it('a lone append (shared memory) and a refused one (a message) in any order, each with its own outcome', async () => {
+    const store = open('worker');
+    for (let i = 1; i <= 6; i++) {
+      const written = await store.append('s-answers', [newEvent({ i })], i === 1 ? 'no_stream' : BigInt(i - 1));
+      expect(written.nextVersion).toBe(BigInt(i));
+      // A stale expected version: refused on the thread, answered by message, nothing written.
+      await expect(store.append('s-answers', [newEvent({ stale: i })], 0n)).rejects.toMatchObject({ code: 'version_conflict' });
+    }
+    const replayed = newEvent({ replay: true });
+    const first = await store.append('s-other', [replayed], 'no_stream');
+    // An idempotent replay is answered through shared memory too: the original position, not written again.
+    await expect(store.append('s-other', [replayed], 'no_stream')).resolves.toEqual(first);
+    // Concurrent appends share groups (answered by message while another waits) and keep call order.
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.append(`s-many-${i}`, [newEvent({ i })], 'no_stream')));
+    const positions = results.map((r) => r.position);
+    expect(positions).toEqual([...positions].sort((a, b) => (a < b ? -1 : 1)));
+    expect(new Set(positions).size).toBe(20);
+    expect((await store.readStream('s-answers')).map((e) => e.data)).toEqual([1, 2, 3, 4, 5, 6].map((i) => ({ i })));
+  });
+});
