@@ -1,5 +1,6 @@
 import type { Pair, Side } from '../aggregates/order/index.js';
 import { generatePreimage } from '../crypto/preimage.js';
+import { EMPTY_FOLD } from '../orderStream/fold.js';
 import { authenticate, spendOnFailure } from './authenticate.js';
 import { decideThenDrive } from './decideThenDrive.js';
 import { guardPlace } from './matchGuards.js';
@@ -39,5 +40,10 @@ export async function placeOrder(deps: LedgerDeps, input: PlaceOrderRequest, req
   // A refused place (a reused hash, a TTL too long for the chain) spends its signature like any refusal.
   await spendOnFailure(deps, signature, () => guardPlace(deps, command, req));
   const ctx = commandContext(deps, req, maker);
-  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, signature }, req);
+  // A fresh id has no stream: with the order cache wired (the server) the command starts from the
+  // empty fold instead of reading one. The append expects no stream, so an id that did exist
+  // conflicts and the retry reads it whole. Without the cache (the simulator) it reads, as before,
+  // so the simulator's interleaving of awaits, and its event-log hashes, stay as they were.
+  const loaded = deps.orderCache === undefined ? undefined : EMPTY_FOLD;
+  return decideThenDrive(deps, { orderId, command, ctx, mode: 'inline', htlcSecret: generated?.secretHex ?? null, signature, loaded }, req);
 }

@@ -46,6 +46,16 @@ export class OrderCache {
     }
   }
 
+  /**
+   * The fold at exactly `version`, without reading the stream's tail: only for a caller whose
+   * append expects that version (the store's expected-version check refuses it if the stream moved
+   * on) and whose every other outcome on a stale fold is the same as on a conflict.
+   */
+  atVersion(orderId: string, version: bigint): OrderFold | undefined {
+    const fold = this.get(orderId);
+    return fold?.version === version ? fold : undefined;
+  }
+
   forget(orderId: string): void {
     this.folds.delete(orderId);
   }

@@ -50,11 +50,13 @@ export const okOutcome = <T>(value: T): NodeOutcome<T> => ({ kind: 'ok', value }
 
 export function createNodeExchange(options: NodeClientOptions): NodeExchange {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  // A pure function of two fixed options: decided once, not by parsing the URL on every call.
+  const transportAllowed = isTransportAllowed(baseUrl, options.allowInsecure);
   const redact = (text: string): string =>
     (options.adminKey ? text.split(options.adminKey).join('[redacted]') : text).slice(0, MAX_REASON_CHARS);
 
   async function send(call: NodeCall): Promise<NodeAnswer | Exclude<NodeOutcome<never>, { kind: 'ok' }>> {
-    if (!isTransportAllowed(baseUrl, options.allowInsecure)) {
+    if (!transportAllowed) {
       alert(options, call);
       return rejectedOutcome('insecure_transport_refused');
     }

@@ -85,9 +85,12 @@ function toEscrowJob(job: z.infer<typeof JobSchema>): EscrowJob | null {
   };
 }
 
+/** Built once: zod compiles an object schema on its first parse, so one built per call compiled per call. */
+const JobAnswerSchema = z.object({ job: JobSchema });
+
 /** `GET /agent/jobs/<id>` → `{ok, job}`. */
 export function parseJobAnswer(json: unknown): EscrowJob | null {
-  const parsed = z.object({ job: JobSchema }).safeParse(json);
+  const parsed = JobAnswerSchema.safeParse(json);
   return parsed.success ? toEscrowJob(parsed.data.job) : null;
 }
 

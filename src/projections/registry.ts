@@ -91,9 +91,14 @@ export function cachedStatement(db: Db, sql: string): Statement {
   return stmt;
 }
 
+/** Connections whose file has the registry: nothing drops it, so once seen it stays (a restore opens a new connection). */
+const registrySeen = new WeakSet<Db>();
+
 export function hasRegistry(db: Db): boolean {
+  if (registrySeen.has(db)) return true;
   // Asked before every batch and read: a cached statement, not a fresh prepare each time.
   const row = cachedStatement(db, "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'projection_registry'").get();
+  if (row !== undefined) registrySeen.add(db);
   return row !== undefined;
 }
 

@@ -18,8 +18,11 @@ export interface RunnerOptions {
   /** Events read per catch-up step when the runner fills a gap itself. */
   readonly batchSize?: number;
   readonly onError?: (error: unknown, projection: string | null) => void;
-  /** Called after each committed batch with the last position in it (progress, tests). */
-  readonly afterBatch?: (position: bigint) => void | Promise<void>;
+  /**
+   * Called after each committed batch with the last position in it (progress, tests) and the
+   * checkpoint each projection the batch advanced now has in the file (failed ones are absent).
+   */
+  readonly afterBatch?: (position: bigint, checkpoints: ReadonlyMap<string, bigint>) => void | Promise<void>;
   /** How long the runner waits before following the log again after it failed (a full disk). */
   readonly retryDelayMs?: number;
   /** At most this many reads wait for a position at once; more are answered "not reached" at once. */
@@ -264,7 +267,7 @@ export class ProjectionRunner implements ReadModelRunner {
       this.cache.settle(outcome);
     }
     this.notify();
-    await this.afterBatch?.(last.position);
+    await this.afterBatch?.(last.position, committedCheckpoints(outcome));
   }
 
   private applyInTransaction(events: readonly RecordedEvent[], streams: PreloadedStreams): BatchOutcome {
@@ -340,6 +343,13 @@ export class ProjectionRunner implements ReadModelRunner {
   private notify(): void {
     this.waiters.notify();
   }
+}
+
+/** What a committed batch left each projection's checkpoint at (the ones it failed keep theirs, unnamed). */
+function committedCheckpoints(outcome: BatchOutcome): ReadonlyMap<string, bigint> {
+  const checkpoints = new Map<string, bigint>();
+  for (const copy of outcome.copies) if (copy.error === null) checkpoints.set(copy.target.projection.name, copy.position);
+  return checkpoints;
 }
 
 /**

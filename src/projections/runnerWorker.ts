@@ -73,7 +73,8 @@ const runner = new ProjectionRunner({
   db: settings.readDbPath,
   retryDelayMs: settings.retryDelayMs,
   onPhase: (phase) => send({ kind: 'phase', phase }),
-  afterBatch: (position) => send({ kind: 'batch', position: position.toString() }),
+  afterBatch: (position, checkpoints) =>
+    send({ kind: 'batch', position: position.toString(), checkpoints: [...checkpoints].map(([name, at]) => [name, at.toString()]) }),
   onError: (error, projection) => send({ kind: 'error', projection, message: error instanceof Error ? error.message : String(error), code: codeOf(error) }),
 });
 

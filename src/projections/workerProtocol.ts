@@ -18,6 +18,7 @@ export type ToWorker =
 /** Writer thread → main thread. Positions travel as decimal strings (bigint). */
 export type FromWorker =
   | { readonly kind: 'phase'; readonly phase: RunnerPhase }
-  | { readonly kind: 'batch'; readonly position: string }
+  /** A committed batch: its last position and each projection's checkpoint it committed (name, position). */
+  | { readonly kind: 'batch'; readonly position: string; readonly checkpoints: readonly (readonly [string, string])[] }
   | { readonly kind: 'error'; readonly projection: string | null; readonly message: string; readonly code: string | null }
   | { readonly kind: 'closed' };

@@ -8,7 +8,7 @@ import { ALL_PROJECTIONS } from './all.js';
 import { PositionWaiters } from './positionWaiters.js';
 import { ReadDbFile, type ReadDbDamage } from './readDbFile.js';
 import { activeCopy, ensureProjection, openReadDb } from './registry.js';
-import { DEFAULT_MAX_WAITERS, DEFAULT_RETRY_DELAY_MS, projectionStatus, reachedCheck, type ReadModelRunner, type RunnerPhase } from './runner.js';
+import { DEFAULT_MAX_WAITERS, DEFAULT_RETRY_DELAY_MS, projectionStatus, type ReadModelRunner, type RunnerPhase } from './runner.js';
 import type { ProjectionStatus } from './types.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './workerProtocol.js';
 
@@ -56,11 +56,19 @@ export class WorkerProjectionRunner implements ReadModelRunner {
   private restartTimer: NodeJS.Timeout | null = null;
   private stopRequested = false;
   private readonly retryDelayMs: number;
+  /**
+   * Each projection's checkpoint as this thread last learnt it: from the writer's batch messages,
+   * and from the read DB on the waiters' shared poll (a rebuild or another process may move it).
+   * Checkpoints only grow in a file (a rebuild switches only to a copy at least as far on), so this
+   * is a lower bound of the file's: a wait answered from it has been reached. Emptied on restore.
+   */
+  private readonly known = new Map<string, bigint>();
 
   constructor(private readonly options: WorkerRunnerOptions) {
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    this.waiters = new PositionWaiters(options.maxWaiters ?? DEFAULT_MAX_WAITERS, options.onWaitersFull);
+    this.waiters = new PositionWaiters(options.maxWaiters ?? DEFAULT_MAX_WAITERS, options.onWaitersFull, () => this.learnFromFile());
     this.current = this.openDb();
+    this.learnFromFile();
     this.file = new ReadDbFile(options.readDbPath);
   }
 
@@ -100,7 +108,7 @@ export class WorkerProjectionRunner implements ReadModelRunner {
     const worker = spawnWriter(settings);
     this.worker = worker;
     this.setPhase('catching_up');
-    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
     worker.on('error', (error) => this.options.onError?.(error, null));
     this.exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
@@ -110,12 +118,14 @@ export class WorkerProjectionRunner implements ReadModelRunner {
     });
   }
 
-  private onMessage(message: FromWorker): void {
+  private onMessage(worker: Worker, message: FromWorker): void {
     switch (message.kind) {
       case 'phase':
         this.setPhase(message.phase);
         return;
       case 'batch':
+        // A writer replaced by a restore wrote to the file moved aside: its checkpoints are not this file's.
+        if (worker === this.worker) this.learnFromBatch(message.checkpoints);
         this.waiters.notify();
         this.options.afterBatch?.(BigInt(message.position));
         return;
@@ -200,6 +210,8 @@ export class WorkerProjectionRunner implements ReadModelRunner {
     if (damage === 'corrupt' || damage === 'missing') this.file.moveAside(nowMs);
     this.mending = damage;
     this.current = this.openDb();
+    this.known.clear();
+    this.learnFromFile();
     this.file = new ReadDbFile(this.options.readDbPath);
     this.failed.clear();
     this.start();
@@ -210,8 +222,31 @@ export class WorkerProjectionRunner implements ReadModelRunner {
     this.post({ kind: 'retry', name });
   }
 
+  /** The checkpoint in the file (a read of the DB; the waits use what the writer reported instead). */
   positionOf(name: string): bigint {
-    return activeCopy(this.db, name)?.position ?? 0n;
+    const position = activeCopy(this.db, name)?.position ?? 0n;
+    this.known.set(name, position);
+    return position;
+  }
+
+  private learnFromBatch(checkpoints: readonly (readonly [string, string])[]): void {
+    for (const [name, at] of checkpoints) {
+      const position = BigInt(at);
+      if (position > (this.known.get(name) ?? 0n)) this.known.set(name, position);
+    }
+  }
+
+  /** The poll's one look at the file for every waiting read; a damaged file keeps what was known. */
+  private learnFromFile(): void {
+    try {
+      for (const projection of ALL_PROJECTIONS) this.positionOf(projection.name);
+    } catch (error) {
+      this.noteFault(error);
+    }
+  }
+
+  private reachedKnown(position: bigint, names: readonly string[]): () => boolean {
+    return () => names.every((name) => (this.known.get(name) ?? 0n) >= position);
   }
 
   async status(): Promise<ProjectionStatus[]> {
@@ -221,7 +256,9 @@ export class WorkerProjectionRunner implements ReadModelRunner {
   }
 
   waitFor(position: bigint, timeoutMs: number, names?: readonly string[]): Promise<boolean> {
-    const reached = reachedCheck(this, position, names ?? ALL_PROJECTIONS.map((p) => p.name));
+    // Answered from what the writer reported, not two queries per projection per check: the
+    // waiters' poll reads the file for changes nobody announced (a CLI rebuild, another process).
+    const reached = this.reachedKnown(position, names ?? ALL_PROJECTIONS.map((p) => p.name));
     if (reached()) return Promise.resolve(true);
     // The writer may be between polls: have it look now, so the wait is as short as in-process.
     this.post({ kind: 'wake' });

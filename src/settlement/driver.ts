@@ -132,8 +132,12 @@ async function appendResults(
   let ifMatch: bigint | undefined = versionRead;
   let last: { state: OrderState; version: bigint; updatedAt: string | null } | null = null;
   for (const command of result.commands) {
+    // The fold this driver last read or appended, without a read of the stream's tail: the append
+    // expects that version, and a stream that moved on meanwhile ends this loop as a conflict would
+    // (a refusal decided on the stale fold returns null too, as the If-Match refusal would have).
+    const loaded = ifMatch === undefined ? undefined : deps.orderCache?.atVersion(orderId, ifMatch);
     try {
-      const outcome = await handleOrderCommand(deps.store, orderId, command as OrderCommand, ctx, { ifMatchVersion: ifMatch, maxAttempts: 1, cache: deps.orderCache });
+      const outcome = await handleOrderCommand(deps.store, orderId, command as OrderCommand, ctx, { ifMatchVersion: ifMatch, maxAttempts: 1, cache: deps.orderCache, loaded });
       if (outcome.position !== null) position = outcome.position;
       last = { state: outcome.state, version: outcome.version, updatedAt: outcome.updatedAt };
       ifMatch = outcome.version;

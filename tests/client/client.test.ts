@@ -112,6 +112,9 @@ describe('LedgerClient over real HTTP', () => {
     expect([200, 202]).toContain(confirmed.httpStatus);
     if (confirmed.order.status === 'payout_pending') {
       expectOk(await client.sandbox.confirmPayout(confirmed.order.payout.key as string));
+      // The reconciler's pass reads the work queue, a read model: a read at the confirm's position
+      // first (read-your-writes), or the pass may run before the writer thread applied the confirm.
+      expectOk(await client.listOrders({ status: 'all' }));
       expectOk(await client.admin('client-test-token-123-0123456789abcdef').reconcile());
     }
     const done = expectOk(await client.getOrder(orderId));

@@ -130,4 +130,67 @@ describe('the order-state cache', () => {
     expect(head).toBeGreaterThan(1n);
     expect(cache.get('o1')?.version).toBe(head);
   });
+
+  it('atVersion gives the fold only at exactly the version asked for', async () => {
+    const cache = new OrderCache();
+    await handleOrderCommand(store, 'o1', placeBuy('o1'), context(), { cache });
+    expect(cache.atVersion('o1', 1n)).toEqual(await loadOrder(store, 'o1'));
+    expect(cache.atVersion('o1', 0n)).toBeUndefined();
+    expect(cache.atVersion('o1', 2n)).toBeUndefined();
+    expect(cache.atVersion('nope', 1n)).toBeUndefined();
+  });
+
+  it('a whole trade with the cache reads fewer streams (a place none, result appends none) and answers as without it', async () => {
+    const h = await startSettlementHarness();
+    try {
+      const run = async (cache: OrderCache | undefined) => {
+        // A second later: the same request signed in the same second would be a replay.
+        h.clock.nowMs += 1_000;
+        let reads = 0;
+        const counted = wrapStore(h.store, { readStream: (stream, from) => { reads += 1; return h.store.readStream(stream, from); } });
+        const ledger = createLedger({ store: counted, node: h.gateway, leases: h.leases, secretBox: createSecretBox('5e'.repeat(32)), settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(h.clock.nowMs), ...(cache === undefined ? {} : { orderCache: cache }) });
+        const t = trader({ ...h, ledger });
+        const placed = await t.place(h.seller, 'sell');
+        const placeReads = reads;
+        const orderId = facts(placed.state).orderId as string;
+        const matched = await t.match(h.buyer, orderId);
+        const done = await t.confirm(h.seller, orderId, placed.htlcSecret as string);
+        return { statuses: [placed.state.status, matched.state.status, done.state.status], versions: [placed.version, matched.version, done.version], reads, placeReads };
+      };
+      const without = await run(undefined);
+      const cache = new OrderCache();
+      const withCache = await run(cache);
+      expect(withCache.statuses).toEqual(without.statuses);
+      expect(withCache.versions).toEqual(without.versions);
+      expect(withCache.statuses.at(-1)).toBe('completed');
+      // Without the cache the place reads its (empty) stream and the driver's read before its lock;
+      // with it only the driver's read under the lease remains.
+      expect(withCache.placeReads).toBe(1);
+      expect(without.placeReads).toBeGreaterThan(withCache.placeReads);
+      expect(withCache.reads).toBeLessThan(without.reads);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a place whose fresh id already names an order is refused as without the cache (the append expects no stream)', async () => {
+    const h = await startSettlementHarness();
+    try {
+      const refusal = async (cache: OrderCache | undefined, orderId: string) => {
+        const ledger = createLedger({ store: h.store, node: h.gateway, leases: h.leases, secretBox: createSecretBox('5e'.repeat(32)), settleWindowSeconds: 86_400, leaseTtlMs: 60_000, now: () => new Date(h.clock.nowMs), newOrderId: () => orderId, ...(cache === undefined ? {} : { orderCache: cache }) });
+        const t = trader({ ...h, ledger });
+        h.clock.nowMs += 1_000;
+        await t.place(h.buyer, 'buy');
+        h.clock.nowMs += 1_000;
+        const before = (await h.store.readStream(orderStream(orderId))).length;
+        const error = await t.place(h.buyer, 'buy').then(() => null, (e: unknown) => e as { code?: string });
+        expect((await h.store.readStream(orderStream(orderId))).length).toBe(before);
+        return error?.code;
+      };
+      expect(await refusal(undefined, 'otc_00000000000000a1')).toBe('order_exists');
+      expect(await refusal(new OrderCache(), 'otc_00000000000000a2')).toBe('order_exists');
+    } finally {
+      await h.close();
+    }
+  });
 });
