@@ -125,6 +125,19 @@ describe('admin endpoints', () => {
     expect(json(res).error).toBe('read_model_lagging');
   });
 
+  it('POST /admin/reconcile takes min_position: a reached position runs the pass, one not reached is 503 before any pass, a bad one 400', async () => {
+    const reached = await h.post('/admin/reconcile?min_position=0', {}, auth);
+    expect(reached.statusCode).toBe(200);
+    expect(json(reached)).toMatchObject({ ok: true, summary: { examined: expect.any(Number) } });
+    const lagging = await h.post('/admin/reconcile?min_position=999999999', {}, auth);
+    expect(lagging.statusCode).toBe(503);
+    expect(json(lagging)).toMatchObject({ error: 'read_model_lagging' });
+    expect(json(lagging).summary).toBeUndefined();
+    const invalid = await h.post('/admin/reconcile?min_position=-1', {}, auth);
+    expect(invalid.statusCode).toBe(400);
+    expect(json(invalid).error).toBe('min_position_invalid');
+  });
+
   it('GET /admin/projections shows every read model with position and lag', async () => {
     const res = await h.get('/admin/projections', auth);
     expect(res.statusCode).toBe(200);

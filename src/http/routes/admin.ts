@@ -97,8 +97,16 @@ export const adminRoutes: FastifyPluginAsyncZod<RouteOptions> = async (app, { de
   });
 
   app.post('/admin/reconcile', {
-    schema: { tags, security, summary: 'Run one full reconciler pass now', headers: commandHeaders, response: { 200: z.object({ ok: z.literal(true), summary }), ...errorResponses(401) } },
-  }, async () => ({ ok: true as const, summary: await deps.reconcile() }));
+    schema: {
+      tags, security, summary: 'Run one full reconciler pass now', headers: commandHeaders,
+      // The pass picks its orders from the work queue, a read model: min_position makes it see a command just answered.
+      querystring: z.object({ min_position: minPositionQuery }),
+      response: { 200: z.object({ ok: z.literal(true), summary }), ...errorResponses(401, 503) },
+    },
+  }, async (request) => {
+    await awaitPosition(deps, request.query.min_position);
+    return { ok: true as const, summary: await deps.reconcile() };
+  });
 
   app.get('/admin/recovery', {
     schema: {

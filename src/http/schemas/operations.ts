@@ -149,7 +149,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'POST /admin/reconcile': {
     operationId: 'reconcileNow',
     answers: { 200: { description: 'One full reconciler pass ran; the summary counts what it examined and what each order became.', example: ok({ summary: { examined: 4, completed: 1, payout_pending: 1, recovered: 0, reverted: 0, refunded: 1, expired: 1, lapsed: 0, locked: 0, left: 0 } }) } },
-    errors: [...EVERY_ROUTE, ...ADMIN, ...BODY, ...IDEMPOTENCY],
+    errors: [...EVERY_ROUTE, ...ADMIN, ...BODY, ...IDEMPOTENCY, ...READ_MODEL],
   },
   'GET /admin/recovery': {
     operationId: 'listRecovery',
