@@ -16,9 +16,9 @@ export interface Leases {
    */
   orphaned?(prefix: string): readonly string[] | Promise<readonly string[]>;
   /**
-   * True when this process took over the claim of a holder that kept its leases in memory and is
-   * proven gone (SQLite sole mode, sqliteLeases.ts): which drives it cut short is unknown, so
-   * every order in flight counts as orphaned. Optional, like orphaned.
+   * True, once per such holder, when a holder that kept its leases in memory (SQLite sole mode,
+   * sqliteLeases.ts) was found gone and nobody has taken this duty yet: which drives it cut short
+   * is unknown, so the caller resumes every order in flight. Optional, like orphaned.
    */
   everyDriveOrphaned?(): boolean | Promise<boolean>;
   close(): void;

@@ -72,6 +72,9 @@ function openLeaseFile(path: string): Db {
   // The sole claim (issue 14): at most one row, the process that holds its leases in memory.
   db.exec(`CREATE TABLE IF NOT EXISTS lease_sole (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL,
     holder TEXT NOT NULL, expires_at_ms INTEGER NOT NULL, handoff_asked INTEGER NOT NULL DEFAULT 0)`);
+  // Sole holders found gone whose drives nobody has resumed yet: kept in the file, so a process
+  // that only passes by (a CLI reconcile) leaves the duty to the next server start.
+  db.exec('CREATE TABLE IF NOT EXISTS lease_unknown_drives (holder TEXT NOT NULL, found_at_ms INTEGER NOT NULL)');
   return db;
 }
 
@@ -104,6 +107,8 @@ function statementsOf(db: Db) {
     renewSole: db.prepare('UPDATE lease_sole SET expires_at_ms = @expires WHERE id = 1 AND token = @token'),
     askHandOff: db.prepare('UPDATE lease_sole SET handoff_asked = 1 WHERE id = 1 AND token = ?'),
     dropSole: db.prepare('DELETE FROM lease_sole WHERE id = 1 AND token = ?'),
+    noteUnknownDrives: db.prepare('INSERT INTO lease_unknown_drives (holder, found_at_ms) VALUES (?, ?)'),
+    takeUnknownDrives: db.prepare('DELETE FROM lease_unknown_drives'),
   };
 }
 
@@ -132,8 +137,6 @@ class SqliteLeaseFile implements Leases {
   private sole: { ttlMs: number; renewedAtMs: number; timer: NodeJS.Timeout } | null = null;
   /** Date.now() of the last hand-off given or asked for, or of another process's live lease seen. */
   private contendedAtMs = -Infinity;
-  /** A sole holder that was gone when this process took its claim: which drives it cut short is unknown. */
-  private inheritedUnknownDrives = false;
   /** Leases of gone holders whose rows this process removed when it took the sole claim (not yet driven again). */
   private readonly orphans = new Set<string>();
 
@@ -170,10 +173,13 @@ class SqliteLeaseFile implements Leases {
     return [...new Set([...inFile, ...[...this.orphans].filter((name) => name.startsWith(prefix))])];
   }
 
+  /** Takes the duty to resume every order in flight, once: true when a gone sole holder's drives await it. */
   everyDriveOrphaned(): boolean {
-    const row = this.q.sole.get();
-    if (row !== undefined && row.token !== this.token && !handlesOfThisProcess.has(row.token)) this.db.transaction(() => this.clearForeignSole())();
-    return this.inheritedUnknownDrives;
+    return this.db.transaction(() => {
+      const row = this.q.sole.get();
+      if (row !== undefined && row.token !== this.token && !handlesOfThisProcess.has(row.token)) this.clearForeignSole();
+      return this.q.takeUnknownDrives.run().changes > 0;
+    }).immediate();
   }
 
   close(): void {
@@ -256,7 +262,7 @@ class SqliteLeaseFile implements Leases {
     this.q.dropSole.run(row.token);
     if (gone) {
       // Its leases lived in its memory: every drive it may have cut short is an orphan now.
-      this.inheritedUnknownDrives = true;
+      this.q.noteUnknownDrives.run(row.holder, Date.now());
       this.options.onTakeover?.(SOLE_CLAIM_NAME, previous);
     }
     return 'none';

@@ -112,9 +112,23 @@ describe('sqlite leases held in memory by a process alone on the file (sole clai
     expect(takenOver).toEqual([[SOLE_CLAIM_NAME, c.child.pid]]);
     // The lease the child held (in its memory only, 10 minutes TTL) is free now.
     expect(await here.acquire('order-driver:x', 'here', 60_000, Date.now())).toBe(true);
-    // The claim passed once: a later process finds this live one's claim, not a gone holder's.
+    // The duty to resume passed once: a later process finds this live one's claim, not a gone holder's.
     const later = open(path);
     expect(later.everyDriveOrphaned?.()).toBe(false);
+    expect(here.everyDriveOrphaned?.()).toBe(false);
+  }, 30_000);
+
+  it('a process that only passes by (a CLI reconcile) and takes a killed sole holder\'s claim leaves the resume of every drive to the next server start', async () => {
+    const path = leaseFile();
+    const c = await holding(path);
+    c.child.kill('SIGKILL');
+    await new Promise((resolve) => c.child.once('exit', resolve));
+    const cli = open(path);
+    expect(await cli.acquire('order-driver:y', 'cli', 60_000, Date.now())).toBe(true);
+    cli.release('order-driver:y', 'cli');
+    cli.close();
+    const server = open(path);
+    expect(server.everyDriveOrphaned?.()).toBe(true);
   }, 30_000);
 
   it('a frozen sole holder (SIGSTOP) keeps its leases until its claim lapses, not after; thawed, it has lost them', async () => {
