@@ -177,7 +177,7 @@ class SqliteLeaseFile implements Leases {
   everyDriveOrphaned(): boolean {
     return this.db.transaction(() => {
       const row = this.q.sole.get();
-      if (row !== undefined && row.token !== this.token && !handlesOfThisProcess.has(row.token)) this.clearForeignSole();
+      if (row !== undefined && row.token !== this.token && !handlesOfThisProcess.has(row.token)) this.clearForeignSole(false);
       return this.q.takeUnknownDrives.run().changes > 0;
     }).immediate();
   }
@@ -230,7 +230,7 @@ class SqliteLeaseFile implements Leases {
   private acquireInFile(name: string, owner: string, ttlMs: number, nowMs: number): boolean | 'sole_elsewhere' {
     this.handOverWithinProcess();
     return this.db.transaction((): boolean | 'sole_elsewhere' => {
-      if (this.clearForeignSole() === 'alive') return 'sole_elsewhere';
+      if (this.clearForeignSole(true) === 'alive') return 'sole_elsewhere';
       if (this.mayHoldAlone(nowMs)) {
         this.claimSole(ttlMs);
         return this.grantInMemory(name, owner, ttlMs, nowMs);
@@ -248,13 +248,14 @@ class SqliteLeaseFile implements Leases {
     this.contendedAtMs = Date.now();
   }
 
-  /** Inside a transaction: removes another process's claim if it is gone or lapsed; 'alive' (hand-off asked) otherwise. */
-  private clearForeignSole(): 'none' | 'alive' {
+  /** Inside a transaction: removes another process's claim if it is gone or lapsed; 'alive' (hand-off asked if `ask`) otherwise. */
+  private clearForeignSole(ask: boolean): 'none' | 'alive' {
     const row = this.q.sole.get();
     if (row === undefined || row.token === this.token) return 'none';
     const previous = decodeHolder(row.holder);
     const gone = previous !== null && this.isGone(previous);
     if (!gone && Date.now() < row.expires_at_ms) {
+      if (!ask) return 'alive';
       if (row.handoff_asked === 0) this.q.askHandOff.run(row.token);
       this.contendedAtMs = Date.now();
       return 'alive';

@@ -99,6 +99,13 @@ describe('sqlite leases held in memory by a process alone on the file (sole clai
     expect(await here.acquire('order-driver:x', 'here', 60_000, Date.now())).toBe(true);
     // No-op: a process that took no claim from a gone holder has no unknown drives to resume.
     expect(here.everyDriveOrphaned?.()).toBe(false);
+    // Nor does a start-up check ask a live sole holder to hand over: the claim stays where it is.
+    const lone = leaseFile();
+    const alone = await holding(lone);
+    expect(open(lone).everyDriveOrphaned?.()).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(tableOf(lone)).toEqual({ leases: [], sole: 1 });
+    alone.child.kill('SIGKILL');
   }, 30_000);
 
   it('a sole holder killed (SIGKILL) gives no hand-off: its claim is taken at once, long before the TTL, and every drive counts as orphaned', async () => {
