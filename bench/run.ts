@@ -23,6 +23,7 @@ export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'trade-path', load: async () => (await import('./tradePath.js')).tradePathBenchmark },
   { name: 'commit-off-loop', load: async () => (await import('./commitOffLoop.js')).commitOffLoopBenchmark },
   { name: 'quote-swap', load: async () => (await import('./quoteSwap.js')).quoteSwapBenchmark },
+  { name: 'leases', load: async () => (await import('./leases.js')).leasesBenchmark },
 ];
 
 interface Invocation {

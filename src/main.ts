@@ -234,16 +234,23 @@ const ORDER_LEASE_PREFIX = 'order-driver:';
 
 /**
  * One pass over the orders whose driver lease names a holder process that is gone (a ledger
- * killed mid-settlement on this machine), right at start and whatever the stuck threshold: a
+ * killed mid-settlement on this machine), or over every order in flight when that holder kept
+ * its leases in memory, right at start and whatever the stuck threshold: a
  * dead holder's drive is certainly not running anywhere, so resuming it cannot race a live one
  * (and if another instance got there first, the lease makes this pass a no-op). Null when none.
  */
 export async function resumeOrphanedDrives(deps: ReconcilerDeps, leases: Leases): Promise<ReconcileSummary | null> {
   const names = (await leases.orphaned?.(ORDER_LEASE_PREFIX)) ?? [];
-  if (names.length === 0) return null;
+  // A gone holder that kept its leases in memory (alone on the lease file) leaves no names: every
+  // order in flight may be one of its drives, and none is driven elsewhere, so all are resumed now.
+  const everyDrive = (await leases.everyDriveOrphaned?.()) ?? false;
+  if (names.length === 0 && !everyDrive) return null;
   const orderIds = names.slice(0, RECONCILE_BATCH).map((name) => name.slice(ORDER_LEASE_PREFIX.length));
   const { escrowWatch: _notThisPass, ...rest } = deps;
-  return reconcilePass({ ...rest, stuckMs: 0, candidates: async () => orderIds });
+  const candidates: ReconcilerDeps['candidates'] = everyDrive
+    ? async (at) => [...new Set([...orderIds, ...(await deps.candidates(at, 0))])]
+    : async () => orderIds;
+  return reconcilePass({ ...rest, stuckMs: 0, candidates });
 }
 
 /**

@@ -169,7 +169,8 @@ describe('sqlite leases die with their holder process', () => {
         child.once('exit', () => reject(new Error('the holder process ended early')));
       });
       const leases = createSqliteLeases(path);
-      expect(leases.acquire('order-driver:x', 'here', 60_000, Date.now())).toBe(false);
+      // The child holds its lease in memory (alone on the file): the acquire waits for its hand-off.
+      expect(await leases.acquire('order-driver:x', 'here', 60_000, Date.now())).toBe(false);
       expect(leases.orphaned?.('order-driver:')).toEqual([]);
       child.kill('SIGKILL');
       await exited;
