@@ -209,10 +209,10 @@ class SqliteLeaseFile implements Leases {
     const current = this.held.get(name);
     if (current !== undefined && current.owner !== owner && current.expiresMs > nowMs) return false;
     if (current !== undefined && current.owner !== owner) this.stopRenewing(name, current.owner);
-    if (this.sole !== null && ttlMs > this.sole.ttlMs) {
-      this.sole.ttlMs = ttlMs;
-      this.renewSole();
-    }
+    // A longer TTL than the claim's: the claim is renewed with it first, and a claim found gone
+    // (lapsed while this process was frozen) grants nothing in memory; the trust window never
+    // outlasts what the file says (a failed renewal keeps the old TTL).
+    if (this.sole !== null && ttlMs > this.sole.ttlMs && !this.renewSoleWithTtl(ttlMs)) return false;
     this.held.set(name, { owner, expiresMs: nowMs + ttlMs, ttlMs, atMs: nowMs, inFile: false });
     this.orphans.delete(name);
     this.keepRenewing(name, owner, ttlMs);
@@ -273,22 +273,30 @@ class SqliteLeaseFile implements Leases {
    * Inside a transaction: true when no other process needs to see this one's leases: no lease row
    * of this handle (they stay rows until released), no recent contention, and no live lease row of
    * another process. Expired rows are removed (as a take would overwrite them); rows of holders
-   * proven gone are removed and remembered as orphans, to be resumed.
+   * proven gone, live or expired, are removed and remembered as orphans, to be resumed: in this
+   * handle's memory and, in the file, as unknown drives (lease_unknown_drives), because the process
+   * that removes them may be one that never resumes anything (a CLI reconcile, or a server's
+   * follower taking its first lease before the start-up resume), and the next server start must
+   * still resume them (everyDriveOrphaned), as it found such rows before the sole claim existed.
    */
   private mayHoldAlone(nowMs: number): boolean {
     if (Date.now() - this.contendedAtMs < (this.options.soleCooldownMs ?? SOLE_COOLDOWN_MS)) return false;
     for (const held of this.held.values()) if (held.inFile) return false;
     const rows = this.q.all.all() as LeaseRow[];
-    const live = rows.filter((row) => row.expires_at_ms > nowMs);
-    const goneHolders = live.map((row) => decodeHolder(row.holder)).map((h) => (h !== null && this.isGone(h) ? h : null));
-    if (live.some((_, i) => goneHolders[i] === null)) {
+    const goneHolders = rows.map((row) => decodeHolder(row.holder)).map((h) => (h !== null && this.isGone(h) ? h : null));
+    if (rows.some((row, i) => row.expires_at_ms > nowMs && goneHolders[i] === null)) {
       this.contendedAtMs = Date.now();
       return false;
     }
-    for (const row of rows) this.q.dropRow.run(row.name, row.owner, row.holder);
-    live.forEach((row, i) => {
+    const noted = new Set<string>();
+    rows.forEach((row, i) => {
+      this.q.dropRow.run(row.name, row.owner, row.holder);
+      const gone = goneHolders[i];
+      if (gone === null || gone === undefined || row.holder === null) return;
       this.orphans.add(row.name);
-      this.options.onTakeover?.(row.name, goneHolders[i] as LeaseHolder);
+      if (!noted.has(row.holder)) this.q.noteUnknownDrives.run(row.holder, Date.now());
+      noted.add(row.holder);
+      if (row.expires_at_ms > nowMs) this.options.onTakeover?.(row.name, gone);
     });
     return true;
   }
@@ -314,6 +322,19 @@ class SqliteLeaseFile implements Leases {
     }
   }
 
+  private renewSoleWithTtl(ttlMs: number): boolean {
+    const sole = this.sole as NonNullable<typeof this.sole>;
+    const previousTtlMs = sole.ttlMs;
+    sole.ttlMs = ttlMs;
+    let renewed = false;
+    try {
+      renewed = this.renewSole();
+    } finally {
+      if (!renewed) sole.ttlMs = previousTtlMs;
+    }
+    return renewed;
+  }
+
   private renewSole(): boolean {
     const sole = this.sole;
     if (sole === null) return false;
@@ -337,12 +358,19 @@ class SqliteLeaseFile implements Leases {
 
   /** Writes every lease held in memory as a row and gives the claim up, in one transaction; shared from here on. */
   private handOff(): void {
-    this.db.transaction(() => {
+    // The claim must still be ours to hand over: a holder frozen past its TTL (and woken into a
+    // close()) would otherwise write its void leases over rows another process has taken since.
+    const stillOurs = this.db.transaction(() => {
+      if (this.q.dropSole.run(this.token).changes !== 1) return false;
       for (const [name, held] of this.held) {
         if (!held.inFile) this.q.publish.run({ name, owner: held.owner, expires: held.expiresMs, holder: this.holder });
       }
-      this.q.dropSole.run(this.token);
+      return true;
     }).immediate();
+    if (!stillOurs) {
+      this.loseSole();
+      return;
+    }
     for (const held of this.held.values()) {
       if (held.inFile) continue;
       held.inFile = true;

@@ -138,6 +138,34 @@ describe('sqlite leases held in memory by a process alone on the file (sole clai
     expect(server.everyDriveOrphaned?.()).toBe(true);
   }, 30_000);
 
+  it('rows a killed shared-mode holder left (live or expired) and a passing process removed when it took the claim are still resumed at the next server start', async () => {
+    for (const ttlMs of [600_000, 1_000]) {
+      const path = leaseFile();
+      const c = await holding(path, ttlMs);
+      // A hand-off puts the child in shared mode: what it takes from then on is a row.
+      const other = open(path);
+      expect(await other.acquire('order-driver:y', 'other', 60_000, Date.now())).toBe(true);
+      c.send('acquire order-driver:z');
+      expect(await c.next(/^acquire order-driver:z /)).toBe('acquire order-driver:z true');
+      other.release('order-driver:y', 'other');
+      other.close();
+      c.child.kill('SIGKILL');
+      await new Promise((resolve) => c.child.once('exit', resolve));
+      if (ttlMs < 60_000) await new Promise((resolve) => setTimeout(resolve, ttlMs + 100));
+      expect(tableOf(path).leases.map((l) => l.name)).toEqual(['order-driver:x', 'order-driver:z']);
+      // A CLI reconcile passes by: alone on the file, it takes the claim and removes the dead rows.
+      const cli = open(path, { soleCooldownMs: 0 });
+      expect(await cli.acquire('order-driver:w', 'cli', 60_000, Date.now())).toBe(true);
+      cli.release('order-driver:w', 'cli');
+      cli.close();
+      expect(tableOf(path)).toEqual({ leases: [], sole: 0 });
+      // The restarted server is told to resume every drive in flight, once.
+      const server = open(path);
+      expect(server.everyDriveOrphaned?.()).toBe(true);
+      expect(server.everyDriveOrphaned?.()).toBe(false);
+    }
+  }, 30_000);
+
   it('a frozen sole holder (SIGSTOP) keeps its leases until its claim lapses, not after; thawed, it has lost them', async () => {
     const path = leaseFile();
     const c = await holding(path, 1_500);
@@ -153,6 +181,39 @@ describe('sqlite leases held in memory by a process alone on the file (sole clai
     c.child.kill('SIGCONT');
     c.send('acquire order-driver:x');
     expect(await c.next(/^acquire order-driver:x /)).toBe('acquire order-driver:x false');
+  }, 30_000);
+
+  it('a holder whose claim another process has taken since (it was frozen past its TTL) writes nothing at close: the other process\'s rows stand', async () => {
+    const path = leaseFile();
+    const frozen = open(path);
+    expect(await frozen.acquire('order-driver:x', 'frozen', 60_000, Date.now())).toBe(true);
+    expect(tableOf(path)).toEqual({ leases: [], sole: 1 });
+    // What another process did while this one was frozen: the lapsed claim replaced by its own, and x taken as a row.
+    const db = new Database(path);
+    db.prepare('DELETE FROM lease_sole').run();
+    db.prepare("INSERT INTO lease_sole (id, token, holder, expires_at_ms) VALUES (1, 'another-token', 'another-holder', ?)").run(Date.now() + 60_000);
+    db.prepare("INSERT INTO leases (name, owner, expires_at_ms, holder) VALUES ('order-driver:x', 'other', ?, NULL)").run(Date.now() + 60_000);
+    db.close();
+    frozen.close();
+    opened.splice(opened.indexOf(frozen), 1);
+    expect(tableOf(path)).toEqual({ leases: [{ name: 'order-driver:x', owner: 'other' }], sole: 1 });
+  }, 30_000);
+
+  it('a lease asked with a longer TTL than the claim\'s renews the claim first: found gone, nothing is granted in memory', async () => {
+    const path = leaseFile();
+    const here = open(path);
+    expect(await here.acquire('order-driver:x', 'here', 60_000, Date.now())).toBe(true);
+    // Allowed: a longer TTL while the claim is ours renews it with that TTL.
+    expect(await here.acquire('order-driver:y', 'here', 90_000, Date.now())).toBe(true);
+    const db = new Database(path);
+    const expiresAtMs = (db.prepare('SELECT expires_at_ms FROM lease_sole').get() as { expires_at_ms: number }).expires_at_ms;
+    expect(expiresAtMs).toBeGreaterThan(Date.now() + 60_000);
+    // The claim gone behind this process's back (it lapsed while frozen and another process dropped it).
+    db.prepare('DELETE FROM lease_sole').run();
+    db.close();
+    // Refused: the renewal finds no claim, so no lease is granted on its strength.
+    expect(await here.acquire('order-driver:z', 'here', 120_000, Date.now())).toBe(false);
+    expect(tableOf(path)).toEqual({ leases: [], sole: 0 });
   }, 30_000);
 
   it('two processes racing over the same orders, switching between sole and shared, never hold one order at once', async () => {
