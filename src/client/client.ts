@@ -137,7 +137,7 @@ export class LedgerClient {
   // ---- reads ----
 
   listOrders(query: OrderListQuery = {}, options: ReadOptions = {}): Promise<Result<OrderList>> {
-    return this.get('/api/orders', { ...query, min_position: this.minPosition(options) });
+    return this.get('/api/orders', { ...query, min_position: this.readPosition(options) });
   }
 
   /** Read from the order's own stream: always current. */
@@ -154,15 +154,15 @@ export class LedgerClient {
   }
 
   orderBook(pair = 'RTC/USDC', options: ReadOptions = {}): Promise<Result<OrderBook>> {
-    return this.get('/api/orderbook', { pair, min_position: this.minPosition(options) });
+    return this.get('/api/orderbook', { pair, min_position: this.readPosition(options) });
   }
 
   trades(query: { pair?: string; limit?: number; before?: string } = {}, options: ReadOptions = {}): Promise<Result<{ trades: Trade[] }>> {
-    return this.get('/api/trades', { ...query, min_position: this.minPosition(options) });
+    return this.get('/api/trades', { ...query, min_position: this.readPosition(options) });
   }
 
   stats(pair = 'RTC/USDC', options: ReadOptions = {}): Promise<Result<Stats>> {
-    return this.get('/api/stats', { pair, min_position: this.minPosition(options) });
+    return this.get('/api/stats', { pair, min_position: this.readPosition(options) });
   }
 
   health(): Promise<Result<{ status: 'up' }>> {
@@ -186,7 +186,8 @@ export class LedgerClient {
 
   // ---- transport ----
 
-  private minPosition(options: ReadOptions): string | undefined {
+  /** @internal The min_position a read sends: the caller's, else (read your writes) this client's last command's. */
+  readPosition(options: ReadOptions): string | undefined {
     return options.minPosition ?? (this.readYourWrites ? this.position ?? undefined : undefined);
   }
 
@@ -237,12 +238,13 @@ export class AdminClient {
     this.auth = { authorization: `Bearer ${token}` };
   }
 
-  reconcile(): Promise<Result<{ summary: ReconcileSummary }>> {
-    return this.client.post('/admin/reconcile', {}, {}, this.auth);
+  /** The pass picks its orders from a read model, so it waits for this client's writes like a read does. */
+  reconcile(options: ReadOptions = {}): Promise<Result<{ summary: ReconcileSummary }>> {
+    return this.client.post(`/admin/reconcile${queryString({ min_position: this.client.readPosition(options) })}`, {}, {}, this.auth);
   }
 
-  recovery(): Promise<Result<{ orders: RecoveryEntry[] }>> {
-    return this.client.get('/admin/recovery', {}, this.auth);
+  recovery(options: ReadOptions = {}): Promise<Result<{ orders: RecoveryEntry[] }>> {
+    return this.client.get('/admin/recovery', { min_position: this.client.readPosition(options) }, this.auth);
   }
 
   /** An audited re-drive of an order in settlement_recovery: who asks, and why. */

@@ -112,9 +112,8 @@ describe('LedgerClient over real HTTP', () => {
     expect([200, 202]).toContain(confirmed.httpStatus);
     if (confirmed.order.status === 'payout_pending') {
       expectOk(await client.sandbox.confirmPayout(confirmed.order.payout.key as string));
-      // The reconciler's pass reads the work queue, a read model: a read at the confirm's position
-      // first (read-your-writes), or the pass may run before the writer thread applied the confirm.
-      expectOk(await client.listOrders({ status: 'all' }));
+      // The pass reads the work queue, a read model: the client sends its confirm's position
+      // (read-your-writes), or the pass could run before the writer thread applied the confirm.
       expectOk(await client.admin('client-test-token-123-0123456789abcdef').reconcile());
     }
     const done = expectOk(await client.getOrder(orderId));
@@ -170,6 +169,21 @@ describe('LedgerClient over real HTTP', () => {
     expectOk(await client.placeOrder(buyer, { side: 'buy', amountRtc: '1', pricePerRtc: '0.2' }, { idempotencyKey: key }));
     const again = await client.placeOrder(buyer, { side: 'buy', amountRtc: '1', pricePerRtc: '0.2' }, { idempotencyKey: key });
     expect(again).toMatchObject({ ok: false, httpStatus: 422, error: 'idempotency_key_reused' });
+  });
+
+  it("the admin reconcile and recovery wait for the client's last write like reads; an explicit position far ahead is 503 read_model_lagging", async () => {
+    const urls: string[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      urls.push(String(input));
+      return fetch(input, init);
+    };
+    const watched = new LedgerClient({ baseUrl: running.url, fetch: recording });
+    const placed = expectOk(await watched.placeOrder(seller, { side: 'buy', amountRtc: '1', pricePerRtc: '0.45' }));
+    const admin = watched.admin('client-test-token-123-0123456789abcdef');
+    expectOk(await admin.reconcile());
+    expectOk(await admin.recovery());
+    expect(urls.slice(-2).map((u) => new URL(u).searchParams.get('min_position'))).toEqual([placed.position, placed.position]);
+    expect(await admin.reconcile({ minPosition: '999999999' })).toMatchObject({ ok: false, httpStatus: 503, error: 'read_model_lagging' });
   });
 
   it('reads at an explicit min_position: the read model has applied the write before answering', async () => {
