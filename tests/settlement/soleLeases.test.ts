@@ -18,12 +18,17 @@ afterEach(async () => {
   for (const child of children.splice(0)) {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGCONT');
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await killed(child);
     }
   }
   for (const leases of opened.splice(0)) leases.close();
 });
+
+/** Kills a child as a crash would (no hand-off, no clean-up) and waits until it is gone. */
+async function killed(child: ChildProcess): Promise<void> {
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
 
 const leaseFile = () => join(mkdtempSync(join(tmpdir(), 'otc-sole-')), 'leases.db');
 const open = (path: string, options?: Parameters<typeof createSqliteLeases>[1]): Leases => {
@@ -111,8 +116,7 @@ describe('sqlite leases held in memory by a process alone on the file (sole clai
   it('a sole holder killed (SIGKILL) gives no hand-off: its claim is taken at once, long before the TTL, and every drive counts as orphaned', async () => {
     const path = leaseFile();
     const c = await holding(path);
-    c.child.kill('SIGKILL');
-    await new Promise((resolve) => c.child.once('exit', resolve));
+    await killed(c.child);
     const takenOver: Array<[string, number]> = [];
     const here = open(path, { onTakeover: (name, from) => takenOver.push([name, from.pid]) });
     expect(here.everyDriveOrphaned?.()).toBe(true);
@@ -128,8 +132,7 @@ describe('sqlite leases held in memory by a process alone on the file (sole clai
   it('a process that only passes by (a CLI reconcile) and takes a killed sole holder\'s claim leaves the resume of every drive to the next server start', async () => {
     const path = leaseFile();
     const c = await holding(path);
-    c.child.kill('SIGKILL');
-    await new Promise((resolve) => c.child.once('exit', resolve));
+    await killed(c.child);
     const cli = open(path);
     expect(await cli.acquire('order-driver:y', 'cli', 60_000, Date.now())).toBe(true);
     cli.release('order-driver:y', 'cli');
@@ -149,8 +152,7 @@ describe('sqlite leases held in memory by a process alone on the file (sole clai
       expect(await c.next(/^acquire order-driver:z /)).toBe('acquire order-driver:z true');
       other.release('order-driver:y', 'other');
       other.close();
-      c.child.kill('SIGKILL');
-      await new Promise((resolve) => c.child.once('exit', resolve));
+      await killed(c.child);
       if (ttlMs < 60_000) await new Promise((resolve) => setTimeout(resolve, ttlMs + 100));
       expect(tableOf(path).leases.map((l) => l.name)).toEqual(['order-driver:x', 'order-driver:z']);
       // A CLI reconcile passes by: alone on the file, it takes the claim and removes the dead rows.
