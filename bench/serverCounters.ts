@@ -6,7 +6,9 @@
  * `COMMIT` (better-sqlite3 transactions and `exec('COMMIT')`); single statements that commit on
  * their own (autocommit) are counted separately as writes outside any transaction.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { MessagePort, Worker } from 'node:worker_threads';
 import { basename } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -81,4 +83,90 @@ export function perTrade(before: ServerCounters, after: ServerCounters, trades: 
     commits: per(before.commits, after.commits),
     autocommitWrites: per(before.autocommitWrites, after.autocommitWrites),
   };
+}
+
+/**
+ * One thread of this process as Linux shows it: CPU (user + system, ms, 10 ms ticks) and its
+ * context switches. A voluntary switch is the thread going to sleep (waiting for work, a lock, a
+ * disk); each one is later paid back by a wake-up, so voluntary switches per trade count the
+ * hand-offs between threads that a trade costs (the event-store writer, the read-model writer,
+ * libuv's pool for Ed25519 checks and fsync, V8's GC helpers).
+ */
+export interface ThreadSample {
+  readonly tid: string;
+  readonly name: string;
+  readonly cpuMs: number;
+  readonly voluntary: number;
+  readonly involuntary: number;
+}
+
+export function threadSamples(): Map<string, ThreadSample> {
+  const samples = new Map<string, ThreadSample>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return samples;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
+      const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? Number.NaN);
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      samples.set(tid, { tid, name, cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, voluntary: count('voluntary_ctxt_switches'), involuntary: count('nonvoluntary_ctxt_switches') });
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return samples;
+}
+
+/** Per trade, each thread that ran (main first, then by CPU): "name tid: CPU ms, wake-ups". */
+export function threadsPerTrade(before: Map<string, ThreadSample>, after: Map<string, ThreadSample>, trades: number, mainTid: string): string {
+  const rows: { label: string; cpuMs: number; voluntary: number; involuntary: number; main: boolean }[] = [];
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { cpuMs: 0, voluntary: 0, involuntary: 0 };
+    const row = { label: `${tid === mainTid ? 'main' : a.name}#${tid}`, cpuMs: (a.cpuMs - b.cpuMs) / trades, voluntary: (a.voluntary - b.voluntary) / trades, involuntary: (a.involuntary - b.involuntary) / trades, main: tid === mainTid };
+    if (row.cpuMs > 0 || row.voluntary >= 0.05) rows.push(row);
+  }
+  rows.sort((x, y) => Number(y.main) - Number(x.main) || y.cpuMs - x.cpuMs);
+  const total = rows.reduce((s, r) => s + r.voluntary, 0);
+  return `wake-ups (voluntary switches) ${total.toFixed(1)}: ` + rows.map((r) => `${r.label} ${r.cpuMs.toFixed(2)} ms/${r.voluntary.toFixed(1)}v/${r.involuntary.toFixed(1)}i`).join(', ');
+}
+
+const calls = new Map<string, number>();
+
+/**
+ * Counts, on this thread (the bench's server), the calls that make work for another thread or a
+ * later turn of the loop: timers set, postMessages sent, and GCs (by kind). Installed once.
+ */
+export function installCallCounters(): void {
+  if (calls.size > 0) return;
+  calls.set('gc', 0);
+  const wrap = <T extends object>(owner: T, key: keyof T & string, label: string) => {
+    const original = owner[key] as unknown as (...args: unknown[]) => unknown;
+    (owner as Record<string, unknown>)[key] = function counted(this: unknown, ...args: unknown[]) {
+      bump(calls, label);
+      return original.apply(this, args);
+    };
+  };
+  wrap(globalThis, 'setTimeout', 'setTimeout');
+  wrap(globalThis, 'setInterval', 'setInterval');
+  wrap(globalThis, 'setImmediate', 'setImmediate');
+  wrap(MessagePort.prototype, 'postMessage', 'postMessage');
+  wrap(Worker.prototype, 'postMessage', 'postMessage');
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) bump(calls, `gc.${(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?'}`);
+  }).observe({ entryTypes: ['gc'] });
+}
+
+export function readCallCounts(): Record<string, number> {
+  return Object.fromEntries(calls);
+}
+
+export function callsPerTrade(before: Record<string, number>, after: Record<string, number>, trades: number): string {
+  return Object.keys(after).sort().filter((k) => (after[k] ?? 0) > (before[k] ?? 0))
+    .map((k) => `${k} ${(((after[k] ?? 0) - (before[k] ?? 0)) / Math.max(1, trades)).toFixed(2)}`).join(', ') || 'none';
 }

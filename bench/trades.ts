@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
 import { createLogger, startLedger, type RunningLedger } from '../src/main.js';
 import { cpuMsSince, TradeClient, type ClientRequest, type LoadResult, type Percentiles } from './tradesClient.js';
-import { installCommitCounter, perTrade, readServerCounters } from './serverCounters.js';
+import { callsPerTrade, installCallCounters, installCommitCounter, perTrade, readCallCounts, readServerCounters, threadSamples, threadsPerTrade } from './serverCounters.js';
 import type { Benchmark, BenchOptions, BenchResult, Measurement } from './types.js';
 
 const MAX_TRADES_PER_RUN = 200_000;
@@ -190,6 +190,7 @@ async function startServer(dataDir: string, writer: Writer): Promise<RunningLedg
     LEDGER_READ_MODEL_WRITER: writer,
   });
   installCommitCounter();
+  installCallCounters();
   // startLedger's own SANDBOX warning is expected here; keep the bench output to errors.
   const running = await startLedger(config, createLogger({ logLevel: 'error' }));
   running.sandbox?.setAutoConfirm('immediate');
@@ -206,6 +207,9 @@ interface Phase {
   readonly shared: boolean;
   /** The largest projection lag (events behind the log head) reported by /metrics after the run. */
   readonly lagAfter: number;
+  /** Per trade: each thread's CPU and wake-ups, and this thread's timers, postMessages and GCs. */
+  readonly threads: string;
+  readonly calls: string;
   /** Server costs over the whole phase (warm-up included) divided by every trade it completed. */
   readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number; readonly mainCpuMs: number; readonly readModelCpuMs: number; readonly readModelWriteBytes: number };
 }
@@ -236,6 +240,8 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
   const readModelBefore = readModelThread();
+  const threadsBefore = threadSamples();
+  const callsBefore = readCallCounts();
   const loop = performance.eventLoopUtilization();
   const started = performance.now();
   const { result, clientCpuMs } = await driver.run(request);
@@ -244,11 +250,14 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const mainLoopMs = performance.eventLoopUtilization(loop).active;
   const mainCpuMs = mainThreadCpuMs() - mainCpu;
   const readModelAfter = readModelThread();
+  const threadsAfter = threadSamples();
+  const callsAfter = readCallCounts();
   const events = Number((await running.store.headPosition()) - headBefore);
   const costs = perTrade(countersBefore, readServerCounters(), result.allTrades);
   const all = Math.max(1, result.allTrades);
   return {
     label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
+    threads: threadsPerTrade(threadsBefore, threadsAfter, all, String(process.pid)), calls: callsPerTrade(callsBefore, callsAfter, all),
     perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all, readModelCpuMs: (readModelAfter.cpuMs - readModelBefore.cpuMs) / all, readModelWriteBytes: (readModelAfter.writeBytes - readModelBefore.writeBytes) / all },
   };
 }
@@ -270,6 +279,8 @@ function describe(phase: Phase): string[] {
     `  confirm answers: ${JSON.stringify(r.confirmStatuses)}`,
     `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''} (main thread: CPU ${phase.perTrade.mainCpuMs.toFixed(2)} ms, event loop busy ${phase.perTrade.mainLoopMs.toFixed(2)} ms; read-model thread CPU ${phase.perTrade.readModelCpuMs.toFixed(2)} ms, writes ${(phase.perTrade.readModelWriteBytes / 1024).toFixed(1)} KiB), ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
     `  per trade, COMMITs: ${perFile(phase.perTrade.commits)}; autocommit writes: ${perFile(phase.perTrade.autocommitWrites)}`,
+    `  per trade, threads (CPU ms / voluntary / involuntary switches): ${phase.threads}`,
+    `  per trade, main thread calls: ${phase.calls}`,
   ];
   for (const e of r.errors.slice(0, 3)) lines.push(`  error: ${e}`);
   return lines;
