@@ -15,11 +15,12 @@ import {
   JOB_STATUSES,
   parseBalanceAnswer,
   parseJobAnswer,
-  parseJobPage,
+  readJobPage,
   parseLockAnswer,
   parsePendingAnswer,
   parseTransferAnswer,
 } from './rustchainResponses.js';
+import type { JobPage } from './rustchainResponses.js';
 
 export type { NodeAlert } from './rustchainClient.js';
 
@@ -125,15 +126,25 @@ async function findJobByTitle(
       if (pagesLeft === 0) return unknownOutcome('find_scan_bound_reached');
       pagesLeft -= 1;
       const query = { status, category: 'other', limit: String(scan.pageSize), offset: String(offset) };
-      const page = await exchange({ method: 'GET', path: '/agent/jobs', query }, parseJobPage);
+      const page = await exchange({ method: 'GET', path: '/agent/jobs', query }, readJobPage);
       if (page.kind !== 'ok') return page;
-      const found = page.value.jobs.find((job) => job.title === title && accept(job));
+      const found = firstMatch(page.value, title, accept);
       if (found) return okOutcome(found);
       const { jobs, total } = page.value;
       if (jobs.length < scan.pageSize || (total !== null && offset + jobs.length >= total)) break;
     }
   }
   return okOutcome(null);
+}
+
+/** The page's first job with this title that `accept` takes, in page order (only those are converted). */
+function firstMatch(page: JobPage, title: string, accept: (job: EscrowJob) => boolean): EscrowJob | null {
+  for (const job of page.jobs) {
+    if (job.title !== title) continue;
+    const escrowJob = page.escrowJob(job);
+    if (accept(escrowJob)) return escrowJob;
+  }
+  return null;
 }
 
 function transfer(exchange: NodeExchange, request: TransferRequest): Promise<NodeOutcome<TransferResult>> {

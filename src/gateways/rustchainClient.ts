@@ -68,7 +68,7 @@ export function createNodeExchange(options: NodeClientOptions): NodeExchange {
         body: call.body === undefined ? undefined : JSON.stringify(call.body),
         timeoutMs: options.timeoutMs,
       });
-      return { status: response.status, json: parseJson(response.body) };
+      return { status: response.status, json: 'json' in response ? response.json : parseJson(response.body) };
     } catch (error) {
       const failure = classifyNetworkError(error);
       const reason = redact(`${failure.kind}: ${failure.code}`);

@@ -113,11 +113,30 @@ export function parseLockAnswer(json: unknown, sent: Pick<EscrowJob, 'title' | '
 
 /** One page of `GET /agent/jobs`; null when it does not parse. */
 export function parseJobPage(json: unknown): { jobs: EscrowJob[]; total: number | null } | null {
+  const page = readJobPage(json);
+  return page === null ? null : { jobs: page.jobs.map((job) => page.escrowJob(job)), total: page.total };
+}
+
+export type PageJob = z.infer<typeof JobSchema>;
+
+export interface JobPage {
+  readonly jobs: readonly PageJob[];
+  readonly total: number | null;
+  /** The port's job for one of `jobs` (never null: every job's reward was read when the page was). */
+  escrowJob(job: PageJob): EscrowJob;
+}
+
+/**
+ * One page of `GET /agent/jobs`, refused whole exactly as `parseJobPage` refuses it (any job that does
+ * not validate or whose reward cannot be read), but each job turned into the port's type only when
+ * asked: a find-by-title reads the title of every job on a page of up to 100 and wants one of them,
+ * and the conversion (the ISO time above all) was most of the page's cost.
+ */
+export function readJobPage(json: unknown): JobPage | null {
   const parsed = JobListSchema.safeParse(json);
   if (!parsed.success) return null;
-  const jobs = parsed.data.jobs.map(toEscrowJob);
-  if (jobs.some((j) => j === null)) return null;
-  return { jobs: jobs as EscrowJob[], total: parsed.data.total ?? null };
+  if (parsed.data.jobs.some((job) => microOf(job.reward_i64, job.reward_rtc) === null)) return null;
+  return { jobs: parsed.data.jobs, total: parsed.data.total ?? null, escrowJob: (job) => toEscrowJob(job) as EscrowJob };
 }
 
 export function parseTransferAnswer(json: unknown): TransferResult | null {

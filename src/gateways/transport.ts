@@ -12,7 +12,14 @@ export interface NodeTransportRequest {
   readonly timeoutMs: number;
 }
 
-export interface NodeTransportResponse {
+/**
+ * The answer as text, or (an in-process transport only) already decoded: `json` must be exactly what
+ * `JSON.parse(body)` would have given, a fresh value sharing nothing with the sender.
+ */
+export type NodeTransportResponse = NodeTextResponse | { readonly status: number; readonly json: unknown };
+
+/** An answer as the network delivers it. */
+export interface NodeTextResponse {
   readonly status: number;
   readonly body: string;
 }
@@ -82,7 +89,8 @@ export function classifyNetworkError(error: unknown): NodeTransportError {
   return new NodeTransportError(neverConnected ? 'never_connected' : 'sent_then_failed', code, `${name}: ${code}`);
 }
 
-export interface UndiciTransport extends NodeTransport {
+export interface UndiciTransport {
+  (request: NodeTransportRequest): Promise<NodeTextResponse>;
   /** Closes the connection pool this transport owns. */
   close(): Promise<void>;
 }
@@ -93,7 +101,7 @@ export interface UndiciTransport extends NodeTransport {
  */
 export function createUndiciTransport(options: { connectTimeoutMs?: number } = {}): UndiciTransport {
   const dispatcher = new Agent({ connect: { timeout: options.connectTimeoutMs ?? 10_000, rejectUnauthorized: true } });
-  const transport = async (req: NodeTransportRequest): Promise<NodeTransportResponse> => {
+  const transport = async (req: NodeTransportRequest): Promise<NodeTextResponse> => {
     try {
       const response = await request(req.url, {
         method: req.method,

@@ -5,6 +5,7 @@
 import { NodeTransportError } from '../gateways/transport.js';
 import type { NodeTransport, NodeTransportRequest, NodeTransportResponse } from '../gateways/transport.js';
 import type { SandboxNode } from './sandboxNode.js';
+import { jsonCopy, NOT_PLAIN } from './jsonCopy.js';
 
 /**
  * The nominal base URL for a gateway over the in-process transport: nothing leaves the process, and a
@@ -25,7 +26,10 @@ export function createInProcessTransport(node: SandboxNode): NodeTransport {
       await delay(request.timeoutMs);
       throw timeoutError();
     }
-    return { status: reply.status, body: JSON.stringify(reply.body) };
+    // What the client would parse off the wire, without the text in between (jsonCopy.ts); the rest
+    // takes the real round trip.
+    const json = jsonCopy(reply.body);
+    return json === NOT_PLAIN ? { status: reply.status, body: JSON.stringify(reply.body) } : { status: reply.status, json };
   };
 }
 
