@@ -98,6 +98,8 @@ export interface ThreadSample {
   readonly cpuMs: number;
   readonly voluntary: number;
   readonly involuntary: number;
+  /** Bytes handed to write(2) (/proc/.../io wchar). */
+  readonly writeBytes: number;
 }
 
 export function threadSamples(): Map<string, ThreadSample> {
@@ -115,7 +117,8 @@ export function threadSamples(): Map<string, ThreadSample> {
       const status = readFileSync(`/proc/self/task/${tid}/status`, 'utf8');
       const count = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)$`, 'm').exec(status)?.[1] ?? Number.NaN);
       const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-      samples.set(tid, { tid, name, cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, voluntary: count('voluntary_ctxt_switches'), involuntary: count('nonvoluntary_ctxt_switches') });
+      const writeBytes = Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/self/task/${tid}/io`, 'utf8'))?.[1] ?? Number.NaN);
+      samples.set(tid, { tid, name, cpuMs: (Number(fields[11]) + Number(fields[12])) * 10, voluntary: count('voluntary_ctxt_switches'), involuntary: count('nonvoluntary_ctxt_switches'), writeBytes });
     } catch {
       // The thread ended between the listing and the read.
     }

@@ -25,7 +25,7 @@
  * which on a loaded machine also counts time the thread waited for a core).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
@@ -102,23 +102,9 @@ const READ_MODEL_THREAD = 'read-model';
  * with the inline writer; NaN where /proc is not there. A thread that ended takes its counts.
  */
 function readModelThread(): { cpuMs: number; writeBytes: number } {
-  try {
-    const total = { cpuMs: 0, writeBytes: 0 };
-    for (const tid of readdirSync('/proc/self/task')) {
-      try {
-        if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== READ_MODEL_THREAD) continue;
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        total.cpuMs += (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MS;
-        total.writeBytes += Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/self/task/${tid}/io`, 'utf8'))?.[1] ?? Number.NaN);
-      } catch {
-        // The thread ended between the listing and the read.
-      }
-    }
-    return total;
-  } catch {
-    return { cpuMs: Number.NaN, writeBytes: Number.NaN };
-  }
+  const samples = [...threadSamples().values()].filter((thread) => thread.name === READ_MODEL_THREAD);
+  if (!existsSync('/proc/self/task')) return { cpuMs: Number.NaN, writeBytes: Number.NaN };
+  return samples.reduce((total, thread) => ({ cpuMs: total.cpuMs + thread.cpuMs, writeBytes: total.writeBytes + thread.writeBytes }), { cpuMs: 0, writeBytes: 0 });
 }
 
 function writersFrom(text: string): Writer[] {

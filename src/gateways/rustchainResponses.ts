@@ -111,12 +111,6 @@ export function parseLockAnswer(json: unknown, sent: Pick<EscrowJob, 'title' | '
   };
 }
 
-/** One page of `GET /agent/jobs`; null when it does not parse. */
-export function parseJobPage(json: unknown): { jobs: EscrowJob[]; total: number | null } | null {
-  const page = readJobPage(json);
-  return page === null ? null : { jobs: page.jobs.map((job) => page.escrowJob(job)), total: page.total };
-}
-
 export type PageJob = z.infer<typeof JobSchema>;
 
 export interface JobPage {
@@ -127,8 +121,8 @@ export interface JobPage {
 }
 
 /**
- * One page of `GET /agent/jobs`, refused whole exactly as `parseJobPage` refuses it (any job that does
- * not validate or whose reward cannot be read), but each job turned into the port's type only when
+ * One page of `GET /agent/jobs`, refused whole (null) when any job does not validate or its reward
+ * cannot be read, but each job turned into the port's type only when
  * asked: a find-by-title reads the title of every job on a page of up to 100 and wants one of them,
  * and the conversion (the ISO time above all) was most of the page's cost.
  */
