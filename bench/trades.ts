@@ -7,13 +7,14 @@
  *  (a) closed loop: N wallet pairs each run place (sell) → match → confirm back to back; trades/s.
  *  (b) open loop at half the best (a) rate: trades start on a schedule; per-command p50/p95/p99.
  *
- * Knobs (environment): BENCH_TRADES_CONCURRENCY (comma list, default "8,32,64,128"),
+ * Knobs (environment): BENCH_TRADES_CONCURRENCY (comma list, default "8,32,64,128"; "none" runs no
+ * closed loop, with BENCH_TRADES_OPEN=0 and BENCH_TRADES_OPEN_RATES),
  * BENCH_TRADES_DURATION_MS (measured time per run, default 8000), BENCH_TRADES_WARMUP_MS (2000),
  * BENCH_TRADES_IDEMPOTENCY=1 (send an Idempotency-Key on every POST), BENCH_TRADES_INPROCESS=1
  * (also run the client inside the server's process, for comparison), BENCH_TRADES_OPEN_RATES
  * (comma list of extra open-loop rates in trades/s, to compare latency at a fixed load),
  * BENCH_TRADES_MAX (at most this many trades per closed-loop run: a fixed count, so per-trade costs
- * of two builds compare at equal work; see bench/writesByFile.ts), BENCH_TRADES_OPEN=0 (no open loop),
+ * of two builds compare at equal work; see bench/writesByFile.ts), BENCH_TRADES_OPEN=0 (no open loop at half the peak; the BENCH_TRADES_OPEN_RATES ones still run),
  * BENCH_TRADES_SQLITE_WRITER=inline|worker (the event store's writer, LEDGER_SQLITE_WRITER; default
  * the server's own default). With the worker writer the events.db COMMITs run on the writer thread,
  * which the commit counter (it patches this thread's better-sqlite3) does not see;
@@ -60,8 +61,11 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     if (!Number.isInteger(value) || value <= 0 || value > 600_000) throw new Error(`${name} must be a positive integer (at most 600000)`);
     return value;
   };
-  const concurrency = (env['BENCH_TRADES_CONCURRENCY'] ?? '8,32,64,128').split(',').map(Number);
-  if (concurrency.some((c) => !Number.isInteger(c) || c <= 0 || c > 1024)) throw new Error('BENCH_TRADES_CONCURRENCY: integers 1..1024');
+  const concurrencyText = env['BENCH_TRADES_CONCURRENCY'] ?? '8,32,64,128';
+  // 'none': only the fixed open-loop rates, so a profile of a low rate holds nothing else.
+  const concurrency = concurrencyText === 'none' ? [] : concurrencyText.split(',').map(Number);
+  if (concurrency.some((c) => !Number.isInteger(c) || c <= 0 || c > 1024)) throw new Error('BENCH_TRADES_CONCURRENCY: integers 1..1024, or none');
+  if (concurrency.length === 0 && env['BENCH_TRADES_OPEN'] !== '0') throw new Error('BENCH_TRADES_CONCURRENCY=none needs BENCH_TRADES_OPEN=0 (half of no peak is no rate)');
   return {
     concurrency,
     durationMs: int('BENCH_TRADES_DURATION_MS', 8000),
@@ -291,7 +295,7 @@ async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url:
     }
     const best = Math.max(...phases.map((p) => p.result.tradesPerSec));
     const half = Math.max(1, Math.round(best / 2));
-    for (const ratePerSec of settings.openLoop ? [half, ...settings.extraRates] : []) {
+    for (const ratePerSec of [...(settings.openLoop ? [half] : []), ...settings.extraRates]) {
       const caughtUp = await waitForProjections(running.url);
       console.log(`read models caught up in ${caughtUp.ms.toFixed(0)} ms${caughtUp.lag > 0 ? ` (still ${caughtUp.lag} behind)` : ''}`);
       const label = `${where}: open loop at ${ratePerSec}/s${ratePerSec === half ? ' (half of max)' : ''}`;
@@ -320,7 +324,7 @@ export const tradesBenchmark: Benchmark = {
       phases.push(...(await runAgainst(settings, options.tempDir, (url, pairs) => inProcessDriver(url, pairs, settings.idempotencyKeys), 'in-process client', true, settings.writers[0] ?? 'worker')));
     }
     const separate = phases.filter((p) => p.label.startsWith('client process'));
-    const best = Math.max(...separate.filter((p) => p.label.includes('closed')).map((p) => p.result.tradesPerSec));
+    const best = Math.max(0, ...separate.filter((p) => p.label.includes('closed')).map((p) => p.result.tradesPerSec));
     const open = separate.find((p) => p.label.includes('half of max'));
     const worstP99 = open ? Math.max(open.result.latencyMs.place.p99, open.result.latencyMs.match.p99, open.result.latencyMs.confirm.p99) : Infinity;
     return {

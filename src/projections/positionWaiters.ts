@@ -41,6 +41,11 @@ export class PositionWaiters {
     return this.wait(reached, timeoutMs, false);
   }
 
+  /** How many waitFor reads are waiting (waitUntil's are not counted). */
+  polledCount(): number {
+    return this.polled.size;
+  }
+
   notify(): void {
     for (const waiter of [...this.waiters]) waiter();
   }

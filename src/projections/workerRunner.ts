@@ -63,10 +63,18 @@ export class WorkerProjectionRunner implements ReadModelRunner {
    * is a lower bound of the file's: a wait answered from it has been reached. Emptied on restore.
    */
   private readonly known = new Map<string, bigint>();
+  /**
+   * A `wake` is on its way to the writer and no batch has answered it yet. Waits that arrive
+   * meanwhile post none of their own: the writer reads the log again after every batch, and a batch
+   * that leaves waits unreached posts the next wake (onBatch). One wake per batch instead of one per
+   * wait: each is a postMessage here and a wake-up of the writer's thread (PERFORMANCE.md, session 7).
+   */
+  private wakePending = false;
+  private wakes = 0;
 
   constructor(private readonly options: WorkerRunnerOptions) {
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
-    this.waiters = new PositionWaiters(options.maxWaiters ?? DEFAULT_MAX_WAITERS, options.onWaitersFull, () => this.learnFromFile());
+    this.waiters = new PositionWaiters(options.maxWaiters ?? DEFAULT_MAX_WAITERS, options.onWaitersFull, () => this.onPoll());
     this.current = this.openDb();
     this.learnFromFile();
     this.file = new ReadDbFile(options.readDbPath);
@@ -107,6 +115,7 @@ export class WorkerProjectionRunner implements ReadModelRunner {
     };
     const worker = spawnWriter(settings);
     this.worker = worker;
+    this.wakePending = false;
     this.setPhase('catching_up');
     worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
     worker.on('error', (error) => this.options.onError?.(error, null));
@@ -126,7 +135,10 @@ export class WorkerProjectionRunner implements ReadModelRunner {
       case 'batch':
         // A writer replaced by a restore wrote to the file moved aside: its checkpoints are not this file's.
         if (worker === this.worker) this.learnFromBatch(message.checkpoints);
+        this.wakePending = false;
         this.waiters.notify();
+        // Waits this batch did not reach were for appends after its read: have the writer look again now.
+        if (this.waiters.polledCount() > 0) this.wakeWriter();
         this.options.afterBatch?.(BigInt(message.position));
         return;
       case 'error': {
@@ -144,6 +156,7 @@ export class WorkerProjectionRunner implements ReadModelRunner {
   private onExit(worker: Worker, code: number): void {
     if (this.worker !== worker) return;
     this.worker = null;
+    this.wakePending = false;
     this.setPhase('stopped');
     if (this.stopRequested) return;
     this.options.onError?.(new Error(`the read-model writer thread exited (code ${code}); starting it again`), null);
@@ -164,6 +177,31 @@ export class WorkerProjectionRunner implements ReadModelRunner {
 
   private post(message: ToWorker): void {
     this.worker?.postMessage(message);
+  }
+
+  /** At most one unanswered wake (see wakePending). */
+  private wakeWriter(): void {
+    if (this.wakePending || this.worker === null) return;
+    this.wakePending = true;
+    this.wakes += 1;
+    this.post({ kind: 'wake' });
+  }
+
+  /** How many wakes this handle posted to its writers (for tests and the trade benchmark). */
+  get wakesPosted(): number {
+    return this.wakes;
+  }
+
+  /**
+   * The waiters' shared poll (every 50 ms while a read waits). A wake the writer found nothing for
+   * (a position not yet committed, or one no batch will reach) gets no batch in answer; forgetting
+   * it here, and waking the writer again for the reads still waiting, bounds the time waits go
+   * without a wake to a poll tick (the writer's own follow poll, 10 ms, reads the log meanwhile too).
+   */
+  private onPoll(): void {
+    this.wakePending = false;
+    this.learnFromFile();
+    if (this.waiters.polledCount() > 0) this.wakeWriter();
   }
 
   async stop(): Promise<void> {
@@ -261,7 +299,7 @@ export class WorkerProjectionRunner implements ReadModelRunner {
     const reached = this.reachedKnown(position, names ?? ALL_PROJECTIONS.map((p) => p.name));
     if (reached()) return Promise.resolve(true);
     // The writer may be between polls: have it look now, so the wait is as short as in-process.
-    this.post({ kind: 'wake' });
+    this.wakeWriter();
     return this.waiters.waitFor(reached, timeoutMs);
   }
 

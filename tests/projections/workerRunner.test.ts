@@ -116,3 +116,61 @@ describe('the worker-thread read-model writer (issue 14 lever 1)', () => {
     expect(await runner.waitForCaughtUp(50)).toBe(false);
   });
 });
+
+describe('waking the worker-thread writer for waits (session 7: one wake per batch, not one per wait)', () => {
+  /** A writer that reads the log only when woken: its own follow poll is an hour, so only wakes move it. */
+  function wakeOnlyWriter(store: SqliteEventStore, dir: string): WorkerProjectionRunner {
+    const runner = new WorkerProjectionRunner({
+      store, eventsPath: join(dir, 'events.db'), readDbPath: join(dir, 'read.db'), retryDelayMs: 50, followPollMs: 3_600_000,
+    });
+    cleanUps.push(() => runner.close());
+    return runner;
+  }
+
+  it('many reads waiting for one append share one wake, and all are answered', async () => {
+    const { ledger, store, dir } = fileLedger();
+    await buildMixedLedger(ledger, 1);
+    const runner = wakeOnlyWriter(store, dir);
+    runner.start();
+    expect(await runner.waitForCaughtUp(20_000)).toBe(true);
+    await ledger.placeSell('otc_00000000000030a0', { priceNano: 130_000_000n });
+    const head = await store.headPosition();
+    const before = runner.wakesPosted;
+    const answers = await Promise.all(Array.from({ length: 50 }, () => runner.waitFor(head, 10_000)));
+    expect(answers.every(Boolean)).toBe(true);
+    // One wake for the 50 reads (a second only if the poll ticked before the batch came back).
+    expect(runner.wakesPosted - before).toBeGreaterThanOrEqual(1);
+    expect(runner.wakesPosted - before).toBeLessThanOrEqual(2);
+  });
+
+  it('reads that wait while a wake is unanswered are answered too, each at its own position', async () => {
+    const { ledger, store, dir } = fileLedger();
+    await buildMixedLedger(ledger, 1);
+    const runner = wakeOnlyWriter(store, dir);
+    runner.start();
+    expect(await runner.waitForCaughtUp(20_000)).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      await ledger.placeSell(`otc_${(0x3100 + 2 * i).toString(16).padStart(16, '0')}`, { priceNano: 130_000_000n });
+      const first = runner.waitFor(await store.headPosition(), 10_000);
+      // Appended after the first wait's wake was posted: its own wait posts none.
+      await ledger.placeSell(`otc_${(0x3101 + 2 * i).toString(16).padStart(16, '0')}`, { priceNano: 130_000_000n });
+      const head = await store.headPosition();
+      const second = runner.waitFor(head, 10_000);
+      expect(await Promise.all([first, second])).toEqual([true, true]);
+      expect(runner.positionOf('orders')).toBe(head);
+    }
+  });
+
+  it('a wake the writer finds nothing for does not silence later waits', async () => {
+    const { ledger, store, dir } = fileLedger();
+    await buildMixedLedger(ledger, 1);
+    const runner = wakeOnlyWriter(store, dir);
+    runner.start();
+    expect(await runner.waitForCaughtUp(20_000)).toBe(true);
+    const head = await store.headPosition();
+    // Nobody appends head + 1: the writer reads nothing, so no batch answers this wake.
+    expect(await runner.waitFor(head + 1n, 150)).toBe(false);
+    await ledger.placeSell('otc_00000000000032a0', { priceNano: 130_000_000n });
+    expect(await runner.waitFor(await store.headPosition(), 10_000)).toBe(true);
+  });
+});
