@@ -18,6 +18,9 @@
  * BENCH_TRADES_SQLITE_WRITER=inline|worker (the event store's writer, LEDGER_SQLITE_WRITER; default
  * the server's own default). With the worker writer the events.db COMMITs run on the writer thread,
  * which the commit counter (it patches this thread's better-sqlite3) does not see;
+ * BENCH_TRADES_NODES (comma list of "in-process" and/or "process", default "in-process": the sandbox
+ * node embedded in the ledger, or in a process of its own that the ledger calls over loopback HTTP
+ * like a real node, bench/sandboxNodeProcess.ts; its CPU is then reported per trade on its own);
  * BENCH_TRADES_WRITERS (comma list of read-model writers, "worker" and/or "inline", default "worker":
  * one server each, run one after the other, so the two placements compare in one run).
  *
@@ -34,6 +37,8 @@ import { createLogger, startLedger, type RunningLedger } from '../src/main.js';
 import { cpuMsSince, TradeClient, type ClientRequest, type LoadResult, type Percentiles } from './tradesClient.js';
 import { callsPerTrade, installCallCounters, installCommitCounter, perTrade, readCallCounts, readServerCounters, threadSamples, threadsPerTrade } from './serverCounters.js';
 import type { Benchmark, BenchOptions, BenchResult, Measurement } from './types.js';
+import { DEFAULT_SANDBOX_ADMIN_KEY } from '../src/sandbox/index.js';
+import { startNodeProcess, type NodeProcess } from './sandboxNodeProcess.js';
 
 const MAX_TRADES_PER_RUN = 200_000;
 const ASK_SLACK_MS = 120_000;
@@ -51,9 +56,12 @@ interface Settings {
   readonly maxTrades: number;
   readonly openLoop: boolean;
   readonly writers: readonly Writer[];
+  readonly nodes: readonly NodePlacement[];
 }
 
 type Writer = 'worker' | 'inline';
+/** Where the sandbox node runs: embedded in the ledger's process, or a process of its own over HTTP. */
+type NodePlacement = 'in-process' | 'process';
 
 function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
   const int = (name: string, fallback: number) => {
@@ -76,6 +84,7 @@ function settingsFromEnv(env: NodeJS.ProcessEnv): Settings {
     maxTrades: int('BENCH_TRADES_MAX', MAX_TRADES_PER_RUN),
     openLoop: env['BENCH_TRADES_OPEN'] !== '0',
     writers: writersFrom(env['BENCH_TRADES_WRITERS'] ?? 'worker'),
+    nodes: nodesFrom(env['BENCH_TRADES_NODES'] ?? 'in-process'),
   };
 }
 
@@ -117,18 +126,24 @@ function writersFrom(text: string): Writer[] {
   return writers as Writer[];
 }
 
+function nodesFrom(text: string): NodePlacement[] {
+  const nodes = text.split(',').map((n) => n.trim());
+  if (nodes.some((n) => n !== 'in-process' && n !== 'process')) throw new Error('BENCH_TRADES_NODES: a comma list of in-process, process');
+  return nodes as NodePlacement[];
+}
+
 /** Something that runs load: the child process over IPC, or a TradeClient in this process. */
 interface Driver {
   run(request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>): Promise<{ result: LoadResult; clientCpuMs: number }>;
   close(): Promise<void>;
 }
 
-async function childDriver(url: string, pairs: number, idempotencyKeys: boolean): Promise<Driver> {
+async function childDriver(url: string, fundUrl: string, pairs: number, idempotencyKeys: boolean): Promise<Driver> {
   const entry = fileURLToPath(new URL('./tradesClient.js', import.meta.url));
   // No inherited execArgv: a --cpu-prof of the server must not profile the client too.
   const child = fork(entry, ['--trade-client'], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ask = askChild(child);
-  await ask({ kind: 'setup', url, clients: pairs, idempotencyKeys }, ASK_SLACK_MS);
+  await ask({ kind: 'setup', url, fundUrl, clients: pairs, idempotencyKeys }, ASK_SLACK_MS);
   return {
     run: async (request) => (await ask(request, request.warmupMs + request.durationMs + ASK_SLACK_MS)) as { result: LoadResult; clientCpuMs: number },
     async close() {
@@ -157,9 +172,9 @@ function askChild(child: ChildProcess): (request: ClientRequest, timeoutMs: numb
     });
 }
 
-async function inProcessDriver(url: string, pairs: number, idempotencyKeys: boolean): Promise<Driver> {
+async function inProcessDriver(url: string, fundUrl: string, pairs: number, idempotencyKeys: boolean): Promise<Driver> {
   const client = new TradeClient(url, pairs, idempotencyKeys);
-  await client.setup(pairs);
+  await client.setup(pairs, fundUrl);
   return {
     async run(request) {
       const result = request.kind === 'closed'
@@ -172,12 +187,14 @@ async function inProcessDriver(url: string, pairs: number, idempotencyKeys: bool
   };
 }
 
-async function startServer(dataDir: string, writer: Writer): Promise<RunningLedger> {
+async function startServer(dataDir: string, writer: Writer, node: NodeProcess | null): Promise<RunningLedger> {
   // Trades are measured in `manual` quote mode (no chain reads), the semantics of the bridge compared against.
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', LEDGER_QUOTE_CHAIN: 'manual',
     LEDGER_SQLITE_WRITER: process.env['BENCH_TRADES_SQLITE_WRITER'],
     LEDGER_READ_MODEL_WRITER: writer,
+    // A node of its own: the ledger calls it over HTTP (loopback) with the sandbox's admin key, as a real node.
+    ...(node === null ? {} : { RUSTCHAIN_NODE: node.url, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY }),
   });
   installCommitCounter();
   installCallCounters();
@@ -192,6 +209,8 @@ interface Phase {
   readonly result: LoadResult;
   readonly serverCpuMs: number;
   readonly clientCpuMs: number;
+  /** The sandbox node's own process (NaN when it is embedded: its CPU is then the server's). */
+  readonly nodeCpuMs: number;
   readonly wallMs: number;
   /** Client and server in one process: serverCpuMs is both. */
   readonly shared: boolean;
@@ -224,7 +243,8 @@ async function waitForProjections(url: string): Promise<{ ms: number; lag: numbe
   return { ms: performance.now() - started, lag };
 }
 
-async function runPhase(running: RunningLedger, driver: Driver, label: string, request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>, clientInServer: boolean): Promise<Phase> {
+async function runPhase(running: RunningLedger, driver: Driver, label: string, request: Exclude<ClientRequest, { kind: 'setup' | 'close' }>, clientInServer: boolean, nodeCpuMs: (() => Promise<number>) | null): Promise<Phase> {
+  const nodeBefore = (await nodeCpuMs?.()) ?? Number.NaN;
   const countersBefore = readServerCounters();
   const headBefore = await running.store.headPosition();
   const cpu = process.cpuUsage();
@@ -243,10 +263,11 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const threadsAfter = threadSamples();
   const callsAfter = readCallCounts();
   const events = Number((await running.store.headPosition()) - headBefore);
+  const nodeMs = ((await nodeCpuMs?.()) ?? Number.NaN) - nodeBefore;
   const costs = perTrade(countersBefore, readServerCounters(), result.allTrades);
   const all = Math.max(1, result.allTrades);
   return {
-    label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
+    label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, nodeCpuMs: nodeMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
     threads: threadsPerTrade(threadsBefore, threadsAfter, all, String(process.pid)), calls: callsPerTrade(callsBefore, callsAfter, all),
     perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all, readModelCpuMs: (readModelAfter.cpuMs - readModelBefore.cpuMs) / all, readModelWriteBytes: (readModelAfter.writeBytes - readModelBefore.writeBytes) / all },
   };
@@ -261,7 +282,7 @@ function describe(phase: Phase): string[] {
   const r = phase.result;
   const cpu = (ms: number) => `${((ms / phase.wallMs) * 100).toFixed(0)}%`;
   const lines = [
-    `${phase.label}: ${r.tradesPerSec.toFixed(0)} trades/s (${r.trades} trades, ${r.failed} failed${r.skipped > 0 ? `, ${r.skipped} not started: in-flight cap` : ''}); ${phase.shared ? `CPU server and client together ${cpu(phase.serverCpuMs)}` : `CPU server ${cpu(phase.serverCpuMs)}, client ${cpu(phase.clientCpuMs)}`} of one core; projection lag after: ${phase.lagAfter} events`,
+    `${phase.label}: ${r.tradesPerSec.toFixed(0)} trades/s (${r.trades} trades, ${r.failed} failed${r.skipped > 0 ? `, ${r.skipped} not started: in-flight cap` : ''}); ${phase.shared ? `CPU server and client together ${cpu(phase.serverCpuMs)}` : `CPU server ${cpu(phase.serverCpuMs)}, client ${cpu(phase.clientCpuMs)}${Number.isNaN(phase.nodeCpuMs) ? '' : `, node process ${cpu(phase.nodeCpuMs)}`}`} of one core; projection lag after: ${phase.lagAfter} events`,
     `  place   ${fmt(r.latencyMs.place)}`,
     `  match   ${fmt(r.latencyMs.match)}`,
     `  confirm ${fmt(r.latencyMs.confirm)}`,
@@ -271,6 +292,7 @@ function describe(phase: Phase): string[] {
     `  per trade, COMMITs: ${perFile(phase.perTrade.commits)}; autocommit writes: ${perFile(phase.perTrade.autocommitWrites)}`,
     `  per trade, threads (CPU ms / voluntary / involuntary switches): ${phase.threads}`,
     `  per trade, main thread calls: ${phase.calls}`,
+    ...(Number.isNaN(phase.nodeCpuMs) ? [] : [`  per trade, the node's own process: CPU ${(phase.nodeCpuMs / Math.max(1, r.allTrades)).toFixed(2)} ms`]),
   ];
   for (const e of r.errors.slice(0, 3)) lines.push(`  error: ${e}`);
   return lines;
@@ -280,17 +302,31 @@ const asMeasurement = (phase: Phase): Measurement => ({
   label: phase.label, ops: phase.result.trades, elapsedMs: phase.result.elapsedMs, opsPerSec: phase.result.tradesPerSec,
 });
 
-async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean, writer: Writer): Promise<Phase[]> {
+async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url: string, fundUrl: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean, writer: Writer, placement: NodePlacement): Promise<Phase[]> {
   const dataDir = mkdtempSync(join(tempDir, 'otc-trades-'));
-  const running = await startServer(dataDir, writer);
+  const node = placement === 'process' ? await startNodeProcess() : null;
+  try {
+    return await runOn(settings, dataDir, node, makeDriver, where, inServer, writer);
+  } finally {
+    await node?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function runOn(settings: Settings, dataDir: string, node: NodeProcess | null, makeDriver: (url: string, fundUrl: string, pairs: number) => Promise<Driver>, where: string, inServer: boolean, writer: Writer): Promise<Phase[]> {
+  const running = await startServer(dataDir, writer, node);
   const pairs = Math.max(256, ...settings.concurrency);
-  const driver = await makeDriver(running.url, pairs);
+  const driver = await makeDriver(running.url, node?.url ?? running.url, pairs).catch(async (error: unknown) => {
+    await running.close();
+    throw error;
+  });
+  const nodeCpuMs = node === null ? null : () => node.cpuMs();
   const phases: Phase[] = [];
   try {
     const { durationMs, warmupMs } = settings;
     for (const concurrency of settings.concurrency) {
       const label = `${where}: closed loop, ${concurrency} clients`;
-      phases.push(await runPhase(running, driver, label, { kind: 'closed', concurrency, maxTrades: settings.maxTrades, durationMs, warmupMs }, inServer));
+      phases.push(await runPhase(running, driver, label, { kind: 'closed', concurrency, maxTrades: settings.maxTrades, durationMs, warmupMs }, inServer, nodeCpuMs));
       console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
     }
     const best = Math.max(...phases.map((p) => p.result.tradesPerSec));
@@ -299,13 +335,12 @@ async function runAgainst(settings: Settings, tempDir: string, makeDriver: (url:
       const caughtUp = await waitForProjections(running.url);
       console.log(`read models caught up in ${caughtUp.ms.toFixed(0)} ms${caughtUp.lag > 0 ? ` (still ${caughtUp.lag} behind)` : ''}`);
       const label = `${where}: open loop at ${ratePerSec}/s${ratePerSec === half ? ' (half of max)' : ''}`;
-      phases.push(await runPhase(running, driver, label, { kind: 'open', ratePerSec, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs, maxInFlight: pairs }, inServer));
+      phases.push(await runPhase(running, driver, label, { kind: 'open', ratePerSec, maxTrades: MAX_TRADES_PER_RUN, durationMs, warmupMs, maxInFlight: pairs }, inServer, nodeCpuMs));
       console.log(describe(phases[phases.length - 1] as Phase).join('\n'));
     }
   } finally {
     await driver.close();
     await running.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
   return phases;
 }
@@ -316,14 +351,17 @@ export const tradesBenchmark: Benchmark = {
   async run(options: BenchOptions): Promise<BenchResult> {
     const settings = settingsFromEnv(process.env);
     const phases: Phase[] = [];
-    for (const writer of settings.writers) {
-      const where = settings.writers.length > 1 ? `client process (${writer} writer)` : 'client process';
-      phases.push(...(await runAgainst(settings, options.tempDir, (url, pairs) => childDriver(url, pairs, settings.idempotencyKeys), where, false, writer)));
+    for (const placement of settings.nodes) {
+      for (const writer of settings.writers) {
+        const where = `client process${settings.writers.length > 1 ? ` (${writer} writer)` : ''}${placement === 'process' ? ', node process' : ''}`;
+        phases.push(...(await runAgainst(settings, options.tempDir, (url, fundUrl, pairs) => childDriver(url, fundUrl, pairs, settings.idempotencyKeys), where, false, writer, placement)));
+      }
     }
     if (settings.inProcess) {
-      phases.push(...(await runAgainst(settings, options.tempDir, (url, pairs) => inProcessDriver(url, pairs, settings.idempotencyKeys), 'in-process client', true, settings.writers[0] ?? 'worker')));
+      phases.push(...(await runAgainst(settings, options.tempDir, (url, fundUrl, pairs) => inProcessDriver(url, fundUrl, pairs, settings.idempotencyKeys), 'in-process client', true, settings.writers[0] ?? 'worker', settings.nodes[0] ?? 'in-process')));
     }
-    const separate = phases.filter((p) => p.label.startsWith('client process'));
+    // The targets are for the embedded node (issue 14); the node-process runs are reported beside them.
+    const separate = phases.filter((p) => p.label.startsWith('client process') && !p.label.includes('node process'));
     const best = Math.max(0, ...separate.filter((p) => p.label.includes('closed')).map((p) => p.result.tradesPerSec));
     const open = separate.find((p) => p.label.includes('half of max'));
     const worstP99 = open ? Math.max(open.result.latencyMs.place.p99, open.result.latencyMs.match.p99, open.result.latencyMs.confirm.p99) : Infinity;

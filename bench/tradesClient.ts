@@ -8,7 +8,7 @@
  * Every request is signed at send time by the client's own wallets, like a trader's client.
  */
 import { randomBytes } from 'node:crypto';
-import { Pool } from 'undici';
+import { Pool, request as httpRequest } from 'undici';
 import { generateWallet, type ClientWallet } from '../src/crypto/signer.js';
 import { htlcHashOf } from '../src/crypto/preimage.js';
 
@@ -17,7 +17,8 @@ export const COMMANDS: readonly CommandName[] = ['place', 'match', 'confirm'];
 
 /** What the parent asks the child to do. */
 export type ClientRequest =
-  | { readonly kind: 'setup'; readonly url: string; readonly clients: number; readonly idempotencyKeys: boolean }
+  /** fundUrl: where sellers are funded (`/__sandbox/fund`): the ledger's embedded node, or a node process of its own. */
+  | { readonly kind: 'setup'; readonly url: string; readonly fundUrl: string; readonly clients: number; readonly idempotencyKeys: boolean }
   | { readonly kind: 'closed'; readonly concurrency: number; readonly maxTrades: number; readonly durationMs: number; readonly warmupMs: number }
   | { readonly kind: 'open'; readonly ratePerSec: number; readonly maxTrades: number; readonly durationMs: number; readonly warmupMs: number; readonly maxInFlight: number }
   | { readonly kind: 'close' };
@@ -73,11 +74,13 @@ export class TradeClient {
     this.idempotencyKeys = idempotencyKeys;
   }
 
-  /** Generates `count` wallet pairs and funds every seller at the embedded sandbox node. */
-  async setup(count: number): Promise<void> {
+  /** Generates `count` wallet pairs and funds every seller at the sandbox node's `fundUrl` (the ledger's own, when embedded). */
+  async setup(count: number, fundUrl: string): Promise<void> {
+    const fundAt = new URL('/__sandbox/fund', fundUrl);
+    if (fundAt.hostname !== '127.0.0.1') throw new Error(`the trade bench only funds at 127.0.0.1, not ${fundAt.hostname}`);
     for (let i = 0; i < count; i++) {
       const pair: Pair = { seller: generateWallet(), buyer: generateWallet(), nextAmount: BASE_AMOUNT_MICRO_RTC };
-      const funded = await this.post('/__sandbox/fund', { wallet: pair.seller.wallet, amount_rtc: FUND_RTC });
+      const funded = await fund(fundAt, pair.seller.wallet);
       if (funded.status !== 200) throw new Error(`funding failed: HTTP ${funded.status} ${funded.text}`);
       this.pairs.push(pair);
     }
@@ -186,6 +189,11 @@ export class TradeClient {
   }
 }
 
+async function fund(fundAt: URL, wallet: string): Promise<{ status: number; text: string }> {
+  const response = await httpRequest(fundAt, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ wallet, amount_rtc: FUND_RTC }) });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
 class Recorder {
   private readonly samples: Record<CommandName | 'trade', number[]> = { place: [], match: [], confirm: [], trade: [] };
   private readonly errors: string[] = [];
@@ -247,7 +255,7 @@ async function serveParent(): Promise<void> {
         switch (raw.kind) {
           case 'setup':
             client = new TradeClient(raw.url, raw.clients, raw.idempotencyKeys);
-            await client.setup(raw.clients);
+            await client.setup(raw.clients, raw.fundUrl);
             send({ ok: true });
             break;
           case 'closed': {
