@@ -18,6 +18,8 @@
  * BENCH_TRADES_SQLITE_WRITER=inline|worker (the event store's writer, LEDGER_SQLITE_WRITER; default
  * the server's own default). With the worker writer the events.db COMMITs run on the writer thread,
  * which the commit counter (it patches this thread's better-sqlite3) does not see;
+ * BENCH_TRADES_NICE (the server's LEDGER_BACKGROUND_THREAD_NICE, applied as `serve` applies it;
+ * default the server's default, 0 = every thread at the loop's priority);
  * BENCH_TRADES_NODES (comma list of "in-process" and/or "process", default "in-process": the sandbox
  * node embedded in the ledger, or in a process of its own that the ledger calls over loopback HTTP
  * like a real node, bench/sandboxNodeProcess.ts; its CPU is then reported per trade on its own);
@@ -39,6 +41,7 @@ import { callsPerTrade, installCallCounters, installCommitCounter, perTrade, rea
 import type { Benchmark, BenchOptions, BenchResult, Measurement } from './types.js';
 import { DEFAULT_SANDBOX_ADMIN_KEY } from '../src/sandbox/index.js';
 import { startNodeProcess, type NodeProcess } from './sandboxNodeProcess.js';
+import { lowerBackgroundThreads } from '../src/threadPriority.js';
 
 const MAX_TRADES_PER_RUN = 200_000;
 const ASK_SLACK_MS = 120_000;
@@ -193,6 +196,7 @@ async function startServer(dataDir: string, writer: Writer, node: NodeProcess | 
     PORT: '0', HOST: '127.0.0.1', LEDGER_DATA_DIR: dataDir, LEDGER_RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'warn', LEDGER_QUOTE_CHAIN: 'manual',
     LEDGER_SQLITE_WRITER: process.env['BENCH_TRADES_SQLITE_WRITER'],
     LEDGER_READ_MODEL_WRITER: writer,
+    LEDGER_BACKGROUND_THREAD_NICE: process.env['BENCH_TRADES_NICE'],
     // A node of its own: the ledger calls it over HTTP (loopback) with the sandbox's admin key, as a real node.
     ...(node === null ? {} : { RUSTCHAIN_NODE: node.url, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY }),
   });
@@ -201,7 +205,12 @@ async function startServer(dataDir: string, writer: Writer, node: NodeProcess | 
   // startLedger's own SANDBOX warning is expected here; keep the bench output to errors.
   const running = await startLedger(config, createLogger({ logLevel: 'error' }));
   running.sandbox?.setAutoConfirm('immediate');
-  return running;
+  // As `serve` does (src/cli/index.ts): the server's background threads below its event loop.
+  const background = lowerBackgroundThreads({ nice: config.backgroundThreadNice });
+  return { ...running, close: async () => {
+    background.stop();
+    await running.close();
+  } };
 }
 
 interface Phase {

@@ -101,6 +101,13 @@ const READ_MODEL_SCHEMA = {
   LEDGER_READ_MODEL_WRITER: z.enum(['worker', 'inline']).default('worker'),
 } as const;
 
+// ---- the request thread first (issue 14): the nice value of the process's other threads ----
+// `serve` gives every thread but the event loop's this nice value (Linux; 0 = leave them alone), so
+// background work (the writer threads, libuv's pool, V8's helpers) no longer preempts a request.
+const THREAD_PRIORITY_SCHEMA = {
+  LEDGER_BACKGROUND_THREAD_NICE: int(0, 19).default(10),
+} as const;
+
 const ConfigSchema = z.object({
   PORT: int(0, 65535).default(5580),
   LEDGER_DATA_DIR: z.string().min(1).default('./data'),
@@ -141,6 +148,7 @@ const ConfigSchema = z.object({
   ...REFUSALS_SCHEMA,
   ...MATCH_COOLDOWN_SCHEMA,
   ...SQLITE_WRITER_SCHEMA,
+  ...THREAD_PRIORITY_SCHEMA,
   ...READ_MODEL_SCHEMA,
 });
 
@@ -151,6 +159,8 @@ export type Config = Readonly<{
   store: 'sqlite' | 'esdb';
   /** Issue 14 lever 3: the SQLite store's appends commit on a writer thread, or on the event loop. */
   sqliteWriter: 'inline' | 'worker';
+  /** LEDGER_BACKGROUND_THREAD_NICE: the nice value `serve` gives every thread but the event loop's (0 = none). */
+  backgroundThreadNice: number;
   eventStoreConnectionString: string | null;
   rustchainNode: string | null;
   rcAdminKey: string | null;
@@ -222,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: c.LEDGER_DATA_DIR,
     store: c.LEDGER_STORE,
     sqliteWriter: c.LEDGER_SQLITE_WRITER,
+    backgroundThreadNice: c.LEDGER_BACKGROUND_THREAD_NICE,
     eventStoreConnectionString: c.EVENTSTORE_CONNECTION_STRING ?? null,
     rustchainNode: c.RUSTCHAIN_NODE ?? null,
     rcAdminKey: c.RC_ADMIN_KEY ?? null,

@@ -13,6 +13,7 @@ import { runReconcileOnce } from './reconcileCommand.js';
 import { colourFor } from './table.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { registerOrderCommands } from './orderCommand.js';
+import { lowerBackgroundThreads } from '../threadPriority.js';
 
 const out = process.stdout;
 
@@ -61,7 +62,11 @@ export function buildCli(config: () => Config): Command {
       process.stderr.write(`otc-ledger: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(1);
     });
+    // After the start, so the writer threads exist; threads started later are found by its rescans.
+    const background = lowerBackgroundThreads({ nice: cfg.backgroundThreadNice });
+    if (background.lowered.size > 0) log.info({ nice: cfg.backgroundThreadNice, threads: background.lowered.size }, 'background threads run at a lower priority than the event loop');
     const shutdown = (signal: string) => {
+      background.stop();
       const startedMs = Date.now();
       log.info({ signal }, 'shutting down: finishing in-flight requests');
       running.close().then(() => {
