@@ -15,12 +15,11 @@ import {
   JOB_STATUSES,
   parseBalanceAnswer,
   parseJobAnswer,
-  readJobPage,
+  readJobPageFor,
   parseLockAnswer,
   parsePendingAnswer,
   parseTransferAnswer,
 } from './rustchainResponses.js';
-import type { JobPage } from './rustchainResponses.js';
 
 export type { NodeAlert } from './rustchainClient.js';
 
@@ -121,30 +120,22 @@ async function findJobByTitle(
   statuses: readonly JobStatus[] = JOB_STATUSES,
 ): Promise<NodeOutcome<EscrowJob | null>> {
   let pagesLeft = scan.maxPages;
+  const readPage = readJobPageFor(title);
   for (const status of statuses) {
     for (let offset = 0; ; offset += scan.pageSize) {
       if (pagesLeft === 0) return unknownOutcome('find_scan_bound_reached');
       pagesLeft -= 1;
       const query = { status, category: 'other', limit: String(scan.pageSize), offset: String(offset) };
-      const page = await exchange({ method: 'GET', path: '/agent/jobs', query }, readJobPage);
+      const page = await exchange({ method: 'GET', path: '/agent/jobs', query }, readPage);
       if (page.kind !== 'ok') return page;
-      const found = firstMatch(page.value, title, accept);
+      // The page's first job with this title that `accept` takes, in page order.
+      const found = page.value.matches.find(accept);
       if (found) return okOutcome(found);
-      const { jobs, total } = page.value;
-      if (jobs.length < scan.pageSize || (total !== null && offset + jobs.length >= total)) break;
+      const { count, total } = page.value;
+      if (count < scan.pageSize || (total !== null && offset + count >= total)) break;
     }
   }
   return okOutcome(null);
-}
-
-/** The page's first job with this title that `accept` takes, in page order (only those are converted). */
-function firstMatch(page: JobPage, title: string, accept: (job: EscrowJob) => boolean): EscrowJob | null {
-  for (const job of page.jobs) {
-    if (job.title !== title) continue;
-    const escrowJob = page.escrowJob(job);
-    if (accept(escrowJob)) return escrowJob;
-  }
-  return null;
 }
 
 function transfer(exchange: NodeExchange, request: TransferRequest): Promise<NodeOutcome<TransferResult>> {

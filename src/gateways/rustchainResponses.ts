@@ -31,8 +31,6 @@ const LockSchema = z.object({
   expires_at: timestamp,
 });
 
-const JobListSchema = z.object({ jobs: z.array(JobSchema), total: z.number().int().optional() });
-
 const TransferSchema = z.object({
   phase: z.enum(['pending', 'confirmed', 'voided']),
   pending_id: z.union([z.number(), z.string()]).nullish(),
@@ -111,26 +109,49 @@ export function parseLockAnswer(json: unknown, sent: Pick<EscrowJob, 'title' | '
   };
 }
 
-export type PageJob = z.infer<typeof JobSchema>;
-
-export interface JobPage {
-  readonly jobs: readonly PageJob[];
+/** One page of `GET /agent/jobs` as a find-by-title reads it. */
+export interface TitledJobPage {
+  /** How many jobs the page held (all of them, not only the title's): the scan's paging needs it. */
+  readonly count: number;
   readonly total: number | null;
-  /** The port's job for one of `jobs` (never null: every job's reward was read when the page was). */
-  escrowJob(job: PageJob): EscrowJob;
+  /** The page's jobs with the title, in page order, validated and read as the port's type. */
+  readonly matches: readonly EscrowJob[];
 }
 
 /**
- * One page of `GET /agent/jobs`, refused whole (null) when any job does not validate or its reward
- * cannot be read, but each job turned into the port's type only when
- * asked: a find-by-title reads the title of every job on a page of up to 100 and wants one of them,
- * and the conversion (the ISO time above all) was most of the page's cost.
+ * A page of `GET /agent/jobs` read for one title. The page must still be a job list (an array of
+ * objects, each with a string title, and an integer total if any), so an answer from the wrong
+ * path or a proxy is refused (null) as before; but only the jobs with this title are validated in
+ * full and converted, and one of those that does not validate refuses the page. A job of another
+ * title cannot change what the find answers, and validating up to 100 of them per page was most
+ * of a find's cost: the stray-lock sweep reads three pages per lock (PERFORMANCE.md, session 7).
  */
-export function readJobPage(json: unknown): JobPage | null {
-  const parsed = JobListSchema.safeParse(json);
-  if (!parsed.success) return null;
-  if (parsed.data.jobs.some((job) => microOf(job.reward_i64, job.reward_rtc) === null)) return null;
-  return { jobs: parsed.data.jobs, total: parsed.data.total ?? null, escrowJob: (job) => toEscrowJob(job) as EscrowJob };
+export function readJobPageFor(title: string): (json: unknown) => TitledJobPage | null {
+  return (json) => {
+    const envelope = jobListEnvelope(json);
+    if (envelope === null) return null;
+    const matches: EscrowJob[] = [];
+    for (const job of envelope.jobs) {
+      if ((job as { title: string }).title !== title) continue;
+      const parsed = JobSchema.safeParse(job);
+      const escrowJob = parsed.success ? toEscrowJob(parsed.data) : null;
+      if (escrowJob === null) return null;
+      matches.push(escrowJob);
+    }
+    return { count: envelope.jobs.length, total: envelope.total, matches };
+  };
+}
+
+/** `{jobs: [{title: string, ...}, ...], total?: integer}`, checked by hand: no copy of the page is made. */
+function jobListEnvelope(json: unknown): { jobs: readonly unknown[]; total: number | null } | null {
+  if (typeof json !== 'object' || json === null) return null;
+  const { jobs, total } = json as { jobs?: unknown; total?: unknown };
+  if (!Array.isArray(jobs)) return null;
+  if (total !== undefined && !Number.isSafeInteger(total)) return null;
+  for (const job of jobs) {
+    if (typeof job !== 'object' || job === null || typeof (job as { title?: unknown }).title !== 'string') return null;
+  }
+  return { jobs, total: (total as number | undefined) ?? null };
 }
 
 export function parseTransferAnswer(json: unknown): TransferResult | null {

@@ -16,20 +16,37 @@ export const endpointName = (route: Route<unknown>): string => `${route.method} 
 
 const splitPath = (path: string): string[] => path.split('/').filter((s) => s.length > 0);
 
+/**
+ * Each pattern split once: the in-process node matches every call of every trade against some
+ * twenty routes, and splitting each pattern again per call was the sandbox's largest allocation.
+ */
+const patternSegments = new Map<string, readonly string[]>();
+
+function segmentsOf(pattern: string): readonly string[] {
+  let segments = patternSegments.get(pattern);
+  if (segments === undefined) {
+    segments = splitPath(pattern);
+    patternSegments.set(pattern, segments);
+  }
+  return segments;
+}
+
 export function matchRoute<H>(routes: readonly Route<H>[], method: string, path: string): RouteMatch<H> | null {
   const segments = splitPath(path);
+  const upper = method.toUpperCase();
   for (const route of routes) {
-    if (route.method !== method.toUpperCase()) continue;
-    const params = matchSegments(splitPath(route.pattern), segments);
+    if (route.method !== upper) continue;
+    const params = matchSegments(segmentsOf(route.pattern), segments);
     if (params) return { route, params };
   }
   return null;
 }
 
-function matchSegments(pattern: string[], segments: string[]): Record<string, string> | null {
+function matchSegments(pattern: readonly string[], segments: readonly string[]): Record<string, string> | null {
   if (pattern.length !== segments.length) return null;
   const params: Record<string, string> = {};
-  for (const [index, part] of pattern.entries()) {
+  for (let index = 0; index < pattern.length; index++) {
+    const part = pattern[index] as string;
     const segment = segments[index] as string;
     if (part.startsWith(':')) {
       const decoded = safeDecode(segment);
