@@ -143,7 +143,8 @@ const calls = new Map<string, number>();
 
 /**
  * Counts, on this thread (the bench's server), the calls that make work for another thread or a
- * later turn of the loop: timers set, postMessages sent, and GCs (by kind). Installed once.
+ * later turn of the loop: timers set, postMessages sent, and GCs (by kind, and their pauses in ms).
+ * Installed once.
  */
 export function installCallCounters(): void {
   if (calls.size > 0) return;
@@ -161,7 +162,11 @@ export function installCallCounters(): void {
   wrap(MessagePort.prototype, 'postMessage', 'postMessage');
   wrap(Worker.prototype, 'postMessage', 'postMessage');
   new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) bump(calls, `gc.${(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?'}`);
+    for (const entry of list.getEntries()) {
+      bump(calls, `gc.${(entry as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?'}`);
+      // The pause itself (ms of this thread): what a GC costs per trade, not only how often one runs.
+      calls.set('gc pause ms', (calls.get('gc pause ms') ?? 0) + entry.duration);
+    }
   }).observe({ entryTypes: ['gc'] });
 }
 
