@@ -70,13 +70,21 @@ async function rebuildStep(storePath: string, readPath: string, name: string): P
   return result;
 }
 
-/** Every read model in one pass (rebuildProjections): one read and one fold per batch for all. */
+/** BENCH_REBUILD_THREADS=1: the rebuild on one thread, for an A/B of the fold thread within one build. */
+const foldThreadOf = (storePath: string) => (process.env.BENCH_REBUILD_THREADS === '1' ? {} : { foldThread: { storePath } });
+
+/**
+ * Every read model in one pass (rebuildProjections): one read and one fold per batch for all;
+ * folded on a second thread while this one writes, unless BENCH_REBUILD_THREADS=1.
+ */
 async function rebuildAllStep(storePath: string, readPath: string, batchSize?: number): Promise<StepResult> {
   const store = new SqliteEventStore({ path: storePath });
   const db = openReadDb(readPath);
   let head = 0n;
   const result = await timed(() => Number(head), async (peak) => {
-    const done = await rebuildProjections({ store, db, projections: ALL_PROJECTIONS, onProgress: () => peak.sample(), ...(batchSize === undefined ? {} : { batchSize }) });
+    const done = await rebuildProjections({
+      store, db, projections: ALL_PROJECTIONS, onProgress: () => peak.sample(), ...foldThreadOf(storePath), ...(batchSize === undefined ? {} : { batchSize }),
+    });
     head = done[0]?.position ?? 0n;
   });
   db.close();

@@ -84,8 +84,21 @@ function codeOf(error: Error): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** An error thrown on a worker thread, as plain data a message can carry (name, message, and the lease errors' fields). */
+export function threadErrorOf(error: unknown): ThreadError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const extra = e as Error & { code?: unknown; projectionName?: unknown; owner?: unknown };
+  return {
+    name: e.name,
+    message: e.message,
+    ...(typeof extra.code === 'string' ? { code: extra.code } : {}),
+    ...(typeof extra.projectionName === 'string' ? { projectionName: extra.projectionName } : {}),
+    ...(typeof extra.owner === 'string' ? { owner: extra.owner } : {}),
+  };
+}
+
 /** The worker's error as the in-process rebuild would have thrown it. */
-function errorOf(e: ThreadError): Error {
+export function errorOf(e: ThreadError): Error {
   if (e.code === 'rebuild_in_progress') return new RebuildBusy(e.projectionName ?? '', e.owner ?? '');
   if (e.code === 'rebuild_lease_lost') return new RebuildLeaseLost(e.projectionName ?? '');
   const error = new Error(e.message);
