@@ -94,7 +94,7 @@ async function rebuildAllStep(storePath: string, readPath: string, batchSize?: n
 
 /**
  * Every read model in one pass on a worker thread with a heap limit, as the server's admin rebuild
- * runs it (rebuildInWorker). CPU and maxRSS are the whole process's: the worker's and this thread's.
+ * runs it (rebuildInWorker): folded on a second thread, unless BENCH_REBUILD_THREADS=1. CPU and maxRSS are the whole process's: the worker's and this thread's.
  */
 async function rebuildThreadStep(storePath: string, readPath: string, heapMb?: number): Promise<StepResult> {
   const db = openReadDb(readPath);
@@ -102,6 +102,7 @@ async function rebuildThreadStep(storePath: string, readPath: string, heapMb?: n
   const result = await timed(() => Number(head), async () => {
     const done = await rebuildInWorker({
       storePath, readDbPath: readPath, names: ALL_PROJECTIONS.map((p) => p.name), owner: `bench-${process.pid}`, db,
+      threads: process.env.BENCH_REBUILD_THREADS === '1' ? 1 : 2,
       ...(heapMb === undefined ? {} : { heapMb }),
     });
     head = done[0]?.position ?? 0n;

@@ -15,6 +15,13 @@ import { RebuildBusy, RebuildLeaseLost, releaseLease } from './rebuildLease.js';
 /** The old generation's cap: what a one-pass rebuild of every read model needs at 1M events, with room. */
 export const REBUILD_HEAP_MB = 96;
 
+/**
+ * The young generation of the worker when it only writes (the fold on a thread of its own): its
+ * garbage is the values of one statement at a time, and a worker's young generation is RSS the
+ * fold thread needs more (rebuildPipeline.ts FOLD_YOUNG_MB).
+ */
+export const WRITER_YOUNG_MB = 8;
+
 export interface RebuildThreadRequest {
   readonly storePath: string;
   readonly readDbPath: string;
@@ -22,6 +29,8 @@ export interface RebuildThreadRequest {
   readonly owner: string;
   readonly leaseMs?: number;
   readonly batchSize?: number;
+  /** 1: read, fold and write on the worker alone; 2 (the default): fold on a second thread (rebuildPipeline.ts). */
+  readonly threads?: 1 | 2;
 }
 
 export interface ThreadError {
@@ -55,7 +64,7 @@ export function rebuildInWorker(options: WorkerRebuildOptions): Promise<RebuildR
     let reply: RebuildThreadReply | null = null;
     const worker = new Worker(script, {
       workerData: request,
-      resourceLimits: { maxOldGenerationSizeMb: heapMb ?? REBUILD_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb ?? REBUILD_HEAP_MB, ...(request.threads === 1 ? {} : { maxYoungGenerationSizeMb: WRITER_YOUNG_MB }) },
       stdout: false,
       stderr: false,
     });

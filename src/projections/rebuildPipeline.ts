@@ -59,28 +59,46 @@ export type ParentMessage = { readonly type: 'ack' };
 
 export { threadErrorOf } from './rebuildInWorker.js';
 
-/** Two windows in flight: one being written while the next is folded, and one ready. */
-export const WINDOWS_IN_FLIGHT = 2;
+/**
+ * One window posted and not yet written, at most, besides the one being folded: the fold thread is
+ * the slower side, so a deeper queue would only hold memory (1M events: no slower than 2).
+ */
+export const WINDOWS_IN_FLIGHT = 1;
+
+/** The fold thread's old generation: the held folds, a chunk's events and a window's recorded rows, with room. */
+export const FOLD_HEAP_MB = 96;
 
 /**
- * The fold thread's old generation: the held folds and a window's recorded rows, with room. Tighter
- * caps cost more in major GCs than the fold thread has to spare (1M events: 64 MB, 10.8 s of the
- * fold thread's CPU; 256 MB, 8.1 s).
- */
-export const FOLD_HEAP_MB = 96;
-/**
  * The fold thread's young generation. A worker's default follows its old-generation cap and is a
- * few MB: every chunk's rows and JSON then outlive a scavenge and are copied, most of the fold
- * thread's GC.
+ * few MB, so a chunk's rows and JSON outlive scavenges and are copied; a larger one is faster but
+ * is RSS (1M events, rebuild-thread: 16 MB 238 MB RSS, 32 MB 256 MB, 64 MB 317 MB).
  */
-export const FOLD_YOUNG_MB = 48;
+export const FOLD_YOUNG_MB = 24;
+
+/** Rows read at a time on the fold thread: small enough that a chunk's rows, events and JSON die young. */
+export const FOLD_CHUNK_EVENTS = 2000;
+
+/**
+ * Events per window (one transaction on the writing side) when the caller sets none: a window's
+ * recorded rows are ~7 MB of text per 50,000 events, held on both sides; half of the single-thread
+ * window keeps a whole process within 256 MB (1M events: 262 → 238 MB RSS) for more dirty-order writes.
+ */
+export const PIPELINE_WINDOW_EVENTS = 25_000;
+
+/**
+ * Live orders whose fold the fold thread holds (RebuildFold) when the caller sets none: fewer than
+ * the single-thread path's 20,000, as its heap is RSS of its own; the orders folded again from
+ * their streams are few (a few thousand live at a time in the bench's ledger).
+ */
+export const FOLD_HELD_ORDERS = 5000;
 
 export interface PipelineRun {
   readonly options: FoldThreadOptions;
   readonly targets: readonly CopyTarget[];
   readonly after: bigint;
-  readonly windowEvents: number;
-  readonly chunkEvents: number;
+  /** Events per window (default PIPELINE_WINDOW_EVENTS). */
+  readonly windowEvents?: number;
+  /** Default FOLD_HELD_ORDERS. */
   readonly heldOrders?: number;
   /** Writes a window's rows and the copies' checkpoint, in one transaction; throws to fail the rebuild. */
   readonly write: (window: FoldedWindow, statements: StatementTable) => void;
@@ -145,9 +163,9 @@ export async function runFoldPipeline(run: PipelineRun): Promise<PipelineEnd> {
     storePath: run.options.storePath,
     targets: run.targets.map((t) => ({ name: t.projection.name, tables: t.tables })),
     after: run.after,
-    windowEvents: run.windowEvents,
-    chunkEvents: run.chunkEvents,
-    ...(run.heldOrders === undefined ? {} : { heldOrders: run.heldOrders }),
+    windowEvents: run.windowEvents ?? PIPELINE_WINDOW_EVENTS,
+    chunkEvents: FOLD_CHUNK_EVENTS,
+    heldOrders: run.heldOrders ?? FOLD_HELD_ORDERS,
     windowsInFlight,
   };
   const worker = new Worker(foldScript(), {
