@@ -70,12 +70,13 @@ async function rebuildStep(storePath: string, readPath: string, name: string): P
   return result;
 }
 
-/** BENCH_REBUILD_THREADS=1: the rebuild on one thread, for an A/B of the fold thread within one build. */
-const foldThreadOf = (storePath: string) => (process.env.BENCH_REBUILD_THREADS === '1' ? {} : { foldThread: { storePath } });
+/** BENCH_REBUILD_THREADS=2: the fold on a second thread (rebuildPipeline.ts, opt-in), for an A/B within one build. */
+const twoThreads = (): boolean => process.env.BENCH_REBUILD_THREADS === '2';
+const foldThreadOf = (storePath: string) => (twoThreads() ? { foldThread: { storePath } } : {});
 
 /**
  * Every read model in one pass (rebuildProjections): one read and one fold per batch for all;
- * folded on a second thread while this one writes, unless BENCH_REBUILD_THREADS=1.
+ * folded on a second thread while this one writes with BENCH_REBUILD_THREADS=2.
  */
 async function rebuildAllStep(storePath: string, readPath: string, batchSize?: number): Promise<StepResult> {
   const store = new SqliteEventStore({ path: storePath });
@@ -94,7 +95,7 @@ async function rebuildAllStep(storePath: string, readPath: string, batchSize?: n
 
 /**
  * Every read model in one pass on a worker thread with a heap limit, as the server's admin rebuild
- * runs it (rebuildInWorker): folded on a second thread, unless BENCH_REBUILD_THREADS=1. CPU and maxRSS are the whole process's: the worker's and this thread's.
+ * runs it (rebuildInWorker): folded on a second thread with BENCH_REBUILD_THREADS=2. CPU and maxRSS are the whole process's: the worker's and this thread's.
  */
 async function rebuildThreadStep(storePath: string, readPath: string, heapMb?: number): Promise<StepResult> {
   const db = openReadDb(readPath);
@@ -102,7 +103,7 @@ async function rebuildThreadStep(storePath: string, readPath: string, heapMb?: n
   const result = await timed(() => Number(head), async () => {
     const done = await rebuildInWorker({
       storePath, readDbPath: readPath, names: ALL_PROJECTIONS.map((p) => p.name), owner: `bench-${process.pid}`, db,
-      threads: process.env.BENCH_REBUILD_THREADS === '1' ? 1 : 2,
+      threads: twoThreads() ? 2 : 1,
       ...(heapMb === undefined ? {} : { heapMb }),
     });
     head = done[0]?.position ?? 0n;

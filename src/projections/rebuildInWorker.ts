@@ -29,7 +29,11 @@ export interface RebuildThreadRequest {
   readonly owner: string;
   readonly leaseMs?: number;
   readonly batchSize?: number;
-  /** 1: read, fold and write on the worker alone; 2 (the default): fold on a second thread (rebuildPipeline.ts). */
+  /**
+   * 1 (the default): read, fold and write on the worker alone; 2: fold on a second thread
+   * (rebuildPipeline.ts). Opt-in: on the shared 2-core bench box it measured no faster at 1M events
+   * and ~10 % more CPU (docs/PERFORMANCE.md, session 7, rebuild).
+   */
   readonly threads?: 1 | 2;
 }
 
@@ -64,7 +68,7 @@ export function rebuildInWorker(options: WorkerRebuildOptions): Promise<RebuildR
     let reply: RebuildThreadReply | null = null;
     const worker = new Worker(script, {
       workerData: request,
-      resourceLimits: { maxOldGenerationSizeMb: heapMb ?? REBUILD_HEAP_MB, ...(request.threads === 1 ? {} : { maxYoungGenerationSizeMb: WRITER_YOUNG_MB }) },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb ?? REBUILD_HEAP_MB, ...(request.threads === 2 ? { maxYoungGenerationSizeMb: WRITER_YOUNG_MB } : {}) },
       stdout: false,
       stderr: false,
     });

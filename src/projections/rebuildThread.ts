@@ -24,7 +24,7 @@ async function run(request: RebuildThreadRequest): Promise<RebuildThreadReply> {
       owner: request.owner,
       ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
       ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
-      ...(request.threads === 1 ? {} : { foldThread: { storePath: request.storePath } }),
+      ...(request.threads === 2 ? { foldThread: { storePath: request.storePath } } : {}),
     });
     return { ok: true, results };
   } catch (error) {

@@ -16,6 +16,7 @@ import { compareReadModels } from '../../src/audit/compareReadModels.js';
 import { SqliteEventStore } from '../../src/eventstore/sqlite.js';
 import { ALL_PROJECTIONS } from '../../src/projections/all.js';
 import { rebuildProjections, type RebuildManyOptions } from '../../src/projections/rebuild.js';
+import { rebuildInWorker } from '../../src/projections/rebuildInWorker.js';
 import { RebuildLeaseLost, readRebuild } from '../../src/projections/rebuildLease.js';
 import { activeCopy, openReadDb } from '../../src/projections/registry.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
@@ -105,6 +106,17 @@ describe('rebuild on two threads', () => {
     expect(rows['lapses.lapses']?.length).toBe(3);
     expect(rows['trades.trades']?.length).toBe(8);
     expect(rows).toEqual(storedRows(one));
+    await store.close();
+  });
+
+  it('runs as the server rebuild worker with the fold nested on a second thread, to the same rows', async () => {
+    const { store, storePath } = generatedLedger(3000);
+    const readDbPath = join(tempDir(), 'read.db');
+    const db = openReadDb(readDbPath);
+    const results = await rebuildInWorker({ storePath, readDbPath, names: ALL_PROJECTIONS.map((p) => p.name), owner: 'api-two', db, threads: 2, batchSize: 300 });
+    expect(results.every((r) => r.switched && r.position === 3000n)).toBe(true);
+    expect(storedRows(db)).toEqual(storedRows(await rebuildAll(store, {})));
+    db.close();
     await store.close();
   });
 
