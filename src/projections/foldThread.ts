@@ -3,8 +3,8 @@
  * the log from its own connection to the event store, folds it window by window exactly as the
  * single-thread rebuild does (foldWindow over a RebuildFold), but records the copies' rows
  * (StatementRecorder) instead of writing them, and posts each window to the writing thread. At most
- * `windowsInFlight` windows are posted and not yet acknowledged: the fold waits for the writer, so
- * memory stays bounded however far ahead reading could run.
+ * `windowsInFlight` windows are posted and not yet acknowledged, and one more folded and waiting to
+ * be posted: the fold waits for the writer, so memory stays bounded however far ahead reading could run.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
@@ -55,11 +55,12 @@ async function run(request: FoldThreadRequest, post: (reply: FoldThreadReply, tr
     const db = recorder.asDb();
     let position = request.after;
     for (let sent = 0; ; ) {
-      for (let wait = credit.room(sent); wait !== null; wait = credit.room(sent)) await wait;
+      // The next window is folded while the writer writes the last one; only posting it waits for room.
       const window = foldWindow({ db, targets, fold, after: position, maxEvents: request.windowEvents, chunk: Math.min(request.windowEvents, request.chunkEvents), read });
       fold.trim();
       if (window.events > 0 || recorder.pending > 0) {
         const statements = recorder.take();
+        for (let wait = credit.room(sent); wait !== null; wait = credit.room(sent)) await wait;
         post({ type: 'window', seq: ++sent, position: window.position, events: window.events, statements }, transferablesOf(statements));
       }
       await loadNeeds(store, fold, window.needs, window.position);

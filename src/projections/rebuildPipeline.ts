@@ -60,8 +60,8 @@ export type ParentMessage = { readonly type: 'ack' };
 export { threadErrorOf } from './rebuildInWorker.js';
 
 /**
- * One window posted and not yet written, at most, besides the one being folded: the fold thread is
- * the slower side, so a deeper queue would only hold memory (1M events: no slower than 2).
+ * One window posted and not yet written, at most, besides the one being folded (which waits, once
+ * folded, for that one to be written): the writer always has the next window ready when it is done.
  */
 export const WINDOWS_IN_FLIGHT = 1;
 
