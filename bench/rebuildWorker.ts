@@ -70,13 +70,22 @@ async function rebuildStep(storePath: string, readPath: string, name: string): P
   return result;
 }
 
-/** Every read model in one pass (rebuildProjections): one read and one fold per batch for all. */
+/** BENCH_REBUILD_THREADS=2: the fold on a second thread (rebuildPipeline.ts, opt-in), for an A/B within one build. */
+const twoThreads = (): boolean => process.env.BENCH_REBUILD_THREADS === '2';
+const foldThreadOf = (storePath: string) => (twoThreads() ? { foldThread: { storePath } } : {});
+
+/**
+ * Every read model in one pass (rebuildProjections): one read and one fold per batch for all;
+ * folded on a second thread while this one writes with BENCH_REBUILD_THREADS=2.
+ */
 async function rebuildAllStep(storePath: string, readPath: string, batchSize?: number): Promise<StepResult> {
   const store = new SqliteEventStore({ path: storePath });
   const db = openReadDb(readPath);
   let head = 0n;
   const result = await timed(() => Number(head), async (peak) => {
-    const done = await rebuildProjections({ store, db, projections: ALL_PROJECTIONS, onProgress: () => peak.sample(), ...(batchSize === undefined ? {} : { batchSize }) });
+    const done = await rebuildProjections({
+      store, db, projections: ALL_PROJECTIONS, onProgress: () => peak.sample(), ...foldThreadOf(storePath), ...(batchSize === undefined ? {} : { batchSize }),
+    });
     head = done[0]?.position ?? 0n;
   });
   db.close();
@@ -86,7 +95,7 @@ async function rebuildAllStep(storePath: string, readPath: string, batchSize?: n
 
 /**
  * Every read model in one pass on a worker thread with a heap limit, as the server's admin rebuild
- * runs it (rebuildInWorker). CPU and maxRSS are the whole process's: the worker's and this thread's.
+ * runs it (rebuildInWorker): folded on a second thread with BENCH_REBUILD_THREADS=2. CPU and maxRSS are the whole process's: the worker's and this thread's.
  */
 async function rebuildThreadStep(storePath: string, readPath: string, heapMb?: number): Promise<StepResult> {
   const db = openReadDb(readPath);
@@ -94,6 +103,7 @@ async function rebuildThreadStep(storePath: string, readPath: string, heapMb?: n
   const result = await timed(() => Number(head), async () => {
     const done = await rebuildInWorker({
       storePath, readDbPath: readPath, names: ALL_PROJECTIONS.map((p) => p.name), owner: `bench-${process.pid}`, db,
+      threads: twoThreads() ? 2 : 1,
       ...(heapMb === undefined ? {} : { heapMb }),
     });
     head = done[0]?.position ?? 0n;

@@ -4,6 +4,8 @@ import type { EventStore, RecordedEvent } from '../eventstore/types.js';
 import { applyToCopies, checkpointsDiffer, FoldCache, preloadStreams, type BatchOutcome, type CopyTarget, type PreloadedStreams } from './applyCopies.js';
 import { foldWindow, loadNeeds, RebuildFold, syncReader, type WindowResult } from './rebuildPass.js';
 import { readEvents } from './eventSource.js';
+import { runFoldPipeline, type FoldedWindow, type FoldThreadOptions } from './rebuildPipeline.js';
+import { replayStatements, StatementTable } from './statementLog.js';
 import { activeCopy, cachedStatement, createTables, dropTables } from './registry.js';
 import { acquireRebuild, assertLease, releaseLease, renewLease, type RebuildRow } from './rebuildLease.js';
 import { tableNamesFor, type Projection } from './types.js';
@@ -26,6 +28,11 @@ export interface RebuildOptions {
   readonly afterBatch?: (position: bigint) => void | Promise<void>;
   /** Live orders whose fold is kept in memory between windows (RebuildFold); more are folded again from their streams. */
   readonly heldOrders?: number;
+  /**
+   * Fold on a second thread while this one writes (rebuildPipeline.ts): for a SQLite store given by
+   * its file. Without it, or for copies at different checkpoints, the rebuild runs on this thread.
+   */
+  readonly foldThread?: FoldThreadOptions;
 }
 
 /** Several read models rebuilt in one pass over the log: each with its own lease, copy and switch. */
@@ -92,10 +99,7 @@ async function runRebuild(options: RebuildManyOptions, held: readonly Held[], ow
       continue;
     }
     const position = await run.step(left);
-    if (position === null) continue;
-    // Only a watcher needs the head; on EventStoreDB asking for it is a read of its own.
-    if (options.onProgress) options.onProgress(position, await options.store.headPosition());
-    await options.afterBatch?.(position);
+    if (position !== null) await run.progress(position);
   }
 }
 
@@ -113,8 +117,12 @@ class RebuildRun {
   private readonly applyWindow;
   private readonly trySwitch;
   private readonly indexCopy;
+  private readonly writeWindow;
+  private readonly foldThread: FoldThreadOptions | undefined;
+  /** The fold thread has run (once per rebuild: what the log grew by meanwhile is read here). */
+  private piped = false;
 
-  constructor(options: RebuildManyOptions, private readonly held: readonly Held[], private readonly owner: string, private readonly leaseMs: number, private readonly clock: () => number) {
+  constructor(private readonly options: RebuildManyOptions, private readonly held: readonly Held[], private readonly owner: string, private readonly leaseMs: number, private readonly clock: () => number) {
     this.db = options.db;
     this.store = options.store;
     this.reader = syncReader(options.store);
@@ -134,6 +142,13 @@ class RebuildRun {
       if (window.events > 0) this.checkpoint(targets, window.position);
       return window;
     });
+    // A window folded on the fold thread: its recorded rows and the copies' checkpoint, together.
+    this.writeWindow = db.transaction((window: FoldedWindow, statements: StatementTable): void => {
+      const targets = this.targets();
+      replayStatements(statements, window.statements);
+      if (window.events > 0) this.checkpoint(targets, window.position);
+    });
+    this.foldThread = options.foldThread;
     this.trySwitch = db.transaction((h: Held): boolean => switchCopy(db, h.projection, owner, h.lease.suffix, positionOf(db, h, owner)));
     // The copy's secondary indexes, each built in one sort now that its rows are in (a no-op once built).
     this.indexCopy = db.transaction((h: Held): void => {
@@ -158,12 +173,24 @@ class RebuildRun {
     }
   }
 
+  /** After each committed window or batch: the watcher's progress, then the caller's hook. */
+  async progress(position: bigint): Promise<void> {
+    // Only a watcher needs the head; on EventStoreDB asking for it is a read of its own.
+    if (this.options.onProgress) this.options.onProgress(position, await this.store.headPosition());
+    await this.options.afterBatch?.(position);
+  }
+
   /** One window or batch applied (its last position), or null when it applied nothing (it loaded folds, or switched copies). */
   async step(left: readonly Held[]): Promise<bigint | null> {
     const targets = this.targets();
     if (this.reader !== null && !checkpointsDiffer(targets)) {
       // Every copy at one checkpoint (a fresh rebuild): the whole-log fold (rebuildPass.ts).
       const at = targets[0]?.position ?? this.position;
+      if (this.foldThread !== undefined && !this.piped) {
+        this.piped = true;
+        this.position = await this.pipe(this.foldThread, targets, at);
+        return null;
+      }
       const window = this.applyWindow.immediate(at, this.reader);
       this.fold.trim();
       await loadNeeds(this.store, this.fold, window.needs, window.position);
@@ -182,6 +209,27 @@ class RebuildRun {
     const streams = await preloadStreams(this.store, events, this.cache, checkpointsDiffer(targets));
     this.position = applyRebuildBatch(this.applyBatch, this.cache, events, streams, this.position);
     return this.position;
+  }
+
+  /**
+   * The bulk of the log folded on the fold thread and written here, window by window; progress and
+   * afterBatch are called per window, as the single-thread path calls them per step.
+   */
+  private async pipe(foldThread: FoldThreadOptions, targets: readonly CopyTarget[], at: bigint): Promise<bigint> {
+    const end = await runFoldPipeline({
+      options: foldThread,
+      targets,
+      after: at,
+      ...(this.options.batchSize === undefined ? {} : { windowEvents: this.options.batchSize }),
+      ...(this.options.heldOrders === undefined ? {} : { heldOrders: this.options.heldOrders }),
+      statements: new StatementTable((sql) => cachedStatement(this.db, sql)),
+      write: (window, statements) => this.writeWindow.immediate(window, statements),
+      afterWindow: async (position) => {
+        await this.progress(position);
+        return this.options.signal?.aborted !== true;
+      },
+    });
+    return end.position;
   }
 
   private targets(): CopyTarget[] {

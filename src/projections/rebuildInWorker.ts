@@ -15,6 +15,13 @@ import { RebuildBusy, RebuildLeaseLost, releaseLease } from './rebuildLease.js';
 /** The old generation's cap: what a one-pass rebuild of every read model needs at 1M events, with room. */
 export const REBUILD_HEAP_MB = 96;
 
+/**
+ * The young generation of the worker when it only writes (the fold on a thread of its own): its
+ * garbage is the values of one statement at a time, and a worker's young generation is RSS the
+ * fold thread needs more (rebuildPipeline.ts FOLD_YOUNG_MB).
+ */
+export const WRITER_YOUNG_MB = 8;
+
 export interface RebuildThreadRequest {
   readonly storePath: string;
   readonly readDbPath: string;
@@ -22,6 +29,12 @@ export interface RebuildThreadRequest {
   readonly owner: string;
   readonly leaseMs?: number;
   readonly batchSize?: number;
+  /**
+   * 1 (the default): read, fold and write on the worker alone; 2: fold on a second thread
+   * (rebuildPipeline.ts). Opt-in: on the shared 2-core bench box it measured no faster at 1M events
+   * and ~10 % more CPU (docs/PERFORMANCE.md, session 7, rebuild).
+   */
+  readonly threads?: 1 | 2;
 }
 
 export interface ThreadError {
@@ -55,7 +68,7 @@ export function rebuildInWorker(options: WorkerRebuildOptions): Promise<RebuildR
     let reply: RebuildThreadReply | null = null;
     const worker = new Worker(script, {
       workerData: request,
-      resourceLimits: { maxOldGenerationSizeMb: heapMb ?? REBUILD_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb ?? REBUILD_HEAP_MB, ...(request.threads === 2 ? { maxYoungGenerationSizeMb: WRITER_YOUNG_MB } : {}) },
       stdout: false,
       stderr: false,
     });
@@ -84,8 +97,21 @@ function codeOf(error: Error): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** An error thrown on a worker thread, as plain data a message can carry (name, message, and the lease errors' fields). */
+export function threadErrorOf(error: unknown): ThreadError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  const extra = e as Error & { code?: unknown; projectionName?: unknown; owner?: unknown };
+  return {
+    name: e.name,
+    message: e.message,
+    ...(typeof extra.code === 'string' ? { code: extra.code } : {}),
+    ...(typeof extra.projectionName === 'string' ? { projectionName: extra.projectionName } : {}),
+    ...(typeof extra.owner === 'string' ? { owner: extra.owner } : {}),
+  };
+}
+
 /** The worker's error as the in-process rebuild would have thrown it. */
-function errorOf(e: ThreadError): Error {
+export function errorOf(e: ThreadError): Error {
   if (e.code === 'rebuild_in_progress') return new RebuildBusy(e.projectionName ?? '', e.owner ?? '');
   if (e.code === 'rebuild_lease_lost') return new RebuildLeaseLost(e.projectionName ?? '');
   const error = new Error(e.message);

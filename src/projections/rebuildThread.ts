@@ -9,7 +9,7 @@ import { projectionByName } from './all.js';
 import { rebuildProjections } from './rebuild.js';
 import { openReadDb } from './registry.js';
 import type { Projection } from './types.js';
-import type { RebuildThreadReply, RebuildThreadRequest } from './rebuildInWorker.js';
+import { threadErrorOf, type RebuildThreadReply, type RebuildThreadRequest } from './rebuildInWorker.js';
 
 async function run(request: RebuildThreadRequest): Promise<RebuildThreadReply> {
   const projections = request.names.map((name) => projectionByName(name)).filter((p): p is Projection => p !== null);
@@ -24,21 +24,11 @@ async function run(request: RebuildThreadRequest): Promise<RebuildThreadReply> {
       owner: request.owner,
       ...(request.leaseMs === undefined ? {} : { leaseMs: request.leaseMs }),
       ...(request.batchSize === undefined ? {} : { batchSize: request.batchSize }),
+      ...(request.threads === 2 ? { foldThread: { storePath: request.storePath } } : {}),
     });
     return { ok: true, results };
   } catch (error) {
-    const e = error instanceof Error ? error : new Error(String(error));
-    const extra = e as Error & { code?: unknown; projectionName?: unknown; owner?: unknown };
-    return {
-      ok: false,
-      error: {
-        name: e.name,
-        message: e.message,
-        ...(typeof extra.code === 'string' ? { code: extra.code } : {}),
-        ...(typeof extra.projectionName === 'string' ? { projectionName: extra.projectionName } : {}),
-        ...(typeof extra.owner === 'string' ? { owner: extra.owner } : {}),
-      },
-    };
+    return { ok: false, error: threadErrorOf(error) };
   } finally {
     db.close();
     await store.close();
