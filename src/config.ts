@@ -89,9 +89,11 @@ const MATCH_COOLDOWN_SCHEMA = {
 
 // ---- commit off the loop (issue 14 lever 3): where the SQLite event store commits appends ----
 // 'worker': a writer thread with its own connection (BEGIN, COMMIT's fsync and WAL checkpoints
-// leave the event loop); 'inline': on the event loop, as before. LEDGER_STORE=sqlite only.
+// leave the event loop); 'inline': on the event loop, as before; 'adaptive': a lone append (the
+// thread idle, no other request in progress) on the loop, anything else on the thread.
+// LEDGER_STORE=sqlite only.
 const SQLITE_WRITER_SCHEMA = {
-  LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker']).default('worker'),
+  LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker', 'adaptive']).default('worker'),
 } as const;
 
 // ---- read-model writer (issue 14 lever 1): where the projection runner runs ----
@@ -149,8 +151,8 @@ export type Config = Readonly<{
   host: string;
   dataDir: string;
   store: 'sqlite' | 'esdb';
-  /** Issue 14 lever 3: the SQLite store's appends commit on a writer thread, or on the event loop. */
-  sqliteWriter: 'inline' | 'worker';
+  /** Issue 14 lever 3: the SQLite store's appends commit on a writer thread, on the event loop, or adaptively on either. */
+  sqliteWriter: 'inline' | 'worker' | 'adaptive';
   eventStoreConnectionString: string | null;
   rustchainNode: string | null;
   rcAdminKey: string | null;
