@@ -7,8 +7,9 @@
  *  - append:  SqliteEventStore.append of one pre-built event to a new stream;
  *  - command: handleOrderCommand(PlaceOrder) on a fresh order: read the stream, fold, decide,
  *             build metadata and the hash link, append.
- * append and command run with both writers of the store (issue 14 lever 3): inline (the commit on
- * the event loop) and worker (the commit on the store's writer thread). Beside the rates, each
+ * append and command run with the store's three writers (issue 14 lever 3): inline (the commit on
+ * the event loop), worker (the commit on the store's writer thread) and adaptive (a lone append,
+ * as every one here is, on the loop while the thread is idle). Beside the rates, each
  * writer's event-loop active time per op (performance.eventLoopUtilization): what a request
  * waiting behind that op's commit pays.
  */
@@ -124,6 +125,8 @@ function makeWriters(dir: string, total: number): Writer[] {
     commandWriter(dir, 'inline'),
     appendWriter(dir, total, 'worker'),
     commandWriter(dir, 'worker'),
+    appendWriter(dir, total, 'adaptive'),
+    commandWriter(dir, 'adaptive'),
   ];
 }
 
@@ -134,6 +137,8 @@ const APPEND_INLINE = 2;
 const COMMAND_INLINE = 3;
 const APPEND_WORKER = 4;
 const COMMAND_WORKER = 5;
+const APPEND_ADAPTIVE = 6;
+const COMMAND_ADAPTIVE = 7;
 
 /** A round's rates, with each writer's event-loop active time per op in µs. */
 interface Round {
@@ -192,6 +197,7 @@ async function runAppend(options: BenchOptions) {
     `${(labels[i] ?? '').padEnd(44)} ${rounds.map((r) => rate(r, i).toFixed(0)).join(', ')} ops/s; loop ${rounds.map((r) => loop(r, i).toFixed(0)).join(', ')} µs/op`;
   const commandInline = ratio(COMMAND_INLINE, RAW);
   const commandWorker = ratio(COMMAND_WORKER, RAW);
+  const commandAdaptive = ratio(COMMAND_ADAPTIVE, RAW);
   return {
     measurements: labels.map((_, i) => median(rounds.map((r) => r.measurements[i] as Measurement))),
     notes: [
@@ -202,13 +208,16 @@ async function runAppend(options: BenchOptions) {
       `  append inline / raw (store schema)  = ${ratio(APPEND_INLINE, RAW).toFixed(3)}`,
       `  append worker / raw (store schema)  = ${ratio(APPEND_WORKER, RAW).toFixed(3)}`,
       `  command inline / raw (store schema) = ${commandInline.toFixed(3)} (${met(commandInline)})`,
+      `  append adaptive / raw (store schema) = ${ratio(APPEND_ADAPTIVE, RAW).toFixed(3)}`,
       `  command worker / raw (store schema) = ${commandWorker.toFixed(3)} (${met(commandWorker)})`,
+      `  command adaptive / raw (store schema) = ${commandAdaptive.toFixed(3)} (${met(commandAdaptive)})`,
       `  command worker / command inline     = ${ratio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)}`,
+      `  command adaptive / command inline   = ${ratio(COMMAND_ADAPTIVE, COMMAND_INLINE).toFixed(3)}`,
       `  command inline / raw (no start index) = ${ratio(COMMAND_INLINE, RAW_BARE).toFixed(3)}`,
       `  raw store schema / no start index   = ${ratio(RAW, RAW_BARE).toFixed(3)}`,
-      'event-loop active time per op, worker / inline (median of the per-round ratios):',
-      `  append  ${loopRatio(APPEND_WORKER, APPEND_INLINE).toFixed(3)}`,
-      `  command ${loopRatio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)}`,
+      'event-loop active time per op, worker / inline and adaptive / inline (median of the per-round ratios):',
+      `  append  ${loopRatio(APPEND_WORKER, APPEND_INLINE).toFixed(3)} / ${loopRatio(APPEND_ADAPTIVE, APPEND_INLINE).toFixed(3)}`,
+      `  command ${loopRatio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)} / ${loopRatio(COMMAND_ADAPTIVE, COMMAND_INLINE).toFixed(3)}`,
     ],
   };
 }

@@ -148,6 +148,8 @@ export class SqliteEventStore implements EventStore {
   /** Settles once the group the writer thread is committing has its answers; the next one accumulates meanwhile. */
   private groupInFlight: Promise<void> | null = null;
   private pending: PendingAppend[] = [];
+  /** The adaptive writer committed on the loop in the code running now (cleared by a microtask). */
+  private loopCommittedThisRun = false;
   private readonly maxPendingAppends: number;
   private closed = false;
   /** Prepared on first use: only projection readers need it. */
@@ -191,10 +193,10 @@ export class SqliteEventStore implements EventStore {
    * append; appends later in a group see the ones before it. Every promise settles after the
    * COMMIT (WAL + synchronous=FULL): durability is that of appendSync. With the worker writer, the
    * next group accumulates while one is in COMMIT; one group in flight keeps positions in call order.
-   * The adaptive writer commits a lone append before returning, on this connection (see
-   * commitsOnLoop): never while the thread has a group, so two commits never race and call order
-   * is kept; its autocheckpoint stays on, so a checkpoint also runs only while no other commit can
-   * start, and the WAL restarts after it (see docs/PERFORMANCE.md, "Session 7, writer").
+   * The adaptive writer commits a lone append at once on this connection (see commitsOnLoop), never
+   * while the thread has a group, so two commits never race and call order is kept; its
+   * autocheckpoint stays on, so a checkpoint too runs only while no other commit can start, and
+   * the WAL restarts after it (see docs/PERFORMANCE.md, "Session 7, writer").
    */
   append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     if (events.length === 0 || (this.closed && this.writerThread === null)) {
@@ -218,19 +220,30 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * The adaptive writer's choice for an append now: on the loop when nothing waits for the thread
-   * (no append queued, no group in flight) and no other request is in progress. Under load the
-   * thread keeps the loop free during the fsync; alone, the loop would only wait for the thread.
+   * (no append queued, no group in flight), no other request is in progress, and this run of code
+   * has not committed on the loop already (appends made together, as by Promise.all, then share
+   * one group on the thread after the first). Under load the thread keeps the loop free during the
+   * fsync; alone, the loop would only wait for the thread's two wake-ups.
    */
   private commitsOnLoop(): boolean {
-    return this.mode === 'adaptive' && this.pending.length === 0 && this.groupInFlight === null && this.isCallerAlone();
+    return this.mode === 'adaptive' && !this.loopCommittedThisRun && this.pending.length === 0 && this.groupInFlight === null && this.isCallerAlone();
   }
 
-  /** Commits one append on this connection, synchronously; the promise settles after COMMIT. */
+  /**
+   * Commits one append at once on this connection (no wait for a later turn); the promise settles
+   * after COMMIT returned. Appends later in the same run of code queue for the thread.
+   */
   private commitOnLoop(request: AppendRequest): Promise<AppendResult> {
+    this.loopCommittedThisRun = true;
+    queueMicrotask(this.endLoopRun);
     const outcome = this.commitGroupOnLoop([request])[0] as AppendOutcome;
     if (outcome.ok && outcome.written) this.notify();
     return outcome.ok ? Promise.resolve(outcome.result) : Promise.reject(outcome.error);
   }
+
+  private readonly endLoopRun = (): void => {
+    this.loopCommittedThisRun = false;
+  };
 
   private commitGroupOnLoop(group: readonly AppendRequest[]): AppendOutcome[] {
     this.onCommit('loop');
