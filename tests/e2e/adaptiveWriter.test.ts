@@ -1,0 +1,54 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SqliteEventStore } from '../../src/eventstore/sqlite.js';
+import type { RunningLedger } from '../../src/main.js';
+import { baseEnv, generateWallet, placeBuyBody, post, startFromEnv, tempDir } from './support.js';
+
+/**
+ * Issue 14 lever 3, LEDGER_SQLITE_WRITER=adaptive through the composition root: the server counts
+ * its open HTTP requests, and the store commits a command's append on the event loop only when its
+ * request is the only one open; concurrent commands go to the writer thread. /metrics shows where
+ * (otc_ledger_store_commits{on}).
+ */
+const dirs: Array<{ remove(): void }> = [];
+const running: RunningLedger[] = [];
+afterAll(async () => {
+  for (const r of running) await r.close().catch(() => undefined);
+  for (const d of dirs) d.remove();
+});
+
+async function commits(base: string): Promise<{ loop: number; thread: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const count = (site: string) => Number(new RegExp(`^otc_ledger_store_commits\\{on="${site}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { loop: count('loop'), thread: count('thread') };
+}
+
+describe('the adaptive event-store writer in the server', () => {
+  it('commits a lone command on the loop and concurrent commands on the writer thread, and a lone one on the loop again after them', async () => {
+    const dir = tempDir('adaptive-writer');
+    dirs.push(dir);
+    const ledger = await startFromEnv(baseEnv(dir.path, { LEDGER_SQLITE_WRITER: 'adaptive' }));
+    running.push(ledger);
+    expect((ledger.store as SqliteEventStore).writer).toBe('adaptive');
+    const base = ledger.url;
+    const buyer = generateWallet();
+
+    const before = await commits(base);
+    expect(before).toEqual({ loop: 0, thread: 0 });
+    expect((await post(base, '/api/orders', placeBuyBody(buyer, '10'))).status).toBe(201);
+    const afterLone = await commits(base);
+    expect(afterLone.loop).toBeGreaterThan(0);
+    expect(afterLone.thread).toBe(0);
+
+    const wallets = Array.from({ length: 24 }, () => generateWallet());
+    const placed = await Promise.all(wallets.map((w) => post(base, '/api/orders', placeBuyBody(w, '10'))));
+    expect(placed.map((p) => p.status)).toEqual(wallets.map(() => 201));
+    const afterConcurrent = await commits(base);
+    expect(afterConcurrent.thread).toBeGreaterThan(0);
+
+    // Every request that ended was released: a lone command commits on the loop again.
+    expect((await post(base, '/api/orders', placeBuyBody(buyer, '10'))).status).toBe(201);
+    const afterLoneAgain = await commits(base);
+    expect(afterLoneAgain.loop).toBeGreaterThan(afterConcurrent.loop);
+    expect(afterLoneAgain.thread).toBe(afterConcurrent.thread);
+  }, 60_000);
+});
