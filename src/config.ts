@@ -88,12 +88,12 @@ const MATCH_COOLDOWN_SCHEMA = {
 } as const;
 
 // ---- commit off the loop (issue 14 lever 3): where the SQLite event store commits appends ----
-// 'worker': a writer thread with its own connection (BEGIN, COMMIT's fsync and WAL checkpoints
-// leave the event loop); 'inline': on the event loop, as before; 'adaptive': a lone append (the
-// thread idle, no other request in progress) on the loop, anything else on the thread.
-// LEDGER_STORE=sqlite only.
+// 'adaptive' (the default, session 7): a lone append (the writer thread idle, no other request in
+// progress) on the event loop, anything else on a writer thread with its own connection; 'worker':
+// every append on that thread (BEGIN, COMMIT's fsync and WAL checkpoints leave the event loop);
+// 'inline': on the event loop, as before lever 3. LEDGER_STORE=sqlite only.
 const SQLITE_WRITER_SCHEMA = {
-  LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker', 'adaptive']).default('worker'),
+  LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker', 'adaptive']).default('adaptive'),
 } as const;
 
 // ---- read-model writer (issue 14 lever 1): where the projection runner runs ----

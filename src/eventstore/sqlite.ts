@@ -49,8 +49,8 @@ export interface SqliteEventStoreOptions {
   readonly maxPendingAppends?: number;
   /**
    * 'inline' (the default: tools, tests, benchmarks calling appendSync and the simulator, whose
-   * same-seed replay needs completions in an order no other thread decides) or 'worker' (the
-   * server's file-backed store, LEDGER_SQLITE_WRITER).
+   * same-seed replay needs completions in an order no other thread decides), 'worker' or
+   * 'adaptive' (the server's file-backed store, LEDGER_SQLITE_WRITER; adaptive by default).
    */
   readonly writer?: SqliteWriterMode;
   /** Called once if the writer thread stops without being closed (appends are refused from then on). */
