@@ -139,12 +139,6 @@ export class SqliteEventStore implements EventStore {
   private readonly pollIntervalMs: number;
   private readonly coalesceMs: number;
   private readonly mode: SqliteWriterMode;
-  /**
-   * The adaptive writer's loop commits go through a connection of their own with no busy timeout,
-   * so another process's write lock sends an append to the thread instead of blocking the loop
-   * (reads keep this.db and its busy timeout). Null for the other writers.
-   */
-  private readonly loopWriteDb: Db | null;
   private readonly isCallerAlone: () => boolean;
   private readonly onCommit: (site: CommitSite) => void;
   private readonly stmts: ReturnType<typeof prepareStatements>;
@@ -184,8 +178,7 @@ export class SqliteEventStore implements EventStore {
       options.onWriterStopped?.(error);
     };
     this.writerThread = writer === 'inline' ? null : new SqliteWriterThread({ path: options.path, busyTimeoutMs }, onStopped);
-    this.loopWriteDb = writer === 'adaptive' ? openWriterConnection(options.path, 0) : null;
-    this.writePath = writer === 'worker' ? null : new SqliteWritePath(this.loopWriteDb ?? this.db);
+    this.writePath = writer === 'worker' ? null : new SqliteWritePath(this.db);
   }
 
   /** Which writer commits this store's appends. */
@@ -218,11 +211,7 @@ export class SqliteEventStore implements EventStore {
       // Data JSON cannot hold (a bigint): only this caller fails, before anything is queued.
       return Promise.reject(error);
     }
-    if (this.commitsOnLoop()) {
-      const settled = this.commitOnLoop(request);
-      if (settled !== null) return settled;
-      // Another process holds the write lock: this append waits for it on the thread, not here.
-    }
+    if (this.commitsOnLoop()) return this.commitOnLoop(request);
     return new Promise((resolve, reject) => {
       this.pending.push({ request, resolve, reject });
       if (this.pending.length === 1) scheduleFlush(this.flushPending);
@@ -242,15 +231,12 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * Commits one append at once on this connection (no wait for a later turn); the promise settles
-   * after COMMIT returned. Appends later in the same run of code queue for the thread. Null, with
-   * nothing written, when another process holds the write lock: the loop never waits for it.
+   * after COMMIT returned. Appends later in the same run of code queue for the thread.
    */
-  private commitOnLoop(request: AppendRequest): Promise<AppendResult> | null {
+  private commitOnLoop(request: AppendRequest): Promise<AppendResult> {
     this.loopCommittedThisRun = true;
     queueMicrotask(this.endLoopRun);
-    const outcome = (this.writePath as SqliteWritePath).commitUnlessLocked(request);
-    if (outcome === null) return null;
-    this.onCommit('loop');
+    const outcome = this.commitGroupOnLoop([request])[0] as AppendOutcome;
     if (outcome.ok && outcome.written) this.notify();
     return outcome.ok ? Promise.resolve(outcome.result) : Promise.reject(outcome.error);
   }
@@ -431,7 +417,6 @@ export class SqliteEventStore implements EventStore {
       this.flushPending();
     }
     this.notify();
-    this.loopWriteDb?.close();
     this.db.close();
   }
 

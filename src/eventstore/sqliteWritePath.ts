@@ -94,17 +94,6 @@ export class SqliteWritePath {
     }
   }
 
-  /**
-   * Commits one append, or returns null when another connection (another process) holds the write
-   * lock: on a connection opened with no busy timeout BEGIN IMMEDIATE, where the lock is taken,
-   * then fails at once and nothing was written. The adaptive writer's loop commit: a foreign lock
-   * is waited for on the writer thread, never on the event loop.
-   */
-  commitUnlessLocked(request: AppendRequest): AppendOutcome | null {
-    const outcome = this.commitAlone(request);
-    return !outcome.ok && isBusy(outcome.error) ? null : outcome;
-  }
-
   /** Alone in its turn: a plain transaction, no savepoint. */
   private commitAlone(request: AppendRequest): AppendOutcome {
     try {
@@ -187,11 +176,6 @@ export class SqliteWritePath {
 }
 
 export type StorageFaultDrill = 'disk_full' | 'read_only' | null;
-
-function isBusy(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === 'SQLITE_BUSY';
-}
 
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE';

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SqliteEventStore, type CommitSite, type SqliteEventStoreOptions } from '../../src/eventstore/sqlite.js';
-import { openWriterConnection, prepareEvents, SqliteWritePath } from '../../src/eventstore/sqliteWritePath.js';
+import { openWriterConnection } from '../../src/eventstore/sqliteWritePath.js';
 import { storageFaultOf, StoreWriterStopped } from '../../src/eventstore/storageFault.js';
 import { storeCommitCounter } from '../../src/eventstore/storeMetrics.js';
 import type { AppendResult } from '../../src/eventstore/types.js';
@@ -99,48 +99,6 @@ describe('where the adaptive writer commits', () => {
     expect(sites).toEqual(['loop', 'thread', 'thread']);
     expectStrictlyIncreasing(results.map((r) => r.position));
     expect(results.map((r) => r.position)).toEqual([2n, 3n, 4n]);
-  });
-
-  it('leaves a write lock held by another process to the thread: the loop does not wait for it', async () => {
-    const sites: CommitSite[] = [];
-    const store = open({ onCommit: (site) => sites.push(site), busyTimeoutMs: 5_000 });
-    await store.append('first', [newEvent()], 'no_stream');
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE');
-    const startedMs = performance.now();
-    const waiting = store.append('locked', [newEvent()], 'no_stream');
-    // Refused by the lock at once, nothing written, handed to the thread (posted in the next turn).
-    expect(performance.now() - startedMs).toBeLessThan(1_000);
-    expect(sites).toEqual(['loop']);
-    await nextTurn();
-    expect(sites).toEqual(['loop', 'thread']);
-    setTimeout(() => {
-      other.exec('ROLLBACK');
-      other.close();
-    }, 50);
-    expect((await waiting).position).toBe(2n);
-    await nextTurn();
-    await store.append('after', [newEvent()], 'no_stream');
-    expect(sites).toEqual(['loop', 'thread', 'loop']);
-  });
-
-  it('a loop commit on a connection without busy timeout that meets a foreign lock returns at once and writes nothing', () => {
-    const db = openWriterConnection(path, 0);
-    db.exec('CREATE TABLE events (position INTEGER PRIMARY KEY AUTOINCREMENT, stream TEXT NOT NULL, version INTEGER NOT NULL, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, signature_sha256 TEXT, UNIQUE (stream, version))');
-    const writePath = new SqliteWritePath(db);
-    const other = new Database(path);
-    try {
-      other.exec('BEGIN IMMEDIATE');
-      const request = { stream: 'locked', events: prepareEvents([newEvent()]), expected: 'no_stream' as const };
-      expect(writePath.commitUnlessLocked(request)).toBeNull();
-      other.exec('ROLLBACK');
-      expect(db.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
-      const outcome = writePath.commitUnlessLocked(request);
-      expect(outcome?.ok && outcome.result.nextVersion).toBe(1n);
-    } finally {
-      other.close();
-      db.close();
-    }
   });
 
   it('counts its commits in otc_ledger_store_commits by site', async () => {
