@@ -7,13 +7,14 @@
  *  - append:  SqliteEventStore.append of one pre-built event to a new stream;
  *  - command: handleOrderCommand(PlaceOrder) on a fresh order: read the stream, fold, decide,
  *             build metadata and the hash link, append.
- * append and command run with both writers of the store (issue 14 lever 3): inline (the commit on
- * the event loop) and worker (the commit on the store's writer thread). Beside the rates, each
+ * append and command run with the store's three writers (issue 14 lever 3): inline (the commit on
+ * the event loop), worker (the commit on the store's writer thread) and adaptive (a lone append,
+ * as every one here is, on the loop while the thread is idle). Beside the rates, each
  * writer's event-loop active time per op (performance.eventLoopUtilization): what a request
  * waiting behind that op's commit pays.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
@@ -58,6 +59,13 @@ interface Writer {
   /** Performs operations [from, from + count) of this writer's pre-built sequence. */
   run(from: number, count: number): Promise<void> | void;
   close(): Promise<void> | void;
+  /**
+   * The adaptive append writer only: how long each append() call held the loop, in ms (a lone
+   * append commits inside the call, a WAL checkpoint at the commit that crosses 1,000 pages too),
+   * and the WAL's size after the run.
+   */
+  readonly loopHeldMs?: number[];
+  walBytes?(): number;
 }
 
 function rawWriter(dir: string, total: number, ddl: string, label: string): Writer {
@@ -82,12 +90,32 @@ function rawWriter(dir: string, total: number, ddl: string, label: string): Writ
 }
 
 function appendWriter(dir: string, total: number, writer: SqliteWriterMode): Writer {
-  const store = new SqliteEventStore({ path: join(dir, `append-${randomUUID()}.db`), writer });
+  const path = join(dir, `append-${randomUUID()}.db`);
+  const store = new SqliteEventStore({ path, writer });
   const events = Array.from({ length: total }, (_, i) => sampleEvent(i, 'app'));
+  const stream = (e: NewEvent) => `order-${String(e.data['order_id'])}`;
+  if (writer !== 'adaptive') {
+    return {
+      label: `SqliteEventStore.append, ${writer}`,
+      run: async (from, count) => {
+        for (const e of events.slice(from, from + count)) await store.append(stream(e), [e], 'no_stream');
+      },
+      close: () => store.close(),
+    };
+  }
+  const loopHeldMs: number[] = [];
   return {
     label: `SqliteEventStore.append, ${writer}`,
+    loopHeldMs,
+    walBytes: () => statSync(`${path}-wal`).size,
     run: async (from, count) => {
-      for (const e of events.slice(from, from + count)) await store.append(`order-${String(e.data['order_id'])}`, [e], 'no_stream');
+      for (const e of events.slice(from, from + count)) {
+        const startedMs = performance.now();
+        const appended = store.append(stream(e), [e], 'no_stream');
+        // Warm-up ops (from 0) are not kept.
+        if (from > 0) loopHeldMs.push(performance.now() - startedMs);
+        await appended;
+      }
     },
     close: () => store.close(),
   };
@@ -124,6 +152,8 @@ function makeWriters(dir: string, total: number): Writer[] {
     commandWriter(dir, 'inline'),
     appendWriter(dir, total, 'worker'),
     commandWriter(dir, 'worker'),
+    appendWriter(dir, total, 'adaptive'),
+    commandWriter(dir, 'adaptive'),
   ];
 }
 
@@ -134,11 +164,16 @@ const APPEND_INLINE = 2;
 const COMMAND_INLINE = 3;
 const APPEND_WORKER = 4;
 const COMMAND_WORKER = 5;
+const APPEND_ADAPTIVE = 6;
+const COMMAND_ADAPTIVE = 7;
 
 /** A round's rates, with each writer's event-loop active time per op in µs. */
 interface Round {
   readonly measurements: Measurement[];
   readonly loopUsPerOp: number[];
+  /** The adaptive append writer's loop time per append() call (ms) and its WAL's size at the end. */
+  readonly adaptiveHeldMs: number[];
+  readonly adaptiveWalBytes: number;
 }
 
 /**
@@ -149,6 +184,8 @@ async function runRound(dir: string, n: number): Promise<Round> {
   const writers = makeWriters(dir, WARMUP_OPS + n);
   const elapsedMs = writers.map(() => 0);
   const activeMs = writers.map(() => 0);
+  const adaptive = writers[APPEND_ADAPTIVE] as Writer;
+  let adaptiveWalBytes = Number.NaN;
   try {
     for (const writer of writers) await writer.run(0, WARMUP_OPS);
     for (let from = WARMUP_OPS, chunk = 0; from < WARMUP_OPS + n; from += CHUNK_OPS, chunk++) {
@@ -161,6 +198,7 @@ async function runRound(dir: string, n: number): Promise<Round> {
         elapsedMs[index] = (elapsedMs[index] ?? 0) + timed.elapsedMs;
       }
     }
+    adaptiveWalBytes = adaptive.walBytes?.() ?? Number.NaN;
   } finally {
     for (const writer of writers) await writer.close();
   }
@@ -168,7 +206,15 @@ async function runRound(dir: string, n: number): Promise<Round> {
     const ms = elapsedMs[i] ?? 0;
     return { label: w.label, ops: n, elapsedMs: ms, opsPerSec: n / (ms / 1000) };
   });
-  return { measurements, loopUsPerOp: activeMs.map((ms) => (ms * 1000) / n) };
+  return { measurements, loopUsPerOp: activeMs.map((ms) => (ms * 1000) / n), adaptiveHeldMs: adaptive.loopHeldMs ?? [], adaptiveWalBytes };
+}
+
+/** p50 / p99 / max of the loop's hold per append, and how many held it over 3 ms (the checkpoints). */
+function heldSummary(heldMs: readonly number[]): string {
+  const sorted = [...heldMs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  const over = sorted.filter((ms) => ms > 3).length;
+  return `p50 ${at(0.5).toFixed(2)} p99 ${at(0.99).toFixed(2)} p99.9 ${at(0.999).toFixed(2)} max ${(sorted[sorted.length - 1] ?? NaN).toFixed(2)} ms, ${over} of ${sorted.length} over 3 ms`;
 }
 
 const medianOf = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
@@ -192,6 +238,7 @@ async function runAppend(options: BenchOptions) {
     `${(labels[i] ?? '').padEnd(44)} ${rounds.map((r) => rate(r, i).toFixed(0)).join(', ')} ops/s; loop ${rounds.map((r) => loop(r, i).toFixed(0)).join(', ')} µs/op`;
   const commandInline = ratio(COMMAND_INLINE, RAW);
   const commandWorker = ratio(COMMAND_WORKER, RAW);
+  const commandAdaptive = ratio(COMMAND_ADAPTIVE, RAW);
   return {
     measurements: labels.map((_, i) => median(rounds.map((r) => r.measurements[i] as Measurement))),
     notes: [
@@ -202,13 +249,18 @@ async function runAppend(options: BenchOptions) {
       `  append inline / raw (store schema)  = ${ratio(APPEND_INLINE, RAW).toFixed(3)}`,
       `  append worker / raw (store schema)  = ${ratio(APPEND_WORKER, RAW).toFixed(3)}`,
       `  command inline / raw (store schema) = ${commandInline.toFixed(3)} (${met(commandInline)})`,
+      `  append adaptive / raw (store schema) = ${ratio(APPEND_ADAPTIVE, RAW).toFixed(3)}`,
       `  command worker / raw (store schema) = ${commandWorker.toFixed(3)} (${met(commandWorker)})`,
+      `  command adaptive / raw (store schema) = ${commandAdaptive.toFixed(3)} (${met(commandAdaptive)})`,
       `  command worker / command inline     = ${ratio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)}`,
+      `  command adaptive / command inline   = ${ratio(COMMAND_ADAPTIVE, COMMAND_INLINE).toFixed(3)}`,
       `  command inline / raw (no start index) = ${ratio(COMMAND_INLINE, RAW_BARE).toFixed(3)}`,
       `  raw store schema / no start index   = ${ratio(RAW, RAW_BARE).toFixed(3)}`,
-      'event-loop active time per op, worker / inline (median of the per-round ratios):',
-      `  append  ${loopRatio(APPEND_WORKER, APPEND_INLINE).toFixed(3)}`,
-      `  command ${loopRatio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)}`,
+      'event-loop active time per op, worker / inline and adaptive / inline (median of the per-round ratios):',
+      `  append  ${loopRatio(APPEND_WORKER, APPEND_INLINE).toFixed(3)} / ${loopRatio(APPEND_ADAPTIVE, APPEND_INLINE).toFixed(3)}`,
+      `  command ${loopRatio(COMMAND_WORKER, COMMAND_INLINE).toFixed(3)} / ${loopRatio(COMMAND_ADAPTIVE, COMMAND_INLINE).toFixed(3)}`,
+      'adaptive append, loop held per append() call (the lone commit, and a WAL checkpoint at the one crossing 1,000 pages), per round:',
+      ...rounds.map((r, i) => `  round ${i + 1}: ${heldSummary(r.adaptiveHeldMs)}; WAL ${(r.adaptiveWalBytes / 1e6).toFixed(2)} MB at the end`),
     ],
   };
 }

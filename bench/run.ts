@@ -24,6 +24,7 @@ export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'commit-off-loop', load: async () => (await import('./commitOffLoop.js')).commitOffLoopBenchmark },
   { name: 'quote-swap', load: async () => (await import('./quoteSwap.js')).quoteSwapBenchmark },
   { name: 'leases', load: async () => (await import('./leases.js')).leasesBenchmark },
+  { name: 'wal-restart', load: async () => (await import('./walRestart.js')).walRestartBenchmark },
 ];
 
 interface Invocation {

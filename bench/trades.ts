@@ -15,9 +15,10 @@
  * (comma list of extra open-loop rates in trades/s, to compare latency at a fixed load),
  * BENCH_TRADES_MAX (at most this many trades per closed-loop run: a fixed count, so per-trade costs
  * of two builds compare at equal work; see bench/writesByFile.ts), BENCH_TRADES_OPEN=0 (no open loop at half the peak; the BENCH_TRADES_OPEN_RATES ones still run),
- * BENCH_TRADES_SQLITE_WRITER=inline|worker (the event store's writer, LEDGER_SQLITE_WRITER; default
- * the server's own default). With the worker writer the events.db COMMITs run on the writer thread,
- * which the commit counter (it patches this thread's better-sqlite3) does not see;
+ * BENCH_TRADES_SQLITE_WRITER=inline|worker|adaptive (the event store's writer, LEDGER_SQLITE_WRITER;
+ * default the server's own default). With the worker writer the events.db COMMITs run on the writer
+ * thread (named `event-writer`), which the commit counter (it patches this thread's better-sqlite3)
+ * does not see; each phase prints the store's own count by site (otc_ledger_store_commits{on});
  * BENCH_TRADES_NICE (the server's LEDGER_BACKGROUND_THREAD_NICE, applied as `serve` applies it;
  * default the server's default, 0 = every thread at the loop's priority);
  * BENCH_TRADES_NODES (comma list of "in-process" and/or "process", default "in-process": the sandbox
@@ -110,15 +111,18 @@ const CLOCK_TICK_MS = 10;
 
 /** The read-model writer's thread names itself so (src/projections/runnerWorker.ts). */
 const READ_MODEL_THREAD = 'read-model';
+/** The event store's writer thread names itself so (src/eventstore/sqliteWriterWorker.ts). */
+const EVENT_WRITER_THREAD = 'event-writer';
 
 /**
- * CPU time (user + system, ms) of this process's threads named `read-model`, and the bytes they
- * handed to write(2) (/proc/.../io wchar: read.db's WAL frames and checkpoints, which only that
- * thread writes), summed over the writer's thread and one started again after it died. Zeros
- * with the inline writer; NaN where /proc is not there. A thread that ended takes its counts.
+ * CPU time (user + system, ms) of this process's threads of that name, and the bytes they handed
+ * to write(2) (/proc/.../io wchar; for `read-model`: read.db's WAL frames and checkpoints, which
+ * only that thread writes; for `event-writer`: events.db's), summed over the thread and one started
+ * again after it died. Zeros with the inline writer; NaN where /proc is not there. A thread that
+ * ended takes its counts.
  */
-function readModelThread(): { cpuMs: number; writeBytes: number } {
-  const samples = [...threadSamples().values()].filter((thread) => thread.name === READ_MODEL_THREAD);
+function namedThreads(name: string): { cpuMs: number; writeBytes: number } {
+  const samples = [...threadSamples().values()].filter((thread) => thread.name === name);
   if (!existsSync('/proc/self/task')) return { cpuMs: Number.NaN, writeBytes: Number.NaN };
   return samples.reduce((total, thread) => ({ cpuMs: total.cpuMs + thread.cpuMs, writeBytes: total.writeBytes + thread.writeBytes }), { cpuMs: 0, writeBytes: 0 });
 }
@@ -229,7 +233,14 @@ interface Phase {
   readonly threads: string;
   readonly calls: string;
   /** Server costs over the whole phase (warm-up included) divided by every trade it completed. */
-  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number; readonly mainCpuMs: number; readonly readModelCpuMs: number; readonly readModelWriteBytes: number };
+  readonly perTrade: ReturnType<typeof perTrade> & { readonly serverCpuMs: number; readonly events: number; readonly mainLoopMs: number; readonly mainCpuMs: number; readonly readModelCpuMs: number; readonly readModelWriteBytes: number; readonly eventWriterCpuMs: number; readonly storeCommitsOnLoop: number; readonly storeCommitsOnThread: number };
+}
+
+/** The event store's transactions of appends so far, by where they committed (/metrics). */
+async function storeCommits(url: string): Promise<{ loop: number; thread: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const count = (site: string) => Number(new RegExp(`^otc_ledger_store_commits\\{on="${site}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { loop: count('loop'), thread: count('thread') };
 }
 
 /** The worst projection lag in /metrics: whether the read models kept up with the load. */
@@ -258,7 +269,9 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const headBefore = await running.store.headPosition();
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
-  const readModelBefore = readModelThread();
+  const readModelBefore = namedThreads(READ_MODEL_THREAD);
+  const eventWriterBefore = namedThreads(EVENT_WRITER_THREAD);
+  const storeCommitsBefore = await storeCommits(running.url);
   const threadsBefore = threadSamples();
   const callsBefore = readCallCounts();
   const loop = performance.eventLoopUtilization();
@@ -268,7 +281,9 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   const totalCpuMs = cpuMsSince(cpu);
   const mainLoopMs = performance.eventLoopUtilization(loop).active;
   const mainCpuMs = mainThreadCpuMs() - mainCpu;
-  const readModelAfter = readModelThread();
+  const readModelAfter = namedThreads(READ_MODEL_THREAD);
+  const eventWriterAfter = namedThreads(EVENT_WRITER_THREAD);
+  const storeCommitsAfter = await storeCommits(running.url);
   const threadsAfter = threadSamples();
   const callsAfter = readCallCounts();
   const events = Number((await running.store.headPosition()) - headBefore);
@@ -278,7 +293,9 @@ async function runPhase(running: RunningLedger, driver: Driver, label: string, r
   return {
     label, result, wallMs, clientCpuMs, serverCpuMs: totalCpuMs, nodeCpuMs: nodeMs, shared: clientInServer, lagAfter: await projectionLag(running.url),
     threads: threadsPerTrade(threadsBefore, threadsAfter, all, String(process.pid)), calls: callsPerTrade(callsBefore, callsAfter, all),
-    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all, readModelCpuMs: (readModelAfter.cpuMs - readModelBefore.cpuMs) / all, readModelWriteBytes: (readModelAfter.writeBytes - readModelBefore.writeBytes) / all },
+    perTrade: { ...costs, serverCpuMs: totalCpuMs / all, events: events / all, mainLoopMs: mainLoopMs / all, mainCpuMs: mainCpuMs / all, readModelCpuMs: (readModelAfter.cpuMs - readModelBefore.cpuMs) / all, readModelWriteBytes: (readModelAfter.writeBytes - readModelBefore.writeBytes) / all,
+      eventWriterCpuMs: (eventWriterAfter.cpuMs - eventWriterBefore.cpuMs) / all,
+      storeCommitsOnLoop: (storeCommitsAfter.loop - storeCommitsBefore.loop) / all, storeCommitsOnThread: (storeCommitsAfter.thread - storeCommitsBefore.thread) / all },
   };
 }
 
@@ -299,6 +316,7 @@ function describe(phase: Phase): string[] {
     `  confirm answers: ${JSON.stringify(r.confirmStatuses)}`,
     `  per trade (${r.allTrades} trades incl. warm-up): server CPU ${phase.perTrade.serverCpuMs.toFixed(2)} ms${phase.shared ? ' (with the client)' : ''} (main thread: CPU ${phase.perTrade.mainCpuMs.toFixed(2)} ms, event loop busy ${phase.perTrade.mainLoopMs.toFixed(2)} ms; read-model thread CPU ${phase.perTrade.readModelCpuMs.toFixed(2)} ms, writes ${(phase.perTrade.readModelWriteBytes / 1024).toFixed(1)} KiB), ${phase.perTrade.events.toFixed(1)} events, ${(phase.perTrade.writeBytes / 1024).toFixed(1)} KiB written to disk (/proc/self/io write_bytes), ${phase.perTrade.writeSyscalls.toFixed(1)} write syscalls`,
     `  per trade, COMMITs: ${perFile(phase.perTrade.commits)}; autocommit writes: ${perFile(phase.perTrade.autocommitWrites)}`,
+    `  per trade, event store: ${phase.perTrade.storeCommitsOnLoop.toFixed(2)} commits on the loop, ${phase.perTrade.storeCommitsOnThread.toFixed(2)} on the writer thread (event-writer thread CPU ${phase.perTrade.eventWriterCpuMs.toFixed(2)} ms)`,
     `  per trade, threads (CPU ms / voluntary / involuntary switches): ${phase.threads}`,
     `  per trade, main thread calls: ${phase.calls}`,
     ...(Number.isNaN(phase.nodeCpuMs) ? [] : [`  per trade, the node's own process: CPU ${(phase.nodeCpuMs / Math.max(1, r.allTrades)).toFixed(2)} ms`]),

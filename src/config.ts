@@ -88,10 +88,12 @@ const MATCH_COOLDOWN_SCHEMA = {
 } as const;
 
 // ---- commit off the loop (issue 14 lever 3): where the SQLite event store commits appends ----
-// 'worker': a writer thread with its own connection (BEGIN, COMMIT's fsync and WAL checkpoints
-// leave the event loop); 'inline': on the event loop, as before. LEDGER_STORE=sqlite only.
+// 'adaptive' (the default, session 7): a lone append (the writer thread idle, no other request in
+// progress) on the event loop, anything else on a writer thread with its own connection; 'worker':
+// every append on that thread (BEGIN, COMMIT's fsync and WAL checkpoints leave the event loop);
+// 'inline': on the event loop, as before lever 3. LEDGER_STORE=sqlite only.
 const SQLITE_WRITER_SCHEMA = {
-  LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker']).default('worker'),
+  LEDGER_SQLITE_WRITER: z.enum(['inline', 'worker', 'adaptive']).default('adaptive'),
 } as const;
 
 // ---- read-model writer (issue 14 lever 1): where the projection runner runs ----
@@ -157,8 +159,8 @@ export type Config = Readonly<{
   host: string;
   dataDir: string;
   store: 'sqlite' | 'esdb';
-  /** Issue 14 lever 3: the SQLite store's appends commit on a writer thread, or on the event loop. */
-  sqliteWriter: 'inline' | 'worker';
+  /** Issue 14 lever 3: the SQLite store's appends commit on a writer thread, on the event loop, or adaptively on either. */
+  sqliteWriter: 'inline' | 'worker' | 'adaptive';
   /** LEDGER_BACKGROUND_THREAD_NICE: the nice value `serve` gives every thread but the event loop's (0 = none). */
   backgroundThreadNice: number;
   eventStoreConnectionString: string | null;

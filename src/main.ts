@@ -9,9 +9,9 @@ import { quoteChainFromConfig, type QuoteChainRuntime, type QuoteChainStatus } f
 import { createLedger, type Ledger } from './app/ledger.js';
 import { createSecretBox, loadOrCreateSecretKey } from './crypto/preimage.js';
 import { createEsdbEventStore } from './eventstore/esdb.js';
-import { registerStoreHealthMetrics } from './eventstore/storeMetrics.js';
+import { registerStoreHealthMetrics, storeCommitCounter } from './eventstore/storeMetrics.js';
 import { LEDGER_STREAM_PREFIXES } from './streamNames.js';
-import { SqliteEventStore, type SqliteEventStoreOptions, type SqliteWriterMode } from './eventstore/sqlite.js';
+import { SqliteEventStore, type SqliteEventStoreOptions } from './eventstore/sqlite.js';
 import type { EventStore } from './eventstore/types.js';
 import { OrderCache } from './commands/loadOrder.js';
 import { nodeFromConfig } from './nodeFromConfig.js';
@@ -24,6 +24,7 @@ import { verifyLedger } from './audit/verify.js';
 import { openReadDb } from './projections/registry.js';
 import { mountSandboxChainControls } from './sandbox/chainControls.js';
 import { createIdempotencyStore } from './http/idempotency.js';
+import { OpenRequests } from './http/openRequests.js';
 import { logDestination, REDACTED_PATHS } from './http/logging.js';
 import { createLedgerMetrics } from './http/metrics.js';
 import { createSqliteReadSide, openOrderCounter } from './http/readSide.js';
@@ -75,8 +76,13 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     health.report('LEDGER_SQLITE_WRITER', error.message);
     log.error({ err: error }, 'the event store\'s writer thread stopped: appends are refused until the ledger is restarted');
   };
-  const store = await checkedStore(config, () => openStore(config, config.sqliteWriter, onWriterStopped));
   const metricsRegistry = new Registry();
+  // The adaptive writer commits a lone append on the loop only while no other request is open.
+  const openRequests = new OpenRequests();
+  const store = await checkedStore(config, () => openStore(config, {
+    writer: config.sqliteWriter, onWriterStopped, isCallerAlone: openRequests.isCallerAlone,
+    ...(config.store === 'sqlite' ? { onCommit: storeCommitCounter(metricsRegistry) } : {}),
+  }));
   const node = nodeFromConfig(config, (alert) => {
     health.report('RUSTCHAIN_NODE', alert.message);
     log.error({ alert: alert.code }, alert.message);
@@ -153,6 +159,7 @@ export async function startLedger(config: Config, log: Logger = createLogger(con
     verify: () => verifyWithReadModels(store, join(config.dataDir, 'read.db')),
     chainStatus: quoteChain ? async () => chainStatusView(await quoteChain.status()) : undefined,
   });
+  openRequests.follow(app.server);
   if (node.sandbox) mountSandboxControls(app, node.sandbox);
   if (quoteChain?.sandbox) mountSandboxChainInfo(app, quoteChain.sandbox);
   if (quoteChain?.sandbox) {
@@ -334,16 +341,17 @@ export function driverDepsFor(
 
 /**
  * The configured event store: SQLite in the data dir, or EventStoreDB. Tools (the CLI) keep the
- * inline writer; the server passes its configured one (LEDGER_SQLITE_WRITER, issue 14 lever 3).
+ * inline writer; the server passes its configured one (LEDGER_SQLITE_WRITER, issue 14 lever 3)
+ * with its hooks: the stop report, the open-request count and the commits metric.
  */
-export async function openStore(
-  config: Config, sqliteWriter: SqliteWriterMode = 'inline', onWriterStopped?: SqliteEventStoreOptions['onWriterStopped'],
-): Promise<EventStore> {
+export type SqliteWriterOptions = Pick<SqliteEventStoreOptions, 'writer' | 'onWriterStopped' | 'isCallerAlone' | 'onCommit'>;
+
+export async function openStore(config: Config, writerOptions: SqliteWriterOptions = {}): Promise<EventStore> {
   if (config.store === 'esdb') {
     // The store follows only the ledger's own streams on $all; the domain names them.
     return createEsdbEventStore({ connectionString: config.eventStoreConnectionString ?? '', streamPrefixes: LEDGER_STREAM_PREFIXES });
   }
-  return new SqliteEventStore({ path: join(config.dataDir, 'events.db'), writer: sqliteWriter, onWriterStopped });
+  return new SqliteEventStore({ path: join(config.dataDir, 'events.db'), ...writerOptions });
 }
 
 /**

@@ -11,7 +11,7 @@ describe('configuration from the environment', () => {
       port: 5580, host: '127.0.0.1', dataDir: './data', store: 'sqlite', rustchainNode: null, nodeTimeoutMs: 15_000,
       adminToken: null, rateLimitPerMinute: 10, trustedProxies: [], reconcileIntervalMs: 10_000, settlementStuckMs: 120_000,
       settleWindowSeconds: 86_400, maxOrderMicroRtc: 10_000_000_000n, corsOrigins: [], logLevel: 'info',
-      leaseHeartbeatTimeoutMs: 10_000, sqliteWriter: 'worker', readModelWriter: 'worker',
+      leaseHeartbeatTimeoutMs: 10_000, sqliteWriter: 'adaptive', readModelWriter: 'worker',
     });
     expect(Object.isFrozen(c)).toBe(true);
   });

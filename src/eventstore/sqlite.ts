@@ -18,10 +18,16 @@ import { SqliteWriterThread } from './sqliteWriterThread.js';
 /**
  * Where appends are committed (issue 14 lever 3). 'inline': on the event loop, through this
  * store's own connection. 'worker': on a writer thread with its own connection, so BEGIN, COMMIT's
- * fsync and WAL checkpoints never block the loop; a file-backed store only. Reads stay on this
- * thread's connection either way: WAL shows a committed transaction to every later read.
+ * fsync and WAL checkpoints never block the loop; a file-backed store only. 'adaptive': both, one
+ * at a time: a lone append (nothing queued or in flight on the thread, and the caller alone, see
+ * isCallerAlone) commits at once on this store's connection, which saves the two thread wake-ups
+ * a lone append pays on the thread; anything else goes to the thread with group commit. Reads stay
+ * on this thread's connection in every mode: WAL shows a committed transaction to every later read.
  */
-export type SqliteWriterMode = 'inline' | 'worker';
+export type SqliteWriterMode = 'inline' | 'worker' | 'adaptive';
+
+/** Which connection committed a transaction of appends: this thread's, or the writer thread's. */
+export type CommitSite = 'loop' | 'thread';
 
 export interface SqliteEventStoreOptions {
   /** A file path, or ':memory:' for tests. */
@@ -43,12 +49,20 @@ export interface SqliteEventStoreOptions {
   readonly maxPendingAppends?: number;
   /**
    * 'inline' (the default: tools, tests, benchmarks calling appendSync and the simulator, whose
-   * same-seed replay needs completions in an order no other thread decides) or 'worker' (the
-   * server's file-backed store, LEDGER_SQLITE_WRITER).
+   * same-seed replay needs completions in an order no other thread decides), 'worker' or
+   * 'adaptive' (the server's file-backed store, LEDGER_SQLITE_WRITER; adaptive by default).
    */
   readonly writer?: SqliteWriterMode;
   /** Called once if the writer thread stops without being closed (appends are refused from then on). */
   readonly onWriterStopped?: (error: Error) => void;
+  /**
+   * The adaptive writer's second condition for a commit on the loop: true when no other request is
+   * in progress (the server counts its open HTTP requests), so the loop blocked for one fsync
+   * delays nobody. Default: always alone, leaving only the thread's state to decide.
+   */
+  readonly isCallerAlone?: () => boolean;
+  /** Called once per committed (or attempted) transaction of appends, with where it ran: the commits metric. */
+  readonly onCommit?: (site: CommitSite) => void;
 }
 
 /** Far above what one event-loop turn of HTTP requests produces; a bound on memory, not a throttle. */
@@ -124,13 +138,18 @@ export class SqliteEventStore implements EventStore {
   private readonly listeners = new Set<() => void>();
   private readonly pollIntervalMs: number;
   private readonly coalesceMs: number;
+  private readonly mode: SqliteWriterMode;
+  private readonly isCallerAlone: () => boolean;
+  private readonly onCommit: (site: CommitSite) => void;
   private readonly stmts: ReturnType<typeof prepareStatements>;
-  /** The inline writer's write path over this.db; null when a writer thread owns the writes. */
+  /** The write path over this.db (inline and adaptive writers); null when only the writer thread writes. */
   private readonly writePath: SqliteWritePath | null;
   private readonly writerThread: SqliteWriterThread | null;
   /** Settles once the group the writer thread is committing has its answers; the next one accumulates meanwhile. */
   private groupInFlight: Promise<void> | null = null;
   private pending: PendingAppend[] = [];
+  /** The adaptive writer committed on the loop in the code running now (cleared by a microtask). */
+  private loopCommittedThisRun = false;
   private readonly maxPendingAppends: number;
   private closed = false;
   /** Prepared on first use: only projection readers need it. */
@@ -139,9 +158,12 @@ export class SqliteEventStore implements EventStore {
   constructor(options: SqliteEventStoreOptions) {
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
     const writer = options.writer ?? 'inline';
-    if (writer === 'worker' && isInMemory(options.path)) {
-      throw new Error('the worker writer needs a file-backed store: a second connection cannot see an in-memory database');
+    if (writer !== 'inline' && isInMemory(options.path)) {
+      throw new Error(`the ${writer} writer needs a file-backed store: a second connection cannot see an in-memory database`);
     }
+    this.mode = writer;
+    this.isCallerAlone = options.isCallerAlone ?? (() => true);
+    this.onCommit = options.onCommit ?? (() => undefined);
     this.db = openWriterConnection(options.path, busyTimeoutMs);
     this.db.exec(EVENTS_TABLE);
     addSignatureColumn(this.db);
@@ -155,13 +177,13 @@ export class SqliteEventStore implements EventStore {
       this.failPending();
       options.onWriterStopped?.(error);
     };
-    this.writerThread = writer === 'worker' ? new SqliteWriterThread({ path: options.path, busyTimeoutMs }, onStopped) : null;
+    this.writerThread = writer === 'inline' ? null : new SqliteWriterThread({ path: options.path, busyTimeoutMs }, onStopped);
     this.writePath = writer === 'worker' ? null : new SqliteWritePath(this.db);
   }
 
   /** Which writer commits this store's appends. */
   get writer(): SqliteWriterMode {
-    return this.writerThread === null ? 'inline' : 'worker';
+    return this.mode;
   }
 
   /**
@@ -171,6 +193,10 @@ export class SqliteEventStore implements EventStore {
    * append; appends later in a group see the ones before it. Every promise settles after the
    * COMMIT (WAL + synchronous=FULL): durability is that of appendSync. With the worker writer, the
    * next group accumulates while one is in COMMIT; one group in flight keeps positions in call order.
+   * The adaptive writer commits a lone append at once on this connection (see commitsOnLoop), never
+   * while the thread has a group, so two commits never race and call order is kept; its
+   * autocheckpoint stays on, so a checkpoint too runs only while no other commit can start, and
+   * the WAL restarts after it (see docs/PERFORMANCE.md, "Session 7, writer").
    */
   append(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
     if (events.length === 0 || (this.closed && this.writerThread === null)) {
@@ -185,10 +211,43 @@ export class SqliteEventStore implements EventStore {
       // Data JSON cannot hold (a bigint): only this caller fails, before anything is queued.
       return Promise.reject(error);
     }
+    if (this.commitsOnLoop()) return this.commitOnLoop(request);
     return new Promise((resolve, reject) => {
       this.pending.push({ request, resolve, reject });
       if (this.pending.length === 1) scheduleFlush(this.flushPending);
     });
+  }
+
+  /**
+   * The adaptive writer's choice for an append now: on the loop when nothing waits for the thread
+   * (no append queued, no group in flight), no other request is in progress, and this run of code
+   * has not committed on the loop already (appends made together, as by Promise.all, then share
+   * one group on the thread after the first). Under load the thread keeps the loop free during the
+   * fsync; alone, the loop would only wait for the thread's two wake-ups.
+   */
+  private commitsOnLoop(): boolean {
+    return this.mode === 'adaptive' && !this.loopCommittedThisRun && this.pending.length === 0 && this.groupInFlight === null && this.isCallerAlone();
+  }
+
+  /**
+   * Commits one append at once on this connection (no wait for a later turn); the promise settles
+   * after COMMIT returned. Appends later in the same run of code queue for the thread.
+   */
+  private commitOnLoop(request: AppendRequest): Promise<AppendResult> {
+    this.loopCommittedThisRun = true;
+    queueMicrotask(this.endLoopRun);
+    const outcome = this.commitGroupOnLoop([request])[0] as AppendOutcome;
+    if (outcome.ok && outcome.written) this.notify();
+    return outcome.ok ? Promise.resolve(outcome.result) : Promise.reject(outcome.error);
+  }
+
+  private readonly endLoopRun = (): void => {
+    this.loopCommittedThisRun = false;
+  };
+
+  private commitGroupOnLoop(group: readonly AppendRequest[]): AppendOutcome[] {
+    this.onCommit('loop');
+    return (this.writePath as SqliteWritePath).commit(group);
   }
 
   /** Why an append is refused before it is queued, or null. */
@@ -208,7 +267,7 @@ export class SqliteEventStore implements EventStore {
     this.pending = [];
     for (let from = 0; from < queued.length; from += MAX_APPENDS_PER_COMMIT) {
       const group = queued.slice(from, from + MAX_APPENDS_PER_COMMIT);
-      this.settle(group, (this.writePath as SqliteWritePath).commit(group.map((p) => p.request)));
+      this.settle(group, this.commitGroupOnLoop(group.map((p) => p.request)));
     }
   };
 
@@ -216,6 +275,7 @@ export class SqliteEventStore implements EventStore {
   private postNextGroup(thread: SqliteWriterThread): void {
     if (this.groupInFlight !== null || this.pending.length === 0) return;
     const group = this.pending.splice(0, MAX_APPENDS_PER_COMMIT);
+    this.onCommit('thread');
     this.groupInFlight = thread.commit(group.map((p) => p.request)).then(
       (outcomes) => {
         this.groupInFlight = null;
@@ -251,8 +311,8 @@ export class SqliteEventStore implements EventStore {
   /** Synchronous append, for callers already inside the embedded process (benchmarks, tools); inline writer only. */
   appendSync(stream: string, events: readonly NewEvent[], expected: ExpectedVersion): AppendResult {
     if (events.length === 0) throw new Error('append needs at least one event');
-    if (this.writePath === null) throw new Error('appendSync needs the inline writer: this store commits on its writer thread');
-    const outcome = this.writePath.commit([{ stream, events: prepareEvents(events), expected }])[0] as AppendOutcome;
+    if (this.mode !== 'inline') throw new Error(`appendSync needs the inline writer: this store commits with the ${this.mode} writer, on its writer thread`);
+    const outcome = this.commitGroupOnLoop([{ stream, events: prepareEvents(events), expected }])[0] as AppendOutcome;
     if (!outcome.ok) throw outcome.error;
     if (outcome.written) this.notify();
     return outcome.result;
@@ -332,12 +392,12 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * For drills and tests: makes the writer's connection meet a machine fault without filling a
-   * disk (see SqliteWritePath.simulateFault). With the worker writer it reaches the thread before
-   * any append made after this call.
+   * disk (see SqliteWritePath.simulateFault). With a writer thread it reaches the thread before
+   * any append made after this call; the adaptive writer's loop connection meets it at once too.
    */
   simulateFault(fault: StorageFaultDrill): void {
-    if (this.writerThread !== null) this.writerThread.simulateFault(fault);
-    else (this.writePath as SqliteWritePath).simulateFault(fault);
+    this.writerThread?.simulateFault(fault);
+    this.writePath?.simulateFault(fault);
   }
 
   /** For tests and drills: ends the writer thread at once, as a crash would. */

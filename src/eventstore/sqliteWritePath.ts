@@ -50,7 +50,14 @@ export function prepareEvents(events: readonly NewEvent[]): PreparedEvent[] {
   }));
 }
 
-/** The writer connection's settings, the same on both writers: durable before COMMIT returns. */
+/**
+ * The writer connection's settings, the same on both writers: durable before COMMIT returns.
+ * SQLite's autocheckpoint (1,000 pages) stays on for every connection that commits: it runs inside
+ * that connection's COMMIT, so no other commit of this store can run at the same time, the
+ * checkpoint can complete, and the next write restarts the WAL from its start. A checkpoint left to
+ * another thread while this one kept committing would never catch up with the log's end, and the
+ * WAL would grow without bound (docs/PERFORMANCE.md, "Session 7, writer").
+ */
 export function openWriterConnection(path: string, busyTimeoutMs: number): Db {
   const db = new Database(path);
   // The busy timeout first: switching to WAL takes a lock too, and another process may hold it.

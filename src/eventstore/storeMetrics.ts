@@ -1,5 +1,23 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CommitSite } from './sqlite.js';
 import type { EventStore } from './types.js';
+
+/**
+ * The SQLite store's transactions of appends by where they ran (issue 14 lever 3): `loop` on the
+ * event loop's connection (the inline writer, the adaptive writer's lone appends), `thread` on the
+ * writer thread. Pass the result as the store's onCommit. Both series exist from the start.
+ */
+export function storeCommitCounter(registry: Registry): (site: CommitSite) => void {
+  const commits = new Counter({
+    name: 'otc_ledger_store_commits',
+    help: 'Event store transactions of appends since start, by where they committed: on the event loop or on the writer thread',
+    labelNames: ['on'] as const,
+    registers: [registry],
+  });
+  commits.inc({ on: 'loop' }, 0);
+  commits.inc({ on: 'thread' }, 0);
+  return (site) => commits.inc({ on: site });
+}
 
 /**
  * The event store's subscription health on /metrics (esdb; a local store reports nothing): how

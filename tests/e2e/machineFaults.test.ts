@@ -46,8 +46,8 @@ async function verifyAfterClose(ledger: RunningLedger, path: string): Promise<vo
   }
 }
 
-// With either writer of the SQLite store (issue 14 lever 3): on the request thread or its writer thread.
-describe.each<SqliteWriterMode>(['inline', 'worker'])('a full disk or a read-only data dir during appends (issue 13), %s writer', (writer) => {
+// With every writer of the SQLite store (issue 14 lever 3): on the request thread, its writer thread, or adaptively.
+describe.each<SqliteWriterMode>(['inline', 'worker', 'adaptive'])('a full disk or a read-only data dir during appends (issue 13), %s writer', (writer) => {
   it('disk full: the command gets 503 store_full, no order is half-written, reads answer, and it recovers when space returns', async () => {
     const { ledger, store, path } = await start(writer);
     const base = ledger.url;

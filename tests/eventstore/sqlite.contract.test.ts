@@ -9,9 +9,9 @@ runEventStoreContract('sqlite :memory:', async () => {
   return { store, cleanup: () => store.close() };
 });
 
-// Both writers (issue 14 lever 3): the same contract whether appends commit on the event loop or
-// on the writer thread.
-for (const writer of ['inline', 'worker'] as const) {
+// Every writer (issue 14 lever 3): the same contract whether appends commit on the event loop, on
+// the writer thread, or adaptively on either.
+for (const writer of ['inline', 'worker', 'adaptive'] as const) {
   runEventStoreContract(`sqlite temp file, ${writer} writer`, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'otc-ledger-contract-'));
     // A short poll keeps the file-backed subscription cases quick; appends notify in-process anyway.

@@ -11,10 +11,10 @@ import { expectStrictlyIncreasing, newEvent, newEvents } from './contractSupport
  * Group commit in the SQLite store: appends of one event-loop turn share one transaction (one
  * fsync), each in its own savepoint. These cases pin what only the embedded store promises: order
  * of calls is order of positions, a group sees its own earlier members, and a group that cannot
- * commit fails every member and writes nothing. Each case runs against both writers: inline on the
- * event loop, and the writer thread (issue 14 lever 3).
+ * commit fails every member and writes nothing. Each case runs against every writer: inline on the
+ * event loop, the writer thread, and adaptive (a turn's lone append on the loop, issue 14 lever 3).
  */
-describe.each<SqliteWriterMode>(['inline', 'worker'])('SQLite group commit, %s writer', (writer) => {
+describe.each<SqliteWriterMode>(['inline', 'worker', 'adaptive'])('SQLite group commit, %s writer', (writer) => {
   let dir: string;
   let path: string;
   let store: SqliteEventStore;

@@ -13,7 +13,7 @@ import { newEvent } from './contractSupport.js';
  * attempts it (SignatureAlreadyUsed, nothing of that append written), in a group commit too, and
  * after the file is reopened; with either writer (issue 14 lever 3).
  */
-describe.each<SqliteWriterMode>(['inline', 'worker'])('signature uses in event metadata (SQLite, %s writer)', (writer) => {
+describe.each<SqliteWriterMode>(['inline', 'worker', 'adaptive'])('signature uses in event metadata (SQLite, %s writer)', (writer) => {
   let dir: string;
   let path: string;
   let store: SqliteEventStore;

@@ -71,8 +71,8 @@ describe('sqlite event store shared by two processes', () => {
     dir = null;
   });
 
-  // Each child's appends commit on its event loop, or on its writer thread (issue 14 lever 3).
-  it.each<SqliteWriterMode>(['inline', 'worker'])('loses, duplicates and crashes nothing when both append to the same streams, every race a VersionConflict (%s writers)', async (writer) => {
+  // Each child's appends commit on its event loop, on its writer thread, or adaptively (issue 14 lever 3).
+  it.each<SqliteWriterMode>(['inline', 'worker', 'adaptive'])('loses, duplicates and crashes nothing when both append to the same streams, every race a VersionConflict (%s writers)', async (writer) => {
     dir = await mkdtemp(join(tmpdir(), 'otc-ledger-2p-'));
     const dbPath = join(dir, 'events.db');
     await placeOrders(dbPath);

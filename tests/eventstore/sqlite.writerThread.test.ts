@@ -86,7 +86,7 @@ describe('the writer thread that stops', () => {
   });
 });
 
-describe.each<SqliteWriterMode>(['inline', 'worker'])('storage faults with the %s writer', (writer) => {
+describe.each<SqliteWriterMode>(['inline', 'worker', 'adaptive'])('storage faults with the %s writer', (writer) => {
   /** Appends one at a time until one is refused; returns its error and the head before it. */
   async function appendUntilRefused(store: SqliteEventStore): Promise<{ refused: unknown; headBefore: bigint }> {
     for (let i = 0; i < 200; i++) {
