@@ -127,12 +127,18 @@ describe('waking the worker-thread writer for waits (session 7: one wake per bat
     return runner;
   }
 
-  it('many reads waiting for one append share one wake, and all are answered', async () => {
+  /** A small mixed ledger, and such a writer caught up with it. */
+  async function caughtUpWakeOnlyWriter(): Promise<{ ledger: TestLedger; store: SqliteEventStore; runner: WorkerProjectionRunner }> {
     const { ledger, store, dir } = fileLedger();
     await buildMixedLedger(ledger, 1);
     const runner = wakeOnlyWriter(store, dir);
     runner.start();
     expect(await runner.waitForCaughtUp(20_000)).toBe(true);
+    return { ledger, store, runner };
+  }
+
+  it('many reads waiting for one append share one wake, and all are answered', async () => {
+    const { ledger, store, runner } = await caughtUpWakeOnlyWriter();
     await ledger.placeSell('otc_00000000000030a0', { priceNano: 130_000_000n });
     const head = await store.headPosition();
     const before = runner.wakesPosted;
@@ -144,11 +150,7 @@ describe('waking the worker-thread writer for waits (session 7: one wake per bat
   });
 
   it('reads that wait while a wake is unanswered are answered too, each at its own position', async () => {
-    const { ledger, store, dir } = fileLedger();
-    await buildMixedLedger(ledger, 1);
-    const runner = wakeOnlyWriter(store, dir);
-    runner.start();
-    expect(await runner.waitForCaughtUp(20_000)).toBe(true);
+    const { ledger, store, runner } = await caughtUpWakeOnlyWriter();
     for (let i = 0; i < 20; i++) {
       await ledger.placeSell(`otc_${(0x3100 + 2 * i).toString(16).padStart(16, '0')}`, { priceNano: 130_000_000n });
       const first = runner.waitFor(await store.headPosition(), 10_000);
@@ -162,11 +164,7 @@ describe('waking the worker-thread writer for waits (session 7: one wake per bat
   });
 
   it('a wake the writer finds nothing for does not silence later waits', async () => {
-    const { ledger, store, dir } = fileLedger();
-    await buildMixedLedger(ledger, 1);
-    const runner = wakeOnlyWriter(store, dir);
-    runner.start();
-    expect(await runner.waitForCaughtUp(20_000)).toBe(true);
+    const { ledger, store, runner } = await caughtUpWakeOnlyWriter();
     const head = await store.headPosition();
     // Nobody appends head + 1: the writer reads nothing, so no batch answers this wake.
     expect(await runner.waitFor(head + 1n, 150)).toBe(false);
