@@ -18,10 +18,11 @@ import { ALL_PROJECTIONS } from '../../src/projections/all.js';
 import { rebuildProjections, type RebuildManyOptions } from '../../src/projections/rebuild.js';
 import { rebuildInWorker } from '../../src/projections/rebuildInWorker.js';
 import { RebuildLeaseLost, readRebuild } from '../../src/projections/rebuildLease.js';
-import { activeCopy, openReadDb } from '../../src/projections/registry.js';
+import { openReadDb } from '../../src/projections/registry.js';
 import { ProjectionRunner } from '../../src/projections/runner.js';
 import { tableNamesFor } from '../../src/projections/types.js';
 import { buildMixedLedger, TestLedger } from './support/ledger.js';
+import { servingRows } from './support/servingRows.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -50,26 +51,8 @@ function generatedLedger(events: number): { store: SqliteEventStore; storePath: 
   return { store: new SqliteEventStore({ path: storePath }), storePath };
 }
 
-/**
- * Every row of every serving copy as SQLite holds it (typeof and quote() of each column, so an
- * integer and a real of one value differ, as do text and blob), in key order, with its position.
- */
-function storedRows(db: Db): Record<string, string[]> {
-  const rows: Record<string, string[]> = {};
-  for (const projection of ALL_PROJECTIONS) {
-    const copy = activeCopy(db, projection.name);
-    if (copy === null) throw new Error(`${projection.name} has no serving copy`);
-    const names = tableNamesFor(projection, copy.suffix);
-    for (const table of projection.tables) {
-      const name = names[table.base] as string;
-      const columns = (db.prepare(`SELECT name FROM pragma_table_info('${name}')`).all() as { name: string }[]).map((c) => c.name);
-      const cells = columns.map((c) => `typeof(${c}) || ':' || quote(${c})`).join(` || '|' || `);
-      rows[`${projection.name}.${table.base}`] = db.prepare(`SELECT ${cells} FROM ${name} ORDER BY ${table.key.join(', ')}`).pluck().all() as string[];
-    }
-    rows[`${projection.name}@position`] = [String(copy.position)];
-  }
-  return rows;
-}
+/** Every row of every serving copy as SQLite holds it (types and quoted values), with its position. */
+const storedRows = (db: Db): Record<string, unknown[]> => servingRows(db, { typed: true });
 
 type Options = Omit<RebuildManyOptions, 'store' | 'db' | 'projections'>;
 
@@ -138,7 +121,7 @@ describe('rebuild on two threads', () => {
 
   describe('failures', () => {
     /** A store and read DB files with every read model served by the runner, and the rows it serves. */
-    async function served(): Promise<{ store: SqliteEventStore; storePath: string; db: Db; before: Record<string, string[]> }> {
+    async function served(): Promise<{ store: SqliteEventStore; storePath: string; db: Db; before: Record<string, unknown[]> }> {
       const { store, storePath } = generatedLedger(3000);
       const readDbPath = join(tempDir(), 'read.db');
       const runner = new ProjectionRunner({ store, db: readDbPath });
@@ -148,7 +131,7 @@ describe('rebuild on two threads', () => {
       return { store, storePath, db, before: storedRows(db) };
     }
 
-    function expectServingUntouched(db: Db, before: Record<string, string[]>): void {
+    function expectServingUntouched(db: Db, before: Record<string, unknown[]>): void {
       expect(storedRows(db)).toEqual(before);
       // The leases are given back at once: another rebuild may start without waiting for them to expire.
       for (const projection of ALL_PROJECTIONS) expect(readRebuild(db, projection.name)?.leaseExpiresAtMs ?? 0).toBe(0);
