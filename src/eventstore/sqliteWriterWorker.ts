@@ -4,10 +4,10 @@
  * WAL auto-checkpoints (which run on the connection that commits) all happen here, off the event
  * loop; the reply is posted only after COMMIT returned.
  */
-import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedAnswers } from './sharedAnswers.js';
 import { openWriterConnection, SqliteWritePath, toWire, type AppendRequest, type StorageFaultDrill } from './sqliteWritePath.js';
+import { nameThisThread } from '../threadName.js';
 
 export interface WriterWorkerData {
   readonly path: string;
@@ -29,17 +29,8 @@ export interface WriterReply {
 const port = parentPort;
 if (port === null) throw new Error('sqliteWriterWorker runs only as a worker thread');
 
-/**
- * Names this thread `event-writer` where Linux lets a thread rename itself (as the read-model
- * writer names itself `read-model`), so `top -H`, `ps -L` and the trade benchmark
- * (bench/trades.ts reads /proc/self/task/<tid>/comm) can tell it apart.
- */
-const EVENT_WRITER_THREAD_NAME = 'event-writer';
-try {
-  writeFileSync('/proc/thread-self/comm', EVENT_WRITER_THREAD_NAME);
-} catch {
-  // Not Linux, or no /proc: only the name is missing.
-}
+// Its name in `top -H`, `ps -L` and the trade benchmark's per-thread figures.
+nameThisThread('event-writer');
 const { path, busyTimeoutMs, answers: answerBuffer } = workerData as WriterWorkerData;
 const answers = new SharedAnswers(answerBuffer);
 const db = openWriterConnection(path, busyTimeoutMs);

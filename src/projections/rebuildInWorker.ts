@@ -32,7 +32,7 @@ export interface RebuildThreadRequest {
   /**
    * 1 (the default): read, fold and write on the worker alone; 2: fold on a second thread
    * (rebuildPipeline.ts). Opt-in: on the shared 2-core bench box it measured no faster at 1M events
-   * and ~10 % more CPU (docs/PERFORMANCE.md, session 7, rebuild).
+   * and ~20 % more CPU (docs/PERFORMANCE.md, "Session 7, rebuild").
    */
   readonly threads?: 1 | 2;
 }

@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { followLog } from '../eventstore/follow.js';
 import { SqliteEventStore } from '../eventstore/sqlite.js';
 import type { Subscription, SubscriptionHandler } from '../eventstore/types.js';
 import { ProjectionRunner } from './runner.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './workerProtocol.js';
+import { nameThisThread } from '../threadName.js';
 
 /**
  * The read-model writer's thread (issue 14 lever 1): a ProjectionRunner of its own over its own
@@ -53,16 +53,8 @@ function parentOf(): MessagePort {
   return parentPort;
 }
 
-/**
- * Names this thread `read-model` where Linux lets a thread rename itself, so `top -H`, `ps -L` and
- * the trade benchmark (bench/trades.ts reads /proc/self/task/<tid>/comm) can tell it apart.
- */
-const READ_MODEL_THREAD_NAME = 'read-model';
-try {
-  writeFileSync('/proc/thread-self/comm', READ_MODEL_THREAD_NAME);
-} catch {
-  // Not Linux, or no /proc: only the name is missing.
-}
+// Its name in `top -H`, `ps -L` and the trade benchmark's per-thread figures.
+nameThisThread('read-model');
 
 const port = parentOf();
 const settings = workerData as WorkerSettings;

@@ -187,7 +187,7 @@ export class WorkerProjectionRunner implements ReadModelRunner {
     this.post({ kind: 'wake' });
   }
 
-  /** How many wakes this handle posted to its writers (for tests and the trade benchmark). */
+  /** How many wakes this handle posted to its writers (the tests count them). */
   get wakesPosted(): number {
     return this.wakes;
   }

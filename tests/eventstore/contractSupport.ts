@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { SqliteEventStore, type SqliteEventStoreOptions } from '../../src/eventstore/sqlite.js';
 import {
   VersionConflict,
   type EventMetadata,
@@ -168,4 +172,32 @@ export class SubscriptionProbe {
   private wake(): void {
     for (const check of [...this.checks]) check();
   }
+}
+
+/**
+ * A fresh events.db in a temp dir for each test of the calling file; every store opened through
+ * `open` is closed after the test and the dir removed. `path` is the current test's file.
+ */
+export function storeFilePerTest(prefix: string): { readonly path: string; open(options?: Omit<SqliteEventStoreOptions, 'path'>): SqliteEventStore } {
+  let dir = '';
+  let path = '';
+  const opened: SqliteEventStore[] = [];
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    path = join(dir, 'events.db');
+  });
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get path() {
+      return path;
+    },
+    open(options = {}) {
+      const store = new SqliteEventStore({ path, ...options });
+      opened.push(store);
+      return store;
+    },
+  };
 }

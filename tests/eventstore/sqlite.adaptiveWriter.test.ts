@@ -1,20 +1,17 @@
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteEventStore, type CommitSite, type SqliteEventStoreOptions } from '../../src/eventstore/sqlite.js';
 import { openWriterConnection } from '../../src/eventstore/sqliteWritePath.js';
 import { storageFaultOf, StoreWriterStopped } from '../../src/eventstore/storageFault.js';
 import { storeCommitCounter } from '../../src/eventstore/storeMetrics.js';
 import type { AppendResult } from '../../src/eventstore/types.js';
-import { expectStrictlyIncreasing, newEvent } from './contractSupport.js';
+import { expectStrictlyIncreasing, newEvent, storeFilePerTest } from './contractSupport.js';
 
 /**
  * Issue 14 lever 3, the adaptive writer: a lone append commits at once on the event loop's
@@ -24,25 +21,11 @@ import { expectStrictlyIncreasing, newEvent } from './contractSupport.js';
  * the WAL growing (the defect of session 6's attempt), and that an append is answered only once
  * it is committed.
  */
-let dir: string;
-let path: string;
-const opened: SqliteEventStore[] = [];
+const files = storeFilePerTest('otc-adaptive-');
 
 function open(options: Omit<SqliteEventStoreOptions, 'path'> = {}): SqliteEventStore {
-  const store = new SqliteEventStore({ path, writer: 'adaptive', ...options });
-  opened.push(store);
-  return store;
+  return files.open({ writer: 'adaptive', ...options });
 }
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'otc-adaptive-'));
-  path = join(dir, 'events.db');
-});
-
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -79,7 +62,7 @@ describe('where the adaptive writer commits', () => {
     const store = open({ onCommit: (site) => sites.push(site), isCallerAlone: () => alone, busyTimeoutMs: 5_000 });
     await store.append('first', [newEvent()], 'no_stream');
     // Another connection holds the write lock, so the thread's group stays in flight for a while.
-    const other = new Database(path);
+    const other = new Database(files.path);
     other.exec('BEGIN IMMEDIATE');
     alone = false;
     const held = Promise.all([store.append('held-1', [newEvent()], 'no_stream'), store.append('held-2', [newEvent()], 'no_stream')]);
@@ -171,9 +154,9 @@ describe('the WAL under the adaptive writer', () => {
     const sites: CommitSite[] = [];
     const store = open({ onCommit: (site) => sites.push(site) });
     await store.append('start', [newEvent()], 'no_stream');
-    const reader = startReader(path);
+    const reader = startReader(files.path);
     const payload = { padding: 'x'.repeat(600) };
-    const walBytes = () => statSync(`${path}-wal`).size;
+    const walBytes = () => statSync(`${files.path}-wal`).size;
     // Only lone appends: the loop's connection alone must keep the WAL short (session 6's defect: it did not).
     const alone = 2_000;
     for (let i = 0; i < alone; i++) await store.append(`alone-${i}`, [newEvent(payload)], 'no_stream');
@@ -202,7 +185,7 @@ describe('the WAL under the adaptive writer', () => {
 
 describe('durability', () => {
   it('both writer connections commit with WAL and synchronous=FULL (an fsync before COMMIT returns)', () => {
-    const db = openWriterConnection(path, 1000);
+    const db = openWriterConnection(files.path, 1000);
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('synchronous', { simple: true })).toBe(2);
@@ -213,7 +196,7 @@ describe('durability', () => {
 
   it('answers an append only once it is committed: everything a killed process acknowledged is in the file', async () => {
     const script = fileURLToPath(new URL('./fixtures/ackWorker.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, path], { cwd: fileURLToPath(new URL('../../', import.meta.url)) });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, files.path], { cwd: fileURLToPath(new URL('../../', import.meta.url)) });
     const acknowledged: string[] = [];
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -235,7 +218,7 @@ describe('durability', () => {
     await killedAfter;
     await new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('close', () => resolve())));
     expect(child.signalCode, `the child ended before it was killed; stderr:\n${stderr}`).toBe('SIGKILL');
-    const reopened = new SqliteEventStore({ path });
+    const reopened = new SqliteEventStore({ path: files.path });
     try {
       const stored = new Set((await reopened.readAll(0n, 100_000)).map((e) => e.stream));
       const sites = new Set(acknowledged.map((line) => line.split(' ')[0]));

@@ -1,11 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqliteEventStore, type SqliteWriterMode } from '../../src/eventstore/sqlite.js';
 import { storageFaultOf, StoreWriterStopped } from '../../src/eventstore/storageFault.js';
 import type { AppendResult, NewEvent } from '../../src/eventstore/types.js';
-import { newEvent } from './contractSupport.js';
+import { newEvent, storeFilePerTest } from './contractSupport.js';
 
 /**
  * Issue 14 lever 3: the SQLite store's appends committed on a writer thread. What only that writer
@@ -14,25 +11,11 @@ import { newEvent } from './contractSupport.js';
  * storage-fault drills behave as with the inline writer: the fault's code, nothing written, and
  * appends succeed again once the fault is lifted.
  */
-let dir: string;
-let path: string;
-const opened: SqliteEventStore[] = [];
+const files = storeFilePerTest('otc-writer-thread-');
 
 function open(writer: SqliteWriterMode, onWriterStopped?: (error: Error) => void): SqliteEventStore {
-  const store = new SqliteEventStore({ path, writer, onWriterStopped });
-  opened.push(store);
-  return store;
+  return files.open({ writer, onWriterStopped });
 }
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'otc-writer-thread-'));
-  path = join(dir, 'events.db');
-});
-
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
 
 /** A row large enough that a few fill a page: a capped file refuses one within a few appends. */
 const bulky = (): NewEvent => newEvent({ padding: 'x'.repeat(3000) });
