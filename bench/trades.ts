@@ -19,8 +19,9 @@
  * default the server's own default). With the worker writer the events.db COMMITs run on the writer
  * thread (named `event-writer`), which the commit counter (it patches this thread's better-sqlite3)
  * does not see; each phase prints the store's own count by site (otc_ledger_store_commits{on});
- * BENCH_TRADES_NICE (the server's LEDGER_BACKGROUND_THREAD_NICE, applied as `serve` applies it;
- * default the server's default, 0 = every thread at the loop's priority);
+ * BENCH_TRADES_NICE and BENCH_TRADES_THREAD_POLICY (the server's LEDGER_BACKGROUND_THREAD_NICE and
+ * LEDGER_BACKGROUND_THREAD_POLICY, applied as `serve` applies them; default the server's defaults;
+ * NICE=0 with POLICY=normal = every thread at the loop's priority);
  * BENCH_TRADES_NODES (comma list of "in-process" and/or "process", default "in-process": the sandbox
  * node embedded in the ledger, or in a process of its own that the ledger calls over loopback HTTP
  * like a real node, bench/sandboxNodeProcess.ts; its CPU is then reported per trade on its own);
@@ -201,6 +202,7 @@ async function startServer(dataDir: string, writer: Writer, node: NodeProcess | 
     LEDGER_SQLITE_WRITER: process.env['BENCH_TRADES_SQLITE_WRITER'],
     LEDGER_READ_MODEL_WRITER: writer,
     LEDGER_BACKGROUND_THREAD_NICE: process.env['BENCH_TRADES_NICE'],
+    LEDGER_BACKGROUND_THREAD_POLICY: process.env['BENCH_TRADES_THREAD_POLICY'],
     // A node of its own: the ledger calls it over HTTP (loopback) with the sandbox's admin key, as a real node.
     ...(node === null ? {} : { RUSTCHAIN_NODE: node.url, RC_ADMIN_KEY: DEFAULT_SANDBOX_ADMIN_KEY }),
   });
@@ -210,7 +212,10 @@ async function startServer(dataDir: string, writer: Writer, node: NodeProcess | 
   const running = await startLedger(config, createLogger({ logLevel: 'error' }));
   running.sandbox?.setAutoConfirm('immediate');
   // As `serve` does (src/cli/index.ts): the server's background threads below its event loop.
-  const background = lowerBackgroundThreads({ nice: config.backgroundThreadNice });
+  const background = lowerBackgroundThreads({ nice: config.backgroundThreadNice, policy: config.backgroundThreadPolicy });
+  await background.settled();
+  const unavailable = background.batchUnavailable === null ? '' : ` (SCHED_BATCH unavailable: ${background.batchUnavailable})`;
+  console.log(`  background threads: ${background.batched.size} under SCHED_BATCH, ${background.lowered.size} at nice ${config.backgroundThreadNice}${unavailable}`);
   return { ...running, close: async () => {
     background.stop();
     await running.close();

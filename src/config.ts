@@ -103,11 +103,13 @@ const READ_MODEL_SCHEMA = {
   LEDGER_READ_MODEL_WRITER: z.enum(['worker', 'inline']).default('worker'),
 } as const;
 
-// ---- the request thread first (issue 14): the nice value of the process's other threads ----
-// `serve` gives every thread but the event loop's this nice value (Linux; 0 = leave them alone), so
-// background work (the writer threads, libuv's pool, V8's helpers) no longer preempts a request.
+// ---- the request thread first (issue 14): the process's other threads never preempt the loop ----
+// `serve` puts every thread but the event loop's under SCHED_BATCH ('batch', Linux, with util-linux's
+// chrt) and/or gives them a nice value (0 = leave it), so background work (the writer threads,
+// libuv's pool, V8's helpers) no longer takes the loop's core in the middle of a request.
 const THREAD_PRIORITY_SCHEMA = {
-  LEDGER_BACKGROUND_THREAD_NICE: int(0, 19).default(10),
+  LEDGER_BACKGROUND_THREAD_POLICY: z.enum(['batch', 'normal']).default('batch'),
+  LEDGER_BACKGROUND_THREAD_NICE: int(0, 19).default(0),
 } as const;
 
 const ConfigSchema = z.object({
@@ -161,6 +163,8 @@ export type Config = Readonly<{
   store: 'sqlite' | 'esdb';
   /** Issue 14 lever 3: the SQLite store's appends commit on a writer thread, on the event loop, or adaptively on either. */
   sqliteWriter: 'inline' | 'worker' | 'adaptive';
+  /** LEDGER_BACKGROUND_THREAD_POLICY: 'batch' = `serve` puts every thread but the event loop's under SCHED_BATCH. */
+  backgroundThreadPolicy: 'batch' | 'normal';
   /** LEDGER_BACKGROUND_THREAD_NICE: the nice value `serve` gives every thread but the event loop's (0 = none). */
   backgroundThreadNice: number;
   eventStoreConnectionString: string | null;
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: c.LEDGER_DATA_DIR,
     store: c.LEDGER_STORE,
     sqliteWriter: c.LEDGER_SQLITE_WRITER,
+    backgroundThreadPolicy: c.LEDGER_BACKGROUND_THREAD_POLICY,
     backgroundThreadNice: c.LEDGER_BACKGROUND_THREAD_NICE,
     eventStoreConnectionString: c.EVENTSTORE_CONNECTION_STRING ?? null,
     rustchainNode: c.RUSTCHAIN_NODE ?? null,

@@ -12,6 +12,7 @@ describe('configuration from the environment', () => {
       adminToken: null, rateLimitPerMinute: 10, trustedProxies: [], reconcileIntervalMs: 10_000, settlementStuckMs: 120_000,
       settleWindowSeconds: 86_400, maxOrderMicroRtc: 10_000_000_000n, corsOrigins: [], logLevel: 'info',
       leaseHeartbeatTimeoutMs: 10_000, sqliteWriter: 'adaptive', readModelWriter: 'worker',
+      backgroundThreadPolicy: 'batch', backgroundThreadNice: 0,
     });
     expect(Object.isFrozen(c)).toBe(true);
   });
@@ -26,11 +27,13 @@ describe('configuration from the environment', () => {
       LEDGER_HTTP_CONNECTION_TIMEOUT_MS: '90000', LEDGER_HTTP_MAX_REQUESTS_PER_SOCKET: '50', LEDGER_START_TIMEOUT_MS: '3000', LEDGER_SETTLE_WINDOW_SECONDS: '3600', LEDGER_MAX_ORDER_RTC: '2500.5',
       LEDGER_CORS_ORIGINS: 'https://a.example, https://b.example', LOG_LEVEL: 'warn', LEDGER_LEASE_HEARTBEAT_MS: '1000',
       LEDGER_SQLITE_WRITER: 'inline', LEDGER_READ_MODEL_WRITER: 'inline',
+      LEDGER_BACKGROUND_THREAD_POLICY: 'normal', LEDGER_BACKGROUND_THREAD_NICE: '10',
     });
     expect(c).toMatchObject({
       port: 6000, host: '0.0.0.0', rustchainNode: 'https://node.example', rustchainAllowInsecure: true, nodeTimeoutMs: 500,
       rateLimitPerMinute: 0, trustedProxies: ['10.0.0.5', '10.1.0.0/16', '::1'], reconcileIntervalMs: 0, maxOrderMicroRtc: 2_500_500_000n,
       corsOrigins: ['https://a.example', 'https://b.example'], logLevel: 'warn', settlementStuckMs: 2000, leaseHeartbeatTimeoutMs: 1000, sqliteWriter: 'inline', readModelWriter: 'inline',
+      backgroundThreadPolicy: 'normal', backgroundThreadNice: 10,
       adminToken: 't'.repeat(32), adminAuthFailuresPerMinute: 3, sandboxPublic: true, startTimeoutMs: 3000,
       http: { requestTimeoutMs: 20_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 4_000, connectionTimeoutMs: 90_000, maxRequestsPerSocket: 50 },
     });
@@ -44,6 +47,8 @@ describe('configuration from the environment', () => {
     [{ LEDGER_RECONCILE_INTERVAL_MS: '5' }, 'invalid configuration: LEDGER_RECONCILE_INTERVAL_MS must be 0 (off) or at least 100'],
     [{ LEDGER_STORE: 'postgres' }, 'LEDGER_STORE'],
     [{ LEDGER_SQLITE_WRITER: 'thread' }, 'LEDGER_SQLITE_WRITER'],
+    [{ LEDGER_BACKGROUND_THREAD_POLICY: 'idle' }, 'LEDGER_BACKGROUND_THREAD_POLICY'],
+    [{ LEDGER_BACKGROUND_THREAD_NICE: '20' }, 'LEDGER_BACKGROUND_THREAD_NICE'],
     [{ LEDGER_STORE: 'esdb' }, 'EVENTSTORE_CONNECTION_STRING is required when LEDGER_STORE=esdb'],
     [{ LEDGER_SECRET_KEY: 'short' }, 'LEDGER_SECRET_KEY must be 64 hex digits'],
     [{ LEDGER_CORS_ORIGINS: 'https://a.example,*' }, 'LEDGER_CORS_ORIGINS must list origins'],

@@ -12,12 +12,18 @@ const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 const child = fileURLToPath(new URL('./support/fixtures/threadPriorityChild.ts', import.meta.url));
 const onLinux = process.platform === 'linux';
 
-async function priorities(nice: number): Promise<Record<string, number | boolean>> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, String(nice)], { cwd: projectRoot, timeout: 30_000 });
-  return JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, number | boolean>;
+type Seen = Record<string, number | boolean | string | null>;
+
+async function priorities(nice: number, policy: 'batch' | 'normal' = 'normal', env: NodeJS.ProcessEnv = process.env): Promise<Seen> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, String(nice), policy], { cwd: projectRoot, timeout: 30_000, env });
+  return JSON.parse(stdout.trim().split('\n').pop() as string) as Seen;
 }
 
-describe('background threads below the event loop (LEDGER_BACKGROUND_THREAD_NICE)', () => {
+const SCHED_OTHER = 0;
+const SCHED_BATCH = 3;
+const SCHED_IDLE = 5;
+
+describe('background threads yield to the event loop (LEDGER_BACKGROUND_THREAD_POLICY, LEDGER_BACKGROUND_THREAD_NICE)', () => {
   it.runIf(onLinux)('lowers every other thread of the process to the nice value, keeps the caller, never raises one, and finds later threads on a rescan', async () => {
     const seen = await priorities(7);
     // Relative to the caller's own nice value, which the child inherits from whoever runs the suite.
@@ -38,6 +44,48 @@ describe('background threads below the event loop (LEDGER_BACKGROUND_THREAD_NICE
     const seen = await priorities(0);
     const caller = seen.caller as number;
     expect(seen).toMatchObject({ early: caller, already: Math.max(caller, 15), lateBefore: caller, lateAfterRescan: caller, lowered: 0 });
+    expect(seen).toMatchObject({ earlyPolicy: SCHED_OTHER, latePolicyAfterRescan: SCHED_OTHER, batched: 0, batchUnavailable: null });
+  });
+
+  it.runIf(onLinux)('batch puts every other thread under SCHED_BATCH, keeps the caller and a thread under another policy, finds later threads on a rescan, and leaves nice values alone', async () => {
+    const seen = await priorities(0, 'batch');
+    expect(seen.batchUnavailable).toBeNull();
+    expect(seen).toMatchObject({ callerPolicy: SCHED_OTHER, batchedCaller: false, earlyPolicy: SCHED_BATCH });
+    // SCHED_IDLE (set by someone else) is not SCHED_OTHER: only ever moved from the default policy.
+    expect(seen).toMatchObject({ idlePolicy: SCHED_IDLE, batchedIdle: false });
+    expect(seen).toMatchObject({ latePolicyBefore: SCHED_OTHER, latePolicyAfterRescan: SCHED_BATCH });
+    // The named workers at least, and the runtime's own (libuv, V8) threads besides.
+    expect(seen.batched).toBeGreaterThanOrEqual(3);
+    expect(seen.lowered).toBe(0);
+    expect(seen.early).toBe(seen.caller);
+  });
+
+  it.runIf(onLinux)('batch without chrt on the PATH changes nothing, says why, and does not throw', async () => {
+    const seen = await priorities(0, 'batch', { ...process.env, PATH: '/nonexistent', TP_HIDE_CHRT: '1' });
+    expect(seen).toMatchObject({ earlyPolicy: SCHED_OTHER, latePolicyAfterRescan: SCHED_OTHER, batched: 0 });
+    expect(seen.batchUnavailable).toBe('chrt (util-linux) is not installed');
+  });
+
+  it.runIf(onLinux)('a policy change that fails stops further attempts and is reported, never thrown', async () => {
+    let calls = 0;
+    const background = lowerBackgroundThreads({
+      nice: 0,
+      policy: 'batch',
+      rescanMs: 3_600_000,
+      setBatchPolicy: () => {
+        calls += 1;
+        return Promise.reject(Object.assign(new Error('sched_setscheduler: Operation not permitted'), { code: 'EPERM' }));
+      },
+    });
+    await background.settled();
+    const first = calls;
+    expect(first).toBeGreaterThan(0);
+    expect(background.batchUnavailable).toBe('sched_setscheduler: Operation not permitted');
+    expect(background.batched.size).toBe(0);
+    background.rescan();
+    await background.settled();
+    expect(calls).toBe(first);
+    background.stop();
   });
 
   it('a thread list it cannot read lowers nothing and does not throw', () => {

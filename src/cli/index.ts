@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import type { Logger } from 'pino';
 import { ConfigError, loadConfig, loadQuoteChainConfig, type Config } from '../config.js';
 import type { EventStore } from '../eventstore/types.js';
 import { SandboxNode, startSandboxServer } from '../sandbox/index.js';
@@ -13,9 +14,20 @@ import { runReconcileOnce } from './reconcileCommand.js';
 import { colourFor } from './table.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { registerOrderCommands } from './orderCommand.js';
-import { lowerBackgroundThreads } from '../threadPriority.js';
+import { lowerBackgroundThreads, type BackgroundThreads } from '../threadPriority.js';
 
 const out = process.stdout;
+
+/** One line on what `serve` did to its background threads, once the policy changes have ended. */
+function logBackgroundThreads(log: Logger, cfg: Config, background: BackgroundThreads): void {
+  const { batched, lowered, batchUnavailable } = background;
+  if (batched.size > 0 || lowered.size > 0) {
+    log.info({ policy: batched.size > 0 ? 'batch' : 'normal', nice: cfg.backgroundThreadNice, batched: batched.size, niced: lowered.size }, 'background threads yield to the event loop');
+  }
+  if (batchUnavailable !== null) {
+    log.warn({ reason: batchUnavailable }, 'background threads stay under SCHED_OTHER: set LEDGER_BACKGROUND_THREAD_NICE for the same effect by priority');
+  }
+}
 
 async function withStore<T>(config: Config, fn: (store: EventStore) => Promise<T>): Promise<T> {
   const store = await openStore(config);
@@ -63,8 +75,8 @@ export function buildCli(config: () => Config): Command {
       process.exit(1);
     });
     // After the start, so the writer threads exist; threads started later are found by its rescans.
-    const background = lowerBackgroundThreads({ nice: cfg.backgroundThreadNice });
-    if (background.lowered.size > 0) log.info({ nice: cfg.backgroundThreadNice, threads: background.lowered.size }, 'background threads run at a lower priority than the event loop');
+    const background = lowerBackgroundThreads({ nice: cfg.backgroundThreadNice, policy: cfg.backgroundThreadPolicy });
+    void background.settled().then(() => logBackgroundThreads(log, cfg, background));
     const shutdown = (signal: string) => {
       background.stop();
       const startedMs = Date.now();

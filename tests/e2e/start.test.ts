@@ -99,6 +99,13 @@ describe('the built service starts (npm start / npx otc-ledger serve)', () => {
     expect([200, 302]).toContain(await fetchStatus(`${base}/docs`));
     // The embedded sandbox node is labelled loudly in the log.
     expect(served.stdout()).toContain('SANDBOX');
+    // Linux: every thread but the event loop's under SCHED_BATCH (LEDGER_BACKGROUND_THREAD_POLICY's default).
+    if (process.platform === 'linux') {
+      await until(() => served.stdout().includes('background threads yield to the event loop'), 'the background-thread log line', 10_000);
+      const line = served.stdout().split('\n').find((l) => l.includes('background threads yield to the event loop')) as string;
+      expect(JSON.parse(line)).toMatchObject({ policy: 'batch', nice: 0, niced: 0, batched: expect.any(Number) });
+      expect((JSON.parse(line) as { batched: number }).batched).toBeGreaterThanOrEqual(2);
+    }
 
     served.child.kill('SIGTERM');
     const exit = await exitWithin(served, 30_000);
