@@ -25,6 +25,7 @@ export const BENCHMARKS: readonly BenchmarkEntry[] = [
   { name: 'quote-swap', load: async () => (await import('./quoteSwap.js')).quoteSwapBenchmark },
   { name: 'leases', load: async () => (await import('./leases.js')).leasesBenchmark },
   { name: 'wal-restart', load: async () => (await import('./walRestart.js')).walRestartBenchmark },
+  { name: 'event-ids', load: async () => (await import('./eventIds.js')).eventIdsBenchmark },
 ];
 
 interface Invocation {

@@ -23,7 +23,7 @@ export interface LedgerDeps {
   readonly leaseTtlMs: number;
   readonly now: () => Date;
   readonly newOrderId?: () => string;
-  /** Event ids (uuid v4 unless given): the simulator passes a seeded source so a run replays exactly. */
+  /** Event ids (time-ordered UUID v7 unless given, eventstore/chainedEvents.ts): the simulator passes a seeded source so a run replays exactly. */
   readonly newEventId?: () => string;
   /** Generated preimages' bytes (the CSPRNG unless given; only the simulator seeds it). */
   readonly randomBytes?: (size: number) => Buffer;

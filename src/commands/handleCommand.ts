@@ -16,7 +16,7 @@ export interface CommandContext {
   /** A wallet, `reconciler`, or `operator:<name>`. */
   readonly actor: string;
   readonly now: () => Date;
-  /** Event ids; uuid v4 unless given (the simulator passes a seeded source). */
+  /** Event ids; time-ordered UUID v7 unless given (eventstore/chainedEvents.ts) (the simulator passes a seeded source). */
   readonly newEventId?: () => string;
 }
 

@@ -1,4 +1,4 @@
-import { v4 as uuidv4 } from 'uuid';
+import { v7 as uuidv7 } from 'uuid';
 import { chainHashV3, CURRENT_CHAIN_VERSION, GENESIS_HASH } from './hashChain.js';
 import type { JsonObject, NewEvent } from './types.js';
 
@@ -38,6 +38,17 @@ export interface SignatureSpent {
  * every stream (orders, signature uses, leases) goes through here, so every stream verifies the
  * same way.
  */
+/**
+ * A new event's id: a UUID version 7 (RFC 9562: the creation time in milliseconds first, then a
+ * counter and random bits), not a version 4. The store keeps `UNIQUE (event_id)`, and a random key
+ * lands every event in a random leaf of that index, so each commit rewrote one 4 KiB page per event
+ * (and the checkpoint wrote it again), a cost that grows with the store. Time-ordered ids append at
+ * the index's right edge, where the commit writes its rows anyway (issue 14, bytes written per
+ * trade; docs/PERFORMANCE.md, "Session 8, lead"). Any UUID is a valid event id for EventStoreDB,
+ * and the id reveals no more than the event's `recorded_at` already says.
+ */
+export const newEventId = (): string => uuidv7();
+
 export function chainedEvents(
   stream: string,
   start: ChainStart,
@@ -51,7 +62,7 @@ export function chainedEvents(
     const signed = i === 0 && ctx.signature !== undefined ? { signature_sha256: ctx.signature.sha256, signature_action: ctx.signature.action } : {};
     const covered = { actor: ctx.actor, correlation_id: ctx.correlationId, causation_id: ctx.causationId, recorded_at: ctx.recordedAt, ...signed };
     const hash = chainHashV3(prevHash, { stream, version, type, data }, covered);
-    const eventId = ctx.newEventId?.() ?? uuidv4();
+    const eventId = ctx.newEventId?.() ?? newEventId();
     const metadata = {
       event_id: eventId,
       ...covered,

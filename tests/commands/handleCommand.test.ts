@@ -9,7 +9,7 @@ import { context, MAKER, match, placeBuy, TAKER_B, TAKER_C, takerLockFailed, wra
 
 const ORDER_ID = 'otc_00000000000000a1';
 const STREAM = orderStream(ORDER_ID);
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /**
  * Holds the first `parties` reads of the stream until all of them have read, so that every racer
@@ -188,7 +188,7 @@ function registerOutcomeCases(getStore: () => SqliteEventStore): void {
       for (const event of events) {
         const m = event.metadata;
         expect(m.event_id).toBe(event.eventId);
-        expect(m.event_id).toMatch(UUID_V4);
+        expect(m.event_id).toMatch(UUID_V7);
         expect(m.schema_version).toBe(SCHEMA_VERSION);
         expect(m.prev_hash).toBe(prev);
         expect(m.hash).toBe(expectedHash(prev, event));
