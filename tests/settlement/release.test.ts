@@ -126,6 +126,14 @@ describe('an inline release starts from the stream', () => {
     expect(resumed.result.commands).toEqual(released(resumedJob));
   });
 
+  it('inline on a job an earlier attempt already claimed (a drive of an order already settling): the refused claim is looked up and the release goes on', async () => {
+    const jobId = await lockJob();
+    expect((await gateway.claimJob(jobId)).kind).toBe('ok');
+    const { result, calls } = await release(jobId, 'inline');
+    expect(calls).toEqual(['claimJob', 'getJob', 'deliverJob', 'acceptJob']);
+    expect(result.commands).toEqual(released(jobId));
+  });
+
   it('a lost claim is looked up and the release resumes from the job\'s status, released once', async () => {
     const jobId = await lockJob();
     node.injectFault('POST /agent/jobs/:id/claim', 'timeout_after_effect');
