@@ -1,3 +1,4 @@
+import type { StepMode } from '../aggregates/order/index.js';
 import { BRIDGE_WORKER_WALLET, type EscrowJob, type JobStatus, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
 import { ESCROW_HIJACKED, hijackDetail, hijackerOf } from './hijack.js';
 
@@ -25,6 +26,30 @@ function remainingCalls(status: JobStatus): ReleaseCall[] | null {
 
 const MAX_RESUMES = 2;
 
+/** What the release knows before its first call: why the driver asks, and what the stream records of the job. */
+export interface ReleaseStart {
+  /** `inline`: the claim (SettlementClaimed) was just appended; `resume` (and any re-drive): anything may have happened since. */
+  readonly mode: StepMode;
+  /** EscrowHeld is in the stream: the ledger's worker claimed the job at the match (custody.ts). */
+  readonly held: boolean;
+}
+
+/**
+ * The calls the stream alone proves due, or null when only the job's status can tell (look it up).
+ * Inline, a fresh release has no call of its own done yet, so the first call is the one the
+ * look-up would have led to: claim for an open job; deliver for a job the ledger's worker holds,
+ * since EscrowHeld was written only after a look-up showed it claimed by that worker, and while it
+ * holds the job no other wallet can claim or deliver it. Starting at deliver there is as safe as
+ * looking first: a held job the look-up would stop at (cancelled past its expiry, disputed, gone)
+ * refuses a deliver, and every refusal is followed by the look-up, whose status decides exactly as
+ * it would have up front. Resume keeps the look-up first: an earlier attempt (before a revert, a
+ * crash or a re-drive) may have claimed or delivered the job already.
+ */
+function callsFromStream(start: ReleaseStart): ReleaseCall[] | null {
+  if (start.mode !== 'inline') return null;
+  return start.held ? ['deliver', 'accept'] : ['claim', 'deliver', 'accept'];
+}
+
 /**
  * Release is three node calls (claim → deliver → accept); only accept moves the RTC. Any refused
  * or lost call is followed by a look-up of the job, and the job's status decides: completed is
@@ -34,12 +59,15 @@ const MAX_RESUMES = 2;
  * already claimed or delivered cannot be refunded, so a refusal there goes to recovery, where a
  * re-drive resumes the release. Released ⇒ never matched again.
  */
-export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget): Promise<ReleaseOutcome> {
-  // Always start from the job's status: an earlier attempt (before a revert, a crash or a re-drive)
-  // may have claimed or delivered it already, and this one GET is cheaper than a refused call.
-  const start = await fromLookup(node, target.jobId);
-  if (start.outcome) return start.outcome;
-  let calls = start.calls;
+export async function releaseEscrow(node: NodeGateway, target: ReleaseTarget, start: ReleaseStart): Promise<ReleaseOutcome> {
+  let calls = callsFromStream(start);
+  if (calls === null) {
+    // Not inline: start from the job's status, which skips what an earlier attempt already did
+    // (this one GET is cheaper than a refused call).
+    const looked = await fromLookup(node, target.jobId);
+    if (looked.outcome) return looked.outcome;
+    calls = looked.calls;
+  }
   let anyLost = false;
   for (let resumes = 0; ; resumes++) {
     const failure = await runCalls(node, target, calls);

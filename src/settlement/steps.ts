@@ -1,4 +1,4 @@
-import type { DueStep, OrderCommand, PlacedOrder, StepMode } from '../aggregates/order/index.js';
+import { escrowHeld, type DueStep, type OrderCommand, type PlacedOrder, type StepMode } from '../aggregates/order/index.js';
 import { watchEscrow } from './escrowWatch.js';
 import { ESCROW_HIJACKED, hijackDetail, hijacked, hijackerOf } from './hijack.js';
 import { escrowJobTitle, MAX_JOB_TTL_SECONDS, type EscrowJob, type NodeGateway, type NodeOutcome } from '../gateways/node.js';
@@ -66,7 +66,7 @@ export async function runStep(
   switch (step.kind) {
     case 'lock': return lockStep(deps.node, state, step, tailSeconds, now);
     case 'lock_lookup': return lockLookupStep(deps.node, state, step, now);
-    case 'release': return releaseStep(deps.node, state, step, now);
+    case 'release': return releaseStep(deps.node, state, step, mode, now);
     case 'release_lookup': return releaseLookupStep(deps.node, step, now);
     case 'escrow_watch': return watchEscrow(deps.node, step);
     case 'payout':
@@ -225,9 +225,11 @@ async function releaseStep(
   node: NodeGateway,
   state: PlacedOrder,
   step: Extract<DueStep, { kind: 'release' }>,
+  mode: StepMode,
   now: Date,
 ): Promise<StepResult> {
-  const outcome = await releaseEscrow(node, { jobId: step.jobId, posterWallet: step.wallet, orderId: state.orderId });
+  const target = { jobId: step.jobId, posterWallet: step.wallet, orderId: state.orderId };
+  const outcome = await releaseEscrow(node, target, { mode, held: escrowHeld(state) });
   switch (outcome.kind) {
     case 'released':
       return { commands: [{ type: 'RecordEscrowReleased', jobId: step.jobId, now }], outcome: 'ok', continue: true };
