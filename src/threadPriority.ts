@@ -115,7 +115,7 @@ const SCHED_OTHER = 0;
 const POLICY_FIELD_AFTER_COMM = 38;
 
 /** A thread's scheduling policy from its stat line; null when the thread is gone or the line unreadable. */
-function schedulingPolicy(taskDir: string, tid: number): number | null {
+export function schedulingPolicy(taskDir: string, tid: number): number | null {
   try {
     const stat = readFileSync(`${taskDir}/${tid}/stat`, 'utf8');
     // The command name may hold spaces and parentheses: the fields start after its last ')'.
